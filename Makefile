@@ -1,0 +1,95 @@
+# mod_md: Managed Domains for Apache httpd.
+#
+#   make                 build build/libmdcore.a, build/mod_md.so and build/mdctl
+#   make test            unit tests (libcheck)
+#   make asan-test       unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make integration     pytest against real Apache httpd, Pebble and pebble-challtestsrv
+#   make check           all of the above: what CI runs
+#   make install         install the module (see README: where it goes and why)
+
+APXS       ?= apxs
+PKG_CONFIG ?= pkg-config
+PYTHON     ?= /usr/bin/python3
+CC         ?= gcc
+
+HTTPD_INC  := $(shell $(APXS) -q INCLUDEDIR)
+APR_INC    := $(shell $(APXS) -q APR_INCLUDEDIR)
+APU_INC    := $(shell $(APXS) -q APU_INCLUDEDIR)
+LIBEXECDIR ?= /usr/local/lib/apache2/modules
+BINDIR     ?= /usr/local/bin
+
+DEPS_PC    := openssl libcurl jansson
+DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS_PC)) -I$(APR_INC) -I$(APU_INC)
+DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS_PC)) -lapr-1 -laprutil-1
+
+WARNINGS   := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+              -Wformat=2 -Wformat-security -Wvla -Wundef -Wno-unused-parameter -Werror
+DEFINES    := -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED -DLINUX -D_REENTRANT -D_GNU_SOURCE
+OPT        ?= -O2 -g
+SAN        ?=
+CFLAGS_ALL := -std=gnu11 $(OPT) $(SAN) -fPIC -pthread $(WARNINGS) $(DEFINES) $(DEP_CFLAGS) -Isrc/core -Isrc/core/acme
+
+B          := build$(if $(SAN),/san)
+CORE_SRC   := $(sort $(wildcard src/core/*.c src/core/acme/*.c))
+MOD_SRC    := $(sort $(wildcard src/mod/*.c))
+CLI_SRC    := $(sort $(wildcard src/cli/*.c))
+UNIT_SRC   := $(sort $(wildcard test/unit/*.c))
+CORE_OBJ   := $(CORE_SRC:%.c=$(B)/%.o)
+MOD_OBJ    := $(MOD_SRC:%.c=$(B)/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
+UNIT_OBJ   := $(UNIT_SRC:%.c=$(B)/%.o)
+
+.PHONY: all test asan-test integration check install lint clean
+all: lint $(B)/libmdcore.a $(B)/mod_md.so $(B)/mdctl
+
+$(B)/%.o: %.c $(wildcard src/core/*.h src/core/acme/*.h src/mod/*.h test/unit/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS_ALL) $(if $(filter src/mod/%,$<),-I$(HTTPD_INC)) -c $< -o $@
+
+$(B)/libmdcore.a: $(CORE_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+# The module exports md_module and nothing else.
+$(B)/mod_md.so: $(MOD_OBJ) $(B)/libmdcore.a src/mod/mod_md.map
+	$(CC) -shared $(SAN) -Wl,--version-script=src/mod/mod_md.map -Wl,-z,relro -Wl,-z,now \
+	  -o $@ $(MOD_OBJ) $(B)/libmdcore.a $(DEP_LIBS)
+
+$(B)/mdctl: $(CLI_OBJ) $(B)/libmdcore.a
+	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(B)/libmdcore.a $(DEP_LIBS)
+
+$(B)/unit-tests: $(UNIT_OBJ) $(B)/libmdcore.a
+	$(CC) $(SAN) -o $@ $(UNIT_OBJ) $(B)/libmdcore.a $(DEP_LIBS) $(shell $(PKG_CONFIG) --libs check)
+
+# Style gate: the core never includes an httpd header; banned functions stay out.
+lint:
+	@! grep -nE '#include *[<"](httpd|http_[a-z_]+|ap_[a-z_]+|mod_[a-z_]+|util_[a-z_]+)\.h' \
+	   src/core/*.[ch] src/core/acme/*.[ch] 2>/dev/null \
+	   || { echo "error: src/core must not include httpd headers"; exit 1; }
+	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|atoi|gmtime|system)[[:space:]]*\(' \
+	   src/*/*.c src/core/acme/*.c test/unit/*.c 2>/dev/null \
+	   || { echo "error: banned function used (see docs/internals.md)"; exit 1; }
+
+test: $(B)/unit-tests
+	$(B)/unit-tests
+
+asan-test:
+	$(MAKE) SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPT="-O1 -g" build/san/unit-tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/san/unit-tests
+
+integration: all
+	$(PYTHON) -m pytest -v test/integration
+
+check: all test asan-test integration
+
+install: all
+	@target="$(DESTDIR)$(LIBEXECDIR)/mod_md.so"; \
+	if [ -z "$(DESTDIR)" ] && [ -e "$$target" ] && dpkg -S "$$target" >/dev/null 2>&1 && [ -z "$(FORCE)" ]; then \
+	  echo "error: $$target belongs to a distribution package; install elsewhere with LIBEXECDIR=... or FORCE=1"; exit 1; fi
+	install -d "$(DESTDIR)$(LIBEXECDIR)" "$(DESTDIR)$(BINDIR)"
+	install -m 0644 $(B)/mod_md.so "$(DESTDIR)$(LIBEXECDIR)/mod_md.so"
+	install -m 0755 $(B)/mdctl "$(DESTDIR)$(BINDIR)/mdctl"
+	@echo "installed. Load it with:  LoadModule md_module $(LIBEXECDIR)/mod_md.so"
+
+clean:
+	rm -rf build

@@ -1,0 +1,199 @@
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+
+#include "md_acme.h"
+#include "md_jws.h"
+#include "md_json_keys.h"
+#include "md_log.h"
+
+#define MD_ACME_MAX_NONCES 10
+
+apr_status_t md_acme_create(md_acme_t **pacme, const char *url, md_http_t *http, apr_pool_t *p)
+{
+    md_acme_t *acme = apr_pcalloc(p, sizeof(*acme));
+
+    acme->p = p;
+    acme->url = apr_pstrdup(p, url);
+    acme->http = http;
+    acme->nonces = apr_array_make(p, MD_ACME_MAX_NONCES, sizeof(const char *));
+    acme->max_retries = 3;
+    *pacme = acme;
+    return APR_SUCCESS;
+}
+
+const char *md_acme_host(const md_acme_t *acme, apr_pool_t *p)
+{
+    apr_uri_t uri;
+
+    if (apr_uri_parse(p, acme->url, &uri) != APR_SUCCESS || !uri.hostname) return "unknown";
+    return uri.hostname;
+}
+
+static const char *header(const md_http_response_t *resp, const char *name)
+{
+    return apr_table_get(resp->headers, name);
+}
+
+static void nonce_keep(md_acme_t *acme, const md_http_response_t *resp)
+{
+    const char *nonce = header(resp, "Replay-Nonce");
+
+    if (!nonce || !*nonce || strlen(nonce) > 256) return;
+    if (acme->nonces->nelts >= MD_ACME_MAX_NONCES) {
+        memmove(acme->nonces->elts, acme->nonces->elts + sizeof(char *),
+                (size_t)(acme->nonces->nelts - 1) * sizeof(char *));
+        --acme->nonces->nelts;
+    }
+    APR_ARRAY_PUSH(acme->nonces, const char *) = apr_pstrdup(acme->p, nonce);
+}
+
+static apr_status_t http_do(md_http_response_t **presp, md_acme_t *acme,
+                            const md_http_request_t *req, md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv = md_http_perform(presp, acme->http, req, p);
+
+    if (rv != APR_SUCCESS) {
+        md_result_set(result, rv, "%s %s: no answer from the CA", req->method, req->url);
+        return rv;
+    }
+    nonce_keep(acme, *presp);
+    return APR_SUCCESS;
+}
+
+apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
+{
+    md_http_request_t req = { "GET", acme->url, NULL, NULL, 0 };
+    md_http_response_t *resp;
+    md_json_t *dir;
+    apr_status_t rv;
+
+    if (acme->directory) return APR_SUCCESS;
+    rv = http_do(&resp, acme, &req, result, acme->p);
+    if (rv != APR_SUCCESS) return rv;
+    if (resp->status != 200 || md_json_parse(&dir, resp->body, resp->body_len, acme->p)
+        != APR_SUCCESS || !md_json_is_object(dir, NULL)) {
+        md_result_set(result, APR_EINVAL, "the ACME directory at %s is not valid JSON "
+                      "(HTTP %d); check MDCertificateAuthority", acme->url, resp->status);
+        return APR_EINVAL;
+    }
+    acme->new_nonce = md_json_gets(dir, MD_KEY_NEW_NONCE, NULL);
+    acme->new_account = md_json_gets(dir, MD_KEY_NEW_ACCOUNT, NULL);
+    acme->new_order = md_json_gets(dir, MD_KEY_NEW_ORDER, NULL);
+    acme->revoke_cert = md_json_gets(dir, MD_KEY_REVOKE_CERT, NULL);
+    acme->key_change = md_json_gets(dir, MD_KEY_KEY_CHANGE, NULL);
+    acme->renewal_info = md_json_gets(dir, MD_KEY_RENEWAL_INFO, NULL);
+    acme->terms_of_service = md_json_gets(dir, MD_KEY_META, MD_KEY_TERMS_OF_SERVICE, NULL);
+    if (!acme->new_nonce || !acme->new_account || !acme->new_order) {
+        md_result_set(result, APR_EINVAL, "the ACME directory at %s lacks newNonce, newAccount "
+                      "or newOrder: is this an ACME v2 (RFC 8555) CA?", acme->url);
+        return APR_EINVAL;
+    }
+    acme->directory = dir;
+    return APR_SUCCESS;
+}
+
+static apr_status_t nonce_take(const char **pnonce, md_acme_t *acme, md_result_t *result,
+                               apr_pool_t *p)
+{
+    md_http_request_t req = { "HEAD", acme->new_nonce, NULL, NULL, 0 };
+    md_http_response_t *resp;
+    apr_status_t rv;
+
+    if (acme->nonces->nelts == 0) {
+        rv = http_do(&resp, acme, &req, result, p);
+        if (rv != APR_SUCCESS) return rv;
+        if (acme->nonces->nelts == 0) {
+            md_result_set(result, APR_EINVAL, "the CA sent no Replay-Nonce from %s",
+                          acme->new_nonce);
+            return APR_EINVAL;
+        }
+    }
+    *pnonce = APR_ARRAY_IDX(acme->nonces, acme->nonces->nelts - 1, const char *);
+    --acme->nonces->nelts;
+    return APR_SUCCESS;
+}
+
+static md_acme_resp_t *resp_wrap(const md_http_response_t *http, apr_pool_t *p)
+{
+    md_acme_resp_t *resp = apr_pcalloc(p, sizeof(*resp));
+    const char *ctype = header(http, "Content-Type");
+
+    resp->status = http->status;
+    resp->body = http->body;
+    resp->body_len = http->body_len;
+    resp->location = header(http, "Location");
+    resp->http = (md_http_response_t *)http;
+    if (ctype && strstr(ctype, "json")) {
+        if (md_json_parse(&resp->json, http->body, http->body_len, p) != APR_SUCCESS) {
+            resp->json = NULL;
+        }
+    }
+    return resp;
+}
+
+static apr_status_t post_once(md_acme_resp_t **presp, md_acme_t *acme, const char *url,
+                              const char *payload, int use_jwk, md_result_t *result,
+                              apr_pool_t *p)
+{
+    md_http_request_t req = { "POST", url, "application/jose+json", NULL, 0 };
+    md_http_response_t *http;
+    md_json_t *jws;
+    const char *nonce;
+    apr_status_t rv;
+
+    rv = nonce_take(&nonce, acme, result, p);
+    if (rv != APR_SUCCESS) return rv;
+    rv = md_jws_sign(&jws, payload, acme->acct_key, use_jwk ? NULL : acme->acct_url, nonce, url, p);
+    if (rv != APR_SUCCESS) {
+        md_result_set(result, rv, "signing the request to %s", url);
+        return rv;
+    }
+    req.body = md_json_dump(jws, MD_JSON_COMPACT, p);
+    req.body_len = strlen(req.body);
+    rv = http_do(&http, acme, &req, result, p);
+    if (rv != APR_SUCCESS) return rv;
+    *presp = resp_wrap(http, p);
+    if (http->status >= 400) return md_acme_problem_record(result, *presp, url);
+    return APR_SUCCESS;
+}
+
+apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *url,
+                          const char *payload, int use_jwk, md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv;
+    int attempt;
+
+    *presp = NULL;
+    rv = md_acme_setup(acme, result);
+    for (attempt = 0; rv == APR_SUCCESS && attempt <= acme->max_retries; ++attempt) {
+        rv = post_once(presp, acme, url, payload, use_jwk, result, p);
+        /* badNonce is the CA's way of asking for a fresh nonce: always worth a retry */
+        if (rv != APR_EAGAIN || !result->problem || !strstr(result->problem, "badNonce")) break;
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD0301: badNonce from %s, retrying", url);
+        rv = APR_SUCCESS;
+    }
+    if (rv == APR_SUCCESS) {
+        result->status = APR_SUCCESS;
+        result->problem = result->detail = NULL;
+    }
+    /* kept on success too: order and authorization polling honour it */
+    result->retry_after = (*presp && (*presp)->http)
+                          ? md_http_retry_after((*presp)->http, apr_time_now()) : 0;
+    return rv;
+}
+
+apr_status_t md_acme_get_json(md_json_t **pjson, md_acme_t *acme, const char *url,
+                              md_result_t *result, apr_pool_t *p)
+{
+    md_acme_resp_t *resp = NULL;
+    apr_status_t rv = md_acme_post(&resp, acme, url, NULL, 0, result, p);
+
+    if (rv != APR_SUCCESS) return rv;
+    if (!resp->json) {
+        md_result_set(result, APR_EINVAL, "the CA's answer from %s is not JSON", url);
+        return APR_EINVAL;
+    }
+    *pjson = resp->json;
+    return APR_SUCCESS;
+}

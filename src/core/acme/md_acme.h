@@ -1,0 +1,61 @@
+/* The ACME client (RFC 8555): one file per resource over this one transport layer,
+ * which reads the directory, keeps a nonce pool, signs requests (through md_jws) and
+ * turns problem documents into the result record. */
+#ifndef md_acme_h
+#define md_acme_h
+
+#include "md_crypt.h"
+#include "md_http.h"
+#include "md_json.h"
+#include "md_result.h"
+
+typedef struct md_acme_t {
+    apr_pool_t *p;
+    const char *url;            /* directory URL */
+    md_http_t *http;
+    md_json_t *directory;
+    const char *new_nonce, *new_account, *new_order, *revoke_cert, *key_change;
+    const char *renewal_info;   /* ARI, when the CA offers it */
+    const char *terms_of_service;
+    apr_array_header_t *nonces; /* const char*, newest last */
+    const md_pkey_t *acct_key;  /* signs requests */
+    const char *acct_url;       /* "kid"; NULL before the account exists */
+    int max_retries;            /* for badNonce and 503 */
+} md_acme_t;
+
+apr_status_t md_acme_create(md_acme_t **pacme, const char *url, md_http_t *http, apr_pool_t *p);
+/* Read the directory (once; again when stale). */
+apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result);
+/* The host part of the directory URL, for account directory names. */
+const char *md_acme_host(const md_acme_t *acme, apr_pool_t *p);
+
+typedef struct {
+    int status;
+    md_json_t *json;            /* parsed body, if JSON */
+    const char *body;
+    apr_size_t body_len;
+    const char *location;
+    md_http_response_t *http;
+} md_acme_resp_t;
+
+/* A JWS-signed POST of payload (a JSON text; NULL for POST-as-GET). Signs with the
+ * account key and kid, or, when use_jwk, the key's JWK (new account, key change).
+ * Retries once on badNonce with a fresh nonce. A problem document fails the call with
+ * the mapped status recorded in result. */
+apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *url,
+                          const char *payload, int use_jwk, md_result_t *result, apr_pool_t *p);
+/* POST-as-GET expecting JSON. */
+apr_status_t md_acme_get_json(md_json_t **pjson, md_acme_t *acme, const char *url,
+                              md_result_t *result, apr_pool_t *p);
+
+/* ---- problems (md_acme_problem.c) --------------------------------------------- */
+
+/* The status for an ACME problem type (with or without the urn prefix). */
+apr_status_t md_acme_problem_status(const char *type);
+/* Does the problem blame the input (contact, identifiers, ...), so retrying soon is useless? */
+int md_acme_problem_is_input_related(const char *type);
+/* Record the problem document of a failed response in result. Returns the status. */
+apr_status_t md_acme_problem_record(md_result_t *result, const md_acme_resp_t *resp,
+                                    const char *url);
+
+#endif

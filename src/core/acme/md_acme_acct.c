@@ -1,0 +1,217 @@
+#include <string.h>
+#include <apr_strings.h>
+
+#include "md_acme_acct.h"
+#include "md_jws.h"
+#include "md_json_keys.h"
+#include "md_log.h"
+#include "md_util.h"
+
+static md_json_t *acct_to_json(const md_acme_acct_t *acct, apr_pool_t *p)
+{
+    md_json_t *j = md_json_create(p);
+
+    md_json_sets(acct->status, j, MD_KEY_STATUS, NULL);
+    md_json_sets(acct->url, j, MD_KEY_URL, NULL);
+    md_json_sets(acct->ca_url, j, MD_KEY_CA_URL, NULL);
+    md_json_setsa(acct->contacts, j, MD_KEY_CONTACT, NULL);
+    if (acct->registration) md_json_setj(acct->registration, j, MD_KEY_REGISTRATION, NULL);
+    if (acct->agreement) md_json_sets(acct->agreement, j, MD_KEY_AGREEMENT, NULL);
+    /* The EAB key id identifies which binding made the account; the HMAC is a secret
+     * and is never written next to the account. */
+    if (acct->eab_kid) md_json_sets(acct->eab_kid, j, MD_KEY_EAB, MD_KEY_KID, NULL);
+    return j;
+}
+
+static md_acme_acct_t *acct_from_json(const char *id, const md_json_t *j, apr_pool_t *p)
+{
+    md_acme_acct_t *acct = apr_pcalloc(p, sizeof(*acct));
+
+    acct->id = id;
+    acct->status = md_json_gets(j, MD_KEY_STATUS, NULL);
+    acct->url = md_json_gets(j, MD_KEY_URL, NULL);
+    acct->ca_url = md_json_gets(j, MD_KEY_CA_URL, NULL);
+    acct->contacts = md_json_getsa(j, p, MD_KEY_CONTACT, NULL);
+    acct->agreement = md_json_gets(j, MD_KEY_AGREEMENT, NULL);
+    acct->eab_kid = md_json_gets(j, MD_KEY_EAB, MD_KEY_KID, NULL);
+    acct->registration = md_json_getj(j, MD_KEY_REGISTRATION, NULL);
+    return acct;
+}
+
+/* Ask the CA whether the account still exists and is valid (RFC 8555 7.3.2: POST {}). */
+static apr_status_t acct_check(md_acme_t *acme, md_acme_acct_t *acct, md_result_t *result,
+                               apr_pool_t *p)
+{
+    md_acme_resp_t *resp;
+    apr_status_t rv;
+
+    acme->acct_url = acct->url;
+    rv = md_acme_post(&resp, acme, acct->url, "{}", 0, result, p);
+    if (rv == APR_SUCCESS && resp->json) {
+        acct->status = md_json_gets(resp->json, MD_KEY_STATUS, NULL);
+        if (acct->status && !strcmp(acct->status, "valid")) return APR_SUCCESS;
+    }
+    acme->acct_url = NULL;
+    return (rv == APR_SUCCESS) ? APR_ENOENT : rv;
+}
+
+static int acct_fits(const md_acme_acct_t *acct, const md_acme_acct_req_t *req)
+{
+    if (!acct->url || !acct->ca_url || strcmp(acct->ca_url, req->acme->url)) return 0;
+    if (acct->status && strcmp(acct->status, "valid")) return 0;
+    if (req->eab_kid && (!acct->eab_kid || strcmp(req->eab_kid, acct->eab_kid))) return 0;
+    return 1;
+}
+
+static apr_status_t acct_try(md_acme_acct_t **pacct, const md_acme_acct_req_t *req,
+                             const char *id, md_result_t *result, apr_pool_t *p)
+{
+    md_json_t *json;
+    md_pkey_t *key;
+    md_acme_acct_t *acct;
+    apr_status_t rv;
+
+    rv = md_store_load_json(&json, req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, p);
+    if (rv != APR_SUCCESS) return rv;
+    acct = acct_from_json(id, json, p);
+    if (!acct_fits(acct, req)) return APR_ENOENT;
+    rv = md_store_load_pkey(&key, req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY, p);
+    if (rv != APR_SUCCESS) return rv;
+    req->acme->acct_key = key;
+    rv = acct_check(req->acme, acct, result, p);
+    if (rv != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD0401: account %s at %s is no longer "
+                      "usable (%s), looking for another", id, acct->ca_url,
+                      result->problem ? result->problem : "not valid");
+        acct->status = "invalid";
+        md_store_save_json(req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, acct_to_json(acct, p), p);
+        req->acme->acct_key = NULL;
+        return rv;
+    }
+    *pacct = acct;
+    return APR_SUCCESS;
+}
+
+static apr_status_t acct_find(md_acme_acct_t **pacct, const md_acme_acct_req_t *req,
+                              md_result_t *result, apr_pool_t *p)
+{
+    apr_array_header_t *ids;
+    apr_status_t rv;
+    int i;
+
+    if (req->preferred_id && acct_try(pacct, req, req->preferred_id, result, p) == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    rv = md_store_names(&ids, req->store, MD_SG_ACCOUNTS, p);
+    if (rv != APR_SUCCESS) return rv;
+    for (i = 0; i < ids->nelts; ++i) {
+        if (acct_try(pacct, req, APR_ARRAY_IDX(ids, i, const char *), result, p) == APR_SUCCESS) {
+            return APR_SUCCESS;
+        }
+    }
+    return APR_ENOENT;
+}
+
+/* A free directory name ACME-<last 16 chars of the CA host>-NNNN, as today. */
+static const char *acct_new_id(const md_acme_acct_req_t *req, apr_pool_t *p)
+{
+    const char *host = md_acme_host(req->acme, p), *id;
+    apr_size_t len = strlen(host);
+    int n;
+
+    if (len > 16) host += len - 16;
+    for (n = 0; n < 10000; ++n) {
+        id = apr_psprintf(p, "ACME-%s-%04d", host, n);
+        if (md_store_exists(req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, p) != APR_SUCCESS) {
+            return id;
+        }
+    }
+    return NULL;
+}
+
+static apr_status_t acct_payload(const char **ppayload, const md_acme_acct_req_t *req,
+                                 const md_pkey_t *key, md_result_t *result, apr_pool_t *p)
+{
+    md_json_t *j = md_json_create(p), *jwk, *eab;
+    apr_status_t rv;
+
+    md_json_setsa(req->contacts, j, MD_KEY_CONTACT, NULL);
+    md_json_setb(1, j, MD_KEY_TOS_AGREED, NULL);
+    if (req->eab_kid && req->eab_hmac) {
+        rv = md_jwk_get(&jwk, key, p);
+        if (rv == APR_SUCCESS) {
+            rv = md_jws_eab(&eab, jwk, req->eab_kid, req->eab_hmac, req->acme->new_account, p);
+        }
+        if (rv != APR_SUCCESS) {
+            md_result_set(result, rv, "the external account binding could not be signed: "
+                          "is the MDExternalAccountBinding hmac base64url?");
+            return rv;
+        }
+        md_json_setj(eab, j, "externalAccountBinding", NULL);
+    }
+    *ppayload = md_json_dump(j, MD_JSON_COMPACT, p);
+    return APR_SUCCESS;
+}
+
+static apr_status_t acct_register(md_acme_acct_t **pacct, const md_acme_acct_req_t *req,
+                                  md_result_t *result, apr_pool_t *p)
+{
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+    md_acme_acct_t *acct;
+    md_acme_resp_t *resp;
+    md_pkey_t *key;
+    const char *payload;
+    apr_status_t rv;
+
+    /* 1. the terms of service must be agreed to when the CA has some */
+    if (req->acme->terms_of_service && !req->agreement) {
+        md_result_set(result, APR_EACCES, "the CA requires agreeing to its terms of service "
+                      "(%s): add 'MDCertificateAgreement accepted'", req->acme->terms_of_service);
+        return APR_EACCES;
+    }
+    /* 2. a new account key, then the signed newAccount request */
+    rv = md_pkey_gen(&key, &spec, p);
+    if (rv == APR_SUCCESS) rv = acct_payload(&payload, req, key, result, p);
+    if (rv != APR_SUCCESS) return rv;
+    req->acme->acct_key = key;
+    rv = md_acme_post(&resp, req->acme, req->acme->new_account, payload, 1, result, p);
+    if (rv == APR_SUCCESS && !resp->location) {
+        md_result_set(result, APR_EINVAL, "the CA created an account without telling its URL");
+        rv = APR_EINVAL;
+    }
+    if (rv != APR_SUCCESS) {
+        req->acme->acct_key = NULL;
+        return rv;
+    }
+    /* 3. keep it in the store */
+    acct = apr_pcalloc(p, sizeof(*acct));
+    acct->id = acct_new_id(req, p);
+    acct->url = apr_pstrdup(p, resp->location);
+    acct->ca_url = req->acme->url;
+    acct->status = "valid";
+    acct->contacts = md_array_str_copy(p, req->contacts);
+    acct->agreement = req->agreement;
+    acct->eab_kid = req->eab_kid;
+    acct->registration = resp->json;
+    rv = md_store_save_pkey(req->store, MD_SG_ACCOUNTS, acct->id, MD_FN_ACCT_KEY, key, p);
+    if (rv == APR_SUCCESS) {
+        rv = md_store_save_json(req->store, MD_SG_ACCOUNTS, acct->id, MD_FN_ACCOUNT,
+                                acct_to_json(acct, p), p);
+    }
+    if (rv != APR_SUCCESS) md_result_set(result, rv, "saving the new account %s", acct->id);
+    req->acme->acct_url = acct->url;
+    *pacct = acct;
+    return rv;
+}
+
+apr_status_t md_acme_acct_use(md_acme_acct_t **pacct, const md_acme_acct_req_t *req,
+                              md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    rv = md_acme_setup(req->acme, result);
+    if (rv != APR_SUCCESS) return rv;
+    if (acct_find(pacct, req, result, p) == APR_SUCCESS) return APR_SUCCESS;
+    md_result_activity(result, "registering a new account at %s", req->acme->url);
+    return acct_register(pacct, req, result, p);
+}

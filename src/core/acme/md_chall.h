@@ -1,0 +1,32 @@
+/* Challenge types. Each type lives in its own file and registers in the static table
+ * of md_chall.c; all take one context. */
+#ifndef md_chall_h
+#define md_chall_h
+
+#include "md.h"
+#include "md_store.h"
+#include "md_result.h"
+
+typedef struct {
+    const char *type;           /* "http-01", ... */
+    md_store_t *store;
+    const md_t *md;
+    const char *name;           /* the identifier's value (wildcards without "*.") */
+    const char *token;
+    const char *key_authz;      /* token "." account key thumbprint */
+    md_result_t *result;
+    apr_pool_t *p;
+} md_chall_ctx_t;
+
+typedef struct {
+    const char *type;                                      /* "http-01", ... */
+    apr_status_t (*setup)(const md_chall_ctx_t *ctx);      /* make the answer available */
+    void (*teardown)(const md_chall_ctx_t *ctx);           /* remove it again */
+} md_chall_type_t;
+
+const md_chall_type_t *md_chall_find(const char *type);
+
+extern const md_chall_type_t md_chall_http01;
+extern const md_chall_type_t md_chall_tlsalpn01;
+
+#endif

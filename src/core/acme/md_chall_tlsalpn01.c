@@ -1,0 +1,45 @@
+/* tls-alpn-01 (RFC 8737): a self-signed certificate with the acmeIdentifier extension
+ * in challenges/<name>/, handed to mod_ssl by the glue on acme-tls/1 connections. */
+#include "md_chall.h"
+#include "md_crypt.h"
+
+#define TLSALPN01_VALIDITY apr_time_from_sec(7 * 24 * 60 * 60)
+
+static apr_status_t tlsalpn01_setup(const md_chall_ctx_t *ctx)
+{
+    /* One EC P-256 key: every CA that offers tls-alpn-01 accepts it, and it is cheap. */
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+    apr_array_header_t *chain = apr_array_make(ctx->p, 1, sizeof(md_cert_t *));
+    md_pkey_t *key;
+    md_cert_t *cert;
+    apr_status_t rv;
+
+    rv = md_pkey_gen(&key, &spec, ctx->p);
+    if (rv == APR_SUCCESS) {
+        rv = md_cert_tls_alpn01(&cert, ctx->name, ctx->key_authz, key, TLSALPN01_VALIDITY, ctx->p);
+    }
+    if (rv == APR_SUCCESS) {
+        rv = md_store_save_pkey(ctx->store, MD_SG_CHALLENGES, ctx->name,
+                                md_pkey_file_name(&spec, MD_FN_TLSALPN01_PKEY, ctx->p), key, ctx->p);
+    }
+    if (rv == APR_SUCCESS) {
+        APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+        rv = md_store_save_chain(ctx->store, MD_SG_CHALLENGES, ctx->name,
+                                 md_pkey_file_name(&spec, MD_FN_TLSALPN01_CERT, ctx->p), chain, ctx->p);
+    }
+    if (rv != APR_SUCCESS) md_result_set(ctx->result, rv, "preparing the tls-alpn-01 certificate "
+                                         "for %s", ctx->name);
+    return rv;
+}
+
+static void tlsalpn01_teardown(const md_chall_ctx_t *ctx)
+{
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+
+    md_store_remove(ctx->store, MD_SG_CHALLENGES, ctx->name,
+                    md_pkey_file_name(&spec, MD_FN_TLSALPN01_PKEY, ctx->p), ctx->p);
+    md_store_remove(ctx->store, MD_SG_CHALLENGES, ctx->name,
+                    md_pkey_file_name(&spec, MD_FN_TLSALPN01_CERT, ctx->p), ctx->p);
+}
+
+const md_chall_type_t md_chall_tlsalpn01 = { "tls-alpn-01", tlsalpn01_setup, tlsalpn01_teardown };

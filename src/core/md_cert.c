@@ -1,0 +1,563 @@
+/* Certificates: reading, inspecting and making the self-signed ones we serve ourselves
+ * (the fallback certificate and the tls-alpn-01 challenge certificate). */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <string.h>
+#include <apr_strings.h>
+#include <openssl/bio.h>
+#include <openssl/bn.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
+#include "md_crypt.h"
+#include "md_crypt_int.h"
+#include "md_log.h"
+#include "md_util.h"
+
+/* RFC 8737 section 3: id-pe-acmeIdentifier. */
+#define MD_OID_ACME_IDENTIFIER "1.3.6.1.5.5.7.1.31"
+/* RFC 7633: the TLS feature status_request, which makes OCSP stapling mandatory. */
+#define MD_TLSFEATURE_STATUS_REQUEST 5
+/* Longest subject CN we write (RFC 5280 allows 64; we stay below like the CSR does). */
+#define MD_CN_MAX_LEN 63
+
+struct md_cert_t {
+    X509 *x509;
+};
+
+static apr_status_t cert_cleanup(void *data)
+{
+    md_cert_t *cert = data;
+
+    X509_free(cert->x509);
+    cert->x509 = NULL;
+    return APR_SUCCESS;
+}
+
+md_cert_t *md_cert_wrap(X509 *x509, apr_pool_t *p)
+{
+    md_cert_t *cert = apr_pcalloc(p, sizeof(*cert));
+
+    cert->x509 = x509;
+    apr_pool_cleanup_register(p, cert, cert_cleanup, apr_pool_cleanup_null);
+    return cert;
+}
+
+X509 *md_cert_x509(const md_cert_t *cert)
+{
+    return cert ? cert->x509 : NULL;
+}
+
+/* ---- PEM ------------------------------------------------------------------------ */
+
+apr_status_t md_chain_from_pem(apr_array_header_t **pchain, const char *pem, apr_size_t len,
+                               apr_pool_t *p)
+{
+    apr_array_header_t *chain = apr_array_make(p, 3, sizeof(md_cert_t *));
+    apr_status_t rv = APR_SUCCESS;
+    unsigned long err;
+    BIO *bio = NULL;
+    X509 *x;
+
+    *pchain = NULL;
+    if (!pem || len == 0 || len > INT_MAX) return APR_ENOENT;
+    bio = BIO_new_mem_buf(pem, (int)len);
+    if (!bio) return APR_ENOMEM;
+
+    ERR_clear_error();
+    x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    while (x) {
+        APR_ARRAY_PUSH(chain, md_cert_t *) = md_cert_wrap(x, p);
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+    }
+    /* The loop ends at the end of the text ("no start line") or at a damaged block. */
+    err = ERR_peek_last_error();
+    if (err && !(ERR_GET_LIB(err) == ERR_LIB_PEM && ERR_GET_REASON(err) == PEM_R_NO_START_LINE)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, APR_EINVAL, p,
+                      "MD2101: damaged certificate in PEM text after %d good ones",
+                      chain->nelts);
+        rv = APR_EINVAL;
+    }
+    else if (chain->nelts == 0) {
+        rv = APR_ENOENT;
+    }
+    ERR_clear_error();
+    BIO_free(bio);
+    if (rv == APR_SUCCESS) *pchain = chain;
+    return rv;
+}
+
+/* Copy the contents of a memory BIO into the pool as a NUL-terminated string. */
+static const char *bio_to_string(BIO *bio, apr_pool_t *p)
+{
+    char *data = NULL;
+    long len = BIO_get_mem_data(bio, &data);
+
+    return apr_pstrmemdup(p, data ? data : "", (len > 0 && data) ? (apr_size_t)len : 0);
+}
+
+apr_status_t md_chain_to_pem(const char **ppem, const apr_array_header_t *chain, apr_pool_t *p)
+{
+    apr_status_t rv = APR_SUCCESS;
+    BIO *bio;
+    int i;
+
+    *ppem = NULL;
+    if (!chain || chain->nelts == 0) return APR_EINVAL;
+    bio = BIO_new(BIO_s_mem());
+    if (!bio) return APR_ENOMEM;
+    for (i = 0; i < chain->nelts; ++i) {
+        const md_cert_t *cert = APR_ARRAY_IDX(chain, i, const md_cert_t *);
+
+        if (!cert || !cert->x509 || !PEM_write_bio_X509(bio, cert->x509)) {
+            ERR_clear_error();
+            rv = APR_EGENERAL;
+            goto leave;
+        }
+    }
+    *ppem = bio_to_string(bio, p);
+leave:
+    BIO_free(bio);
+    return rv;
+}
+
+apr_status_t md_cert_to_pem(const char **ppem, const md_cert_t *cert, apr_pool_t *p)
+{
+    apr_array_header_t *chain = apr_array_make(p, 1, sizeof(const md_cert_t *));
+
+    APR_ARRAY_PUSH(chain, const md_cert_t *) = cert;
+    return md_chain_to_pem(ppem, chain, p);
+}
+
+/* ---- inspection ----------------------------------------------------------------- */
+
+static apr_time_t asn1_time_to_apr(const ASN1_TIME *t)
+{
+    struct tm tm;
+    apr_time_exp_t xt;
+    apr_time_t result = 0;
+
+    if (!t || !ASN1_TIME_to_tm(t, &tm)) return 0;
+    memset(&xt, 0, sizeof(xt));
+    xt.tm_year = tm.tm_year;
+    xt.tm_mon = tm.tm_mon;
+    xt.tm_mday = tm.tm_mday;
+    xt.tm_hour = tm.tm_hour;
+    xt.tm_min = tm.tm_min;
+    xt.tm_sec = tm.tm_sec;
+    if (apr_time_exp_gmt_get(&result, &xt) != APR_SUCCESS) return 0;
+    return result;
+}
+
+apr_time_t md_cert_not_before(const md_cert_t *cert)
+{
+    return cert && cert->x509 ? asn1_time_to_apr(X509_get0_notBefore(cert->x509)) : 0;
+}
+
+apr_time_t md_cert_not_after(const md_cert_t *cert)
+{
+    return cert && cert->x509 ? asn1_time_to_apr(X509_get0_notAfter(cert->x509)) : 0;
+}
+
+/* Text of a dNSName or iPAddress entry; NULL for other kinds. */
+static const char *general_name_text(const GENERAL_NAME *gen, apr_pool_t *p)
+{
+    char buf[INET6_ADDRSTRLEN];
+    const unsigned char *data;
+    int type, len;
+    const ASN1_STRING *value = GENERAL_NAME_get0_value(gen, &type);
+
+    if (!value) return NULL;
+    data = ASN1_STRING_get0_data(value);
+    len = ASN1_STRING_length(value);
+    if (type == GEN_DNS) {
+        return apr_pstrmemdup(p, (const char *)data, (apr_size_t)len);
+    }
+    if (type == GEN_IPADD && (len == 4 || len == 16)
+        && inet_ntop(len == 4 ? AF_INET : AF_INET6, data, buf, sizeof(buf))) {
+        return apr_pstrdup(p, buf);
+    }
+    return NULL;
+}
+
+apr_status_t md_cert_alt_names(apr_array_header_t **pnames, const md_cert_t *cert, apr_pool_t *p)
+{
+    apr_array_header_t *names = apr_array_make(p, 5, sizeof(const char *));
+    GENERAL_NAMES *gens;
+    int i;
+
+    *pnames = names;
+    if (!cert || !cert->x509) return APR_EINVAL;
+    gens = X509_get_ext_d2i(cert->x509, NID_subject_alt_name, NULL, NULL);
+    for (i = 0; gens && i < sk_GENERAL_NAME_num(gens); ++i) {
+        const char *text = general_name_text(sk_GENERAL_NAME_value(gens, i), p);
+
+        if (text) APR_ARRAY_PUSH(names, const char *) = text;
+    }
+    GENERAL_NAMES_free(gens);
+    return APR_SUCCESS;
+}
+
+int md_cert_covers(const md_cert_t *cert, const char *name, apr_pool_t *p)
+{
+    apr_array_header_t *names;
+    int i;
+
+    if (!cert || !cert->x509 || !name || !*name) return 0;
+    if (md_is_ip_address(name)) {
+        /* compares the address bytes, so "::1" and "0:0::1" are the same */
+        return X509_check_ip_asc(cert->x509, name, 0) == 1;
+    }
+    if (md_cert_alt_names(&names, cert, p) != APR_SUCCESS) return 0;
+    for (i = 0; i < names->nelts; ++i) {
+        const char *san = APR_ARRAY_IDX(names, i, const char *);
+
+        if (!md_is_ip_address(san) && md_dns_matches(san, name)) return 1;
+    }
+    return 0;
+}
+
+const char *md_cert_serial_hex(const md_cert_t *cert, apr_pool_t *p)
+{
+    const char *result = NULL;
+    BIGNUM *bn;
+    char *hex;
+
+    if (!cert || !cert->x509) return NULL;
+    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert->x509), NULL);
+    if (!bn) return NULL;
+    hex = BN_bn2hex(bn);
+    if (hex) result = apr_pstrdup(p, hex);
+    OPENSSL_free(hex);
+    BN_free(bn);
+    return result;
+}
+
+const char *md_cert_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p)
+{
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+
+    if (!cert || !cert->x509 || !X509_digest(cert->x509, EVP_sha256(), md, &len)) return NULL;
+    return md_hex_encode(md, len, p);
+}
+
+const char *md_cert_issuer_name(const md_cert_t *cert, apr_pool_t *p)
+{
+    const char *result = NULL;
+    BIO *bio;
+
+    if (!cert || !cert->x509) return NULL;
+    bio = BIO_new(BIO_s_mem());
+    if (!bio) return NULL;
+    /* RFC 2253 order and escaping, but UTF-8 left readable */
+    if (X509_NAME_print_ex(bio, X509_get_issuer_name(cert->x509), 0,
+                           XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) >= 0) {
+        result = bio_to_string(bio, p);
+    }
+    BIO_free(bio);
+    return result;
+}
+
+int md_cert_has_must_staple(const md_cert_t *cert)
+{
+    TLS_FEATURE *features;
+    int64_t value;
+    int i, found = 0;
+
+    if (!cert || !cert->x509) return 0;
+    features = X509_get_ext_d2i(cert->x509, NID_tlsfeature, NULL, NULL);
+    for (i = 0; features && i < sk_ASN1_INTEGER_num(features); ++i) {
+        if (ASN1_INTEGER_get_int64(&value, sk_ASN1_INTEGER_value(features, i))
+            && value == MD_TLSFEATURE_STATUS_REQUEST) {
+            found = 1;
+        }
+    }
+    TLS_FEATURE_free(features);
+    ERR_clear_error();
+    return found;
+}
+
+int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey)
+{
+    EVP_PKEY *pub;
+
+    if (!cert || !cert->x509 || !md_pkey_evp(pkey)) return 0;
+    pub = X509_get0_pubkey(cert->x509);
+    return pub && EVP_PKEY_eq(pub, md_pkey_evp(pkey)) == 1;
+}
+
+/* ---- extensions shared with md_csr.c ------------------------------------------ */
+
+/* One subjectAltName entry: iPAddress for an IPv4/IPv6 address, else dNSName. */
+static apr_status_t san_entry(GENERAL_NAME **pgen, const char *name)
+{
+    unsigned char ip[16];
+    int iplen = 0, type = GEN_DNS;
+    ASN1_STRING *value;
+    GENERAL_NAME *gen;
+    const char *c;
+
+    *pgen = NULL;
+    if (inet_pton(AF_INET, name, ip) == 1) iplen = 4;
+    else if (inet_pton(AF_INET6, name, ip) == 1) iplen = 16;
+    for (c = name; !iplen && *c; ++c) {
+        if ((unsigned char)*c > 0x7e || (unsigned char)*c <= 0x20) return APR_EINVAL;
+    }
+    if (iplen) type = GEN_IPADD;
+    value = iplen ? ASN1_OCTET_STRING_new() : ASN1_IA5STRING_new();
+    gen = GENERAL_NAME_new();
+    if (!value || !gen || !ASN1_STRING_set(value, iplen ? (const void *)ip : (const void *)name,
+                                           iplen ? iplen : (int)strlen(name))) {
+        ASN1_STRING_free(value);
+        GENERAL_NAME_free(gen);
+        return APR_ENOMEM;
+    }
+    GENERAL_NAME_set0_value(gen, type, value);
+    *pgen = gen;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_cert_san_ext(X509_EXTENSION **pext, const apr_array_header_t *names,
+                             int critical)
+{
+    apr_status_t rv = APR_SUCCESS;
+    GENERAL_NAMES *gens;
+    GENERAL_NAME *gen;
+    int i;
+
+    *pext = NULL;
+    if (!names || names->nelts <= 0) return APR_EINVAL;
+    gens = GENERAL_NAMES_new();
+    if (!gens) return APR_ENOMEM;
+    for (i = 0; i < names->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+
+        rv = (name && *name) ? san_entry(&gen, name) : APR_EINVAL;
+        if (rv != APR_SUCCESS) goto leave;
+        if (!sk_GENERAL_NAME_push(gens, gen)) {
+            GENERAL_NAME_free(gen);
+            rv = APR_ENOMEM;
+            goto leave;
+        }
+    }
+    *pext = X509V3_EXT_i2d(NID_subject_alt_name, critical, gens);
+    if (!*pext) rv = APR_EGENERAL;
+leave:
+    GENERAL_NAMES_free(gens);
+    return rv;
+}
+
+/* An extension from OpenSSL's configuration syntax; only used with constant values. */
+static apr_status_t conf_ext(X509_EXTENSION **pext, int nid, const char *value)
+{
+    X509V3_CTX ctx;
+
+    X509V3_set_ctx(&ctx, NULL, NULL, NULL, NULL, 0);
+    *pext = X509V3_EXT_conf_nid(NULL, &ctx, nid, value);
+    if (!*pext) {
+        ERR_clear_error();
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_cert_must_staple_ext(X509_EXTENSION **pext)
+{
+    return conf_ext(pext, NID_tlsfeature, "status_request");
+}
+
+apr_status_t md_cert_name_set_cn(int *pset, X509_NAME *xname, const char *cn)
+{
+    *pset = 0;
+    if (!cn || !*cn || strlen(cn) > MD_CN_MAX_LEN || md_is_ip_address(cn)) return APR_SUCCESS;
+    if (!X509_NAME_add_entry_by_NID(xname, NID_commonName, MBSTRING_UTF8,
+                                    (const unsigned char *)cn, -1, -1, 0)) {
+        ERR_clear_error();
+        return APR_EINVAL;
+    }
+    *pset = 1;
+    return APR_SUCCESS;
+}
+
+/* ---- making self-signed certificates ------------------------------------------- */
+
+/* Add an extension to x and release it. */
+static apr_status_t cert_add_ext(X509 *x, X509_EXTENSION *ext)
+{
+    int ok = ext && X509_add_ext(x, ext, -1);
+
+    X509_EXTENSION_free(ext);
+    return ok ? APR_SUCCESS : APR_EGENERAL;
+}
+
+static apr_status_t cert_add_conf_ext(X509 *x, int nid, const char *value)
+{
+    X509_EXTENSION *ext;
+    apr_status_t rv = conf_ext(&ext, nid, value);
+
+    return rv == APR_SUCCESS ? cert_add_ext(x, ext) : rv;
+}
+
+static apr_status_t cert_set_serial(X509 *x)
+{
+    apr_status_t rv = APR_EGENERAL;
+    BIGNUM *bn = BN_new();
+
+    /* 127 random bits: positive, unique enough, within the 20 octets RFC 5280 allows */
+    if (bn && BN_rand(bn, 127, BN_RAND_TOP_ANY, BN_RAND_BOTTOM_ANY) && BN_add_word(bn, 1)
+        && BN_to_ASN1_INTEGER(bn, X509_get_serialNumber(x))) {
+        rv = APR_SUCCESS;
+    }
+    BN_free(bn);
+    return rv;
+}
+
+static apr_status_t cert_set_validity(X509 *x, apr_interval_time_t valid_for)
+{
+    apr_int64_t secs = apr_time_sec(valid_for);
+
+    if (secs <= 0 || secs / 86400 > INT_MAX) return APR_EINVAL;
+    if (!X509_gmtime_adj(X509_getm_notBefore(x), 0)
+        || !X509_time_adj_ex(X509_getm_notAfter(x), (int)(secs / 86400),
+                             (long)(secs % 86400), NULL)) {
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+/* The parts every certificate we make has: v3, serial, subject = issuer (CN when it
+ * fits), validity, public key and subjectAltName (critical when the subject is empty). */
+static apr_status_t cert_make_base(X509 **px, const char *cn, const apr_array_header_t *names,
+                                   const md_pkey_t *pkey, apr_interval_time_t valid_for)
+{
+    X509_EXTENSION *san = NULL;
+    apr_status_t rv;
+    int has_cn = 0;
+    X509 *x;
+
+    *px = NULL;
+    x = X509_new();
+    if (!x) return APR_ENOMEM;
+    rv = X509_set_version(x, X509_VERSION_3) ? cert_set_serial(x) : APR_EGENERAL;
+    if (rv != APR_SUCCESS) goto leave;
+    rv = md_cert_name_set_cn(&has_cn, X509_get_subject_name(x), cn);
+    if (rv != APR_SUCCESS) goto leave;
+    rv = X509_set_issuer_name(x, X509_get_subject_name(x)) ? APR_SUCCESS : APR_EGENERAL;
+    if (rv != APR_SUCCESS) goto leave;
+    rv = cert_set_validity(x, valid_for);
+    if (rv != APR_SUCCESS) goto leave;
+    rv = X509_set_pubkey(x, md_pkey_evp(pkey)) ? APR_SUCCESS : APR_EGENERAL;
+    if (rv != APR_SUCCESS) goto leave;
+    rv = md_cert_san_ext(&san, names, !has_cn);
+    if (rv != APR_SUCCESS) goto leave;
+    rv = cert_add_ext(x, san);
+leave:
+    if (rv == APR_SUCCESS) *px = x;
+    else X509_free(x);
+    ERR_clear_error();
+    return rv;
+}
+
+/* Sign x with the key (SHA-256) and hand it to a wrapper in pool p; x is consumed. */
+static apr_status_t cert_sign_wrap(md_cert_t **pcert, X509 *x, const md_pkey_t *pkey,
+                                   apr_pool_t *p)
+{
+    if (X509_sign(x, md_pkey_evp(pkey), EVP_sha256()) <= 0) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, APR_EGENERAL, p,
+                      "MD2102: signing a self-signed certificate failed");
+        ERR_clear_error();
+        X509_free(x);
+        return APR_EGENERAL;
+    }
+    *pcert = md_cert_wrap(x, p);
+    return APR_SUCCESS;
+}
+
+apr_status_t md_cert_self_signed(md_cert_t **pcert, const char *cn,
+                                 const apr_array_header_t *names, const md_pkey_t *pkey,
+                                 apr_interval_time_t valid_for, apr_pool_t *p)
+{
+    EVP_PKEY *evp = md_pkey_evp(pkey);
+    apr_status_t rv;
+    X509 *x = NULL;
+
+    *pcert = NULL;
+    if (!evp) return APR_EINVAL;
+    /* 1. serial, names, validity, key and subjectAltName */
+    rv = cert_make_base(&x, cn, names, pkey, valid_for);
+    if (rv != APR_SUCCESS) return rv;
+    /* 2. what a TLS server certificate is allowed to do */
+    rv = cert_add_conf_ext(x, NID_basic_constraints, "critical,CA:FALSE");
+    if (rv != APR_SUCCESS) goto leave;
+    rv = cert_add_conf_ext(x, NID_key_usage, EVP_PKEY_is_a(evp, "RSA")
+                           ? "critical,digitalSignature,keyEncipherment"
+                           : "critical,digitalSignature");
+    if (rv != APR_SUCCESS) goto leave;
+    rv = cert_add_conf_ext(x, NID_ext_key_usage, "serverAuth");
+    if (rv != APR_SUCCESS) goto leave;
+    /* 3. sign it */
+    rv = cert_sign_wrap(pcert, x, pkey, p);
+    x = NULL;
+leave:
+    X509_free(x);
+    return rv;
+}
+
+/* The critical acmeIdentifier extension whose value is the DER of
+ * Authorization ::= OCTET STRING (SIZE (32)), the SHA-256 of the key authorization. */
+static apr_status_t acme_identifier_ext(X509_EXTENSION **pext, const char *key_authz)
+{
+    unsigned char der[2 + 32];
+    unsigned int dlen = 0;
+    apr_status_t rv = APR_EGENERAL;
+    ASN1_OCTET_STRING *value = NULL;
+    ASN1_OBJECT *oid = NULL;
+
+    *pext = NULL;
+    der[0] = V_ASN1_OCTET_STRING;
+    der[1] = 32;
+    if (!EVP_Digest(key_authz, strlen(key_authz), der + 2, &dlen, EVP_sha256(), NULL)
+        || dlen != 32) {
+        goto leave;
+    }
+    oid = OBJ_txt2obj(MD_OID_ACME_IDENTIFIER, 1);
+    value = ASN1_OCTET_STRING_new();
+    if (!oid || !value || !ASN1_OCTET_STRING_set(value, der, (int)sizeof(der))) goto leave;
+    *pext = X509_EXTENSION_create_by_OBJ(NULL, oid, 1, value);
+    if (*pext) rv = APR_SUCCESS;
+leave:
+    ASN1_OCTET_STRING_free(value);
+    ASN1_OBJECT_free(oid);
+    ERR_clear_error();
+    return rv;
+}
+
+apr_status_t md_cert_tls_alpn01(md_cert_t **pcert, const char *name, const char *key_authz,
+                                const md_pkey_t *pkey, apr_interval_time_t valid_for,
+                                apr_pool_t *p)
+{
+    apr_array_header_t *names = apr_array_make(p, 1, sizeof(const char *));
+    X509_EXTENSION *ext = NULL;
+    apr_status_t rv;
+    X509 *x = NULL;
+
+    *pcert = NULL;
+    if (!name || !*name || !key_authz || !md_pkey_evp(pkey)) return APR_EINVAL;
+    /* 1. exactly one subjectAltName: the dNSName (or iPAddress, RFC 8738) validated */
+    APR_ARRAY_PUSH(names, const char *) = name;
+    rv = cert_make_base(&x, name, names, pkey, valid_for);
+    if (rv != APR_SUCCESS) return rv;
+    /* 2. the critical acmeIdentifier with the digest of the key authorization */
+    rv = acme_identifier_ext(&ext, key_authz);
+    if (rv != APR_SUCCESS) goto leave;
+    rv = cert_add_ext(x, ext);
+    if (rv != APR_SUCCESS) goto leave;
+    /* 3. sign it */
+    rv = cert_sign_wrap(pcert, x, pkey, p);
+    x = NULL;
+leave:
+    X509_free(x);
+    return rv;
+}

@@ -1,0 +1,56 @@
+/* The HTTP transport. ACME code builds finished requests and reads responses; the
+ * transport (libcurl here, a replaying fake in unit tests) only moves bytes. */
+#ifndef md_http_h
+#define md_http_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+typedef struct {
+    const char *method;         /* "GET", "HEAD", "POST" */
+    const char *url;
+    const char *content_type;   /* for POST */
+    const char *body;
+    apr_size_t body_len;
+} md_http_request_t;
+
+typedef struct {
+    int status;
+    apr_table_t *headers;       /* names as sent; look-ups are case-insensitive */
+    const char *body;
+    apr_size_t body_len;
+} md_http_response_t;
+
+typedef struct md_http_t md_http_t;
+
+typedef apr_status_t md_http_perform_fn(md_http_response_t **presp, md_http_t *http,
+                                        const md_http_request_t *req, apr_pool_t *p);
+
+typedef struct {
+    const char *ca_file;          /* trust anchors for the server (MDCACertificateFile) */
+    const char *proxy_url;        /* MDHttpProxy */
+    const char *proxy_ca_file;    /* MDHttpProxyCACertificateFile */
+    const char *user_agent;
+    apr_interval_time_t connect_timeout;
+    apr_interval_time_t timeout;  /* whole request */
+    apr_size_t max_body;          /* larger response bodies fail the request */
+} md_http_config_t;
+
+struct md_http_t {
+    md_http_config_t config;
+    md_http_perform_fn *perform;
+    void *baton;                  /* for the implementation */
+};
+
+/* A transport over libcurl. */
+apr_status_t md_http_create(md_http_t **phttp, const md_http_config_t *config, apr_pool_t *p);
+apr_status_t md_http_perform(md_http_response_t **presp, md_http_t *http,
+                             const md_http_request_t *req, apr_pool_t *p);
+
+/* Retry-After as seconds or HTTP-date, as an absolute time; 0 when absent or invalid. */
+apr_time_t md_http_retry_after(const md_http_response_t *resp, apr_time_t now);
+/* The URI of a Link header with the given rel, or NULL. */
+const char *md_http_link(const md_http_response_t *resp, const char *rel, apr_pool_t *p);
+
+#endif

@@ -1,0 +1,209 @@
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include <apr_date.h>
+#include <curl/curl.h>
+
+#include "md_http.h"
+#include "md_log.h"
+
+#define MD_HTTP_DEFAULT_MAX_BODY (1024 * 1024)
+
+typedef struct {
+    apr_pool_t *p;
+    md_http_response_t *resp;
+    char *buf;
+    apr_size_t len, cap, max;
+    int too_large;
+} curl_ctx_t;
+
+static size_t on_body(char *data, size_t size, size_t nmemb, void *baton)
+{
+    curl_ctx_t *ctx = baton;
+    size_t n = size * nmemb;
+    char *nbuf;
+
+    if (ctx->len + n > ctx->max) {
+        ctx->too_large = 1;
+        return 0;  /* aborts the transfer */
+    }
+    if (ctx->len + n + 1 > ctx->cap) {
+        ctx->cap = (ctx->len + n + 1) * 2;
+        nbuf = apr_palloc(ctx->p, ctx->cap);
+        if (ctx->len) memcpy(nbuf, ctx->buf, ctx->len);
+        ctx->buf = nbuf;
+    }
+    memcpy(ctx->buf + ctx->len, data, n);
+    ctx->len += n;
+    ctx->buf[ctx->len] = '\0';
+    return n;
+}
+
+static size_t on_header(char *data, size_t size, size_t nmemb, void *baton)
+{
+    curl_ctx_t *ctx = baton;
+    size_t n = size * nmemb, klen;
+    const char *colon = memchr(data, ':', n), *v, *end = data + n;
+
+    if (!strncmp(data, "HTTP/", 5)) {
+        apr_table_clear(ctx->resp->headers);  /* a new response (after 100 or a proxy) */
+        return n;
+    }
+    if (!colon) return n;
+    klen = (size_t)(colon - data);
+    for (v = colon + 1; v < end && (*v == ' ' || *v == '\t'); ++v) {}
+    while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) --end;
+    apr_table_addn(ctx->resp->headers, apr_pstrmemdup(ctx->p, data, klen),
+                   apr_pstrmemdup(ctx->p, v, (apr_size_t)(end - v)));
+    return n;
+}
+
+static apr_status_t curl_status(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_OK: return APR_SUCCESS;
+    case CURLE_OPERATION_TIMEDOUT: return APR_TIMEUP;
+    case CURLE_COULDNT_CONNECT: return APR_ECONNREFUSED;
+    case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY: return APR_EHOSTUNREACH;
+    case CURLE_WRITE_ERROR: return APR_ENOSPC;
+    case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING: return APR_ECONNRESET;
+    default: return APR_EGENERAL;
+    }
+}
+
+static void configure(CURL *curl, const md_http_config_t *cfg, curl_ctx_t *ctx)
+{
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)apr_time_as_msec(cfg->connect_timeout));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)apr_time_as_msec(cfg->timeout));
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, cfg->user_agent ? cfg->user_agent : "mod_md");
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, ctx);
+    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(curl, CURLOPT_HEADERDATA, ctx);
+    if (cfg->ca_file) {
+        curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->ca_file);
+        curl_easy_setopt(curl, CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NO_REVOKE);
+    }
+    if (cfg->proxy_url) curl_easy_setopt(curl, CURLOPT_PROXY, cfg->proxy_url);
+    if (cfg->proxy_ca_file) curl_easy_setopt(curl, CURLOPT_PROXY_CAINFO, cfg->proxy_ca_file);
+}
+
+static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
+                                 const md_http_request_t *req, apr_pool_t *p)
+{
+    curl_ctx_t ctx;
+    struct curl_slist *hdrs = NULL;
+    CURL *curl;
+    CURLcode rc;
+    long code = 0;
+    apr_status_t rv;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.p = p;
+    ctx.max = http->config.max_body ? http->config.max_body : MD_HTTP_DEFAULT_MAX_BODY;
+    ctx.resp = apr_pcalloc(p, sizeof(*ctx.resp));
+    ctx.resp->headers = apr_table_make(p, 10);
+    curl = curl_easy_init();
+    if (!curl) return APR_ENOMEM;
+    configure(curl, &http->config, &ctx);
+    curl_easy_setopt(curl, CURLOPT_URL, req->url);
+    if (!strcmp(req->method, "HEAD")) curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    if (!strcmp(req->method, "POST")) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
+        hdrs = curl_slist_append(hdrs, apr_pstrcat(p, "Content-Type: ", req->content_type, NULL));
+        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
+    }
+    rc = curl_easy_perform(curl);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(curl);
+    curl_slist_free_all(hdrs);
+    rv = ctx.too_large ? APR_ENOSPC : curl_status(rc);
+    if (rv != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD0201: %s %s failed: %s%s", req->method,
+                      req->url, curl_easy_strerror(rc), ctx.too_large ? " (response too large)" : "");
+        return rv;
+    }
+    ctx.resp->status = (int)code;
+    ctx.resp->body = ctx.buf ? ctx.buf : "";
+    ctx.resp->body_len = ctx.len;
+    *presp = ctx.resp;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_http_create(md_http_t **phttp, const md_http_config_t *config, apr_pool_t *p)
+{
+    static int initialized;
+    md_http_t *http = apr_pcalloc(p, sizeof(*http));
+
+    if (!initialized) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return APR_EGENERAL;
+        initialized = 1;
+    }
+    http->config = *config;
+    if (!http->config.connect_timeout) http->config.connect_timeout = apr_time_from_sec(30);
+    if (!http->config.timeout) http->config.timeout = apr_time_from_sec(120);
+    http->perform = curl_perform;
+    *phttp = http;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_http_perform(md_http_response_t **presp, md_http_t *http,
+                             const md_http_request_t *req, apr_pool_t *p)
+{
+    return http->perform(presp, http, req, p);
+}
+
+apr_time_t md_http_retry_after(const md_http_response_t *resp, apr_time_t now)
+{
+    const char *v = apr_table_get(resp->headers, "Retry-After");
+    apr_int64_t secs;
+    char *end;
+
+    if (!v || !*v) return 0;
+    if (apr_isdigit(*v)) {
+        secs = apr_strtoi64(v, &end, 10);
+        if (*end || secs < 0 || secs > 30 * 24 * 3600) return 0;
+        return now + apr_time_from_sec(secs);
+    }
+    return apr_date_parse_rfc(v) > 0 ? apr_date_parse_rfc(v) : 0;
+}
+
+typedef struct {
+    const char *rel;
+    const char *found;
+    apr_pool_t *p;
+} link_find_t;
+
+/* One Link header value may hold several links: <uri>;rel="x", <uri2>;rel=y */
+static int link_scan(void *baton, const char *key, const char *value)
+{
+    link_find_t *f = baton;
+    const char *s = value, *lt, *gt, *next;
+
+    while (s && (lt = strchr(s, '<')) != NULL) {
+        gt = strchr(lt, '>');
+        if (!gt) break;
+        next = strchr(gt, ',');
+        if (strstr(apr_pstrndup(f->p, gt, next ? (apr_size_t)(next - gt) : strlen(gt)),
+                   apr_pstrcat(f->p, "rel=\"", f->rel, "\"", NULL))) {
+            f->found = apr_pstrmemdup(f->p, lt + 1, (apr_size_t)(gt - lt - 1));
+            return 0;
+        }
+        s = next;
+    }
+    return 1;
+}
+
+const char *md_http_link(const md_http_response_t *resp, const char *rel, apr_pool_t *p)
+{
+    link_find_t f = { rel, NULL, p };
+
+    apr_table_do(link_scan, &f, resp->headers, "Link", NULL);
+    return f.found;
+}

@@ -1,0 +1,222 @@
+#include <string.h>
+#include <apr_strings.h>
+
+#include "md_renew.h"
+#include "md_acme.h"
+#include "md_acme_acct.h"
+#include "md_acme_order.h"
+#include "md_json_keys.h"
+#include "md_log.h"
+#include "md_util.h"
+
+#define MD_ORDER_TIMEOUT apr_time_from_sec(300)
+#define MD_DAY apr_time_from_sec(24 * 60 * 60)
+
+/* ---- decisions ----------------------------------------------------------------- */
+
+apr_time_t md_renew_at(const md_timeslice_t *window, apr_time_t from, apr_time_t until)
+{
+    apr_interval_time_t lifetime = until - from, before;
+
+    before = md_timeslice_length(window, from, until);
+    if (lifetime > 0 && lifetime < 10 * MD_DAY && before < lifetime / 2) before = lifetime / 2;
+    return until - before;
+}
+
+apr_interval_time_t md_renew_backoff(int errors, apr_interval_time_t base, int input_related,
+                                     double jitter)
+{
+    apr_interval_time_t delay = base > 0 ? base : apr_time_from_sec(1);
+    int i;
+
+    if (input_related) delay = MD_DAY;
+    for (i = 1; i < errors && delay < MD_DAY; ++i) delay *= 2;
+    if (delay > MD_DAY) delay = MD_DAY;
+    if (jitter < -0.5) jitter = -0.5;
+    if (jitter > 0.5) jitter = 0.5;
+    return delay + (apr_interval_time_t)((double)delay * jitter);
+}
+
+/* ---- the staged set ---------------------------------------------------------------- */
+
+static int spec_staged(md_store_t *store, const md_t *md, const md_pkey_spec_t *spec,
+                       apr_pool_t *p)
+{
+    apr_array_header_t *chain;
+    md_pkey_t *key;
+
+    if (md_store_load_chain(&chain, store, MD_SG_STAGING, md->name,
+                            md_pkey_file_name(spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS
+        || chain->nelts == 0
+        || md_store_load_pkey(&key, store, MD_SG_STAGING, md->name,
+                              md_pkey_file_name(spec, MD_FN_PRIVKEY, p), p) != APR_SUCCESS) {
+        return 0;
+    }
+    return md_cert_matches_key(APR_ARRAY_IDX(chain, 0, md_cert_t *), key);
+}
+
+int md_renew_staging_complete(md_store_t *store, const md_t *md, apr_pool_t *p)
+{
+    int i;
+
+    if (md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, p) != APR_SUCCESS) return 0;
+    for (i = 0; i < md_pkey_spec_count(md); ++i) {
+        if (!spec_staged(store, md, md_pkey_spec_at(md, i), p)) return 0;
+    }
+    return 1;
+}
+
+apr_array_header_t *md_renew_staged_files(const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *files = apr_array_make(p, 6, sizeof(const char *));
+    int i;
+
+    APR_ARRAY_PUSH(files, const char *) = MD_FN_MD;
+    for (i = 0; i < md_pkey_spec_count(md); ++i) {
+        APR_ARRAY_PUSH(files, const char *) = md_pkey_file_name(md_pkey_spec_at(md, i), MD_FN_PRIVKEY, p);
+        APR_ARRAY_PUSH(files, const char *) = md_pkey_file_name(md_pkey_spec_at(md, i), MD_FN_PUBCERT, p);
+    }
+    return files;
+}
+
+/* ---- one certificate ------------------------------------------------------------ */
+
+typedef struct {
+    md_renew_ctx_t *ctx;
+    md_acme_t *acme;
+    const md_pkey_spec_t *spec;
+} md_renew_spec_t;
+
+static apr_status_t authorize_all(md_renew_spec_t *rs, md_acme_order_t *order, apr_pool_t *p)
+{
+    md_acme_authz_ctx_t actx;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    actx.store = rs->ctx->store;
+    actx.md = rs->ctx->md;
+    actx.challenge_types = rs->ctx->challenge_types;
+    actx.setups = apr_array_make(p, 5, sizeof(md_chall_ctx_t *));
+    for (i = 0; rv == APR_SUCCESS && i < order->authz_urls->nelts; ++i) {
+        rv = md_acme_authz_answer(rs->acme, APR_ARRAY_IDX(order->authz_urls, i, const char *),
+                                  &actx, rs->ctx->result, p);
+    }
+    /* challenge data lives only as long as the order needs it */
+    md_acme_authz_teardown(&actx);
+    return rv;
+}
+
+static apr_status_t finalize_and_stage(md_renew_spec_t *rs, md_acme_order_t *order, apr_pool_t *p)
+{
+    md_renew_ctx_t *ctx = rs->ctx;
+    const unsigned char *csr;
+    apr_array_header_t *chain;
+    apr_size_t csr_len;
+    md_pkey_t *key;
+    apr_status_t rv;
+
+    /* 1. a new key for the certificate, and the request for it */
+    md_result_activity(ctx->result, "finalizing the order for %s (%s key)", ctx->md->name,
+                       md_pkey_spec_name(rs->spec));
+    rv = md_pkey_gen(&key, rs->spec, p);
+    if (rv == APR_SUCCESS) rv = md_csr_create(&csr, &csr_len, ctx->md->domains,
+                                              ctx->md->must_staple, key, p);
+    if (rv != APR_SUCCESS) {
+        md_result_set(ctx->result, rv, "creating the %s key and CSR", md_pkey_spec_name(rs->spec));
+        return rv;
+    }
+    /* 2. finalize, and wait for the CA to issue */
+    rv = md_acme_order_finalize(order, rs->acme, csr, csr_len, ctx->result, p);
+    if (rv == APR_SUCCESS) rv = md_acme_order_await(order, rs->acme, "valid", MD_ORDER_TIMEOUT,
+                                                    ctx->result, p);
+    if (rv == APR_SUCCESS) rv = md_acme_order_cert(&chain, order, rs->acme, ctx->result, p);
+    if (rv != APR_SUCCESS) return rv;
+    /* 3. the chain must be for our key and our names before it is staged */
+    if (!md_cert_matches_key(APR_ARRAY_IDX(chain, 0, md_cert_t *), key)) {
+        md_result_set(ctx->result, APR_EINVAL, "the CA's certificate does not match our key");
+        return APR_EINVAL;
+    }
+    rv = md_store_save_pkey(ctx->store, MD_SG_STAGING, ctx->md->name,
+                            md_pkey_file_name(rs->spec, MD_FN_PRIVKEY, p), key, p);
+    if (rv == APR_SUCCESS) rv = md_store_save_chain(ctx->store, MD_SG_STAGING, ctx->md->name,
+                                                    md_pkey_file_name(rs->spec, MD_FN_PUBCERT, p),
+                                                    chain, p);
+    if (rv != APR_SUCCESS) md_result_set(ctx->result, rv, "saving the new certificate in staging");
+    return rv;
+}
+
+static apr_status_t renew_spec(md_renew_spec_t *rs, apr_pool_t *p)
+{
+    md_renew_ctx_t *ctx = rs->ctx;
+    md_acme_order_t *order;
+    apr_status_t rv;
+
+    /* 1. the order for all names of the MD */
+    md_result_activity(ctx->result, "ordering a certificate for %s", ctx->md->name);
+    rv = md_acme_order_new(&order, rs->acme, ctx->md->domains, ctx->md->profile, ctx->result, p);
+    if (rv != APR_SUCCESS) return rv;
+    md_store_save_json(ctx->store, MD_SG_STAGING, ctx->md->name, MD_FN_ORDER, order->json, p);
+    /* 2. every authorization answered */
+    rv = authorize_all(rs, order, p);
+    /* 3. the order ready for the CSR */
+    if (rv == APR_SUCCESS) rv = md_acme_order_update(order, rs->acme, ctx->result, p);
+    if (rv == APR_SUCCESS) rv = md_acme_order_await(order, rs->acme, "ready", MD_ORDER_TIMEOUT,
+                                                    ctx->result, p);
+    /* 4. key, CSR, certificate */
+    if (rv == APR_SUCCESS) rv = finalize_and_stage(rs, order, p);
+    md_store_remove(ctx->store, MD_SG_STAGING, ctx->md->name, MD_FN_ORDER, p);
+    return rv;
+}
+
+static apr_status_t use_account(md_acme_t *acme, md_renew_ctx_t *ctx, md_t *staged, apr_pool_t *p)
+{
+    md_acme_acct_req_t req;
+    md_acme_acct_t *acct;
+    apr_status_t rv;
+
+    memset(&req, 0, sizeof(req));
+    req.acme = acme;
+    req.store = ctx->store;
+    req.contacts = ctx->md->contacts;
+    req.agreement = ctx->md->ca_agreement;
+    req.eab_kid = ctx->md->eab_kid;
+    req.eab_hmac = ctx->md->eab_hmac;
+    req.preferred_id = ctx->md->ca_account;
+    md_result_activity(ctx->result, "finding an account at %s", acme->url);
+    rv = md_acme_acct_use(&acct, &req, ctx->result, p);
+    if (rv == APR_SUCCESS) staged->ca_account = acct->id;
+    return rv;
+}
+
+apr_status_t md_renew_run(md_renew_ctx_t *ctx, apr_pool_t *p)
+{
+    md_renew_spec_t rs;
+    md_t *staged = md_copy(p, ctx->md);
+    apr_status_t rv;
+    int i;
+
+    /* 1. the CA and an account there */
+    staged->ca_effective = ctx->md->ca_effective ? ctx->md->ca_effective
+                           : APR_ARRAY_IDX(ctx->md->ca_urls, 0, const char *);
+    memset(&rs, 0, sizeof(rs));
+    rs.ctx = ctx;
+    rv = md_acme_create(&rs.acme, staged->ca_effective, ctx->http, p);
+    if (rv == APR_SUCCESS) rv = use_account(rs.acme, ctx, staged, p);
+    /* 2. one certificate per key spec that has none staged yet */
+    for (i = 0; rv == APR_SUCCESS && i < md_pkey_spec_count(ctx->md); ++i) {
+        rs.spec = md_pkey_spec_at(ctx->md, i);
+        if (spec_staged(ctx->store, ctx->md, rs.spec, p)) continue;
+        rv = renew_spec(&rs, p);
+    }
+    /* 3. the MD as it was renewed, which also marks the set as complete */
+    if (rv == APR_SUCCESS) {
+        rv = md_store_save_json(ctx->store, MD_SG_STAGING, ctx->md->name, MD_FN_MD,
+                                md_to_json(staged, p), p);
+        if (rv != APR_SUCCESS) md_result_set(ctx->result, rv, "saving the staged md.json");
+    }
+    if (rv == APR_SUCCESS) {
+        md_result_set(ctx->result, APR_SUCCESS, "certificate(s) for %s staged; they go live at "
+                      "the next graceful restart", ctx->md->name);
+    }
+    return rv;
+}

@@ -1,0 +1,38 @@
+/* Renewal of one MD: from nothing to a complete staged set (staging/<md>/), and the
+ * pure decisions around it (when to renew, how long to back off). */
+#ifndef md_renew_h
+#define md_renew_h
+
+#include "md.h"
+#include "md_http.h"
+#include "md_result.h"
+#include "md_store.h"
+
+typedef struct {
+    md_store_t *store;
+    const md_t *md;
+    md_http_t *http;
+    const apr_array_header_t *challenge_types;  /* usable types, in preference order */
+    md_result_t *result;
+} md_renew_ctx_t;
+
+/* Obtain a certificate for every key spec of the MD that has none staged yet, and stage
+ * it with its key and the MD's md.json. Failures are recorded in ctx->result. */
+apr_status_t md_renew_run(md_renew_ctx_t *ctx, apr_pool_t *p);
+
+/* Is there a complete staged set (a certificate and key per key spec, matching)? */
+int md_renew_staging_complete(md_store_t *store, const md_t *md, apr_pool_t *p);
+/* The aspects of a complete staged set to activate: md.json, job.json, keys, certs. */
+apr_array_header_t *md_renew_staged_files(const md_t *md, apr_pool_t *p);
+
+/* ---- decisions (pure) -------------------------------------------------------- */
+
+/* When the certificate valid from..until should be renewed: the window before until,
+ * or half the lifetime for certificates of less than 10 days, whichever is earlier. */
+apr_time_t md_renew_at(const md_timeslice_t *window, apr_time_t from, apr_time_t until);
+/* Delay after the n-th consecutive error (n >= 1): base doubling to at most a day;
+ * a day at once for problems that blame the input. jitter in [-0.5, 0.5] scales it. */
+apr_interval_time_t md_renew_backoff(int errors, apr_interval_time_t base, int input_related,
+                                     double jitter);
+
+#endif

@@ -1,0 +1,368 @@
+#include <string.h>
+#include <unistd.h>
+#include <apr_strings.h>
+
+#include "md_store.h"
+#include "md_json_keys.h"
+#include "md_log.h"
+#include "md_util.h"
+
+#define MD_STORE_FILE   "md_store.json"
+#define MD_STORE_KEYLEN 48
+#define MD_STORE_MAX_ARCHIVE 999
+#define MD_FN_COMPLETE  ".complete"
+
+struct md_store_t {
+    apr_pool_t *p;
+    const char *base;
+    const unsigned char *key;   /* passphrase for encrypted keys */
+    apr_size_t key_len;
+    int uid, gid;               /* owner of the children's groups, -1 = unchanged */
+};
+
+typedef struct {
+    const char *dir;
+    apr_fileperms_t dir_perms, file_perms;
+    int plain_keys;             /* private keys stored unencrypted */
+    int for_children;           /* written by the unprivileged children */
+} md_group_info_t;
+
+#define PERMS_0755 (APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE | APR_FPROT_GREAD \
+                    | APR_FPROT_GEXECUTE | APR_FPROT_WREAD | APR_FPROT_WEXECUTE)
+#define PERMS_0700 (APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE)
+#define PERMS_0644 (APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD | APR_FPROT_WREAD)
+#define PERMS_0600 (APR_FPROT_UREAD | APR_FPROT_UWRITE)
+
+static const md_group_info_t GROUPS[MD_SG_COUNT] = {
+    [MD_SG_ACCOUNTS]   = { "accounts",   PERMS_0755, PERMS_0644, 0, 1 },
+    [MD_SG_CHALLENGES] = { "challenges", PERMS_0755, PERMS_0644, 1, 1 },
+    [MD_SG_DOMAINS]    = { "domains",    PERMS_0700, PERMS_0600, 1, 0 },
+    [MD_SG_STAGING]    = { "staging",    PERMS_0755, PERMS_0644, 0, 1 },
+    [MD_SG_ARCHIVE]    = { "archive",    PERMS_0700, PERMS_0600, 0, 0 },
+    [MD_SG_TMP]        = { "tmp",        PERMS_0700, PERMS_0600, 1, 0 },
+    [MD_SG_OCSP]       = { "ocsp",       PERMS_0755, PERMS_0644, 0, 1 },
+};
+
+const char *md_store_group_name(md_store_group_t group) { return GROUPS[group].dir; }
+const char *md_store_base(const md_store_t *store) { return store->base; }
+
+void md_store_set_owner(md_store_t *store, int uid, int gid)
+{
+    store->uid = uid;
+    store->gid = gid;
+}
+
+const char *md_store_path(const md_store_t *store, md_store_group_t group, const char *name,
+                          const char *aspect, apr_pool_t *p)
+{
+    return apr_pstrcat(p, store->base, "/", GROUPS[group].dir, name ? "/" : "", name ? name : "",
+                       aspect ? "/" : "", aspect ? aspect : "", NULL);
+}
+
+/* When root writes where the children work, the children must own it. */
+static void give_to_children(const md_store_t *store, md_store_group_t group, const char *path)
+{
+    if (!GROUPS[group].for_children || store->uid < 0 || geteuid() != 0) return;
+    if (chown(path, (uid_t)store->uid, (gid_t)store->gid) != 0) {
+        /* The write succeeded; a child that cannot use the file reports it where it fails. */
+    }
+}
+
+static apr_status_t ensure_dir(const md_store_t *store, md_store_group_t group, const char *name,
+                               apr_pool_t *p)
+{
+    const char *dir = md_store_path(store, group, name, NULL, p);
+    apr_status_t rv = md_dir_make(dir, GROUPS[group].dir_perms, p);
+
+    if (rv == APR_SUCCESS) give_to_children(store, group, dir);
+    return rv;
+}
+
+static apr_status_t write_file(const md_store_t *store, md_store_group_t group, const char *name,
+                               const char *aspect, const char *data, apr_size_t len,
+                               apr_fileperms_t perms, apr_pool_t *p)
+{
+    const char *path = md_store_path(store, group, name, aspect, p);
+    apr_status_t rv;
+
+    rv = ensure_dir(store, group, name, p);
+    if (rv != APR_SUCCESS) return rv;
+    rv = md_file_write_atomic(path, data, len, perms, p);
+    if (rv == APR_SUCCESS) give_to_children(store, group, path);
+    return rv;
+}
+
+/* ---- opening -------------------------------------------------------------------- */
+
+static apr_status_t store_key_create(md_store_t *store, const char *path, apr_pool_t *p)
+{
+    unsigned char *key = apr_palloc(store->p, MD_STORE_KEYLEN);
+    md_json_t *json = md_json_create(p);
+    apr_status_t rv;
+
+    rv = md_rand_bytes(key, MD_STORE_KEYLEN);
+    if (rv != APR_SUCCESS) return rv;
+    md_json_setl(MD_STORE_VERSION, json, MD_KEY_STORE, MD_KEY_VERSION, NULL);
+    md_json_sets(md_b64url_encode(key, MD_STORE_KEYLEN, p), json, MD_KEY_KEY, NULL);
+    rv = md_json_writef(json, path, PERMS_0600, p);
+    store->key = key;
+    store->key_len = MD_STORE_KEYLEN;
+    return rv;
+}
+
+static apr_status_t store_key_load(md_store_t *store, const char *path, apr_pool_t *p)
+{
+    md_json_t *json;
+    const char *key64;
+    apr_status_t rv;
+
+    rv = md_json_readf(&json, path, p);
+    if (rv != APR_SUCCESS) return rv;
+    if (md_json_getl(json, MD_KEY_STORE, MD_KEY_VERSION, NULL) > MD_STORE_VERSION) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, APR_ENOTIMPL, p,
+                      "MD0101: store %s has layout version %ld, newer than this module's %d",
+                      path, md_json_getl(json, MD_KEY_STORE, MD_KEY_VERSION, NULL),
+                      MD_STORE_VERSION);
+        return APR_ENOTIMPL;
+    }
+    key64 = md_json_gets(json, MD_KEY_KEY, NULL);
+    if (!key64) return APR_EINVAL;
+    return md_b64url_decode(&store->key, &store->key_len, key64, store->p);
+}
+
+apr_status_t md_store_open(md_store_t **pstore, const char *base_dir, int create, apr_pool_t *p)
+{
+    md_store_t *store = apr_pcalloc(p, sizeof(*store));
+    const char *path = apr_pstrcat(p, base_dir, "/", MD_STORE_FILE, NULL);
+    apr_status_t rv;
+    int g;
+
+    *pstore = NULL;
+    store->p = p;
+    store->base = apr_pstrdup(p, base_dir);
+    store->uid = store->gid = -1;
+    rv = md_file_exists(path, p);
+    if (rv == APR_SUCCESS) {
+        rv = store_key_load(store, path, p);
+    }
+    else if (APR_STATUS_IS_ENOENT(rv) && create) {
+        rv = md_dir_make(base_dir, PERMS_0755, p);
+        if (rv == APR_SUCCESS) rv = store_key_create(store, path, p);
+    }
+    if (rv != APR_SUCCESS) return rv;
+    for (g = 0; create && g < MD_SG_COUNT; ++g) {
+        rv = md_dir_make(md_store_path(store, (md_store_group_t)g, NULL, NULL, p),
+                         GROUPS[g].dir_perms, p);
+        if (rv != APR_SUCCESS) return rv;
+    }
+    *pstore = store;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_store_prepare_children(md_store_t *store, apr_pool_t *p)
+{
+    int g;
+
+    for (g = 0; g < MD_SG_COUNT; ++g) {
+        give_to_children(store, (md_store_group_t)g, md_store_path(store, (md_store_group_t)g,
+                                                                   NULL, NULL, p));
+    }
+    return APR_SUCCESS;
+}
+
+/* ---- values --------------------------------------------------------------------- */
+
+apr_status_t md_store_exists(const md_store_t *store, md_store_group_t group, const char *name,
+                             const char *aspect, apr_pool_t *p)
+{
+    return md_file_exists(md_store_path(store, group, name, aspect, p), p);
+}
+
+apr_status_t md_store_load_json(md_json_t **pjson, const md_store_t *store, md_store_group_t group,
+                                const char *name, const char *aspect, apr_pool_t *p)
+{
+    return md_json_readf(pjson, md_store_path(store, group, name, aspect, p), p);
+}
+
+apr_status_t md_store_save_json(const md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const md_json_t *json, apr_pool_t *p)
+{
+    const char *s = md_json_dump(json, MD_JSON_INDENT, p);
+
+    if (!s) return APR_EINVAL;
+    return write_file(store, group, name, aspect, s, strlen(s), GROUPS[group].file_perms, p);
+}
+
+apr_status_t md_store_load_text(const char **ptext, const md_store_t *store, md_store_group_t group,
+                                const char *name, const char *aspect, apr_pool_t *p)
+{
+    return md_file_read(ptext, NULL, md_store_path(store, group, name, aspect, p), 1024 * 1024, p);
+}
+
+apr_status_t md_store_save_text(const md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const char *text, apr_pool_t *p)
+{
+    return write_file(store, group, name, aspect, text, strlen(text), GROUPS[group].file_perms, p);
+}
+
+apr_status_t md_store_load_pkey(md_pkey_t **ppkey, const md_store_t *store, md_store_group_t group,
+                                const char *name, const char *aspect, apr_pool_t *p)
+{
+    const char *pem;
+    apr_size_t len;
+    apr_status_t rv;
+
+    rv = md_file_read(&pem, &len, md_store_path(store, group, name, aspect, p), 1024 * 1024, p);
+    if (rv != APR_SUCCESS) return rv;
+    if (GROUPS[group].plain_keys) return md_pkey_from_pem(ppkey, pem, len, NULL, 0, p);
+    return md_pkey_from_pem(ppkey, pem, len, store->key, store->key_len, p);
+}
+
+apr_status_t md_store_save_pkey(const md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const md_pkey_t *pkey, apr_pool_t *p)
+{
+    const char *pem;
+    apr_status_t rv;
+
+    if (GROUPS[group].plain_keys) rv = md_pkey_to_pem(&pem, pkey, NULL, 0, p);
+    else rv = md_pkey_to_pem(&pem, pkey, store->key, store->key_len, p);
+    if (rv != APR_SUCCESS) return rv;
+    /* Keys are secrets wherever they are, encrypted or not. */
+    return write_file(store, group, name, aspect, pem, strlen(pem), PERMS_0600, p);
+}
+
+apr_status_t md_store_load_chain(apr_array_header_t **pchain, const md_store_t *store,
+                                 md_store_group_t group, const char *name, const char *aspect,
+                                 apr_pool_t *p)
+{
+    const char *pem;
+    apr_size_t len;
+    apr_status_t rv;
+
+    rv = md_file_read(&pem, &len, md_store_path(store, group, name, aspect, p), 1024 * 1024, p);
+    if (rv != APR_SUCCESS) return rv;
+    return md_chain_from_pem(pchain, pem, len, p);
+}
+
+apr_status_t md_store_save_chain(const md_store_t *store, md_store_group_t group, const char *name,
+                                 const char *aspect, const apr_array_header_t *chain, apr_pool_t *p)
+{
+    const char *pem;
+    apr_status_t rv;
+
+    rv = md_chain_to_pem(&pem, chain, p);
+    if (rv != APR_SUCCESS) return rv;
+    return write_file(store, group, name, aspect, pem, strlen(pem), GROUPS[group].file_perms, p);
+}
+
+apr_status_t md_store_remove(const md_store_t *store, md_store_group_t group, const char *name,
+                             const char *aspect, apr_pool_t *p)
+{
+    apr_status_t rv = apr_file_remove(md_store_path(store, group, name, aspect, p), p);
+
+    return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
+}
+
+apr_status_t md_store_purge(const md_store_t *store, md_store_group_t group, const char *name,
+                            apr_pool_t *p)
+{
+    return md_dir_remove_all(md_store_path(store, group, name, NULL, p), p);
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+apr_status_t md_store_names(apr_array_header_t **pnames, const md_store_t *store,
+                            md_store_group_t group, apr_pool_t *p)
+{
+    apr_status_t rv = md_dir_list(pnames, md_store_path(store, group, NULL, NULL, p), 1, p);
+
+    if (rv == APR_SUCCESS) qsort((*pnames)->elts, (size_t)(*pnames)->nelts, sizeof(char *), name_cmp);
+    return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
+}
+
+apr_status_t md_store_rename(const md_store_t *store, md_store_group_t group, const char *from,
+                             const char *to, apr_pool_t *p)
+{
+    return apr_file_rename(md_store_path(store, group, from, NULL, p),
+                           md_store_path(store, group, to, NULL, p), p);
+}
+
+/* ---- activation ------------------------------------------------------------------ */
+
+static apr_status_t copy_to_tmp(const md_store_t *store, const char *name, const char *aspect,
+                                apr_pool_t *p)
+{
+    const char *data;
+    md_pkey_t *pkey;
+    apr_size_t len;
+    apr_status_t rv;
+
+    if (!strncmp(aspect, MD_FN_PRIVKEY, strlen(MD_FN_PRIVKEY))) {
+        rv = md_store_load_pkey(&pkey, store, MD_SG_STAGING, name, aspect, p);
+        if (rv == APR_SUCCESS) rv = md_store_save_pkey(store, MD_SG_TMP, name, aspect, pkey, p);
+        return rv;
+    }
+    rv = md_file_read(&data, &len, md_store_path(store, MD_SG_STAGING, name, aspect, p),
+                      1024 * 1024, p);
+    if (rv != APR_SUCCESS) return rv;
+    return write_file(store, MD_SG_TMP, name, aspect, data, len, PERMS_0600, p);
+}
+
+static apr_status_t archive_current(const md_store_t *store, const char *name, apr_pool_t *p)
+{
+    const char *current = md_store_path(store, MD_SG_DOMAINS, name, NULL, p), *to;
+    apr_finfo_t info;
+    int n;
+
+    if (apr_stat(&info, current, APR_FINFO_TYPE, p) != APR_SUCCESS) return APR_SUCCESS;
+    for (n = 1; n <= MD_STORE_MAX_ARCHIVE; ++n) {
+        to = md_store_path(store, MD_SG_ARCHIVE, apr_psprintf(p, "%s.%d", name, n), NULL, p);
+        if (apr_stat(&info, to, APR_FINFO_TYPE, p) != APR_SUCCESS) {
+            return apr_file_rename(current, to, p);
+        }
+    }
+    return APR_ENOSPC;
+}
+
+apr_status_t md_store_recover(const md_store_t *store, const char *name, apr_pool_t *p)
+{
+    const char *tmp = md_store_path(store, MD_SG_TMP, name, NULL, p);
+    const char *domains = md_store_path(store, MD_SG_DOMAINS, name, NULL, p);
+    apr_status_t rv;
+
+    if (md_store_exists(store, MD_SG_TMP, name, MD_FN_COMPLETE, p) != APR_SUCCESS) {
+        return md_dir_remove_all(tmp, p);  /* an unfinished copy: staging still has it */
+    }
+    rv = archive_current(store, name, p);
+    if (rv == APR_SUCCESS) rv = apr_file_rename(tmp, domains, p);
+    if (rv == APR_SUCCESS) rv = md_store_remove(store, MD_SG_DOMAINS, name, MD_FN_COMPLETE, p);
+    if (rv == APR_SUCCESS) rv = md_dir_fsync(md_store_path(store, MD_SG_DOMAINS, NULL, NULL, p), p);
+    if (rv == APR_SUCCESS) rv = md_store_purge(store, MD_SG_STAGING, name, p);
+    return rv;
+}
+
+apr_status_t md_store_activate(const md_store_t *store, const char *name,
+                               const apr_array_header_t *files, apr_pool_t *p)
+{
+    apr_status_t rv;
+    int i;
+
+    /* 1. a clean tmp/<name> */
+    rv = md_store_purge(store, MD_SG_TMP, name, p);
+    if (rv != APR_SUCCESS) return rv;
+    /* 2. every file of the set, with its final permissions, keys decrypted */
+    for (i = 0; i < files->nelts && rv == APR_SUCCESS; ++i) {
+        rv = copy_to_tmp(store, name, APR_ARRAY_IDX(files, i, const char *), p);
+    }
+    /* 3. the marker that tmp/<name> is complete: from here on, recovery finishes the job */
+    if (rv == APR_SUCCESS) rv = md_store_save_text(store, MD_SG_TMP, name, MD_FN_COMPLETE, "", p);
+    if (rv != APR_SUCCESS) {
+        md_store_purge(store, MD_SG_TMP, name, p);
+        return rv;
+    }
+    /* 4. old set to the archive, new set in place, staging gone */
+    return md_store_recover(store, name, p);
+}

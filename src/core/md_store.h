@@ -1,0 +1,89 @@
+/* The file-system store, layout version 3 (docs/store.md). Every write is atomic and
+ * durable; private keys outside domains/, challenges/ and tmp/ are encrypted with the
+ * store key from md_store.json. */
+#ifndef md_store_h
+#define md_store_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include "md_json.h"
+#include "md_crypt.h"
+
+typedef enum {
+    MD_SG_ACCOUNTS, MD_SG_CHALLENGES, MD_SG_DOMAINS, MD_SG_STAGING,
+    MD_SG_ARCHIVE, MD_SG_TMP, MD_SG_OCSP, MD_SG_COUNT
+} md_store_group_t;
+
+#define MD_STORE_VERSION 3
+
+#define MD_FN_MD        "md.json"
+#define MD_FN_JOB       "job.json"
+#define MD_FN_ORDER     "order.json"
+#define MD_FN_ACCOUNT   "account.json"
+#define MD_FN_ACCT_KEY  "account.pem"
+#define MD_FN_PRIVKEY   "privkey"
+#define MD_FN_PUBCERT   "pubcert"
+#define MD_FN_FALLBACK_PKEY "fallback-privkey"
+#define MD_FN_FALLBACK_CERT "fallback-pubcert"
+#define MD_FN_HTTP01    "acme-http-01.txt"
+#define MD_FN_TLSALPN01_PKEY "acme-tls-alpn-01-privkey"
+#define MD_FN_TLSALPN01_CERT "acme-tls-alpn-01-pubcert"
+
+typedef struct md_store_t md_store_t;
+
+/* Open the store at base_dir. With create, missing directories and md_store.json (with
+ * a new random key) are created; without, a store that does not exist yet is APR_ENOENT. */
+apr_status_t md_store_open(md_store_t **pstore, const char *base_dir, int create, apr_pool_t *p);
+const char *md_store_base(const md_store_t *store);
+/* Files the unprivileged children write (staging, challenges, ocsp, accounts) are given
+ * to this owner when the store is written by root. -1 keeps the current owner. */
+void md_store_set_owner(md_store_t *store, int uid, int gid);
+/* Give the directories the children work in to the owner (parent, at start). */
+apr_status_t md_store_prepare_children(md_store_t *store, apr_pool_t *p);
+
+const char *md_store_group_name(md_store_group_t group);
+const char *md_store_path(const md_store_t *store, md_store_group_t group, const char *name,
+                          const char *aspect, apr_pool_t *p);
+
+apr_status_t md_store_exists(const md_store_t *store, md_store_group_t group, const char *name,
+                             const char *aspect, apr_pool_t *p);
+apr_status_t md_store_load_json(md_json_t **pjson, const md_store_t *store, md_store_group_t group,
+                                const char *name, const char *aspect, apr_pool_t *p);
+apr_status_t md_store_save_json(const md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const md_json_t *json, apr_pool_t *p);
+apr_status_t md_store_load_text(const char **ptext, const md_store_t *store, md_store_group_t group,
+                                const char *name, const char *aspect, apr_pool_t *p);
+apr_status_t md_store_save_text(const md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const char *text, apr_pool_t *p);
+apr_status_t md_store_load_pkey(md_pkey_t **ppkey, const md_store_t *store, md_store_group_t group,
+                                const char *name, const char *aspect, apr_pool_t *p);
+apr_status_t md_store_save_pkey(const md_store_t *store, md_store_group_t group, const char *name,
+                                const char *aspect, const md_pkey_t *pkey, apr_pool_t *p);
+apr_status_t md_store_load_chain(apr_array_header_t **pchain, const md_store_t *store,
+                                 md_store_group_t group, const char *name, const char *aspect,
+                                 apr_pool_t *p);
+apr_status_t md_store_save_chain(const md_store_t *store, md_store_group_t group, const char *name,
+                                 const char *aspect, const apr_array_header_t *chain, apr_pool_t *p);
+
+apr_status_t md_store_remove(const md_store_t *store, md_store_group_t group, const char *name,
+                             const char *aspect, apr_pool_t *p);
+apr_status_t md_store_purge(const md_store_t *store, md_store_group_t group, const char *name,
+                            apr_pool_t *p);
+/* Names (directories) in a group, sorted. */
+apr_status_t md_store_names(apr_array_header_t **pnames, const md_store_t *store,
+                            md_store_group_t group, apr_pool_t *p);
+/* Rename an MD's directory in one group (a configuration rename keeps its certificate). */
+apr_status_t md_store_rename(const md_store_t *store, md_store_group_t group, const char *from,
+                             const char *to, apr_pool_t *p);
+
+/* Activation: make the complete staged set of an MD the served one. The files of
+ * staging/<name> are written with their final permissions (keys decrypted) to
+ * tmp/<name>, domains/<name> moves to archive/<name>.N, tmp/<name> becomes
+ * domains/<name>, staging/<name> is removed. A crash between the steps is repaired
+ * by md_store_recover() at the next start. */
+apr_status_t md_store_activate(const md_store_t *store, const char *name,
+                               const apr_array_header_t *files, apr_pool_t *p);
+/* Finish an interrupted activation: tmp/<name> complete but domains/<name> missing. */
+apr_status_t md_store_recover(const md_store_t *store, const char *name, apr_pool_t *p);
+
+#endif

@@ -1,0 +1,27 @@
+/* Durations and windows as administrators write them in directives. */
+#ifndef md_time_h
+#define md_time_h
+
+#include <apr_time.h>
+#include <apr_pools.h>
+
+/* Parse "30", "30s", "5mi", "12h", "7d", "250ms". A number without unit takes
+ * default_unit ("s" or "d"). Plain "m" is rejected as ambiguous. Returns an error
+ * text naming the valid forms, or NULL on success. */
+const char *md_duration_parse(apr_interval_time_t *pd, const char *s, const char *default_unit);
+const char *md_duration_print(apr_interval_time_t d, apr_pool_t *p);
+
+/* A time slice before the end of a lifetime: either an absolute length or a
+ * percentage (0..99) of the real lifetime. */
+typedef struct {
+    apr_interval_time_t len;   /* absolute length, when norm == 0 */
+    apr_interval_time_t norm;  /* when non-zero: len/norm is the fraction of a lifetime */
+} md_timeslice_t;
+
+/* Parse "33%", "30d", "10" (days). Percentages of 100 or more are rejected. */
+const char *md_timeslice_parse(md_timeslice_t *ts, const char *s, const char *default_unit);
+const char *md_timeslice_print(const md_timeslice_t *ts, apr_pool_t *p);
+/* The length of the slice for a lifetime from..until. */
+apr_interval_time_t md_timeslice_length(const md_timeslice_t *ts, apr_time_t from, apr_time_t until);
+
+#endif

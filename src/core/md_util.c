@@ -1,0 +1,326 @@
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_date.h>
+#include <apr_lib.h>
+#include <arpa/inet.h>
+#include <openssl/rand.h>
+
+#include "md_util.h"
+
+/* ---- base64url --------------------------------------------------------------- */
+
+static const char B64URL[] =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+const char *md_b64url_encode(const void *data, apr_size_t len, apr_pool_t *p)
+{
+    const unsigned char *d = data;
+    char *out = apr_palloc(p, (len + 2) / 3 * 4 + 1), *o = out;
+    apr_size_t i;
+
+    for (i = 0; i + 2 < len; i += 3) {
+        *o++ = B64URL[d[i] >> 2];
+        *o++ = B64URL[((d[i] & 0x03) << 4) | (d[i + 1] >> 4)];
+        *o++ = B64URL[((d[i + 1] & 0x0f) << 2) | (d[i + 2] >> 6)];
+        *o++ = B64URL[d[i + 2] & 0x3f];
+    }
+    if (i < len) {
+        *o++ = B64URL[d[i] >> 2];
+        if (i + 1 < len) {
+            *o++ = B64URL[((d[i] & 0x03) << 4) | (d[i + 1] >> 4)];
+            *o++ = B64URL[(d[i + 1] & 0x0f) << 2];
+        }
+        else {
+            *o++ = B64URL[(d[i] & 0x03) << 4];
+        }
+    }
+    *o = '\0';
+    return out;
+}
+
+static int b64url_value(char c)
+{
+    const char *pos = (c != '\0') ? strchr(B64URL, c) : NULL;
+    return pos ? (int)(pos - B64URL) : -1;
+}
+
+apr_status_t md_b64url_decode(const unsigned char **pdata, apr_size_t *plen,
+                              const char *s, apr_pool_t *p)
+{
+    apr_size_t n = strlen(s), i, o = 0;
+    unsigned char *out;
+    unsigned int acc = 0, bits = 0;
+    int v;
+
+    while (n > 0 && s[n - 1] == '=') --n;
+    if (n % 4 == 1) return APR_EINVAL;
+    out = apr_palloc(p, n * 3 / 4 + 1);
+    for (i = 0; i < n; ++i) {
+        v = b64url_value(s[i]);
+        if (v < 0) return APR_EINVAL;
+        acc = (acc << 6) | (unsigned int)v;
+        bits += 6;
+        if (bits >= 8) {
+            bits -= 8;
+            out[o++] = (unsigned char)((acc >> bits) & 0xff);
+        }
+    }
+    out[o] = '\0';
+    *pdata = out;
+    *plen = o;
+    return APR_SUCCESS;
+}
+
+const char *md_hex_encode(const void *data, apr_size_t len, apr_pool_t *p)
+{
+    static const char HEX[] = "0123456789abcdef";
+    const unsigned char *d = data;
+    char *out = apr_palloc(p, 2 * len + 1);
+    apr_size_t i;
+
+    for (i = 0; i < len; ++i) {
+        out[2 * i] = HEX[d[i] >> 4];
+        out[2 * i + 1] = HEX[d[i] & 0x0f];
+    }
+    out[2 * len] = '\0';
+    return out;
+}
+
+/* ---- string arrays ------------------------------------------------------------ */
+
+int md_array_str_index(const apr_array_header_t *a, const char *s, int case_sensitive)
+{
+    int i;
+
+    for (i = 0; a && i < a->nelts; ++i) {
+        const char *e = APR_ARRAY_IDX(a, i, const char *);
+        if (case_sensitive ? !strcmp(e, s) : !apr_strnatcasecmp(e, s)) return i;
+    }
+    return -1;
+}
+
+apr_array_header_t *md_array_str_copy(apr_pool_t *p, const apr_array_header_t *a)
+{
+    apr_array_header_t *c = apr_array_make(p, a ? a->nelts : 1, sizeof(const char *));
+    int i;
+
+    for (i = 0; a && i < a->nelts; ++i) {
+        APR_ARRAY_PUSH(c, const char *) = apr_pstrdup(p, APR_ARRAY_IDX(a, i, const char *));
+    }
+    return c;
+}
+
+int md_array_str_eq(const apr_array_header_t *a, const apr_array_header_t *b, int case_sensitive)
+{
+    int i, na = a ? a->nelts : 0, nb = b ? b->nelts : 0;
+
+    if (na != nb) return 0;
+    for (i = 0; i < na; ++i) {
+        if (md_array_str_index(b, APR_ARRAY_IDX(a, i, const char *), case_sensitive) < 0) return 0;
+    }
+    return 1;
+}
+
+void md_array_str_add_unique(apr_array_header_t *a, const char *s, int case_sensitive)
+{
+    if (md_array_str_index(a, s, case_sensitive) < 0) APR_ARRAY_PUSH(a, const char *) = s;
+}
+
+const char *md_array_str_join(const apr_array_header_t *a, const char *sep, apr_pool_t *p)
+{
+    const char *s = "";
+    int i;
+
+    for (i = 0; a && i < a->nelts; ++i) {
+        s = apr_pstrcat(p, s, i ? sep : "", APR_ARRAY_IDX(a, i, const char *), NULL);
+    }
+    return s;
+}
+
+/* ---- names -------------------------------------------------------------------- */
+
+int md_dns_is_wildcard(const char *name)
+{
+    return name[0] == '*' && name[1] == '.';
+}
+
+int md_dns_matches(const char *pattern, const char *name)
+{
+    const char *dot;
+
+    if (!apr_strnatcasecmp(pattern, name)) return 1;
+    if (!md_dns_is_wildcard(pattern)) return 0;
+    dot = strchr(name, '.');
+    return dot && !apr_strnatcasecmp(pattern + 1, dot);
+}
+
+int md_is_ip_address(const char *name)
+{
+    struct in6_addr a6;
+
+    return inet_pton(AF_INET, name, &a6) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
+}
+
+/* ---- files -------------------------------------------------------------------- */
+
+apr_status_t md_dir_fsync(const char *path, apr_pool_t *p)
+{
+    apr_file_t *f;
+    apr_status_t rv;
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, p);
+    if (rv != APR_SUCCESS) return rv;
+    rv = apr_file_sync(f);
+    apr_file_close(f);
+    /* Some file systems refuse fsync on directories; that is not a failed write. */
+    return (rv == APR_EINVAL || rv == APR_EBADF) ? APR_SUCCESS : rv;
+}
+
+apr_status_t md_file_write_atomic(const char *path, const void *data, apr_size_t len,
+                                  apr_fileperms_t perms, apr_pool_t *p)
+{
+    const char *tmp = apr_pstrcat(p, path, ".tmp", NULL);
+    char *dir;
+    apr_file_t *f;
+    apr_size_t written;
+    apr_status_t rv;
+
+    rv = apr_file_open(&f, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
+                       perms, p);
+    if (rv != APR_SUCCESS) return rv;
+    apr_file_perms_set(tmp, perms);  /* the umask must not widen nor narrow it */
+    rv = apr_file_write_full(f, data, len, &written);
+    if (rv == APR_SUCCESS) rv = apr_file_sync(f);
+    apr_file_close(f);
+    if (rv == APR_SUCCESS) rv = apr_file_rename(tmp, path, p);
+    if (rv != APR_SUCCESS) {
+        apr_file_remove(tmp, p);
+        return rv;
+    }
+    dir = apr_pstrdup(p, path);
+    *strrchr(dir, '/') = '\0';
+    return md_dir_fsync(dir[0] ? dir : "/", p);
+}
+
+apr_status_t md_file_read(const char **pdata, apr_size_t *plen, const char *path,
+                          apr_size_t max_len, apr_pool_t *p)
+{
+    apr_file_t *f;
+    apr_finfo_t info;
+    apr_size_t len;
+    char *buf;
+    apr_status_t rv;
+
+    rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, p);
+    if (rv != APR_SUCCESS) return rv;
+    rv = apr_file_info_get(&info, APR_FINFO_SIZE, f);
+    if (rv != APR_SUCCESS) goto leave;
+    if (max_len && (apr_size_t)info.size > max_len) {
+        rv = APR_ENOSPC;
+        goto leave;
+    }
+    len = (apr_size_t)info.size;
+    buf = apr_palloc(p, len + 1);
+    rv = apr_file_read_full(f, buf, len, &len);
+    if (rv == APR_EOF) rv = APR_SUCCESS;
+    buf[len] = '\0';
+    *pdata = buf;
+    if (plen) *plen = len;
+leave:
+    apr_file_close(f);
+    return rv;
+}
+
+apr_status_t md_file_exists(const char *path, apr_pool_t *p)
+{
+    apr_finfo_t info;
+    apr_status_t rv = apr_stat(&info, path, APR_FINFO_TYPE, p);
+
+    if (rv == APR_SUCCESS && info.filetype != APR_REG) return APR_EINVAL;
+    return rv;
+}
+
+apr_status_t md_dir_make(const char *path, apr_fileperms_t perms, apr_pool_t *p)
+{
+    apr_status_t rv = apr_dir_make_recursive(path, perms, p);
+
+    if (rv == APR_SUCCESS || APR_STATUS_IS_EEXIST(rv)) return APR_SUCCESS;
+    return rv;
+}
+
+apr_status_t md_dir_list(apr_array_header_t **pnames, const char *path, int dirs_only,
+                         apr_pool_t *p)
+{
+    apr_dir_t *d;
+    apr_finfo_t info;
+    apr_array_header_t *names = apr_array_make(p, 10, sizeof(const char *));
+    apr_status_t rv;
+
+    *pnames = names;
+    rv = apr_dir_open(&d, path, p);
+    if (rv != APR_SUCCESS) return rv;
+    while (apr_dir_read(&info, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+        if (!strcmp(info.name, ".") || !strcmp(info.name, "..")) continue;
+        if (dirs_only && info.filetype != APR_DIR) continue;
+        APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, info.name);
+    }
+    apr_dir_close(d);
+    return APR_SUCCESS;
+}
+
+apr_status_t md_dir_remove_all(const char *path, apr_pool_t *p)
+{
+    apr_dir_t *d;
+    apr_finfo_t info;
+    apr_status_t rv;
+
+    rv = apr_dir_open(&d, path, p);
+    if (APR_STATUS_IS_ENOENT(rv)) return APR_SUCCESS;
+    if (rv != APR_SUCCESS) return rv;
+    while (apr_dir_read(&info, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
+        const char *child;
+        if (!strcmp(info.name, ".") || !strcmp(info.name, "..")) continue;
+        child = apr_pstrcat(p, path, "/", info.name, NULL);
+        rv = (info.filetype == APR_DIR) ? md_dir_remove_all(child, p) : apr_file_remove(child, p);
+        if (rv != APR_SUCCESS) break;
+    }
+    apr_dir_close(d);
+    return (rv == APR_SUCCESS) ? apr_dir_remove(path, p) : rv;
+}
+
+/* ---- time --------------------------------------------------------------------- */
+
+const char *md_time_print(apr_time_t t, apr_pool_t *p)
+{
+    char *buf = apr_palloc(p, APR_RFC822_DATE_LEN);
+
+    apr_rfc822_date(buf, t);
+    return buf;
+}
+
+apr_time_t md_time_parse(const char *s)
+{
+    return s ? apr_date_parse_rfc(s) : 0;
+}
+
+apr_time_t md_time_parse_rfc3339(const char *s)
+{
+    apr_time_exp_t tm;
+    apr_time_t t;
+    int n = 0;
+
+    memset(&tm, 0, sizeof(tm));
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6) {
+        return 0;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    if (apr_time_exp_gmt_get(&t, &tm) != APR_SUCCESS) return 0;
+    return t;  /* fractions and "Z" are ignored; ACME CAs send UTC */
+}
+
+apr_status_t md_rand_bytes(unsigned char *buf, apr_size_t len)
+{
+    return RAND_bytes(buf, (int)len) == 1 ? APR_SUCCESS : APR_EGENERAL;
+}

@@ -1,0 +1,51 @@
+/* Small helpers of the core: base64url, hex, string lists, files written durably. */
+#ifndef md_util_h
+#define md_util_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+#include <apr_file_io.h>
+
+/* base64url (RFC 4648 section 5) without padding. Decoding accepts input with or
+ * without '=' padding and rejects any character outside the alphabet. */
+const char *md_b64url_encode(const void *data, apr_size_t len, apr_pool_t *p);
+apr_status_t md_b64url_decode(const unsigned char **pdata, apr_size_t *plen,
+                              const char *s, apr_pool_t *p);
+
+const char *md_hex_encode(const void *data, apr_size_t len, apr_pool_t *p);
+
+/* String arrays (apr_array_header_t of const char*). */
+int md_array_str_index(const apr_array_header_t *a, const char *s, int case_sensitive);
+apr_array_header_t *md_array_str_copy(apr_pool_t *p, const apr_array_header_t *a);
+int md_array_str_eq(const apr_array_header_t *a, const apr_array_header_t *b, int case_sensitive);
+void md_array_str_add_unique(apr_array_header_t *a, const char *s, int case_sensitive);
+const char *md_array_str_join(const apr_array_header_t *a, const char *sep, apr_pool_t *p);
+
+/* Domain names. */
+int md_dns_is_wildcard(const char *name);
+int md_dns_matches(const char *pattern, const char *name);
+int md_is_ip_address(const char *name);
+
+/* Files. md_file_write_atomic writes to "<path>.tmp", fsyncs it, renames it over path and
+ * fsyncs the directory, so a crash leaves either the old or the new content. */
+apr_status_t md_file_write_atomic(const char *path, const void *data, apr_size_t len,
+                                  apr_fileperms_t perms, apr_pool_t *p);
+apr_status_t md_file_read(const char **pdata, apr_size_t *plen, const char *path,
+                          apr_size_t max_len, apr_pool_t *p);
+apr_status_t md_file_exists(const char *path, apr_pool_t *p);
+apr_status_t md_dir_make(const char *path, apr_fileperms_t perms, apr_pool_t *p);
+apr_status_t md_dir_remove_all(const char *path, apr_pool_t *p);
+apr_status_t md_dir_fsync(const char *path, apr_pool_t *p);
+apr_status_t md_dir_list(apr_array_header_t **pnames, const char *path, int dirs_only,
+                         apr_pool_t *p);
+
+/* Time as RFC 822/1123 text ("Thu, 29 Jan 2026 09:25:26 GMT"), as in today's JSON. */
+const char *md_time_print(apr_time_t t, apr_pool_t *p);
+apr_time_t md_time_parse(const char *s);
+apr_time_t md_time_parse_rfc3339(const char *s);
+
+/* Random bytes from OpenSSL's CSPRNG. */
+apr_status_t md_rand_bytes(unsigned char *buf, apr_size_t len);
+
+#endif

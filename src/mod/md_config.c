@@ -1,0 +1,499 @@
+/* Directives. Each handler is named after its directive; values are checked here so
+ * that a broken configuration stops the server at start, naming file and line. */
+#include <string.h>
+#include <apr_strings.h>
+#include <apr_lib.h>
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#include "md_mod.h"
+#include "md_util.h"
+
+APLOG_USE_MODULE(md);
+
+static const md_timeslice_t DEFAULT_RENEW_WINDOW = { 33, 100 };
+static const md_timeslice_t DEFAULT_WARN_WINDOW = { 10, 100 };
+#define DEFAULT_CA "https://acme-v02.api.letsencrypt.org/directory"
+
+/* The <MDomain> section being read, if any: its directives apply to that MD. */
+static md_conf_md_t *section_md;
+
+typedef struct { const char *name, *url; } md_known_ca_t;
+static const md_known_ca_t KNOWN_CAS[] = {
+    { "LetsEncrypt", DEFAULT_CA },
+    { "LetsEncrypt-Test", "https://acme-staging-v02.api.letsencrypt.org/directory" },
+    { "Buypass", "https://api.buypass.com/acme/directory" },
+    { "Buypass-Test", "https://api.test4.buypass.no/acme/directory" },
+};
+
+static void settings_init(md_settings_t *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->renew_mode = st->must_staple = st->members = -1;
+}
+
+static md_mod_conf_t *mod_conf_get(apr_pool_t *pool)
+{
+    static const char *KEY = "md-module-conf";
+    md_mod_conf_t *mc = NULL;
+
+    /* one per configuration cycle: kept with the configuration pool */
+    apr_pool_userdata_get((void **)&mc, KEY, pool);
+    if (mc) return mc;
+    mc = apr_pcalloc(pool, sizeof(*mc));
+    mc->conf_mds = apr_array_make(pool, 5, sizeof(md_conf_md_t *));
+    mc->mds = apr_array_make(pool, 5, sizeof(md_t *));
+    mc->watched = apr_array_make(pool, 5, sizeof(md_t *));
+    mc->store_dir = "md";
+    mc->local_80 = 80;
+    mc->local_443 = 443;
+    mc->check_interval = apr_time_from_sec(12 * 60 * 60);
+    mc->retry_delay = apr_time_from_sec(30);
+    apr_pool_userdata_set(mc, KEY, apr_pool_cleanup_null, pool);
+    return mc;
+}
+
+void *md_config_create_srv(apr_pool_t *p, server_rec *s)
+{
+    md_srv_conf_t *sc = apr_pcalloc(p, sizeof(*sc));
+
+    sc->mc = mod_conf_get(p);
+    settings_init(&sc->settings);
+    return sc;
+}
+
+/* One merge rule: a value set in the more specific scope wins. */
+static void settings_merge(md_settings_t *into, const md_settings_t *general)
+{
+#define MERGE_PTR(f) if (!into->f) into->f = general->f
+#define MERGE_INT(f) if (into->f < 0) into->f = general->f
+    MERGE_PTR(ca_urls); MERGE_PTR(ca_agreement); MERGE_PTR(ca_challenges); MERGE_PTR(contact);
+    MERGE_INT(renew_mode); MERGE_PTR(renew_window); MERGE_PTR(warn_window);
+    MERGE_PTR(pkey_specs); MERGE_INT(must_staple); MERGE_INT(members);
+    MERGE_PTR(ca_certs); MERGE_PTR(proxy_url);
+#undef MERGE_PTR
+#undef MERGE_INT
+}
+
+void *md_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
+{
+    md_srv_conf_t *sc = apr_pmemdup(p, addv, sizeof(md_srv_conf_t));
+
+    settings_merge(&sc->settings, &((md_srv_conf_t *)basev)->settings);
+    return sc;
+}
+
+md_srv_conf_t *md_config_get(server_rec *s)
+{
+    return ap_get_module_config(s->module_config, &md_module);
+}
+
+static md_settings_t *settings_for(cmd_parms *cmd)
+{
+    return section_md ? &section_md->settings : &md_config_get(cmd->server)->settings;
+}
+
+static const char *at(cmd_parms *cmd, const char *msg)
+{
+    return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
+}
+
+/* Directives with a global effect are not allowed inside <MDomain>. */
+static const char *not_in_section(cmd_parms *cmd)
+{
+    return section_md ? at(cmd, "is not allowed inside <MDomain>; put it outside") : NULL;
+}
+
+static void settings_apply(md_t *md, const md_settings_t *st, apr_pool_t *p)
+{
+    int i;
+
+    md->ca_urls = md_array_str_copy(p, st->ca_urls);
+    if (!md->ca_urls->nelts) APR_ARRAY_PUSH(md->ca_urls, const char *) = DEFAULT_CA;
+    md->ca_agreement = st->ca_agreement;
+    md->ca_challenges = md_array_str_copy(p, st->ca_challenges);
+    if (st->contact) md_array_str_add_unique(md->contacts, st->contact, 0);
+    md->renew_mode = st->renew_mode >= 0 ? (md_renew_mode_t)st->renew_mode : MD_RENEW_AUTO;
+    md->renew_window = st->renew_window ? *st->renew_window : DEFAULT_RENEW_WINDOW;
+    md->warn_window = st->warn_window ? *st->warn_window : DEFAULT_WARN_WINDOW;
+    for (i = 0; st->pkey_specs && i < st->pkey_specs->nelts; ++i) {
+        APR_ARRAY_PUSH(md->pkey_specs, md_pkey_spec_t *) = APR_ARRAY_IDX(st->pkey_specs, i, md_pkey_spec_t *);
+    }
+    md->must_staple = st->must_staple > 0;
+    if (st->members >= 0) md->members = (md_members_t)st->members;
+    md->ca_certs = st->ca_certs;
+    md->proxy_url = st->proxy_url;
+}
+
+void md_config_apply(md_t *md, const md_conf_md_t *cmd, server_rec *base_server, apr_pool_t *p)
+{
+    md_settings_t st = cmd->settings;
+
+    settings_merge(&st, &md_config_get(cmd->defined_in ? cmd->defined_in : base_server)->settings);
+    settings_merge(&st, &md_config_get(base_server)->settings);
+    settings_apply(md, &st, p);
+}
+
+/* ---- MDomain and <MDomain> ---------------------------------------------------- */
+
+static const char *add_names(cmd_parms *cmd, md_conf_md_t *cm, int argc, char *const argv[])
+{
+    int i;
+
+    for (i = 0; i < argc; ++i) {
+        if (!apr_strnatcasecmp(argv[i], "auto")) cm->settings.members = MD_MEMBERS_AUTO;
+        else if (!apr_strnatcasecmp(argv[i], "manual")) cm->settings.members = MD_MEMBERS_MANUAL;
+        else if (strchr(argv[i], '/') || strchr(argv[i], ' ') || !argv[i][0]) {
+            return at(cmd, apr_psprintf(cmd->pool, "'%s' is not a domain name", argv[i]));
+        }
+        else md_array_str_add_unique(cm->md->domains, apr_pstrdup(cmd->pool, argv[i]), 0);
+    }
+    return NULL;
+}
+
+static const char *md_define(cmd_parms *cmd, int argc, char *const argv[], md_conf_md_t **pcm)
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+    md_conf_md_t *cm = apr_pcalloc(cmd->pool, sizeof(*cm));
+    const char *err;
+    int i;
+
+    if (argc < 1) return at(cmd, "needs at least one domain name");
+    cm->md = md_create(cmd->pool, NULL);
+    cm->defined_in = cmd->server;
+    settings_init(&cm->settings);
+    err = add_names(cmd, cm, argc, argv);
+    if (err) return err;
+    if (!cm->md->domains->nelts) return at(cmd, "needs at least one domain name");
+    cm->md->name = APR_ARRAY_IDX(cm->md->domains, 0, const char *);
+    cm->md->defn_name = cmd->directive->filename;
+    cm->md->defn_line = (unsigned int)cmd->directive->line_num;
+    for (i = 0; i < mc->conf_mds->nelts; ++i) {
+        md_conf_md_t *other = APR_ARRAY_IDX(mc->conf_mds, i, md_conf_md_t *);
+        const char *dup = NULL;
+        int k;
+        for (k = 0; !dup && k < cm->md->domains->nelts; ++k) {
+            const char *n = APR_ARRAY_IDX(cm->md->domains, k, const char *);
+            if (md_array_str_index(other->md->domains, n, 0) >= 0) dup = n;
+        }
+        if (dup) return at(cmd, apr_psprintf(cmd->pool, "'%s' is already part of the managed "
+                                             "domain %s defined at %s:%u", dup, other->md->name,
+                                             other->md->defn_name, other->md->defn_line));
+    }
+    APR_ARRAY_PUSH(mc->conf_mds, md_conf_md_t *) = cm;
+    *pcm = cm;
+    return NULL;
+}
+
+static const char *md_cmd_mdomain(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    md_conf_md_t *cm;
+    const char *err = not_in_section(cmd);
+
+    return err ? err : md_define(cmd, argc, argv, &cm);
+}
+
+static const char *md_cmd_section(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *endp = strrchr(arg, '>'), *err;
+    apr_array_header_t *names = apr_array_make(cmd->temp_pool, 5, sizeof(char *));
+    const char *args, *word;
+    md_conf_md_t *cm;
+
+    if ((err = not_in_section(cmd)) != NULL) return err;
+    if (!endp) return at(cmd, "the section start is missing its closing '>'");
+    args = apr_pstrndup(cmd->temp_pool, arg, (apr_size_t)(endp - arg));
+    while (*(word = ap_getword_conf(cmd->temp_pool, &args))) {
+        APR_ARRAY_PUSH(names, char *) = (char *)word;
+    }
+    err = md_define(cmd, names->nelts, (char *const *)names->elts, &cm);
+    if (err) return err;
+    section_md = cm;
+    err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
+    section_md = NULL;
+    return err;
+}
+
+static const char *md_cmd_member(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    if (argc == 1 && (!apr_strnatcasecmp(argv[0], "auto") || !apr_strnatcasecmp(argv[0], "manual"))) {
+        settings_for(cmd)->members = apr_strnatcasecmp(argv[0], "auto") ? MD_MEMBERS_MANUAL
+                                                                       : MD_MEMBERS_AUTO;
+        return NULL;
+    }
+    if (!section_md) return at(cmd, "adds names only inside <MDomain>; outside, only "
+                                    "'auto' or 'manual' are allowed");
+    return add_names(cmd, section_md, argc, argv);
+}
+
+/* ---- CA and account --------------------------------------------------------------- */
+
+static const char *md_cmd_ca(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    apr_array_header_t *urls = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    apr_size_t k;
+    int i;
+
+    if (argc < 1) return at(cmd, "needs an ACME directory URL or a known CA name");
+    for (i = 0; i < argc; ++i) {
+        const char *url = NULL;
+        for (k = 0; k < sizeof(KNOWN_CAS) / sizeof(KNOWN_CAS[0]); ++k) {
+            if (!apr_strnatcasecmp(KNOWN_CAS[k].name, argv[i])) url = KNOWN_CAS[k].url;
+        }
+        if (!url && strncmp(argv[i], "https://", 8) && strncmp(argv[i], "http://", 7)) {
+            return at(cmd, apr_psprintf(cmd->pool, "'%s' is neither an http(s) URL nor one of "
+                      "LetsEncrypt, LetsEncrypt-Test, Buypass, Buypass-Test", argv[i]));
+        }
+        APR_ARRAY_PUSH(urls, const char *) = url ? url : argv[i];
+    }
+    settings_for(cmd)->ca_urls = urls;
+    return NULL;
+}
+
+static const char *md_cmd_agreement(cmd_parms *cmd, void *dc, const char *arg)
+{
+    settings_for(cmd)->ca_agreement = arg;
+    return NULL;
+}
+
+static const char *md_cmd_protocol(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return apr_strnatcasecmp(arg, "ACME") ? at(cmd, "only 'ACME' is supported") : NULL;
+}
+
+static const char *md_cmd_challenges(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    apr_array_header_t *types = apr_array_make(cmd->pool, argc, sizeof(const char *));
+    int i;
+
+    for (i = 0; i < argc; ++i) {
+        if (strcmp(argv[i], "http-01") && strcmp(argv[i], "tls-alpn-01") && strcmp(argv[i], "dns-01")) {
+            return at(cmd, apr_psprintf(cmd->pool, "unknown challenge type '%s'; use http-01, "
+                                        "tls-alpn-01 or dns-01", argv[i]));
+        }
+        APR_ARRAY_PUSH(types, const char *) = argv[i];
+    }
+    if (!types->nelts) return at(cmd, "needs at least one challenge type");
+    settings_for(cmd)->ca_challenges = types;
+    return NULL;
+}
+
+static const char *md_cmd_contact(cmd_parms *cmd, void *dc, const char *arg)
+{
+    if (!strchr(arg, '@')) return at(cmd, apr_psprintf(cmd->pool, "'%s' is not an email address", arg));
+    settings_for(cmd)->contact = strncmp(arg, "mailto:", 7) ? apr_pstrcat(cmd->pool, "mailto:", arg, NULL)
+                                                             : arg;
+    return NULL;
+}
+
+static const char *md_cmd_ca_certs(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *path;
+
+    if (!apr_strnatcasecmp(arg, "none")) {
+        settings_for(cmd)->ca_certs = NULL;
+        return NULL;
+    }
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (!path || md_file_exists(path, cmd->pool) != APR_SUCCESS) {
+        return at(cmd, apr_psprintf(cmd->pool, "the file '%s' does not exist", arg));
+    }
+    settings_for(cmd)->ca_certs = path;
+    return NULL;
+}
+
+static const char *md_cmd_proxy(cmd_parms *cmd, void *dc, const char *arg)
+{
+    if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
+        return at(cmd, "needs an http:// or https:// URL");
+    }
+    settings_for(cmd)->proxy_url = arg;
+    return NULL;
+}
+
+/* ---- renewal ------------------------------------------------------------------------ */
+
+static const char *md_cmd_renew_mode(cmd_parms *cmd, void *dc, const char *arg)
+{
+    int mode;
+
+    if (!apr_strnatcasecmp(arg, "auto") || !apr_strnatcasecmp(arg, "automatic")) mode = MD_RENEW_AUTO;
+    else if (!apr_strnatcasecmp(arg, "always")) mode = MD_RENEW_ALWAYS;
+    else if (!apr_strnatcasecmp(arg, "manual") || !apr_strnatcasecmp(arg, "stick")) mode = MD_RENEW_MANUAL;
+    else return at(cmd, apr_psprintf(cmd->pool, "'%s' is not one of auto, always, manual", arg));
+    settings_for(cmd)->renew_mode = mode;
+    return NULL;
+}
+
+static const char *window_parse(cmd_parms *cmd, const char *arg, const md_timeslice_t **pts)
+{
+    md_timeslice_t *ts = apr_pcalloc(cmd->pool, sizeof(*ts));
+    const char *err = md_timeslice_parse(ts, arg, "d");
+
+    if (err) return at(cmd, apr_psprintf(cmd->pool, "'%s': %s", arg, err));
+    *pts = ts;
+    return NULL;
+}
+
+static const char *md_cmd_renew_window(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return window_parse(cmd, arg, &settings_for(cmd)->renew_window);
+}
+
+static const char *md_cmd_warn_window(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return window_parse(cmd, arg, &settings_for(cmd)->warn_window);
+}
+
+static const char *md_cmd_pkeys(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    apr_array_header_t *specs = apr_array_make(cmd->pool, argc, sizeof(md_pkey_spec_t *));
+    const char *err;
+    int i, k;
+
+    for (i = 0; i < argc; ++i) {
+        md_pkey_spec_t *spec = apr_pcalloc(cmd->pool, sizeof(*spec));
+        const char *bits = (i + 1 < argc && apr_isdigit(argv[i + 1][0])) ? argv[i + 1] : NULL;
+        err = md_pkey_spec_parse(spec, argv[i], bits);
+        if (err) return at(cmd, err);
+        if (bits) ++i;
+        for (k = 0; k < specs->nelts; ++k) {
+            if (!strcmp(md_pkey_spec_name(APR_ARRAY_IDX(specs, k, md_pkey_spec_t *)),
+                        md_pkey_spec_name(spec))) {
+                return at(cmd, apr_psprintf(cmd->pool, "'%s' appears twice: one key per type",
+                                            md_pkey_spec_name(spec)));
+            }
+        }
+        APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = spec;
+    }
+    if (!specs->nelts) return at(cmd, "needs at least one key type, e.g. 'RSA 2048' or 'secp256r1'");
+    settings_for(cmd)->pkey_specs = specs;
+    return NULL;
+}
+
+static const char *flag_parse(cmd_parms *cmd, const char *arg, int *pvalue)
+{
+    if (!apr_strnatcasecmp(arg, "on")) *pvalue = 1;
+    else if (!apr_strnatcasecmp(arg, "off")) *pvalue = 0;
+    else return at(cmd, apr_psprintf(cmd->pool, "'%s' is neither 'on' nor 'off'", arg));
+    return NULL;
+}
+
+static const char *md_cmd_must_staple(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return flag_parse(cmd, arg, &settings_for(cmd)->must_staple);
+}
+
+/* ---- global ------------------------------------------------------------------------- */
+
+static const char *md_cmd_store_dir(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = not_in_section(cmd);
+
+    if (err) return err;
+    md_config_get(cmd->server)->mc->store_dir = arg;
+    return NULL;
+}
+
+static const char *port_map_one(cmd_parms *cmd, md_mod_conf_t *mc, const char *map)
+{
+    const char *colon = strchr(map, ':'), *local;
+    int public_port, local_port;
+    char *end;
+
+    if (!colon) return at(cmd, apr_psprintf(cmd->pool, "'%s' is not of the form 80:8080, "
+                                            "http:8080 or http:-", map));
+    if (!strncmp(map, "http:", 5) || !strncmp(map, "80:", 3)) public_port = 80;
+    else if (!strncmp(map, "https:", 6) || !strncmp(map, "443:", 4)) public_port = 443;
+    else return at(cmd, apr_psprintf(cmd->pool, "'%s': the public port must be 80, 443, "
+                                      "http or https", map));
+    local = colon + 1;
+    if (!strcmp(local, "-")) local_port = -1;
+    else {
+        long v = strtol(local, &end, 10);
+        if (*end || v <= 0 || v > 65535) {
+            return at(cmd, apr_psprintf(cmd->pool, "'%s': the local port must be 1-65535 or '-'", map));
+        }
+        local_port = (int)v;
+    }
+    if (public_port == 80) mc->local_80 = local_port;
+    else mc->local_443 = local_port;
+    return NULL;
+}
+
+static const char *md_cmd_port_map(cmd_parms *cmd, void *dc, const char *a1, const char *a2)
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+    const char *err = not_in_section(cmd);
+
+    if (!err) err = port_map_one(cmd, mc, a1);
+    if (!err && a2) err = port_map_one(cmd, mc, a2);
+    return err;
+}
+
+static const char *duration_parse(cmd_parms *cmd, const char *arg, apr_interval_time_t min,
+                                  apr_interval_time_t *pd)
+{
+    const char *err = not_in_section(cmd);
+
+    if (!err) err = md_duration_parse(pd, arg, "s");
+    if (!err && *pd < min) err = apr_psprintf(cmd->pool, "must be at least %s",
+                                              md_duration_print(min, cmd->pool));
+    return err ? at(cmd, apr_psprintf(cmd->pool, "'%s': %s", arg, err)) : NULL;
+}
+
+static const char *md_cmd_check_interval(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return duration_parse(cmd, arg, apr_time_from_sec(1), &md_config_get(cmd->server)->mc->check_interval);
+}
+
+static const char *md_cmd_initial_delay(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return duration_parse(cmd, arg, 0, &md_config_get(cmd->server)->mc->initial_delay);
+}
+
+static const char *md_cmd_retry_delay(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return duration_parse(cmd, arg, 1, &md_config_get(cmd->server)->mc->retry_delay);
+}
+
+#define SRV_CONF (RSRC_CONF)
+
+const command_rec md_cmds[] = {
+    AP_INIT_TAKE_ARGV("MDomain", md_cmd_mdomain, NULL, SRV_CONF,
+                      "A managed domain: its names, optionally 'auto' or 'manual'"),
+    AP_INIT_RAW_ARGS("<MDomain", md_cmd_section, NULL, SRV_CONF,
+                     "A managed domain with settings of its own"),
+    AP_INIT_RAW_ARGS("<MDomainSet", md_cmd_section, NULL, SRV_CONF,
+                     "The older spelling of <MDomain>"),
+    AP_INIT_TAKE_ARGV("MDMember", md_cmd_member, NULL, SRV_CONF, "Names added to the MD"),
+    AP_INIT_TAKE_ARGV("MDMembers", md_cmd_member, NULL, SRV_CONF, "Names added to the MD, or auto|manual"),
+    AP_INIT_TAKE_ARGV("MDCertificateAuthority", md_cmd_ca, NULL, SRV_CONF,
+                      "ACME directory URLs or known CA names, in failover order"),
+    AP_INIT_TAKE1("MDCertificateAgreement", md_cmd_agreement, NULL, SRV_CONF,
+                  "'accepted': agree to the CA's terms of service"),
+    AP_INIT_TAKE1("MDCertificateProtocol", md_cmd_protocol, NULL, SRV_CONF, "ACME"),
+    AP_INIT_TAKE_ARGV("MDCAChallenges", md_cmd_challenges, NULL, SRV_CONF,
+                      "Allowed challenge types, in order"),
+    AP_INIT_TAKE1("MDContactEmail", md_cmd_contact, NULL, SRV_CONF, "Account contact email"),
+    AP_INIT_TAKE1("MDCACertificateFile", md_cmd_ca_certs, NULL, SRV_CONF,
+                  "Trust anchors for the ACME server, or 'none'"),
+    AP_INIT_TAKE1("MDHttpProxy", md_cmd_proxy, NULL, SRV_CONF, "Proxy URL for ACME requests"),
+    AP_INIT_TAKE1("MDRenewMode", md_cmd_renew_mode, NULL, SRV_CONF, "auto, always or manual"),
+    AP_INIT_TAKE1("MDDriveMode", md_cmd_renew_mode, NULL, SRV_CONF, "Old name of MDRenewMode"),
+    AP_INIT_TAKE1("MDRenewWindow", md_cmd_renew_window, NULL, SRV_CONF,
+                  "Renew when this much lifetime remains: duration or percentage"),
+    AP_INIT_TAKE1("MDWarnWindow", md_cmd_warn_window, NULL, SRV_CONF,
+                  "Warn when this much lifetime remains: duration or percentage"),
+    AP_INIT_TAKE_ARGV("MDPrivateKeys", md_cmd_pkeys, NULL, SRV_CONF,
+                      "Key types, one certificate each: RSA [bits], secp256r1, ..."),
+    AP_INIT_TAKE1("MDMustStaple", md_cmd_must_staple, NULL, SRV_CONF, "on|off"),
+    AP_INIT_TAKE1("MDStoreDir", md_cmd_store_dir, NULL, SRV_CONF, "The store directory"),
+    AP_INIT_TAKE12("MDPortMap", md_cmd_port_map, NULL, SRV_CONF,
+                   "Where public ports 80/443 arrive: http:8080 https:8443, or http:-"),
+    AP_INIT_TAKE1("MDCheckInterval", md_cmd_check_interval, NULL, SRV_CONF, "Time between checks"),
+    AP_INIT_TAKE1("MDInitialDelay", md_cmd_initial_delay, NULL, SRV_CONF, "Delay of the first check"),
+    AP_INIT_TAKE1("MDRetryDelay", md_cmd_retry_delay, NULL, SRV_CONF, "First delay after an error"),
+    { NULL },
+};

@@ -1,0 +1,92 @@
+/* Shared declarations of the httpd glue. */
+#ifndef md_mod_h
+#define md_mod_h
+
+#include <httpd.h>
+#include <http_config.h>
+#include <apr_hash.h>
+#include "md.h"
+#include "md_store.h"
+#include "md_http.h"
+
+extern module AP_MODULE_DECLARE_DATA md_module;
+
+/* Settings that may be given globally, per vhost, or inside <MDomain>. Every field
+ * starts unset (NULL / -1); md_settings_merge() fills in the more general scope, and
+ * md_config_defaults() the module's defaults. */
+typedef struct {
+    apr_array_header_t *ca_urls;
+    const char *ca_agreement;
+    apr_array_header_t *ca_challenges;
+    const char *contact;
+    int renew_mode;
+    const md_timeslice_t *renew_window;
+    const md_timeslice_t *warn_window;
+    apr_array_header_t *pkey_specs;
+    int must_staple;
+    int members;
+    const char *ca_certs;
+    const char *proxy_url;
+} md_settings_t;
+
+/* One configured MD before it is merged. */
+typedef struct {
+    md_t *md;
+    md_settings_t settings;     /* from inside <MDomain> */
+    server_rec *defined_in;     /* the server (vhost or main) whose settings apply next */
+} md_conf_md_t;
+
+/* The module's global configuration, shared by all server records. */
+typedef struct {
+    apr_array_header_t *conf_mds;   /* md_conf_md_t* in definition order */
+    apr_array_header_t *mds;        /* md_t* merged, at post_config */
+    const char *store_dir;
+    int local_80, local_443;        /* MDPortMap: local port for 80/443, -1 unreachable */
+    apr_interval_time_t check_interval, initial_delay, retry_delay;
+    md_store_t *store;
+    md_http_config_t http;
+    apr_array_header_t *watched;    /* md_t* to renew, decided in the parent */
+    apr_hash_t *fallbacks;          /* MD name -> md_fallback_t*, while no certificate */
+} md_mod_conf_t;
+
+/* The self-signed placeholder of an MD without certificate, as files for mod_ssl. */
+typedef struct {
+    const char *cert_file;
+    const char *key_file;
+} md_fallback_t;
+
+typedef struct {
+    md_mod_conf_t *mc;
+    md_settings_t settings;
+} md_srv_conf_t;
+
+md_srv_conf_t *md_config_get(server_rec *s);
+void *md_config_create_srv(apr_pool_t *p, server_rec *s);
+void *md_config_merge_srv(apr_pool_t *p, void *base, void *add);
+extern const command_rec md_cmds[];
+/* The MD's settings: <MDomain>, then its server, then the main server, then defaults. */
+void md_config_apply(md_t *md, const md_conf_md_t *cmd, server_rec *base_server, apr_pool_t *p);
+
+/* Hooks, by file. */
+int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+void md_init_child(apr_pool_t *pchild, server_rec *s);
+int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                           apr_array_header_t *key_files);
+int md_init_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                                    apr_array_header_t *key_files);
+/* The MD a server record belongs to, or NULL. */
+md_t *md_init_md_for_server(server_rec *s);
+
+apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
+
+int md_chall_http01_handler(request_rec *r, int lookup);
+int md_chall_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
+                              const apr_array_header_t *offers, apr_array_header_t *proposals);
+int md_chall_protocol_switch(conn_rec *c, request_rec *r, server_rec *s, const char *protocol);
+int md_chall_answer_tlsalpn01(conn_rec *c, const char *server_name, const char **pcert_pem,
+                              const char **pkey_pem);
+int md_chall_process_connection(conn_rec *c);
+
+void md_log_install(server_rec *s);
+
+#endif

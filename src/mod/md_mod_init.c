@@ -1,0 +1,372 @@
+/* Start-up in the parent: merge the configuration into MDs, bring the store up to date
+ * (only in the serving pass), and tell mod_ssl which certificate files to use. */
+#include <string.h>
+#include <apr_strings.h>
+#include <httpd.h>
+#include <http_config.h>
+#include <http_core.h>
+#include <http_log.h>
+#include <http_protocol.h>
+#include <ap_listen.h>
+#include <ap_mpm.h>
+#include <unixd.h>
+
+#include "md_mod.h"
+#include "md_log.h"
+#include "md_renew.h"
+#include "md_util.h"
+
+APLOG_USE_MODULE(md);
+
+#define FALLBACK_VALIDITY apr_time_from_sec(30 * 24 * 60 * 60)
+
+static md_mod_conf_t *current_mc;  /* this configuration cycle's, for the mod_ssl hooks */
+
+/* ---- merging the configuration ---------------------------------------------------- */
+
+static int server_matches(const md_t *md, server_rec *s)
+{
+    int i;
+
+    if (s->server_hostname && md_contains(md, s->server_hostname)) return 1;
+    for (i = 0; s->names && i < s->names->nelts; ++i) {
+        if (md_contains(md, APR_ARRAY_IDX(s->names, i, const char *))) return 1;
+    }
+    return 0;
+}
+
+static void server_names_add(md_t *md, server_rec *s, apr_array_header_t *into)
+{
+    int i;
+
+    if (s->server_hostname) md_array_str_add_unique(into, s->server_hostname, 0);
+    for (i = 0; s->names && i < s->names->nelts; ++i) {
+        md_array_str_add_unique(into, APR_ARRAY_IDX(s->names, i, const char *), 0);
+    }
+}
+
+/* Link the MD to the vhosts that use it: their names (MDMembers auto), their acme-tls/1. */
+static void md_link_vhosts(md_t *md, server_rec *base, apr_pool_t *p)
+{
+    server_rec *s;
+
+    for (s = base->next; s; s = s->next) {
+        if (!server_matches(md, s)) continue;
+        md->watched = 1;
+        if (md->members == MD_MEMBERS_AUTO) server_names_add(md, s, md->domains);
+        if (ap_is_allowed_protocol(NULL, NULL, s, "acme-tls/1")) {
+            server_names_add(md, s, md->acme_tls_1_names);
+        }
+        if (!md->contacts->nelts && s->server_admin && strchr(s->server_admin, '@')) {
+            APR_ARRAY_PUSH(md->contacts, const char *) = apr_pstrcat(p, "mailto:", s->server_admin, NULL);
+        }
+    }
+    if (!md->contacts->nelts && base->server_admin && strchr(base->server_admin, '@')) {
+        APR_ARRAY_PUSH(md->contacts, const char *) = apr_pstrcat(p, "mailto:", base->server_admin, NULL);
+    }
+}
+
+static void mds_merge(md_mod_conf_t *mc, server_rec *base, apr_pool_t *p)
+{
+    int i;
+
+    apr_array_clear(mc->mds);
+    for (i = 0; i < mc->conf_mds->nelts; ++i) {
+        md_conf_md_t *cm = APR_ARRAY_IDX(mc->conf_mds, i, md_conf_md_t *);
+        md_t *md = md_copy(p, cm->md);
+        md_config_apply(md, cm, base, p);
+        md_link_vhosts(md, base, p);
+        APR_ARRAY_PUSH(mc->mds, md_t *) = md;
+    }
+}
+
+/* ---- challenge types ---------------------------------------------------------- */
+
+static int listening_on(int port)
+{
+    ap_listen_rec *lr;
+
+    for (lr = ap_listeners; lr; lr = lr->next) {
+        if (lr->bind_addr && lr->bind_addr->port == port) return 1;
+    }
+    return 0;
+}
+
+/* What the server can answer: MDCAChallenges as given, otherwise what the port map,
+ * the listeners and the Protocols of the MD's vhosts allow. */
+static apr_array_header_t *challenge_types(const md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *types = apr_array_make(p, 3, sizeof(const char *));
+
+    if (md->ca_challenges->nelts) return md->ca_challenges;
+    if (mc->local_443 > 0 && listening_on(mc->local_443) && md->acme_tls_1_names->nelts) {
+        APR_ARRAY_PUSH(types, const char *) = "tls-alpn-01";
+    }
+    if (mc->local_80 > 0 && listening_on(mc->local_80)) {
+        APR_ARRAY_PUSH(types, const char *) = "http-01";
+    }
+    return types;
+}
+
+/* ---- the store ------------------------------------------------------------------ */
+
+/* The served set: a certificate and key per key spec, covering every name. */
+static int md_is_complete(md_store_t *store, md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *chain;
+    int i, k;
+
+    for (i = 0; i < md_pkey_spec_count(md); ++i) {
+        const md_pkey_spec_t *spec = md_pkey_spec_at(md, i);
+        if (md_store_load_chain(&chain, store, MD_SG_DOMAINS, md->name,
+                                md_pkey_file_name(spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS
+            || !chain->nelts
+            || md_store_exists(store, MD_SG_DOMAINS, md->name,
+                               md_pkey_file_name(spec, MD_FN_PRIVKEY, p), p) != APR_SUCCESS) {
+            return 0;
+        }
+        for (k = 0; k < md->domains->nelts; ++k) {
+            if (!md_cert_covers(APR_ARRAY_IDX(chain, 0, md_cert_t *),
+                                APR_ARRAY_IDX(md->domains, k, const char *), p)) return 0;
+        }
+    }
+    return 1;
+}
+
+/* When the first certificate of the served set is due for renewal; 0 if it is missing. */
+static apr_time_t md_renew_time(md_store_t *store, md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *chain;
+    apr_time_t at = 0, t;
+    int i;
+
+    for (i = 0; i < md_pkey_spec_count(md); ++i) {
+        if (md_store_load_chain(&chain, store, MD_SG_DOMAINS, md->name,
+                                md_pkey_file_name(md_pkey_spec_at(md, i), MD_FN_PUBCERT, p), p)
+            != APR_SUCCESS || !chain->nelts) {
+            return 0;
+        }
+        t = md_renew_at(&md->renew_window, md_cert_not_before(APR_ARRAY_IDX(chain, 0, md_cert_t *)),
+                        md_cert_not_after(APR_ARRAY_IDX(chain, 0, md_cert_t *)));
+        if (!at || t < at) at = t;
+    }
+    return at;
+}
+
+/* The fallback certificate while an MD has none. The serving pass keeps it in
+ * domains/<md>/ as today's module does; the configuration dry run must not write the
+ * store, so it uses a scratch copy in the runtime directory. One EC key serves all
+ * fallbacks of a start: cheap even for a thousand new MDs. */
+static apr_status_t fallback_ensure(md_mod_conf_t *mc, md_t *md, int dry_run,
+                                    md_pkey_t **pshared, apr_pool_t *p)
+{
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+    apr_array_header_t *chain = apr_array_make(p, 1, sizeof(md_cert_t *));
+    md_fallback_t *fb = apr_pcalloc(p, sizeof(*fb));
+    const char *dir, *kpem;
+    md_cert_t *cert;
+    apr_status_t rv;
+
+    if (dry_run || !mc->store) dir = ap_runtime_dir_relative(p, apr_pstrcat(p, "md-fallback/", md->name, NULL));
+    else dir = md_store_path(mc->store, MD_SG_DOMAINS, md->name, NULL, p);
+    fb->key_file = apr_pstrcat(p, dir, "/", md_pkey_file_name(&spec, MD_FN_FALLBACK_PKEY, p), NULL);
+    fb->cert_file = apr_pstrcat(p, dir, "/", md_pkey_file_name(&spec, MD_FN_FALLBACK_CERT, p), NULL);
+    apr_hash_set(mc->fallbacks, md->name, APR_HASH_KEY_STRING, fb);
+    if (md_file_exists(fb->key_file, p) == APR_SUCCESS
+        && md_file_read(&kpem, NULL, fb->cert_file, 1024 * 1024, p) == APR_SUCCESS
+        && md_chain_from_pem(&chain, kpem, strlen(kpem), p) == APR_SUCCESS && chain->nelts
+        && md_cert_not_after(APR_ARRAY_IDX(chain, 0, md_cert_t *)) > apr_time_now()) {
+        return APR_SUCCESS;
+    }
+    if (!*pshared) {
+        rv = md_pkey_gen(pshared, &spec, p);
+        if (rv != APR_SUCCESS) return rv;
+    }
+    rv = md_cert_self_signed(&cert, md->name, md->domains, *pshared, FALLBACK_VALIDITY, p);
+    if (rv == APR_SUCCESS) rv = md_dir_make(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, p);
+    if (rv == APR_SUCCESS) rv = md_pkey_to_pem(&kpem, *pshared, NULL, 0, p);
+    if (rv == APR_SUCCESS) rv = md_file_write_atomic(fb->key_file, kpem, strlen(kpem),
+                                                     APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
+    if (rv == APR_SUCCESS) rv = md_cert_to_pem(&kpem, cert, p);
+    if (rv == APR_SUCCESS) rv = md_file_write_atomic(fb->cert_file, kpem, strlen(kpem),
+                                                     APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
+    return rv;
+}
+
+static void md_activate_staged(md_store_t *store, md_t *md, server_rec *s, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    rv = md_store_recover(store, md->name, p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1001: %s: finishing an interrupted "
+                     "activation failed; the last served certificate stays", md->name);
+    }
+    if (!md_renew_staging_complete(store, md, p)) return;
+    rv = md_store_activate(store, md->name, md_renew_staged_files(md, p), p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1002: %s: activating the staged "
+                     "certificate failed; the last served certificate stays. Check the "
+                     "permissions and free space of %s", md->name, md_store_base(store));
+        return;
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1003: %s: the renewed certificate is "
+                 "now in use", md->name);
+}
+
+/* The state of an MD from the served files: complete when every key spec has a
+ * certificate for all names, and nothing changed that needs a new one. */
+static void md_state_update(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
+{
+    md_json_t *stored_json;
+    md_t *stored = NULL;
+
+    md->state = MD_S_INCOMPLETE;
+    if (mc->store) {
+        if (md_store_load_json(&stored_json, mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, p) == APR_SUCCESS
+            && md_from_json(&stored, stored_json, p) == APR_SUCCESS) {
+            md->ca_account = stored->ca_account;
+            md->ca_effective = stored->ca_effective;
+        }
+        if (md_is_complete(mc->store, md, p) && !(stored && md_needs_new_cert_for(md, stored))) {
+            md->state = MD_S_COMPLETE;
+        }
+    }
+    md->state_descr = md_state_descr(md->state);
+}
+
+/* Bring the store's view of one MD up to date and decide whether it needs renewing. */
+static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_t **pfallback,
+                            apr_pool_t *p)
+{
+    apr_time_t renew_at;
+    apr_status_t rv;
+
+    /* 1. a staged set becomes the served one */
+    md_activate_staged(mc->store, md, s, p);
+    /* 2. the state, and md.json as configured now */
+    md_state_update(mc, md, p);
+    rv = md_store_save_json(mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, md_to_json(md, p), p);
+    if (rv != APR_SUCCESS) return rv;
+    /* 3. a fallback while there is no certificate */
+    if (md->state != MD_S_COMPLETE) {
+        rv = fallback_ensure(mc, md, 0, pfallback, p);
+        if (rv != APR_SUCCESS) return rv;
+    }
+    /* 4. renew? missing, changed, or inside the window, and the mode allows it */
+    renew_at = (md->state == MD_S_COMPLETE) ? md_renew_time(mc->store, md, p) : 0;
+    if (md->renew_mode == MD_RENEW_MANUAL) return APR_SUCCESS;
+    if (md->renew_mode == MD_RENEW_AUTO && !md->watched) return APR_SUCCESS;
+    if (md->state != MD_S_COMPLETE || renew_at <= apr_time_now()) {
+        md->ca_challenges = challenge_types(mc, md, p);
+        APR_ARRAY_PUSH(mc->watched, md_t *) = md;
+    }
+    return APR_SUCCESS;
+}
+
+/* The configuration dry run: read the store, write nothing there. */
+static apr_status_t md_dry_run(md_mod_conf_t *mc, md_t *md, md_pkey_t **pfallback, apr_pool_t *p)
+{
+    md_state_update(mc, md, p);
+    return (md->state == MD_S_COMPLETE) ? APR_SUCCESS : fallback_ensure(mc, md, 1, pfallback, p);
+}
+
+static apr_status_t store_open(md_mod_conf_t *mc, server_rec *s, int create, apr_pool_t *p)
+{
+    const char *dir = ap_server_root_relative(p, mc->store_dir);
+    apr_status_t rv;
+
+    rv = md_store_open(&mc->store, dir, create, p);
+    if (rv != APR_SUCCESS) {
+        if (!create && APR_STATUS_IS_ENOENT(rv)) return APR_SUCCESS;
+        ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "MD1004: the store at %s cannot be "
+                     "opened: check MDStoreDir and the directory's permissions", dir);
+        return rv;
+    }
+    md_store_set_owner(mc->store, (int)ap_unixd_config.user_id, (int)ap_unixd_config.group_id);
+    return create ? md_store_prepare_children(mc->store, p) : APR_SUCCESS;
+}
+
+int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    md_mod_conf_t *mc = md_config_get(s)->mc;
+    int dry_run = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
+    md_pkey_t *fallback_key = NULL;
+    apr_status_t rv;
+    int i;
+
+    md_log_install(s);
+    current_mc = mc;
+    /* 1. the MDs as configured, linked to their vhosts */
+    mds_merge(mc, s, pconf);
+    if (!mc->mds->nelts) return OK;
+    /* 2. the store; only the serving pass writes to it */
+    mc->fallbacks = apr_hash_make(pconf);
+    rv = store_open(mc, s, !dry_run, pconf);
+    if (rv != APR_SUCCESS) return !OK;
+    /* 3. each MD synced: activation, state, fallback, renewal decision */
+    apr_array_clear(mc->watched);
+    for (i = 0; i < mc->mds->nelts; ++i) {
+        md_t *md = APR_ARRAY_IDX(mc->mds, i, md_t *);
+        rv = dry_run ? md_dry_run(mc, md, &fallback_key, pconf)
+                     : md_sync(mc, md, s, &fallback_key, pconf);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "MD1005: %s: the store at %s cannot "
+                         "be written", md->name, mc->store ? md_store_base(mc->store) : mc->store_dir);
+            return !OK;
+        }
+    }
+    if (dry_run) return OK;
+    /* 4. the renewal watchdog for what needs renewing */
+    rv = md_renew_start_watchdog(mc, s, pconf);
+    return rv == APR_SUCCESS ? OK : !OK;
+}
+
+void md_init_child(apr_pool_t *pchild, server_rec *s)
+{
+    md_log_install(s);
+}
+
+/* ---- mod_ssl's certificate hooks --------------------------------------------------- */
+
+md_t *md_init_md_for_server(server_rec *s)
+{
+    int i;
+
+    for (i = 0; current_mc && i < current_mc->mds->nelts; ++i) {
+        md_t *md = APR_ARRAY_IDX(current_mc->mds, i, md_t *);
+        if (s->server_hostname && md_contains(md, s->server_hostname)) return md;
+    }
+    return NULL;
+}
+
+int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                           apr_array_header_t *key_files)
+{
+    md_t *md = md_init_md_for_server(s);
+    int i;
+
+    if (!md || !current_mc->store || md->state != MD_S_COMPLETE) return DECLINED;
+    for (i = 0; i < md_pkey_spec_count(md); ++i) {
+        const md_pkey_spec_t *spec = md_pkey_spec_at(md, i);
+        APR_ARRAY_PUSH(cert_files, const char *) = md_store_path(current_mc->store, MD_SG_DOMAINS,
+            md->name, md_pkey_file_name(spec, MD_FN_PUBCERT, p), p);
+        APR_ARRAY_PUSH(key_files, const char *) = md_store_path(current_mc->store, MD_SG_DOMAINS,
+            md->name, md_pkey_file_name(spec, MD_FN_PRIVKEY, p), p);
+    }
+    return OK;
+}
+
+int md_init_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                                    apr_array_header_t *key_files)
+{
+    md_t *md = md_init_md_for_server(s);
+    md_fallback_t *fb;
+
+    if (!md || md->state == MD_S_COMPLETE) return DECLINED;
+    fb = apr_hash_get(current_mc->fallbacks, md->name, APR_HASH_KEY_STRING);
+    if (!fb) return DECLINED;
+    APR_ARRAY_PUSH(cert_files, const char *) = fb->cert_file;
+    APR_ARRAY_PUSH(key_files, const char *) = fb->key_file;
+    return OK;
+}

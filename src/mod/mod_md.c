@@ -1,0 +1,40 @@
+/* mod_md: Managed Domains for Apache httpd. The module record and the hook table;
+ * each hook group lives in a file of its own (see docs/internals.md). */
+#include <httpd.h>
+#include <http_config.h>
+#include <http_protocol.h>
+#include <http_request.h>
+#include <http_connection.h>
+#include <http_ssl.h>
+
+#include "md_mod.h"
+
+static void md_register_hooks(apr_pool_t *p)
+{
+    /* Our post_config must run before mod_ssl's, which asks us for certificate files. */
+    static const char *const before_ssl[] = { "mod_ssl.c", NULL };
+
+    ap_hook_post_config(md_init_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
+    ap_hook_child_init(md_init_child, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_add_cert_files(md_init_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_add_fallback_cert_files(md_init_add_fallback_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Challenges: http-01 before anything else maps the request; tls-alpn-01 through ALPN. */
+    ap_hook_quick_handler(md_chall_http01_handler, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_protocol_propose(md_chall_protocol_propose, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_switch(md_chall_protocol_switch, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_answer_challenge(md_chall_answer_tlsalpn01, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_process_connection(md_chall_process_connection, NULL, NULL, APR_HOOK_FIRST);
+}
+
+AP_DECLARE_MODULE(md) = {
+    STANDARD20_MODULE_STUFF,
+    NULL,                   /* per-directory config */
+    NULL,                   /* merge per-directory */
+    md_config_create_srv,   /* per-server config */
+    md_config_merge_srv,    /* merge per-server */
+    md_cmds,
+    md_register_hooks,
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    AP_MODULE_FLAG_ALWAYS_MERGE,
+#endif
+};

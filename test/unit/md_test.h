@@ -1,0 +1,23 @@
+/* Unit tests of the core: one suite per module, run together by test_main.c. */
+#ifndef md_test_h
+#define md_test_h
+
+#include <check.h>
+#include <apr_pools.h>
+
+/* The process-wide pool that test_main.c creates after apr_initialize(). */
+extern apr_pool_t *md_test_global_pool;
+
+/* A fresh pool for each test, made by md_test_setup and destroyed by md_test_teardown
+ * (use them with tcase_add_checked_fixture). */
+extern apr_pool_t *md_test_pool;
+void md_test_setup(void);
+void md_test_teardown(void);
+
+Suite *md_test_b64_suite(void);
+Suite *md_test_json_suite(void);
+Suite *md_test_time_suite(void);
+Suite *md_test_crypt_suite(void);
+Suite *md_test_jws_suite(void);
+
+#endif

@@ -1,0 +1,41 @@
+/* Runs every unit suite of the core; exits non-zero when any test fails. */
+#include <stdlib.h>
+#include <apr_general.h>
+
+#include "md_test.h"
+
+apr_pool_t *md_test_global_pool;
+apr_pool_t *md_test_pool;
+
+void md_test_setup(void)
+{
+    ck_assert_int_eq(apr_pool_create(&md_test_pool, md_test_global_pool), APR_SUCCESS);
+}
+
+void md_test_teardown(void)
+{
+    apr_pool_destroy(md_test_pool);
+    md_test_pool = NULL;
+}
+
+int main(void)
+{
+    SRunner *runner;
+    int failed;
+
+    if (apr_initialize() != APR_SUCCESS) return EXIT_FAILURE;
+    if (apr_pool_create(&md_test_global_pool, NULL) != APR_SUCCESS) return EXIT_FAILURE;
+
+    runner = srunner_create(md_test_b64_suite());
+    srunner_add_suite(runner, md_test_json_suite());
+    srunner_add_suite(runner, md_test_time_suite());
+    srunner_add_suite(runner, md_test_crypt_suite());
+    srunner_add_suite(runner, md_test_jws_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+
+    apr_pool_destroy(md_test_global_pool);
+    apr_terminate();
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
