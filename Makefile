@@ -29,7 +29,8 @@ OPT        ?= -O2 -g
 SAN        ?=
 CFLAGS_ALL := -std=gnu11 $(OPT) $(SAN) -fPIC -pthread $(WARNINGS) $(DEFINES) $(DEP_CFLAGS) -Isrc/core -Isrc/core/acme
 
-B          := build$(if $(SAN),/san)
+BUILD      ?= build
+B          := $(BUILD)$(if $(SAN),/san)
 CORE_SRC   := $(sort $(wildcard src/core/*.c src/core/acme/*.c))
 MOD_SRC    := $(sort $(wildcard src/mod/*.c))
 CLI_SRC    := $(sort $(wildcard src/cli/*.c))
@@ -74,8 +75,8 @@ test: $(B)/unit-tests
 	$(B)/unit-tests
 
 asan-test:
-	$(MAKE) SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPT="-O1 -g" build/san/unit-tests
-	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/san/unit-tests
+	$(MAKE) SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPT="-O1 -g" $(BUILD)/san/unit-tests
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/san/unit-tests
 
 integration: all
 	$(PYTHON) -m pytest -v test/integration

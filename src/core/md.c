@@ -1,4 +1,5 @@
 #include <string.h>
+#include <strings.h>
 #include <apr_strings.h>
 
 #include "md.h"
@@ -124,12 +125,12 @@ static md_pkey_spec_t *pkey_spec_from_json(const md_json_t *j, apr_pool_t *p)
     md_pkey_spec_t *spec = apr_pcalloc(p, sizeof(*spec));
     const char *type = md_json_gets(j, MD_KEY_TYPE, NULL);
 
-    if (type && !apr_strnatcasecmp(type, "RSA")) {
+    if (type && !strcasecmp(type, "RSA")) {
         spec->type = MD_PKEY_RSA;
         spec->bits = (unsigned int)md_json_getl(j, MD_KEY_BITS, NULL);
         if (!spec->bits) spec->bits = MD_PKEY_RSA_BITS_DEFAULT;
     }
-    else if (type && !apr_strnatcasecmp(type, "EC")) {
+    else if (type && !strcasecmp(type, "EC")) {
         spec->type = MD_PKEY_EC;
         spec->curve = apr_pstrdup(p, md_json_gets(j, MD_KEY_CURVE, NULL));
     }

@@ -1,6 +1,7 @@
 #include <string.h>
 #include <stdlib.h>
 #include <errno.h>
+#include <strings.h>
 #include <apr_strings.h>
 
 #include "md_time.h"
@@ -30,7 +31,7 @@ static const md_time_unit_t *unit_find(const char *unit)
     apr_size_t i;
 
     for (i = 0; i < sizeof(UNITS) / sizeof(UNITS[0]); ++i) {
-        if (!apr_strnatcasecmp(UNITS[i].unit, unit)) return &UNITS[i];
+        if (!strcasecmp(UNITS[i].unit, unit)) return &UNITS[i];
     }
     return NULL;
 }

@@ -1,4 +1,5 @@
 #include <string.h>
+#include <strings.h>
 #include <apr_strings.h>
 #include <apr_date.h>
 #include <apr_lib.h>
@@ -94,7 +95,7 @@ int md_array_str_index(const apr_array_header_t *a, const char *s, int case_sens
 
     for (i = 0; a && i < a->nelts; ++i) {
         const char *e = APR_ARRAY_IDX(a, i, const char *);
-        if (case_sensitive ? !strcmp(e, s) : !apr_strnatcasecmp(e, s)) return i;
+        if (case_sensitive ? !strcmp(e, s) : !strcasecmp(e, s)) return i;
     }
     return -1;
 }
@@ -148,10 +149,10 @@ int md_dns_matches(const char *pattern, const char *name)
 {
     const char *dot;
 
-    if (!apr_strnatcasecmp(pattern, name)) return 1;
+    if (!strcasecmp(pattern, name)) return 1;
     if (!md_dns_is_wildcard(pattern)) return 0;
     dot = strchr(name, '.');
-    return dot && !apr_strnatcasecmp(pattern + 1, dot);
+    return dot && dot != name && !strcasecmp(pattern + 1, dot);
 }
 
 int md_is_ip_address(const char *name)

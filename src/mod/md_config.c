@@ -1,6 +1,7 @@
 /* Directives. Each handler is named after its directive; values are checked here so
  * that a broken configuration stops the server at start, naming file and line. */
 #include <string.h>
+#include <strings.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <httpd.h>
@@ -30,7 +31,8 @@ static const md_known_ca_t KNOWN_CAS[] = {
 static void settings_init(md_settings_t *st)
 {
     memset(st, 0, sizeof(*st));
-    st->renew_mode = st->must_staple = st->members = -1;
+    st->renew_mode = st->must_staple = st->members = st->require_https = -1;
+    st->profile_mandatory = st->ari_renewals = st->stapling = st->staple_others = -1;
 }
 
 static md_mod_conf_t *mod_conf_get(apr_pool_t *pool)
@@ -50,6 +52,16 @@ static md_mod_conf_t *mod_conf_get(apr_pool_t *pool)
     mc->local_443 = 443;
     mc->check_interval = apr_time_from_sec(12 * 60 * 60);
     mc->retry_delay = apr_time_from_sec(30);
+    mc->retry_failover = 13;
+    mc->dns01_version = 1;
+    mc->store_lock_wait = apr_time_from_sec(5);
+    mc->staple_keep_response = apr_time_from_sec(7 * 24 * 60 * 60);
+    mc->staple_renew_window.len = 33;
+    mc->staple_renew_window.norm = 100;
+    mc->server_status = 1;
+    mc->certificate_status = 1;
+    mc->cert_check_name = "crt.sh";
+    mc->cert_check_url = "https://crt.sh?q=";
     apr_pool_userdata_set(mc, KEY, apr_pool_cleanup_null, pool);
     return mc;
 }
@@ -71,7 +83,10 @@ static void settings_merge(md_settings_t *into, const md_settings_t *general)
     MERGE_PTR(ca_urls); MERGE_PTR(ca_agreement); MERGE_PTR(ca_challenges); MERGE_PTR(contact);
     MERGE_INT(renew_mode); MERGE_PTR(renew_window); MERGE_PTR(warn_window);
     MERGE_PTR(pkey_specs); MERGE_INT(must_staple); MERGE_INT(members);
-    MERGE_PTR(ca_certs); MERGE_PTR(proxy_url);
+    MERGE_PTR(ca_certs); MERGE_PTR(proxy_url); MERGE_PTR(proxy_ca_certs);
+    MERGE_INT(require_https); MERGE_PTR(eab_kid); MERGE_PTR(eab_hmac); MERGE_PTR(profile);
+    MERGE_INT(profile_mandatory); MERGE_INT(ari_renewals); MERGE_INT(stapling);
+    MERGE_INT(staple_others); MERGE_PTR(dns01_cmd);
 #undef MERGE_PTR
 #undef MERGE_INT
 }
@@ -124,6 +139,16 @@ static void settings_apply(md_t *md, const md_settings_t *st, apr_pool_t *p)
     if (st->members >= 0) md->members = (md_members_t)st->members;
     md->ca_certs = st->ca_certs;
     md->proxy_url = st->proxy_url;
+    md->require_https = st->require_https > 0 ? (md_require_t)st->require_https : MD_REQUIRE_OFF;
+    if (st->eab_kid && strcmp(st->eab_kid, "none")) {
+        md->eab_kid = st->eab_kid;
+        md->eab_hmac = st->eab_hmac;
+    }
+    md->profile = st->profile;
+    md->profile_mandatory = st->profile_mandatory > 0;
+    md->ari_renewals = st->ari_renewals != 0;           /* default on */
+    md->stapling = st->stapling > 0;
+    md->dns01_cmd = st->dns01_cmd;
 }
 
 void md_config_apply(md_t *md, const md_conf_md_t *cmd, server_rec *base_server, apr_pool_t *p)
@@ -133,6 +158,10 @@ void md_config_apply(md_t *md, const md_conf_md_t *cmd, server_rec *base_server,
     settings_merge(&st, &md_config_get(cmd->defined_in ? cmd->defined_in : base_server)->settings);
     settings_merge(&st, &md_config_get(base_server)->settings);
     settings_apply(md, &st, p);
+    if (cmd->cert_files) {
+        md->cert_files = md_array_str_copy(p, cmd->cert_files);
+        md->pkey_files = md_array_str_copy(p, cmd->pkey_files);
+    }
 }
 
 /* ---- MDomain and <MDomain> ---------------------------------------------------- */
@@ -142,8 +171,8 @@ static const char *add_names(cmd_parms *cmd, md_conf_md_t *cm, int argc, char *c
     int i;
 
     for (i = 0; i < argc; ++i) {
-        if (!apr_strnatcasecmp(argv[i], "auto")) cm->settings.members = MD_MEMBERS_AUTO;
-        else if (!apr_strnatcasecmp(argv[i], "manual")) cm->settings.members = MD_MEMBERS_MANUAL;
+        if (!strcasecmp(argv[i], "auto")) cm->settings.members = MD_MEMBERS_AUTO;
+        else if (!strcasecmp(argv[i], "manual")) cm->settings.members = MD_MEMBERS_MANUAL;
         else if (strchr(argv[i], '/') || strchr(argv[i], ' ') || !argv[i][0]) {
             return at(cmd, apr_psprintf(cmd->pool, "'%s' is not a domain name", argv[i]));
         }
@@ -212,13 +241,19 @@ static const char *md_cmd_section(cmd_parms *cmd, void *dc, const char *arg)
     section_md = cm;
     err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
     section_md = NULL;
+    if (!err && (cm->cert_files ? cm->cert_files->nelts : 0) != (cm->pkey_files ? cm->pkey_files->nelts : 0)) {
+        err = apr_psprintf(cmd->pool, "<MDomain %s>: %d MDCertificateFile but %d "
+                           "MDCertificateKeyFile lines; each certificate needs its key",
+                           cm->md->name, cm->cert_files ? cm->cert_files->nelts : 0,
+                           cm->pkey_files ? cm->pkey_files->nelts : 0);
+    }
     return err;
 }
 
 static const char *md_cmd_member(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
-    if (argc == 1 && (!apr_strnatcasecmp(argv[0], "auto") || !apr_strnatcasecmp(argv[0], "manual"))) {
-        settings_for(cmd)->members = apr_strnatcasecmp(argv[0], "auto") ? MD_MEMBERS_MANUAL
+    if (argc == 1 && (!strcasecmp(argv[0], "auto") || !strcasecmp(argv[0], "manual"))) {
+        settings_for(cmd)->members = strcasecmp(argv[0], "auto") ? MD_MEMBERS_MANUAL
                                                                        : MD_MEMBERS_AUTO;
         return NULL;
     }
@@ -239,7 +274,7 @@ static const char *md_cmd_ca(cmd_parms *cmd, void *dc, int argc, char *const arg
     for (i = 0; i < argc; ++i) {
         const char *url = NULL;
         for (k = 0; k < sizeof(KNOWN_CAS) / sizeof(KNOWN_CAS[0]); ++k) {
-            if (!apr_strnatcasecmp(KNOWN_CAS[k].name, argv[i])) url = KNOWN_CAS[k].url;
+            if (!strcasecmp(KNOWN_CAS[k].name, argv[i])) url = KNOWN_CAS[k].url;
         }
         if (!url && strncmp(argv[i], "https://", 8) && strncmp(argv[i], "http://", 7)) {
             return at(cmd, apr_psprintf(cmd->pool, "'%s' is neither an http(s) URL nor one of "
@@ -259,7 +294,7 @@ static const char *md_cmd_agreement(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *md_cmd_protocol(cmd_parms *cmd, void *dc, const char *arg)
 {
-    return apr_strnatcasecmp(arg, "ACME") ? at(cmd, "only 'ACME' is supported") : NULL;
+    return strcasecmp(arg, "ACME") ? at(cmd, "only 'ACME' is supported") : NULL;
 }
 
 static const char *md_cmd_challenges(cmd_parms *cmd, void *dc, int argc, char *const argv[])
@@ -291,7 +326,7 @@ static const char *md_cmd_ca_certs(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *path;
 
-    if (!apr_strnatcasecmp(arg, "none")) {
+    if (!strcasecmp(arg, "none")) {
         settings_for(cmd)->ca_certs = NULL;
         return NULL;
     }
@@ -318,9 +353,9 @@ static const char *md_cmd_renew_mode(cmd_parms *cmd, void *dc, const char *arg)
 {
     int mode;
 
-    if (!apr_strnatcasecmp(arg, "auto") || !apr_strnatcasecmp(arg, "automatic")) mode = MD_RENEW_AUTO;
-    else if (!apr_strnatcasecmp(arg, "always")) mode = MD_RENEW_ALWAYS;
-    else if (!apr_strnatcasecmp(arg, "manual") || !apr_strnatcasecmp(arg, "stick")) mode = MD_RENEW_MANUAL;
+    if (!strcasecmp(arg, "auto") || !strcasecmp(arg, "automatic")) mode = MD_RENEW_AUTO;
+    else if (!strcasecmp(arg, "always")) mode = MD_RENEW_ALWAYS;
+    else if (!strcasecmp(arg, "manual") || !strcasecmp(arg, "stick")) mode = MD_RENEW_MANUAL;
     else return at(cmd, apr_psprintf(cmd->pool, "'%s' is not one of auto, always, manual", arg));
     settings_for(cmd)->renew_mode = mode;
     return NULL;
@@ -374,8 +409,8 @@ static const char *md_cmd_pkeys(cmd_parms *cmd, void *dc, int argc, char *const 
 
 static const char *flag_parse(cmd_parms *cmd, const char *arg, int *pvalue)
 {
-    if (!apr_strnatcasecmp(arg, "on")) *pvalue = 1;
-    else if (!apr_strnatcasecmp(arg, "off")) *pvalue = 0;
+    if (!strcasecmp(arg, "on")) *pvalue = 1;
+    else if (!strcasecmp(arg, "off")) *pvalue = 0;
     else return at(cmd, apr_psprintf(cmd->pool, "'%s' is neither 'on' nor 'off'", arg));
     return NULL;
 }
@@ -458,7 +493,233 @@ static const char *md_cmd_retry_delay(cmd_parms *cmd, void *dc, const char *arg)
     return duration_parse(cmd, arg, 1, &md_config_get(cmd->server)->mc->retry_delay);
 }
 
+/* ---- generic forms: on/off flags at an offset, in the scope's settings or global ---- */
+
+static const char *md_cmd_settings_flag(cmd_parms *cmd, void *dc, const char *arg)
+{
+    int *field = (int *)((char *)settings_for(cmd) + (apr_size_t)cmd->info);
+    return flag_parse(cmd, arg, field);
+}
+
+static const char *md_cmd_global_flag(cmd_parms *cmd, void *dc, const char *arg)
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+    const char *err = not_in_section(cmd);
+
+    return err ? err : flag_parse(cmd, arg, (int *)((char *)mc + (apr_size_t)cmd->info));
+}
+
+/* ---- more per-MD settings ---------------------------------------------------------- */
+
+static const char *md_cmd_require_https(cmd_parms *cmd, void *dc, const char *arg)
+{
+    int v;
+
+    if (!strcasecmp(arg, "off")) v = MD_REQUIRE_OFF;
+    else if (!strcasecmp(arg, "temporary")) v = MD_REQUIRE_TEMPORARY;
+    else if (!strcasecmp(arg, "permanent")) v = MD_REQUIRE_PERMANENT;
+    else return at(cmd, apr_psprintf(cmd->pool, "'%s' is not one of off, temporary, permanent", arg));
+    settings_for(cmd)->require_https = v;
+    return NULL;
+}
+
+static const char *md_cmd_proxy_ca_certs(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *path;
+
+    if (!strcasecmp(arg, "none")) {
+        settings_for(cmd)->proxy_ca_certs = NULL;
+        return NULL;
+    }
+    path = ap_server_root_relative(cmd->pool, arg);
+    if (!path || md_file_exists(path, cmd->pool) != APR_SUCCESS) {
+        return at(cmd, apr_psprintf(cmd->pool, "the file '%s' does not exist", arg));
+    }
+    settings_for(cmd)->proxy_ca_certs = path;
+    return NULL;
+}
+
+/* MDExternalAccountBinding kid hmac | none | file.json ({"kid": ..., "hmac": ...}) */
+static const char *md_cmd_eab(cmd_parms *cmd, void *dc, const char *a1, const char *a2)
+{
+    md_settings_t *st = settings_for(cmd);
+    const unsigned char *raw;
+    apr_size_t raw_len;
+    md_json_t *json;
+    const char *path;
+
+    if (!a2 && !strcasecmp(a1, "none")) {
+        st->eab_kid = "none";
+        st->eab_hmac = NULL;
+        return NULL;
+    }
+    if (!a2) {
+        path = ap_server_root_relative(cmd->pool, a1);
+        if (!path || md_json_readf(&json, path, cmd->pool) != APR_SUCCESS
+            || !md_json_gets(json, "kid", NULL) || !md_json_gets(json, "hmac", NULL)) {
+            return at(cmd, apr_psprintf(cmd->pool, "'%s' is not a readable JSON file with "
+                                        "\"kid\" and \"hmac\"; or give 'kid hmac' or 'none'", a1));
+        }
+        a1 = md_json_gets(json, "kid", NULL);
+        a2 = md_json_gets(json, "hmac", NULL);
+    }
+    if (md_b64url_decode(&raw, &raw_len, a2, cmd->temp_pool) != APR_SUCCESS || raw_len == 0) {
+        return at(cmd, "the hmac is not base64url-encoded, as the CA hands it out");
+    }
+    st->eab_kid = a1;
+    st->eab_hmac = a2;
+    return NULL;
+}
+
+static const char *md_cmd_profile(cmd_parms *cmd, void *dc, const char *arg)
+{
+    settings_for(cmd)->profile = arg;
+    return NULL;
+}
+
+static const char *md_cmd_dns01(cmd_parms *cmd, void *dc, const char *arg)
+{
+    settings_for(cmd)->dns01_cmd = arg;
+    return NULL;
+}
+
+static const char *md_cmd_cert_file(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *path = ap_server_root_relative(cmd->pool, arg);
+    apr_array_header_t **pa;
+
+    if (!section_md) return at(cmd, "is only allowed inside <MDomain>");
+    if (!path || md_file_exists(path, cmd->pool) != APR_SUCCESS) {
+        return at(cmd, apr_psprintf(cmd->pool, "the file '%s' does not exist", arg));
+    }
+    pa = strstr(cmd->cmd->name, "Key") ? &section_md->pkey_files : &section_md->cert_files;
+    if (!*pa) *pa = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(*pa, const char *) = path;
+    return NULL;
+}
+
+/* ---- more global settings ------------------------------------------------------------ */
+
+static const char *md_cmd_dns01_version(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = not_in_section(cmd);
+
+    if (err) return err;
+    if (strcmp(arg, "1") && strcmp(arg, "2")) return at(cmd, "must be 1 or 2");
+    md_config_get(cmd->server)->mc->dns01_version = arg[0] - '0';
+    return NULL;
+}
+
+static const char *md_cmd_match_names(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = not_in_section(cmd);
+
+    if (err) return err;
+    if (!strcasecmp(arg, "all")) md_config_get(cmd->server)->mc->match_servernames_only = 0;
+    else if (!strcasecmp(arg, "servernames")) md_config_get(cmd->server)->mc->match_servernames_only = 1;
+    else return at(cmd, apr_psprintf(cmd->pool, "'%s' is neither 'all' nor 'servernames'", arg));
+    return NULL;
+}
+
+/* A command line as written: split here, once, into an argv vector; never given to a shell. */
+static const char *cmd_line_parse(cmd_parms *cmd, const char *line, apr_array_header_t **pargv)
+{
+    apr_array_header_t *argv = apr_array_make(cmd->pool, 4, sizeof(const char *));
+    const char *word, *rest = line;
+    const char *err = not_in_section(cmd);
+
+    if (err) return err;
+    while (*(word = ap_getword_conf(cmd->pool, &rest))) APR_ARRAY_PUSH(argv, const char *) = word;
+    if (!argv->nelts) return at(cmd, "needs a program");
+    APR_ARRAY_IDX(argv, 0, const char *) = ap_server_root_relative(cmd->pool, APR_ARRAY_IDX(argv, 0, const char *));
+    *pargv = argv;
+    return NULL;
+}
+
+static const char *md_cmd_notify_cmd(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return cmd_line_parse(cmd, arg, &md_config_get(cmd->server)->mc->notify_cmd);
+}
+
+static const char *md_cmd_message_cmd(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return cmd_line_parse(cmd, arg, &md_config_get(cmd->server)->mc->message_cmd);
+}
+
+static const char *md_cmd_retry_failover(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = not_in_section(cmd);
+    char *end;
+    long n;
+
+    if (err) return err;
+    n = strtol(arg, &end, 10);
+    if (*end || n < 1 || n > 1000000) return at(cmd, "must be a whole number of errors, at least 1");
+    md_config_get(cmd->server)->mc->retry_failover = (int)n;
+    return NULL;
+}
+
+static const char *md_cmd_store_locks(cmd_parms *cmd, void *dc, const char *arg)
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+    const char *err = not_in_section(cmd);
+
+    if (err) return err;
+    if (!flag_parse(cmd, arg, &mc->store_locks)) return NULL;
+    mc->store_locks = 1;
+    return duration_parse(cmd, arg, 0, &mc->store_lock_wait);
+}
+
+static const char *md_cmd_activation_delay(cmd_parms *cmd, void *dc, const char *arg)
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+    const char *err = not_in_section(cmd);
+
+    if (!err) err = md_duration_parse(&mc->activation_delay, arg, "d");
+    return err ? at(cmd, apr_psprintf(cmd->pool, "'%s': %s", arg, err)) : NULL;
+}
+
+static const char *md_cmd_staple_keep(cmd_parms *cmd, void *dc, const char *arg)
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+    const char *err = md_duration_parse(&mc->staple_keep_response, arg, "d");
+
+    return err ? at(cmd, apr_psprintf(cmd->pool, "'%s': %s", arg, err)) : NULL;
+}
+
+static const char *md_cmd_staple_window(cmd_parms *cmd, void *dc, const char *arg)
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+    const char *err = md_timeslice_parse(&mc->staple_renew_window, arg, "d");
+
+    return err ? at(cmd, apr_psprintf(cmd->pool, "'%s': %s", arg, err)) : NULL;
+}
+
+static const char *md_cmd_server_status(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return flag_parse(cmd, arg, &md_config_get(cmd->server)->mc->server_status);
+}
+
+static const char *md_cmd_certificate_status(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return flag_parse(cmd, arg, &md_config_get(cmd->server)->mc->certificate_status);
+}
+
+static const char *md_cmd_cert_check(cmd_parms *cmd, void *dc, const char *name, const char *url)
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+
+    if (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)) {
+        return at(cmd, apr_psprintf(cmd->pool, "'%s' is not an http(s) URL", url));
+    }
+    mc->cert_check_name = name;
+    mc->cert_check_url = url;
+    return NULL;
+}
+
 #define SRV_CONF (RSRC_CONF)
+#define SETTING(f) ((void *)APR_OFFSETOF(md_settings_t, f))
+#define GLOBAL(f) ((void *)APR_OFFSETOF(md_mod_conf_t, f))
 
 const command_rec md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDomain", md_cmd_mdomain, NULL, SRV_CONF,
@@ -495,5 +756,54 @@ const command_rec md_cmds[] = {
     AP_INIT_TAKE1("MDCheckInterval", md_cmd_check_interval, NULL, SRV_CONF, "Time between checks"),
     AP_INIT_TAKE1("MDInitialDelay", md_cmd_initial_delay, NULL, SRV_CONF, "Delay of the first check"),
     AP_INIT_TAKE1("MDRetryDelay", md_cmd_retry_delay, NULL, SRV_CONF, "First delay after an error"),
+    AP_INIT_TAKE1("MDRequireHttps", md_cmd_require_https, NULL, SRV_CONF | OR_AUTHCFG,
+                  "Redirect http: to https: - off, temporary or permanent (with HSTS)"),
+    AP_INIT_TAKE1("MDHttpProxyCACertificateFile", md_cmd_proxy_ca_certs, NULL, SRV_CONF,
+                  "Trust anchors for an https: proxy, or 'none'"),
+    AP_INIT_TAKE12("MDExternalAccountBinding", md_cmd_eab, NULL, SRV_CONF,
+                   "'kid hmac', a JSON file with both, or 'none'"),
+    AP_INIT_TAKE1("MDProfile", md_cmd_profile, NULL, SRV_CONF, "ACME profile for new orders"),
+    AP_INIT_TAKE1("MDProfileMandatory", md_cmd_settings_flag, SETTING(profile_mandatory), SRV_CONF,
+                  "on: fail the order when the CA does not offer the profile"),
+    AP_INIT_TAKE1("MDRenewViaARI", md_cmd_settings_flag, SETTING(ari_renewals), SRV_CONF,
+                  "on|off: follow the CA's renewal information (RFC 9773)"),
+    AP_INIT_TAKE1("MDStapling", md_cmd_settings_flag, SETTING(stapling), SRV_CONF,
+                  "on|off: mod_md's own OCSP stapling"),
+    AP_INIT_TAKE1("MDStapleOthers", md_cmd_settings_flag, SETTING(staple_others), SRV_CONF,
+                  "on|off: also staple certificates mod_md does not manage"),
+    AP_INIT_TAKE1("MDStaplingKeepResponse", md_cmd_staple_keep, NULL, SRV_CONF,
+                  "Remove OCSP responses older than this at start"),
+    AP_INIT_TAKE1("MDStaplingRenewWindow", md_cmd_staple_window, NULL, SRV_CONF,
+                  "Renew an OCSP response when this much of its validity remains"),
+    AP_INIT_RAW_ARGS("MDChallengeDns01", md_cmd_dns01, NULL, SRV_CONF,
+                     "Program that sets up and tears down dns-01 TXT records"),
+    AP_INIT_TAKE1("MDChallengeDns01Version", md_cmd_dns01_version, NULL, SRV_CONF,
+                  "1 or 2: with 2, teardown also gets the token"),
+    AP_INIT_TAKE1("MDCertificateFile", md_cmd_cert_file, NULL, SRV_CONF,
+                  "A static certificate chain for the MD, monitored, not renewed"),
+    AP_INIT_TAKE1("MDCertificateKeyFile", md_cmd_cert_file, NULL, SRV_CONF,
+                  "The key of a static certificate"),
+    AP_INIT_TAKE1("MDBaseServer", md_cmd_global_flag, GLOBAL(base_server), SRV_CONF,
+                  "on|off: also manage the base server outside vhosts"),
+    AP_INIT_TAKE1("MDMatchNames", md_cmd_match_names, NULL, SRV_CONF,
+                  "all|servernames: how MDs are matched to vhosts"),
+    AP_INIT_RAW_ARGS("MDNotifyCmd", md_cmd_notify_cmd, NULL, SRV_CONF,
+                     "Program run after a renewal: cmd [args] <mdname>"),
+    AP_INIT_RAW_ARGS("MDMessageCmd", md_cmd_message_cmd, NULL, SRV_CONF,
+                     "Program run on events: cmd [args] <reason> <mdname>"),
+    AP_INIT_TAKE1("MDRetryFailover", md_cmd_retry_failover, NULL, SRV_CONF,
+                  "Errors before switching to the next CA"),
+    AP_INIT_TAKE1("MDStoreLocks", md_cmd_store_locks, NULL, SRV_CONF,
+                  "on|off|duration: lock the store at start and activation"),
+    AP_INIT_TAKE1("MDActivationDelay", md_cmd_activation_delay, NULL, SRV_CONF,
+                  "Delay before a new certificate goes live"),
+    AP_INIT_TAKE1("MDServerStatus", md_cmd_server_status, NULL, SRV_CONF,
+                  "on|off: MD sections in mod_status"),
+    AP_INIT_TAKE1("MDCertificateStatus", md_cmd_certificate_status, NULL, SRV_CONF,
+                  "on|off: answer /.httpd/certificate-status"),
+    AP_INIT_TAKE2("MDCertificateCheck", md_cmd_cert_check, NULL, SRV_CONF,
+                  "Name and URL of a certificate check site for server-status"),
+    AP_INIT_TAKE2("MDCertificateMonitor", md_cmd_cert_check, NULL, SRV_CONF,
+                  "The seed's name of MDCertificateCheck"),
     { NULL },
 };

@@ -27,6 +27,15 @@ typedef struct {
     int members;
     const char *ca_certs;
     const char *proxy_url;
+    const char *proxy_ca_certs;
+    int require_https;          /* md_require_t */
+    const char *eab_kid, *eab_hmac;  /* "none" as kid: explicitly no EAB */
+    const char *profile;
+    int profile_mandatory;
+    int ari_renewals;
+    int stapling;
+    int staple_others;
+    const char *dns01_cmd;
 } md_settings_t;
 
 /* One configured MD before it is merged. */
@@ -34,6 +43,7 @@ typedef struct {
     md_t *md;
     md_settings_t settings;     /* from inside <MDomain> */
     server_rec *defined_in;     /* the server (vhost or main) whose settings apply next */
+    apr_array_header_t *cert_files, *pkey_files;  /* MDCertificateFile/-KeyFile */
 } md_conf_md_t;
 
 /* The module's global configuration, shared by all server records. */
@@ -43,6 +53,20 @@ typedef struct {
     const char *store_dir;
     int local_80, local_443;        /* MDPortMap: local port for 80/443, -1 unreachable */
     apr_interval_time_t check_interval, initial_delay, retry_delay;
+    int retry_failover;             /* errors before the next CA */
+    int base_server;                /* MDBaseServer */
+    int match_servernames_only;     /* MDMatchNames servernames */
+    int dns01_version;              /* MDChallengeDns01Version 1|2 */
+    apr_array_header_t *notify_cmd; /* MDNotifyCmd argv */
+    apr_array_header_t *message_cmd;/* MDMessageCmd argv */
+    int store_locks;                /* MDStoreLocks on/off */
+    apr_interval_time_t store_lock_wait;
+    apr_interval_time_t activation_delay;
+    apr_interval_time_t staple_keep_response;
+    md_timeslice_t staple_renew_window;
+    int server_status;              /* MDServerStatus */
+    int certificate_status;         /* MDCertificateStatus */
+    const char *cert_check_name, *cert_check_url;
     md_store_t *store;
     md_http_config_t http;
     apr_array_header_t *watched;    /* md_t* to renew, decided in the parent */
@@ -86,6 +110,8 @@ int md_chall_protocol_switch(conn_rec *c, request_rec *r, server_rec *s, const c
 int md_chall_answer_tlsalpn01(conn_rec *c, const char *server_name, const char **pcert_pem,
                               const char **pkey_pem);
 int md_chall_process_connection(conn_rec *c);
+
+int md_https_require(request_rec *r);
 
 void md_log_install(server_rec *s);
 

@@ -24,11 +24,12 @@ static md_mod_conf_t *current_mc;  /* this configuration cycle's, for the mod_ss
 
 /* ---- merging the configuration ---------------------------------------------------- */
 
-static int server_matches(const md_t *md, server_rec *s)
+static int server_matches(const md_mod_conf_t *mc, const md_t *md, server_rec *s)
 {
     int i;
 
     if (s->server_hostname && md_contains(md, s->server_hostname)) return 1;
+    if (mc->match_servernames_only) return 0;
     for (i = 0; s->names && i < s->names->nelts; ++i) {
         if (md_contains(md, APR_ARRAY_IDX(s->names, i, const char *))) return 1;
     }
@@ -46,12 +47,13 @@ static void server_names_add(md_t *md, server_rec *s, apr_array_header_t *into)
 }
 
 /* Link the MD to the vhosts that use it: their names (MDMembers auto), their acme-tls/1. */
-static void md_link_vhosts(md_t *md, server_rec *base, apr_pool_t *p)
+static void md_link_vhosts(const md_mod_conf_t *mc, md_t *md, server_rec *base, apr_pool_t *p)
 {
     server_rec *s;
 
-    for (s = base->next; s; s = s->next) {
-        if (!server_matches(md, s)) continue;
+    /* the base server only with MDBaseServer on */
+    for (s = mc->base_server ? base : base->next; s; s = s->next) {
+        if (!server_matches(mc, md, s)) continue;
         md->watched = 1;
         if (md->members == MD_MEMBERS_AUTO) server_names_add(md, s, md->domains);
         if (ap_is_allowed_protocol(NULL, NULL, s, "acme-tls/1")) {
@@ -75,7 +77,7 @@ static void mds_merge(md_mod_conf_t *mc, server_rec *base, apr_pool_t *p)
         md_conf_md_t *cm = APR_ARRAY_IDX(mc->conf_mds, i, md_conf_md_t *);
         md_t *md = md_copy(p, cm->md);
         md_config_apply(md, cm, base, p);
-        md_link_vhosts(md, base, p);
+        md_link_vhosts(mc, md, base, p);
         APR_ARRAY_PUSH(mc->mds, md_t *) = md;
     }
 }
@@ -222,7 +224,10 @@ static void md_state_update(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
     md_t *stored = NULL;
 
     md->state = MD_S_INCOMPLETE;
-    if (mc->store) {
+    if (md->cert_files->nelts) {
+        md->state = MD_S_COMPLETE;  /* static files: checked to exist at configuration */
+    }
+    else if (mc->store) {
         if (md_store_load_json(&stored_json, mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, p) == APR_SUCCESS
             && md_from_json(&stored, stored_json, p) == APR_SUCCESS) {
             md->ca_account = stored->ca_account;
@@ -256,7 +261,7 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
     /* 4. renew? missing, changed, or inside the window, and the mode allows it */
     renew_at = (md->state == MD_S_COMPLETE) ? md_renew_time(mc->store, md, p) : 0;
     if (md->renew_mode == MD_RENEW_MANUAL) return APR_SUCCESS;
-    if (md->renew_mode == MD_RENEW_AUTO && !md->watched) return APR_SUCCESS;
+    if (md->renew_mode == MD_RENEW_AUTO && (!md->watched || md->cert_files->nelts)) return APR_SUCCESS;
     if (md->state != MD_S_COMPLETE || renew_at <= apr_time_now()) {
         md->ca_challenges = challenge_types(mc, md, p);
         APR_ARRAY_PUSH(mc->watched, md_t *) = md;
@@ -329,15 +334,18 @@ void md_init_child(apr_pool_t *pchild, server_rec *s)
 
 /* ---- mod_ssl's certificate hooks --------------------------------------------------- */
 
+/* An MD naming the server exactly wins over one that covers it by a wildcard. */
 md_t *md_init_md_for_server(server_rec *s)
 {
+    md_t *wildcard = NULL;
     int i;
 
-    for (i = 0; current_mc && i < current_mc->mds->nelts; ++i) {
+    for (i = 0; current_mc && s->server_hostname && i < current_mc->mds->nelts; ++i) {
         md_t *md = APR_ARRAY_IDX(current_mc->mds, i, md_t *);
-        if (s->server_hostname && md_contains(md, s->server_hostname)) return md;
+        if (md_array_str_index(md->domains, s->server_hostname, 0) >= 0) return md;
+        if (!wildcard && md_contains(md, s->server_hostname)) wildcard = md;
     }
-    return NULL;
+    return wildcard;
 }
 
 int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
@@ -346,7 +354,13 @@ int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cer
     md_t *md = md_init_md_for_server(s);
     int i;
 
-    if (!md || !current_mc->store || md->state != MD_S_COMPLETE) return DECLINED;
+    if (!md || md->state != MD_S_COMPLETE) return DECLINED;
+    if (md->cert_files->nelts) {
+        apr_array_cat(cert_files, md->cert_files);
+        apr_array_cat(key_files, md->pkey_files);
+        return OK;
+    }
+    if (!current_mc->store) return DECLINED;
     for (i = 0; i < md_pkey_spec_count(md); ++i) {
         const md_pkey_spec_t *spec = md_pkey_spec_at(md, i);
         APR_ARRAY_PUSH(cert_files, const char *) = md_store_path(current_mc->store, MD_SG_DOMAINS,

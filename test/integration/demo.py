@@ -40,8 +40,8 @@ def show_response(r, indent="    "):
 
 
 def run(env, apache, timeout):
-    step(f"Starting pebble-challtestsrv (DNS for Pebble, every name -> 127.0.0.1) "
-         f"and Pebble (ACME CA, validation on)")
+    step("Starting pebble-challtestsrv (DNS for Pebble, every name -> 127.0.0.1) "
+         "and Pebble (ACME CA, validation on)")
     env.start()
     print(f"    ACME directory: {env.pebble.url}")
     print(f"    Pebble validates http-01 at 127.0.0.1:{env.http_port}, "

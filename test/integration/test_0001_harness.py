@@ -45,3 +45,18 @@ def test_0003_log_check_finds_warnings(apache):
                       required=True)
     apache.graceful()
     assert apache.check_log() == []
+
+
+def test_0004_broken_graceful_keeps_serving(apache):
+    """A graceful restart into a broken configuration fails loudly, the old
+    generation keeps serving, and stop() still works with the broken
+    configuration on disk."""
+    apache.start()
+    generation = apache.config_generation()
+    apache.add("MDNoSuchDirectiveAnywhere on")
+    with pytest.raises(ApacheError):
+        apache.graceful()
+    assert apache.running()
+    assert apache.config_generation() == generation
+    apache.stop()
+    assert not apache.running()

@@ -18,8 +18,9 @@ from mdtest import tlsclient
 def _assert_fallback(apache, pebble, domain):
     """Before the first certificate: a self-signed placeholder, and 503."""
     cert = apache.get_cert(domain)
-    issuer = tlsclient.load_pem_certs(open(pebble.intermediate_path).read())[0].subject
-    assert cert.issuer != issuer, "served a Pebble certificate before any restart"
+    with open(pebble.intermediate_path) as f:
+        pebble_issuer = tlsclient.load_pem_certs(f.read())[0].subject
+    assert cert.issuer != pebble_issuer, "served a Pebble certificate before any restart"
     assert tlsclient.is_self_signed(cert), \
         f"fallback certificate is not self-signed: {tlsclient.describe_cert(cert)}"
     with pytest.raises(ssl.SSLCertVerificationError):

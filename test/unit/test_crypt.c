@@ -13,7 +13,8 @@
 #define HOUR apr_time_from_sec(60 * 60)
 #define DAY (24 * HOUR)
 
-static const unsigned char PASS[] = "a store passphrase \x01\xff with odd bytes";
+/* store keys are random bytes: NULs and high bytes must work */
+static const unsigned char PASS[] = "a store passphrase \x00\x01\xff with odd bytes";
 #define PASS_LEN (sizeof(PASS) - 1)
 
 static md_pkey_t *gen_key(const char *word)
@@ -232,6 +233,9 @@ START_TEST(pem_round_trip_encrypted)
                                       md_test_pool), APR_SUCCESS);
     ck_assert_ptr_null(back);
     ck_assert_int_ne(md_pkey_from_pem(&back, pem, strlen(pem), PASS, PASS_LEN - 1,
+                                      md_test_pool), APR_SUCCESS);
+    /* the bytes after a NUL count: the passphrase is not a C string */
+    ck_assert_int_ne(md_pkey_from_pem(&back, pem, strlen(pem), PASS, strlen((const char *)PASS),
                                       md_test_pool), APR_SUCCESS);
     ck_assert_int_ne(md_pkey_from_pem(&back, pem, strlen(pem), NULL, 0, md_test_pool),
                      APR_SUCCESS);
