@@ -1,0 +1,119 @@
+#include <stdarg.h>
+#include <string.h>
+#include <signal.h>
+#include <apr_strings.h>
+#include <apr_thread_proc.h>
+
+#include "md_exec.h"
+#include "md_log.h"
+
+#define SAFE_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+apr_array_header_t *md_exec_argv(const apr_array_header_t *base, apr_pool_t *p, ...)
+{
+    apr_array_header_t *argv = apr_array_copy(p, base);
+    const char *arg;
+    va_list ap;
+
+    va_start(ap, p);
+    while ((arg = va_arg(ap, const char *)) != NULL) APR_ARRAY_PUSH(argv, const char *) = arg;
+    va_end(ap);
+    return argv;
+}
+
+static const char *const *env_make(const apr_table_t *vars, apr_pool_t *p)
+{
+    const apr_array_header_t *elts = vars ? apr_table_elts(vars) : NULL;
+    apr_array_header_t *env = apr_array_make(p, 8, sizeof(const char *));
+    int i;
+
+    APR_ARRAY_PUSH(env, const char *) = SAFE_PATH;
+    for (i = 0; elts && i < elts->nelts; ++i) {
+        const apr_table_entry_t *e = &APR_ARRAY_IDX(elts, i, apr_table_entry_t);
+        APR_ARRAY_PUSH(env, const char *) = apr_pstrcat(p, e->key, "=", e->val, NULL);
+    }
+    APR_ARRAY_PUSH(env, const char *) = NULL;
+    return (const char *const *)env->elts;
+}
+
+static const char *const *argv_make(const apr_array_header_t *argv, apr_pool_t *p)
+{
+    apr_array_header_t *a = apr_array_copy(p, argv);
+
+    APR_ARRAY_PUSH(a, const char *) = NULL;
+    return (const char *const *)a->elts;
+}
+
+/* Read the child's output until EOF or the deadline. */
+static apr_status_t output_read(md_exec_res_t *res, apr_file_t *out, apr_time_t deadline,
+                                apr_pool_t *p)
+{
+    char *buf = apr_palloc(p, MD_EXEC_MAX_OUTPUT + 1), chunk[4096];
+    apr_size_t len = 0, n;
+    apr_status_t rv = APR_SUCCESS;
+
+    while (rv == APR_SUCCESS) {
+        apr_interval_time_t left = deadline - apr_time_now();
+        if (left <= 0) {
+            rv = APR_TIMEUP;
+            break;
+        }
+        apr_file_pipe_timeout_set(out, left);
+        n = sizeof(chunk);
+        rv = apr_file_read(out, chunk, &n);
+        if (rv == APR_SUCCESS && len < MD_EXEC_MAX_OUTPUT) {
+            if (n > MD_EXEC_MAX_OUTPUT - len) n = MD_EXEC_MAX_OUTPUT - len;
+            memcpy(buf + len, chunk, n);
+            len += n;
+        }
+    }
+    buf[len] = '\0';
+    res->output = buf;
+    return (rv == APR_EOF) ? APR_SUCCESS : rv;
+}
+
+apr_status_t md_exec_run(md_exec_res_t **pres, const md_exec_req_t *req, apr_pool_t *p)
+{
+    md_exec_res_t *res = apr_pcalloc(p, sizeof(*res));
+    apr_interval_time_t timeout = req->timeout > 0 ? req->timeout : MD_EXEC_DEFAULT_TIMEOUT;
+    apr_procattr_t *attr;
+    apr_file_t *out_r = NULL, *out_w = NULL;
+    apr_proc_t proc;
+    apr_exit_why_e why;
+    apr_status_t rv;
+
+    *pres = res;
+    res->exit_code = -1;
+    res->output = "";
+    /* 1. one pipe for stdout and stderr, no stdin, no shell */
+    rv = apr_procattr_create(&attr, p);
+    if (rv == APR_SUCCESS) rv = apr_file_pipe_create_ex(&out_r, &out_w, APR_READ_BLOCK, p);
+    if (rv == APR_SUCCESS) rv = apr_procattr_child_out_set(attr, out_w, NULL);
+    if (rv == APR_SUCCESS) rv = apr_procattr_child_err_set(attr, out_w, NULL);
+    if (rv == APR_SUCCESS) rv = apr_procattr_cmdtype_set(attr, APR_PROGRAM);
+    if (rv == APR_SUCCESS) rv = apr_procattr_io_set(attr, APR_NO_FILE, APR_NO_PIPE, APR_NO_PIPE);
+    /* 2. start it */
+    if (rv == APR_SUCCESS) {
+        rv = apr_proc_create(&proc, APR_ARRAY_IDX(req->argv, 0, const char *),
+                             argv_make(req->argv, p), env_make(req->env, p), attr, p);
+    }
+    if (out_w) apr_file_close(out_w);
+    if (rv != APR_SUCCESS) {
+        if (out_r) apr_file_close(out_r);
+        return rv;
+    }
+    /* 3. its output until it ends or the time is up; then it is killed */
+    rv = output_read(res, out_r, apr_time_now() + timeout, p);
+    apr_file_close(out_r);
+    if (rv == APR_TIMEUP) {
+        res->timed_out = 1;
+        apr_proc_kill(&proc, SIGKILL);
+    }
+    apr_proc_wait(&proc, &res->exit_code, &why, APR_WAIT);
+    if (res->timed_out) {
+        res->exit_code = -1;
+        return APR_TIMEUP;
+    }
+    if (why != APR_PROC_EXIT) res->exit_code = -1;
+    return res->exit_code == 0 ? APR_SUCCESS : APR_EGENERAL;
+}

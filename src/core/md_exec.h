@@ -1,0 +1,35 @@
+/* Running external programs (MDMessageCmd, MDNotifyCmd, MDChallengeDns01): from an argv
+ * vector, never through a shell, with a clean environment plus MD_* variables, and a
+ * timeout after which the program is killed. Output (stdout and stderr together) is
+ * kept, up to a limit, for the log and the job. */
+#ifndef md_exec_h
+#define md_exec_h
+
+#include <apr_pools.h>
+#include <apr_tables.h>
+#include <apr_time.h>
+
+typedef struct {
+    const apr_array_header_t *argv;   /* const char*: the program, then its arguments */
+    const apr_table_t *env;           /* MD_* variables (may be NULL) */
+    apr_interval_time_t timeout;
+} md_exec_req_t;
+
+typedef struct {
+    int exit_code;                    /* -1 when killed or not run */
+    int timed_out;
+    const char *output;               /* stdout and stderr, at most MD_EXEC_MAX_OUTPUT */
+} md_exec_res_t;
+
+#define MD_EXEC_MAX_OUTPUT (64 * 1024)
+#define MD_EXEC_DEFAULT_TIMEOUT apr_time_from_sec(60)
+
+/* APR_SUCCESS when the program ran and exited 0; APR_TIMEUP when it was killed at the
+ * timeout; APR_EGENERAL for another exit code; the start error otherwise. *pres is
+ * always set. */
+apr_status_t md_exec_run(md_exec_res_t **pres, const md_exec_req_t *req, apr_pool_t *p);
+
+/* argv with more arguments appended (the configured command, then ours). */
+apr_array_header_t *md_exec_argv(const apr_array_header_t *base, apr_pool_t *p, ...);
+
+#endif
