@@ -13,6 +13,7 @@ md_job_t *md_job_load(md_store_t *store, md_store_group_t group, const char *mdn
     job->log = md_json_create_array(p);
     if (md_store_load_json(&j, store, group, mdname, MD_FN_JOB, p) != APR_SUCCESS) return job;
     job->finished = md_json_getb(j, MD_KEY_FINISHED, NULL);
+    job->notified_renewed = md_json_getb(j, MD_KEY_NOTIFIED_RENEWED, NULL);
     job->errors = (int)md_json_getl(j, MD_KEY_ERRORS, NULL);
     job->next_run = md_time_parse(md_json_gets(j, MD_KEY_NEXT_RUN, NULL));
     job->last_run = md_time_parse(md_json_gets(j, MD_KEY_LAST_RUN, NULL));
@@ -36,8 +37,8 @@ apr_status_t md_job_save(const md_job_t *job, md_store_t *store, md_store_group_
 
     md_json_sets(job->mdname, j, MD_KEY_NAME, NULL);
     md_json_setb(job->finished, j, MD_KEY_FINISHED, NULL);
-    md_json_setb(0, j, MD_KEY_NOTIFIED, NULL);
-    md_json_setb(0, j, MD_KEY_NOTIFIED_RENEWED, NULL);
+    md_json_setb(job->notified_renewed, j, MD_KEY_NOTIFIED, NULL);
+    md_json_setb(job->notified_renewed, j, MD_KEY_NOTIFIED_RENEWED, NULL);
     md_json_setl(job->errors, j, MD_KEY_ERRORS, NULL);
     set_time(j, MD_KEY_NEXT_RUN, job->next_run, p);
     set_time(j, MD_KEY_LAST_RUN, job->last_run, p);

@@ -10,6 +10,7 @@
 typedef struct {
     const char *mdname;
     int finished;
+    int notified_renewed;       /* the 'renewed' programs ran for the staged set */
     int errors;                 /* consecutive errored runs */
     apr_time_t next_run, last_run, valid_from;
     md_json_t *last;            /* the last result */

@@ -1,5 +1,6 @@
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 
 #include "md_renew.h"
 #include "md_acme.h"
@@ -96,6 +97,8 @@ static apr_status_t authorize_all(md_renew_spec_t *rs, md_acme_order_t *order, a
     actx.store = rs->ctx->store;
     actx.md = rs->ctx->md;
     actx.challenge_types = rs->ctx->challenge_types;
+    actx.on_event = rs->ctx->on_event;
+    actx.event_baton = rs->ctx->event_baton;
     actx.setups = apr_array_make(p, 5, sizeof(md_chall_ctx_t *));
     for (i = 0; rv == APR_SUCCESS && i < order->authz_urls->nelts; ++i) {
         rv = md_acme_authz_answer(rs->acme, APR_ARRAY_IDX(order->authz_urls, i, const char *),
@@ -183,7 +186,10 @@ static apr_status_t use_account(md_acme_t *acme, md_renew_ctx_t *ctx, md_t *stag
     req.eab_hmac = ctx->md->eab_hmac;
     req.preferred_id = ctx->md->ca_account;
     md_result_activity(ctx->result, "finding an account at %s", acme->url);
+    /* renewals running side by side share one new account instead of making one each */
+    if (ctx->acct_lock) apr_thread_mutex_lock(ctx->acct_lock);
     rv = md_acme_acct_use(&acct, &req, ctx->result, p);
+    if (ctx->acct_lock) apr_thread_mutex_unlock(ctx->acct_lock);
     if (rv == APR_SUCCESS) staged->ca_account = acct->id;
     return rv;
 }

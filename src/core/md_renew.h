@@ -8,12 +8,19 @@
 #include "md_result.h"
 #include "md_store.h"
 
+/* Called at points the operator's programs may veto ("challenge-setup:<type>:<name>").
+ * A status other than APR_SUCCESS stops the renewal. */
+typedef apr_status_t md_renew_event_fn(void *baton, const char *event, md_result_t *result);
+
 typedef struct {
     md_store_t *store;
     const md_t *md;
     md_http_t *http;
     const apr_array_header_t *challenge_types;  /* usable types, in preference order */
     md_result_t *result;
+    struct apr_thread_mutex_t *acct_lock;       /* serializes finding/creating accounts */
+    md_renew_event_fn *on_event;
+    void *event_baton;
 } md_renew_ctx_t;
 
 /* Obtain a certificate for every key spec of the MD that has none staged yet, and stage

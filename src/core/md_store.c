@@ -41,6 +41,7 @@ static const md_group_info_t GROUPS[MD_SG_COUNT] = {
     [MD_SG_ARCHIVE]    = { "archive",    PERMS_0700, PERMS_0600, 0, 0 },
     [MD_SG_TMP]        = { "tmp",        PERMS_0700, PERMS_0600, 1, 0 },
     [MD_SG_OCSP]       = { "ocsp",       PERMS_0755, PERMS_0644, 0, 1 },
+    [MD_SG_LOCKS]      = { "locks",      PERMS_0755, PERMS_0644, 0, 1 },
 };
 
 const char *md_store_group_name(md_store_group_t group) { return GROUPS[group].dir; }
@@ -311,20 +312,33 @@ static apr_status_t copy_to_tmp(const md_store_t *store, const char *name, const
     return write_file(store, MD_SG_TMP, name, aspect, data, len, PERMS_0600, p);
 }
 
+static const char *archive_path(const md_store_t *store, const char *name, int n, apr_pool_t *p)
+{
+    return md_store_path(store, MD_SG_ARCHIVE, apr_psprintf(p, "%s.%d", name, n), NULL, p);
+}
+
+/* The highest N of archive/<name>.N, 0 if none. */
+static int archive_newest(const md_store_t *store, const char *name, apr_pool_t *p)
+{
+    apr_finfo_t info;
+    int n, newest = 0;
+
+    for (n = 1; n <= MD_STORE_MAX_ARCHIVE; ++n) {
+        if (apr_stat(&info, archive_path(store, name, n, p), APR_FINFO_TYPE, p) == APR_SUCCESS) newest = n;
+    }
+    return newest;
+}
+
 static apr_status_t archive_current(const md_store_t *store, const char *name, apr_pool_t *p)
 {
-    const char *current = md_store_path(store, MD_SG_DOMAINS, name, NULL, p), *to;
+    const char *current = md_store_path(store, MD_SG_DOMAINS, name, NULL, p);
     apr_finfo_t info;
-    int n;
+    int next;
 
     if (apr_stat(&info, current, APR_FINFO_TYPE, p) != APR_SUCCESS) return APR_SUCCESS;
-    for (n = 1; n <= MD_STORE_MAX_ARCHIVE; ++n) {
-        to = md_store_path(store, MD_SG_ARCHIVE, apr_psprintf(p, "%s.%d", name, n), NULL, p);
-        if (apr_stat(&info, to, APR_FINFO_TYPE, p) != APR_SUCCESS) {
-            return apr_file_rename(current, to, p);
-        }
-    }
-    return APR_ENOSPC;
+    next = archive_newest(store, name, p) + 1;
+    if (next > MD_STORE_MAX_ARCHIVE) return APR_ENOSPC;
+    return apr_file_rename(current, archive_path(store, name, next, p), p);
 }
 
 apr_status_t md_store_recover(const md_store_t *store, const char *name, apr_pool_t *p)
@@ -365,4 +379,81 @@ apr_status_t md_store_activate(const md_store_t *store, const char *name,
     }
     /* 4. old set to the archive, new set in place, staging gone */
     return md_store_recover(store, name, p);
+}
+
+/* ---- locks -------------------------------------------------------------------------- */
+
+struct md_store_lock_t {
+    apr_file_t *f;
+};
+
+static apr_status_t lock_file(md_store_lock_t **plock, const md_store_t *store, const char *path,
+                              md_store_group_t group, apr_interval_time_t wait, apr_pool_t *p)
+{
+    md_store_lock_t *lock = apr_pcalloc(p, sizeof(*lock));
+    apr_time_t deadline = apr_time_now() + wait;
+    apr_status_t rv;
+
+    *plock = NULL;
+    rv = apr_file_open(&lock->f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE,
+                       APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD, p);
+    if (rv != APR_SUCCESS) return rv;
+    if (group != MD_SG_COUNT) give_to_children(store, group, path);
+    for (;;) {
+        rv = apr_file_lock(lock->f, APR_FLOCK_EXCLUSIVE | APR_FLOCK_NONBLOCK);
+        if (rv == APR_SUCCESS) break;
+        if (apr_time_now() >= deadline) {
+            apr_file_close(lock->f);
+            return APR_TIMEUP;
+        }
+        apr_sleep(apr_time_from_msec(100));
+    }
+    *plock = lock;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_store_lock_global(md_store_lock_t **plock, const md_store_t *store,
+                                  apr_interval_time_t wait, apr_pool_t *p)
+{
+    return lock_file(plock, store, apr_pstrcat(p, store->base, "/store.lock", NULL), MD_SG_COUNT,
+                     wait, p);
+}
+
+apr_status_t md_store_lock_md(md_store_lock_t **plock, const md_store_t *store, const char *name,
+                              apr_interval_time_t wait, apr_pool_t *p)
+{
+    apr_status_t rv = md_dir_make(md_store_path(store, MD_SG_LOCKS, NULL, NULL, p), PERMS_0755, p);
+
+    if (rv != APR_SUCCESS) return rv;
+    return lock_file(plock, store, md_store_path(store, MD_SG_LOCKS, apr_pstrcat(p, name, ".lock", NULL),
+                                                 NULL, p), MD_SG_LOCKS, wait, p);
+}
+
+void md_store_unlock(md_store_lock_t *lock)
+{
+    if (!lock) return;
+    apr_file_unlock(lock->f);
+    apr_file_close(lock->f);
+}
+
+/* ---- archive -------------------------------------------------------------------------- */
+
+apr_status_t md_store_archive_prune(const md_store_t *store, const char *name, int keep,
+                                    apr_pool_t *p)
+{
+    apr_finfo_t info;
+    int n, to = 0, newest = archive_newest(store, name, p);
+    apr_status_t rv = APR_SUCCESS;
+
+    /* 1. the oldest go */
+    for (n = 1; n <= newest - keep && rv == APR_SUCCESS; ++n) {
+        rv = md_dir_remove_all(archive_path(store, name, n, p), p);
+    }
+    /* 2. the rest renumbered 1..keep, oldest first, so numbers stay small */
+    for (; n <= newest && rv == APR_SUCCESS; ++n) {
+        if (apr_stat(&info, archive_path(store, name, n, p), APR_FINFO_TYPE, p) != APR_SUCCESS) continue;
+        if (++to != n) rv = apr_file_rename(archive_path(store, name, n, p),
+                                            archive_path(store, name, to, p), p);
+    }
+    return rv;
 }

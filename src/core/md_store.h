@@ -11,7 +11,7 @@
 
 typedef enum {
     MD_SG_ACCOUNTS, MD_SG_CHALLENGES, MD_SG_DOMAINS, MD_SG_STAGING,
-    MD_SG_ARCHIVE, MD_SG_TMP, MD_SG_OCSP, MD_SG_COUNT
+    MD_SG_ARCHIVE, MD_SG_TMP, MD_SG_OCSP, MD_SG_LOCKS, MD_SG_COUNT
 } md_store_group_t;
 
 #define MD_STORE_VERSION 3
@@ -83,6 +83,22 @@ apr_status_t md_store_rename(const md_store_t *store, md_store_group_t group, co
  * by md_store_recover() at the next start. */
 apr_status_t md_store_activate(const md_store_t *store, const char *name,
                                const apr_array_header_t *files, apr_pool_t *p);
+/* Locks. The global lock (store.lock, MDStoreLocks) guards the start-up sync and
+ * activation; an MD's lock (locks/<name>.lock) is held by whoever renews or activates
+ * it, so servers sharing the store never work on one MD at once. Both are fcntl locks:
+ * the system drops them when the holder dies, so a crashed holder leaves no stale lock.
+ * Tries every 100 ms until wait has passed; APR_TIMEUP when it could not be had. */
+typedef struct md_store_lock_t md_store_lock_t;
+apr_status_t md_store_lock_global(md_store_lock_t **plock, const md_store_t *store,
+                                  apr_interval_time_t wait, apr_pool_t *p);
+apr_status_t md_store_lock_md(md_store_lock_t **plock, const md_store_t *store, const char *name,
+                              apr_interval_time_t wait, apr_pool_t *p);
+void md_store_unlock(md_store_lock_t *lock);
+
+/* Keep at most keep archived sets of an MD (archive/<name>.N), removing the oldest. */
+apr_status_t md_store_archive_prune(const md_store_t *store, const char *name, int keep,
+                                    apr_pool_t *p);
+
 /* Finish an interrupted activation: tmp/<name> complete but domains/<name> missing. */
 apr_status_t md_store_recover(const md_store_t *store, const char *name, apr_pool_t *p);
 

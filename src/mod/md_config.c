@@ -53,6 +53,10 @@ static md_mod_conf_t *mod_conf_get(apr_pool_t *pool)
     mc->check_interval = apr_time_from_sec(12 * 60 * 60);
     mc->retry_delay = apr_time_from_sec(30);
     mc->retry_failover = 13;
+    mc->renew_concurrency = 8;
+    mc->program_timeout = apr_time_from_sec(60);
+    mc->archive_keep = 5;
+    mc->restart_from = mc->restart_to = -1;
     mc->dns01_version = 1;
     mc->store_lock_wait = apr_time_from_sec(5);
     mc->staple_keep_response = apr_time_from_sec(7 * 24 * 60 * 60);
@@ -717,6 +721,62 @@ static const char *md_cmd_cert_check(cmd_parms *cmd, void *dc, const char *name,
     return NULL;
 }
 
+static const char *number_parse(cmd_parms *cmd, const char *arg, int min, int max, int *pn)
+{
+    const char *err = not_in_section(cmd);
+    char *end;
+    long n;
+
+    if (err) return err;
+    n = strtol(arg, &end, 10);
+    if (*end || !*arg || n < min || n > max) {
+        return at(cmd, apr_psprintf(cmd->pool, "'%s' is not a number from %d to %d", arg, min, max));
+    }
+    *pn = (int)n;
+    return NULL;
+}
+
+static const char *md_cmd_renew_concurrency(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return number_parse(cmd, arg, 1, 1000, &md_config_get(cmd->server)->mc->renew_concurrency);
+}
+
+static const char *md_cmd_archive_keep(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return number_parse(cmd, arg, 0, 900, &md_config_get(cmd->server)->mc->archive_keep);
+}
+
+static const char *md_cmd_program_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return duration_parse(cmd, arg, apr_time_from_sec(1), &md_config_get(cmd->server)->mc->program_timeout);
+}
+
+/* "HH:MM" as minutes of the day, or -1. */
+static int minutes_parse(const char *s)
+{
+    int h, m, n = 0;
+
+    if (sscanf(s, "%2d:%2d%n", &h, &m, &n) != 2 || s[n] || h < 0 || h > 23 || m < 0 || m > 59) return -1;
+    return h * 60 + m;
+}
+
+static const char *md_cmd_activation_restart(cmd_parms *cmd, void *dc, const char *flag,
+                                             const char *window)
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+    const char *err = not_in_section(cmd), *dash;
+
+    if (!err) err = flag_parse(cmd, flag, &mc->restart_auto);
+    if (err || !window) return err;
+    dash = strchr(window, '-');
+    mc->restart_from = dash ? minutes_parse(apr_pstrndup(cmd->pool, window, (apr_size_t)(dash - window))) : -1;
+    mc->restart_to = dash ? minutes_parse(dash + 1) : -1;
+    if (mc->restart_from < 0 || mc->restart_to < 0) {
+        return at(cmd, apr_psprintf(cmd->pool, "'%s' is not a time-of-day window like 02:00-05:00", window));
+    }
+    return NULL;
+}
+
 #define SRV_CONF (RSRC_CONF)
 #define SETTING(f) ((void *)APR_OFFSETOF(md_settings_t, f))
 #define GLOBAL(f) ((void *)APR_OFFSETOF(md_mod_conf_t, f))
@@ -803,6 +863,14 @@ const command_rec md_cmds[] = {
                   "on|off: answer /.httpd/certificate-status"),
     AP_INIT_TAKE2("MDCertificateCheck", md_cmd_cert_check, NULL, SRV_CONF,
                   "Name and URL of a certificate check site for server-status"),
+    AP_INIT_TAKE1("MDRenewConcurrency", md_cmd_renew_concurrency, NULL, SRV_CONF,
+                  "How many MDs renew at the same time"),
+    AP_INIT_TAKE1("MDArchiveKeep", md_cmd_archive_keep, NULL, SRV_CONF,
+                  "How many replaced certificate sets of an MD the archive keeps"),
+    AP_INIT_TAKE1("MDProgramTimeout", md_cmd_program_timeout, NULL, SRV_CONF,
+                  "How long an external program may run before it is killed"),
+    AP_INIT_TAKE12("MDActivationRestart", md_cmd_activation_restart, NULL, SRV_CONF,
+                   "on [HH:MM-HH:MM]: restart gracefully by itself when renewed certificates are ready"),
     AP_INIT_TAKE2("MDCertificateMonitor", md_cmd_cert_check, NULL, SRV_CONF,
                   "The seed's name of MDCertificateCheck"),
     { NULL },

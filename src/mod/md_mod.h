@@ -8,6 +8,7 @@
 #include "md.h"
 #include "md_store.h"
 #include "md_http.h"
+#include "md_event.h"
 
 extern module AP_MODULE_DECLARE_DATA md_module;
 
@@ -69,9 +70,25 @@ typedef struct {
     const char *cert_check_name, *cert_check_url;
     md_store_t *store;
     md_http_config_t http;
-    apr_array_header_t *watched;    /* md_t* to renew, decided in the parent */
+    apr_array_header_t *watched;    /* md_watch_t*: MDs the watchdog keeps fresh */
+    int renew_concurrency;          /* MDRenewConcurrency */
+    apr_interval_time_t program_timeout;  /* MDProgramTimeout */
+    int archive_keep;               /* MDArchiveKeep */
+    int restart_auto;               /* MDActivationRestart on */
+    int restart_from, restart_to;   /* its time-of-day window in minutes, -1 for any time */
     apr_hash_t *fallbacks;          /* MD name -> md_fallback_t*, while no certificate */
 } md_mod_conf_t;
+
+/* What the parent hands the renewal watchdog about one MD (children cannot read the
+ * served certificates in domains/, which are root's). */
+typedef struct {
+    md_t *md;
+    apr_time_t renew_at;            /* renew from then on; 0: now (no certificate) */
+    apr_time_t warn_at;             /* the 'expiring' event from then on; 0: never */
+    apr_time_t valid_until;         /* of the served certificate, 0 if none */
+    apr_time_t next_check;          /* the watchdog's own schedule */
+    volatile apr_uint32_t running;
+} md_watch_t;
 
 /* The self-signed placeholder of an MD without certificate, as files for mod_ssl. */
 typedef struct {
@@ -102,6 +119,10 @@ int md_init_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_head
 md_t *md_init_md_for_server(server_rec *s);
 
 apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
+/* The file a child writes when a renewed set is ready and the parent should restart. */
+const char *md_renew_restart_marker(md_mod_conf_t *mc, apr_pool_t *p);
+int md_renew_monitor(apr_pool_t *p, server_rec *s);
+md_event_conf_t *md_renew_event_conf(md_mod_conf_t *mc, apr_pool_t *p);
 
 int md_chall_http01_handler(request_rec *r, int lookup);
 int md_chall_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,

@@ -13,6 +13,7 @@
 
 #include "md_mod.h"
 #include "md_log.h"
+#include "md_job.h"
 #include "md_renew.h"
 #include "md_util.h"
 
@@ -195,25 +196,96 @@ static apr_status_t fallback_ensure(md_mod_conf_t *mc, md_t *md, int dry_run,
     return rv;
 }
 
-static void md_activate_staged(md_store_t *store, md_t *md, server_rec *s, apr_pool_t *p)
+/* The staged set may go live once its notBefore plus MDActivationDelay has passed, or
+ * when the served certificate is about to end anyway. */
+static int activation_due(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
 {
+    apr_array_header_t *staged, *served;
+    const char *cert = md_pkey_file_name(md_pkey_spec_at(md, 0), MD_FN_PUBCERT, p);
+    apr_time_t at;
+
+    if (!mc->activation_delay) return 1;
+    if (md_store_load_chain(&staged, mc->store, MD_SG_STAGING, md->name, cert, p) != APR_SUCCESS
+        || !staged->nelts) return 1;
+    at = md_cert_not_before(APR_ARRAY_IDX(staged, 0, md_cert_t *)) + mc->activation_delay;
+    if (md_store_load_chain(&served, mc->store, MD_SG_DOMAINS, md->name, cert, p) == APR_SUCCESS
+        && served->nelts && md_cert_not_after(APR_ARRAY_IDX(served, 0, md_cert_t *)) < at) {
+        at = md_cert_not_after(APR_ARRAY_IDX(served, 0, md_cert_t *));
+    }
+    return at <= apr_time_now();
+}
+
+static void md_installed(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
+{
+    md_job_t *job = md_job_load(mc->store, MD_SG_DOMAINS, md->name, p);
+    md_result_t *result = md_result_make(p);
+    int ran;
+
+    /* the 'installed' program runs here, in the parent, as root */
+    if (md_event_raise(md_renew_event_conf(mc, p), "installed", md, job, result, &ran, p) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, result->status, s, "MD1006: %s: the "
+                     "'installed' program failed: %s", md->name, result->detail);
+    }
+    if (ran) md_job_save(job, mc->store, MD_SG_DOMAINS, p);
+}
+
+static void md_activate_staged(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
+{
+    md_store_t *store = mc->store;
+    md_store_lock_t *lock;
     apr_status_t rv;
 
+    /* 1. no renewal of this MD (here or on another server of the store) meanwhile */
+    rv = md_store_lock_md(&lock, store, md->name, mc->store_lock_wait, p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "MD1007: %s: the MD is locked by a "
+                     "renewal in progress; activation waits for the next restart", md->name);
+        return;
+    }
+    /* 2. an activation a crash interrupted is finished first */
     rv = md_store_recover(store, md->name, p);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1001: %s: finishing an interrupted "
                      "activation failed; the last served certificate stays", md->name);
     }
-    if (!md_renew_staging_complete(store, md, p)) return;
-    rv = md_store_activate(store, md->name, md_renew_staged_files(md, p), p);
-    if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1002: %s: activating the staged "
-                     "certificate failed; the last served certificate stays. Check the "
-                     "permissions and free space of %s", md->name, md_store_base(store));
-        return;
+    /* 3. a complete staged set whose time has come goes live; the old one to the archive */
+    if (rv == APR_SUCCESS && md_renew_staging_complete(store, md, p) && activation_due(mc, md, p)) {
+        rv = md_store_activate(store, md->name, md_renew_staged_files(md, p), p);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1002: %s: activating the staged "
+                         "certificate failed; the last served certificate stays. Check the "
+                         "permissions and free space of %s", md->name, md_store_base(store));
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1003: %s: the renewed certificate "
+                         "is now in use", md->name);
+            md_store_archive_prune(store, md->name, mc->archive_keep, p);
+            md_installed(mc, md, s, p);
+        }
     }
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1003: %s: the renewed certificate is "
-                 "now in use", md->name);
+    md_store_unlock(lock);
+}
+
+/* What the watchdog needs to know of the served certificate, which it cannot read. */
+static void md_watch(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
+{
+    md_watch_t *w = apr_pcalloc(p, sizeof(*w));
+    apr_array_header_t *chain;
+    apr_time_t from, until;
+
+    w->md = md;
+    md->ca_challenges = challenge_types(mc, md, p);
+    if (md->state == MD_S_COMPLETE && !md->cert_files->nelts
+        && md_store_load_chain(&chain, mc->store, MD_SG_DOMAINS, md->name,
+                               md_pkey_file_name(md_pkey_spec_at(md, 0), MD_FN_PUBCERT, p), p) == APR_SUCCESS
+        && chain->nelts) {
+        from = md_cert_not_before(APR_ARRAY_IDX(chain, 0, md_cert_t *));
+        until = md_cert_not_after(APR_ARRAY_IDX(chain, 0, md_cert_t *));
+        w->valid_until = until;
+        w->renew_at = md_renew_time(mc->store, md, p);
+        w->warn_at = until - md_timeslice_length(&md->warn_window, from, until);
+    }
+    APR_ARRAY_PUSH(mc->watched, md_watch_t *) = w;
 }
 
 /* The state of an MD from the served files: complete when every key spec has a
@@ -244,11 +316,10 @@ static void md_state_update(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
 static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_t **pfallback,
                             apr_pool_t *p)
 {
-    apr_time_t renew_at;
     apr_status_t rv;
 
     /* 1. a staged set becomes the served one */
-    md_activate_staged(mc->store, md, s, p);
+    md_activate_staged(mc, md, s, p);
     /* 2. the state, and md.json as configured now */
     md_state_update(mc, md, p);
     rv = md_store_save_json(mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, md_to_json(md, p), p);
@@ -258,14 +329,10 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
         rv = fallback_ensure(mc, md, 0, pfallback, p);
         if (rv != APR_SUCCESS) return rv;
     }
-    /* 4. renew? missing, changed, or inside the window, and the mode allows it */
-    renew_at = (md->state == MD_S_COMPLETE) ? md_renew_time(mc->store, md, p) : 0;
+    /* 4. watched by the renewal watchdog when the mode allows it */
     if (md->renew_mode == MD_RENEW_MANUAL) return APR_SUCCESS;
     if (md->renew_mode == MD_RENEW_AUTO && (!md->watched || md->cert_files->nelts)) return APR_SUCCESS;
-    if (md->state != MD_S_COMPLETE || renew_at <= apr_time_now()) {
-        md->ca_challenges = challenge_types(mc, md, p);
-        APR_ARRAY_PUSH(mc->watched, md_t *) = md;
-    }
+    md_watch(mc, md, p);
     return APR_SUCCESS;
 }
 
@@ -297,6 +364,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     md_mod_conf_t *mc = md_config_get(s)->mc;
     int dry_run = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
     md_pkey_t *fallback_key = NULL;
+    md_store_lock_t *global_lock = NULL;
     apr_status_t rv;
     int i;
 
@@ -309,8 +377,15 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     mc->fallbacks = apr_hash_make(pconf);
     rv = store_open(mc, s, !dry_run, pconf);
     if (rv != APR_SUCCESS) return !OK;
-    /* 3. each MD synced: activation, state, fallback, renewal decision */
+    /* 3. each MD synced: activation, state, fallback, renewal decision; with MDStoreLocks
+     *    under the store's global lock (each MD's own lock guards its activation anyway) */
     apr_array_clear(mc->watched);
+    if (!dry_run && mc->store_locks
+        && md_store_lock_global(&global_lock, mc->store, mc->store_lock_wait, ptemp) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, APR_TIMEUP, s, "MD1008: the store lock %s/store.lock "
+                     "was not free within %s; going on with each MD's own lock",
+                     md_store_base(mc->store), md_duration_print(mc->store_lock_wait, ptemp));
+    }
     for (i = 0; i < mc->mds->nelts; ++i) {
         md_t *md = APR_ARRAY_IDX(mc->mds, i, md_t *);
         rv = dry_run ? md_dry_run(mc, md, &fallback_key, pconf)
@@ -321,6 +396,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
             return !OK;
         }
     }
+    md_store_unlock(global_lock);
     if (dry_run) return OK;
     /* 4. the renewal watchdog for what needs renewing */
     rv = md_renew_start_watchdog(mc, s, pconf);

@@ -1,13 +1,23 @@
-/* The renewal watchdog: one singleton thread among the children (unprivileged) that
- * runs each due MD's renewal and records the outcome in staging/<md>/job.json. */
+/* The renewal watchdog: one singleton among the children (unprivileged). Each tick it
+ * hands the MDs that are due to a bounded pool of worker threads, so renewals run side
+ * by side and one slow CA never holds up the others. Each MD's outcome is recorded in
+ * staging/<md>/job.json, logged once here, and reported to the operator's programs. */
+#include <stdio.h>
+#include <string.h>
+#include <signal.h>
 #include <apr_strings.h>
 #include <apr_optional.h>
+#include <apr_atomic.h>
+#include <apr_thread_pool.h>
+#include <apr_thread_mutex.h>
 #include <httpd.h>
 #include <http_log.h>
 #include <mod_watchdog.h>
+#include <mpm_common.h>
 
 #include "md_mod.h"
 #include "md_acme.h"
+#include "md_crypt.h"
 #include "md_job.h"
 #include "md_renew.h"
 #include "md_util.h"
@@ -16,12 +26,22 @@ APLOG_USE_MODULE(md);
 
 #define MD_RENEW_WATCHDOG "_md_renew_"
 #define MD_RENEW_TICK apr_time_from_sec(1)
+#define MD_RESTART_MARKER ".restart-wanted"
+#define MD_RESTART_SETTLE apr_time_from_sec(5)
 
 typedef struct {
     md_mod_conf_t *mc;
     server_rec *s;
     apr_time_t start_at;
+    apr_thread_pool_t *workers;
+    apr_thread_mutex_t *acct_lock;
+    md_event_conf_t *events;
 } md_renew_wd_t;
+
+typedef struct {
+    md_renew_wd_t *wd;
+    md_watch_t *w;
+} md_renew_task_t;
 
 static double jitter(void)
 {
@@ -29,6 +49,22 @@ static double jitter(void)
 
     md_rand_bytes(&b, 1);
     return (double)b / 255.0 - 0.5;
+}
+
+md_event_conf_t *md_renew_event_conf(md_mod_conf_t *mc, apr_pool_t *p)
+{
+    md_event_conf_t *ev = apr_pcalloc(p, sizeof(*ev));
+
+    ev->message_cmd = mc->message_cmd;
+    ev->notify_cmd = mc->notify_cmd;
+    ev->timeout = mc->program_timeout;
+    ev->store_dir = mc->store ? md_store_base(mc->store) : NULL;
+    return ev;
+}
+
+const char *md_renew_restart_marker(md_mod_conf_t *mc, apr_pool_t *p)
+{
+    return md_store_path(mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, p);
 }
 
 static md_http_t *http_for(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
@@ -43,59 +79,228 @@ static md_http_t *http_for(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
     return http;
 }
 
-/* Run one MD's renewal if it is due; record and log the outcome once, here. */
-static void renew_md(md_renew_wd_t *wd, md_t *md, apr_pool_t *p)
+typedef struct {
+    md_renew_wd_t *wd;
+    const md_t *md;
+    md_job_t *job;
+    apr_pool_t *p;
+} md_event_ctx_t;
+
+/* challenge-setup:<type>:<name>: the program may veto before the CA is told to look */
+static apr_status_t on_renew_event(void *baton, const char *event, md_result_t *result)
 {
-    md_store_t *store = wd->mc->store;
-    md_job_t *job = md_job_load(store, MD_SG_STAGING, md->name, p);
+    md_event_ctx_t *ec = baton;
+    int ran;
+
+    return md_event_raise(ec->wd->events, event, ec->md, ec->job, result, &ran, ec->p);
+}
+
+/* The renewal itself: the 'renewing' veto, then the ACME work. */
+static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_t *result,
+                              apr_pool_t *p)
+{
+    md_event_ctx_t ec = { wd, md, job, p };
     md_renew_ctx_t ctx;
+    int ran;
     apr_status_t rv;
 
-    if (job->next_run > apr_time_now()) return;
-    if (md_renew_staging_complete(store, md, p)) return;  /* ready: waits for a restart */
-    ctx.store = store;
+    md_job_log(job, "starting", NULL, p);
+    rv = md_event_raise(wd->events, "renewing", md, job, result, &ran, p);
+    if (rv != APR_SUCCESS) {
+        md_result_activity(result, "asking MDMessageCmd whether to renew (it vetoed)");
+        return rv;
+    }
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.store = wd->mc->store;
     ctx.md = md;
     ctx.http = http_for(wd, md, p);
     ctx.challenge_types = md->ca_challenges;
-    ctx.result = md_result_make(p);
-    md_job_log(job, "starting", NULL, p);
-    rv = ctx.http ? md_renew_run(&ctx, p) : APR_EGENERAL;
-    md_job_end_run(job, ctx.result, p);
-    if (rv == APR_SUCCESS) {
-        job->next_run = 0;
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1101: %s: %s", md->name,
-                     ctx.result->detail);
+    ctx.result = result;
+    ctx.acct_lock = wd->acct_lock;
+    ctx.on_event = on_renew_event;
+    ctx.event_baton = &ec;
+    return ctx.http ? md_renew_run(&ctx, p) : APR_EGENERAL;
+}
+
+/* When the staged set may go live: its notBefore plus MDActivationDelay, but never
+ * later than the end of the served certificate. */
+static apr_time_t activate_at(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
+{
+    apr_array_header_t *chain;
+    apr_time_t at;
+
+    if (md_store_load_chain(&chain, wd->mc->store, MD_SG_STAGING, w->md->name,
+                            md_pkey_file_name(md_pkey_spec_at(w->md, 0), MD_FN_PUBCERT, p), p)
+        != APR_SUCCESS || !chain->nelts) {
+        return apr_time_now();
     }
-    else {
-        apr_interval_time_t delay = md_renew_backoff(job->errors, wd->mc->retry_delay,
-            ctx.result->problem && md_acme_problem_is_input_related(ctx.result->problem), jitter());
-        if (ctx.result->retry_after > apr_time_now() + delay) delay = ctx.result->retry_after - apr_time_now();
-        job->next_run = apr_time_now() + delay;
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, wd->s, "MD1102: %s: renewal failed (attempt "
-                     "%d), next try in %s: %s", md->name, job->errors,
-                     md_duration_print(apr_time_from_sec(apr_time_sec(delay)), p),
-                     md_result_line(ctx.result, p));
+    at = md_cert_not_before(APR_ARRAY_IDX(chain, 0, md_cert_t *)) + wd->mc->activation_delay;
+    if (w->valid_until && at > w->valid_until) at = w->valid_until;
+    return at;
+}
+
+/* A staged set is ready: tell the operator (renewed, MDNotifyCmd), and ask the parent
+ * for a restart if it restarts by itself. */
+static void staged_ready(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_pool_t *p)
+{
+    md_result_t *result = md_result_make(p);
+    const char *marker, *text;
+    int ran;
+
+    if (!job->notified_renewed) {
+        if (md_event_raise(wd->events, "renewed", w->md, job, result, &ran, p) == APR_SUCCESS) {
+            job->notified_renewed = 1;
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, result->status, wd->s, "MD1106: %s: the "
+                         "'renewed' program failed, retrying: %s", w->md->name, result->detail);
+        }
+    }
+    if (!wd->mc->restart_auto) return;
+    marker = md_renew_restart_marker(wd->mc, p);
+    text = md_time_print(activate_at(wd, w, p), p);
+    md_file_write_atomic(marker, text, strlen(text), APR_FPROT_UREAD | APR_FPROT_UWRITE
+                         | APR_FPROT_GREAD | APR_FPROT_WREAD, p);
+}
+
+/* When to look at the MD again, given what happened. */
+static apr_time_t next_check(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, int staged)
+{
+    apr_time_t now = apr_time_now();
+    apr_time_t next = now + wd->mc->check_interval
+                      + (apr_interval_time_t)((double)wd->mc->check_interval * jitter());
+
+    if (staged && !job->notified_renewed) return now + wd->mc->retry_delay;
+    if (staged) return next;
+    if (job->next_run > now && job->next_run < next) next = job->next_run;
+    if (w->renew_at > now && w->renew_at < next) next = w->renew_at;
+    if (w->warn_at > now && w->warn_at < next) next = w->warn_at;
+    return next;
+}
+
+static void renew_outcome(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_t *result,
+                          apr_pool_t *p)
+{
+    apr_interval_time_t delay;
+    int ran;
+
+    md_job_end_run(job, result, p);
+    if (result->status == APR_SUCCESS) {
+        job->next_run = 0;
+        job->notified_renewed = 0;
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1101: %s: %s", md->name, result->detail);
+        return;
+    }
+    delay = md_renew_backoff(job->errors, wd->mc->retry_delay,
+                             result->problem && md_acme_problem_is_input_related(result->problem),
+                             jitter());
+    if (result->retry_after > apr_time_now() + delay) delay = result->retry_after - apr_time_now();
+    job->next_run = apr_time_now() + delay;
+    ap_log_error(APLOG_MARK, APLOG_ERR, result->status, wd->s, "MD1102: %s: renewal failed "
+                 "(attempt %d), next try in %s: %s", md->name, job->errors,
+                 md_duration_print(apr_time_from_sec(apr_time_sec(delay)), p),
+                 md_result_line(result, p));
+    md_event_raise(wd->events, "errored", md, job, NULL, &ran, p);
+}
+
+/* One MD's turn: under its lock, so no other process or server works on it meanwhile. */
+static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
+{
+    md_store_t *store = wd->mc->store;
+    md_t *md = w->md;
+    md_store_lock_t *lock;
+    md_result_t *result;
+    md_job_t *job;
+    int staged, ran;
+
+    if (md_store_lock_md(&lock, store, md->name, 0, p) != APR_SUCCESS) {
+        w->next_check = apr_time_now() + wd->mc->retry_delay;  /* someone else has it */
+        return;
+    }
+    job = md_job_load(store, MD_SG_STAGING, md->name, p);
+    /* 1. inside the warn window: the 'expiring' event (rate-limited to once a day) */
+    if (w->warn_at && w->warn_at <= apr_time_now()) {
+        md_event_raise(wd->events, "expiring", md, job, NULL, &ran, p);
+    }
+    /* 2. a staged set waits for activation; otherwise renew when due and not backing off */
+    staged = md_renew_staging_complete(store, md, p);
+    if (staged) {
+        staged_ready(wd, w, job, p);
+    }
+    else if (w->renew_at <= apr_time_now() && job->next_run <= apr_time_now()) {
+        result = md_result_make(p);
+        renew_now(wd, md, job, result, p);
+        renew_outcome(wd, md, job, result, p);
+        staged = (result->status == APR_SUCCESS);
+        if (staged) staged_ready(wd, w, job, p);
     }
     md_job_save(job, store, MD_SG_STAGING, p);
+    w->next_check = next_check(wd, w, job, staged);
+    md_store_unlock(lock);
+}
+
+static void *APR_THREAD_FUNC renew_task(apr_thread_t *thread, void *baton)
+{
+    md_renew_task_t *task = baton;
+    apr_pool_t *p;
+
+    apr_pool_create(&p, NULL);
+    renew_md(task->wd, task->w, p);
+    apr_pool_destroy(p);
+    apr_atomic_set32(&task->w->running, 0);
+    return NULL;
+}
+
+static void renew_dispatch(md_renew_wd_t *wd, apr_pool_t *ptemp)
+{
+    apr_time_t now = apr_time_now();
+    int i;
+
+    for (i = 0; i < wd->mc->watched->nelts; ++i) {
+        md_watch_t *w = APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *);
+        md_renew_task_t *task;
+
+        if (w->next_check > now || apr_atomic_read32(&w->running)) continue;
+        task = apr_pcalloc(wd->mc->watched->pool, sizeof(*task));
+        task->wd = wd;
+        task->w = w;
+        apr_atomic_set32(&w->running, 1);
+        if (apr_thread_pool_push(wd->workers, renew_task, task, APR_THREAD_TASK_PRIORITY_NORMAL,
+                                 wd) != APR_SUCCESS) {
+            apr_atomic_set32(&w->running, 0);
+        }
+    }
 }
 
 static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
 {
     md_renew_wd_t *wd = baton;
+    apr_pool_t *pool = wd->mc->watched->pool;
+    apr_status_t rv;
     int i;
 
-    if (state == AP_WATCHDOG_STATE_STARTING) {
+    switch (state) {
+    case AP_WATCHDOG_STATE_STARTING:
         wd->start_at = apr_time_now() + wd->mc->initial_delay;
+        for (i = 0; i < wd->mc->watched->nelts; ++i) {
+            APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *)->next_check = wd->start_at;
+        }
+        rv = apr_thread_mutex_create(&wd->acct_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+        if (rv == APR_SUCCESS) rv = apr_thread_pool_create(&wd->workers, 0,
+                                   (apr_size_t)wd->mc->renew_concurrency, pool);
+        if (rv != APR_SUCCESS) ap_log_error(APLOG_MARK, APLOG_CRIT, rv, wd->s, "MD1107: the "
+                                            "renewal workers could not be started");
+        return rv;
+    case AP_WATCHDOG_STATE_RUNNING:
+        if (wd->workers && apr_time_now() >= wd->start_at) renew_dispatch(wd, ptemp);
+        return APR_SUCCESS;
+    case AP_WATCHDOG_STATE_STOPPING:
+        if (wd->workers) apr_thread_pool_destroy(wd->workers);
+        wd->workers = NULL;
+        return APR_SUCCESS;
+    default:
         return APR_SUCCESS;
     }
-    if (state != AP_WATCHDOG_STATE_RUNNING || apr_time_now() < wd->start_at) return APR_SUCCESS;
-    for (i = 0; i < wd->mc->watched->nelts; ++i) {
-        apr_pool_t *p;
-        apr_pool_create(&p, ptemp);
-        renew_md(wd, APR_ARRAY_IDX(wd->mc->watched, i, md_t *), p);
-        apr_pool_destroy(p);
-    }
-    return APR_SUCCESS;
 }
 
 apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
@@ -117,13 +322,52 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
     wd = apr_pcalloc(p, sizeof(*wd));
     wd->mc = mc;
     wd->s = s;
+    wd->events = md_renew_event_conf(mc, p);
     rv = wd_get(&instance, MD_RENEW_WATCHDOG, 0, 1, p);
     if (rv == APR_SUCCESS) rv = wd_register(instance, MD_RENEW_TICK, wd, renew_tick);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "MD1104: the renewal watchdog could not start");
         return rv;
     }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MD1105: %d managed domain(s) to renew",
-                 mc->watched->nelts);
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MD1105: watching %d managed domain(s), "
+                 "renewing up to %d at a time", mc->watched->nelts, mc->renew_concurrency);
     return APR_SUCCESS;
+}
+
+/* ---- the parent: restart by itself when renewed sets are ready ------------------- */
+
+static int in_window(const md_mod_conf_t *mc, apr_time_t now)
+{
+    apr_time_exp_t tm;
+    int minute;
+
+    if (mc->restart_from < 0) return 1;
+    apr_time_exp_lt(&tm, now);
+    minute = tm.tm_hour * 60 + tm.tm_min;
+    if (mc->restart_from <= mc->restart_to) return minute >= mc->restart_from && minute < mc->restart_to;
+    return minute >= mc->restart_from || minute < mc->restart_to;  /* across midnight */
+}
+
+/* mpm's monitor hook, in the parent, about once a second. The marker's time says when
+ * the sets may go live; waiting until it has been quiet for a few seconds coalesces
+ * renewals that finish close together into one restart. */
+int md_renew_monitor(apr_pool_t *p, server_rec *s)
+{
+    md_mod_conf_t *mc = md_config_get(s)->mc;
+    const char *marker, *text;
+    apr_finfo_t info;
+    apr_time_t now = apr_time_now();
+
+    if (!mc->restart_auto || !mc->store) return DECLINED;
+    marker = md_renew_restart_marker(mc, p);
+    if (apr_stat(&info, marker, APR_FINFO_MTIME, p) != APR_SUCCESS) return DECLINED;
+    if (info.mtime + MD_RESTART_SETTLE > now || !in_window(mc, now)) return DECLINED;
+    if (md_file_read(&text, NULL, marker, 1024, p) == APR_SUCCESS && md_time_parse(text) > now) {
+        return DECLINED;
+    }
+    apr_file_remove(marker, p);
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1108: renewed certificates are ready: "
+                 "restarting gracefully to put them in use (MDActivationRestart on)");
+    raise(AP_SIG_GRACEFUL);
+    return OK;
 }

@@ -6,6 +6,7 @@
 #include <http_request.h>
 #include <http_connection.h>
 #include <http_ssl.h>
+#include <mpm_common.h>
 
 #include "md_mod.h"
 
@@ -16,6 +17,7 @@ static void md_register_hooks(apr_pool_t *p)
 
     ap_hook_post_config(md_init_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
     ap_hook_child_init(md_init_child, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_monitor(md_renew_monitor, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_cert_files(md_init_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_add_fallback_cert_files(md_init_add_fallback_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     /* Challenges: http-01 before anything else maps the request; tls-alpn-01 through ALPN. */

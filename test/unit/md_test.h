@@ -19,5 +19,8 @@ Suite *md_test_json_suite(void);
 Suite *md_test_time_suite(void);
 Suite *md_test_crypt_suite(void);
 Suite *md_test_jws_suite(void);
+Suite *md_test_renew_suite(void);
+Suite *md_test_exec_suite(void);
+Suite *md_test_store_suite(void);
 
 #endif

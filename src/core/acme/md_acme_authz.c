@@ -125,6 +125,11 @@ apr_status_t md_acme_authz_answer(md_acme_t *acme, const char *authz_url,
     if (rv == APR_SUCCESS) rv = md_chall_find(type)->setup(cctx);
     if (rv != APR_SUCCESS) return rv;
     APR_ARRAY_PUSH(ctx->setups, md_chall_ctx_t *) = cctx;
+    if (ctx->on_event) {
+        rv = ctx->on_event(ctx->event_baton, apr_psprintf(p, "challenge-setup:%s:%s", type, name),
+                           result);
+        if (rv != APR_SUCCESS) return rv;
+    }
     /* 4. tell the CA to look, then wait for its verdict */
     rv = md_acme_post(&resp, acme, md_json_gets(ch, MD_KEY_URL, NULL), "{}", 0, result, p);
     if (rv != APR_SUCCESS) return rv;

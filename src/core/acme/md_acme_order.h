@@ -37,6 +37,9 @@ typedef struct {
     const md_t *md;
     const apr_array_header_t *challenge_types;  /* usable types, in preference order */
     apr_array_header_t *setups;                 /* md_chall_ctx_t* done, for teardown */
+    /* told "challenge-setup:<type>:<name>" once the answer is in place; may veto */
+    apr_status_t (*on_event)(void *baton, const char *event, md_result_t *result);
+    void *event_baton;
 } md_acme_authz_ctx_t;
 
 /* Bring one authorization to "valid": nothing to do if it is already, otherwise pick a

@@ -1,0 +1,113 @@
+/* The renewal decisions: when to renew, how long to back off, when events may run. */
+#include "md_renew.h"
+#include "md_event.h"
+#include "md_job.h"
+#include "md_util.h"
+#include "md_test.h"
+
+#define DAY apr_time_from_sec(24 * 60 * 60)
+#define HOUR apr_time_from_sec(60 * 60)
+#define T0 apr_time_from_sec(1767225600)  /* 2026-01-01 */
+
+static md_timeslice_t pct(int n)
+{
+    md_timeslice_t ts = { n, 100 };
+    return ts;
+}
+
+static md_timeslice_t abs_days(int n)
+{
+    md_timeslice_t ts = { n * DAY, 0 };
+    return ts;
+}
+
+START_TEST(renew_at_percentage_of_real_lifetime)
+{
+    md_timeslice_t w = pct(33);
+    /* 90 days: a third before the end is 29.7 days before */
+    ck_assert_int_eq(md_renew_at(&w, T0, T0 + 90 * DAY), T0 + 90 * DAY - (apr_time_t)(90 * DAY * 0.33));
+    w = pct(0);
+    ck_assert_int_eq(md_renew_at(&w, T0, T0 + 90 * DAY), T0 + 90 * DAY);
+    w = pct(99);
+    ck_assert_int_eq(md_renew_at(&w, T0, T0 + 100 * DAY), T0 + DAY);
+}
+END_TEST
+
+START_TEST(renew_at_absolute_window)
+{
+    md_timeslice_t w = abs_days(30);
+    ck_assert_int_eq(md_renew_at(&w, T0, T0 + 90 * DAY), T0 + 60 * DAY);
+    /* a window longer than the lifetime: due at once (before the start) */
+    w = abs_days(3650);
+    ck_assert(md_renew_at(&w, T0, T0 + 90 * DAY) < T0);
+}
+END_TEST
+
+/* Certificates under 10 days renew at half their lifetime at the latest. */
+START_TEST(renew_at_short_lived)
+{
+    md_timeslice_t w = pct(33);
+    ck_assert_int_eq(md_renew_at(&w, T0, T0 + 6 * DAY), T0 + 3 * DAY);
+    w = abs_days(1);
+    ck_assert_int_eq(md_renew_at(&w, T0, T0 + 6 * DAY), T0 + 3 * DAY);
+    w = abs_days(5);  /* an earlier window still wins */
+    ck_assert_int_eq(md_renew_at(&w, T0, T0 + 6 * DAY), T0 + DAY);
+    /* exactly 10 days is not short-lived */
+    w = pct(10);
+    ck_assert_int_eq(md_renew_at(&w, T0, T0 + 10 * DAY), T0 + 9 * DAY);
+}
+END_TEST
+
+START_TEST(backoff_doubles_to_a_day)
+{
+    apr_interval_time_t base = apr_time_from_sec(30);
+
+    ck_assert_int_eq(md_renew_backoff(1, base, 0, 0.0), base);
+    ck_assert_int_eq(md_renew_backoff(2, base, 0, 0.0), 2 * base);
+    ck_assert_int_eq(md_renew_backoff(5, base, 0, 0.0), 16 * base);
+    ck_assert_int_eq(md_renew_backoff(30, base, 0, 0.0), DAY);
+    ck_assert_int_eq(md_renew_backoff(100000, base, 0, 0.0), DAY);   /* no overflow */
+    ck_assert_int_eq(md_renew_backoff(1, base, 1, 0.0), DAY);        /* input problems */
+    ck_assert_int_eq(md_renew_backoff(1, base, 0, 0.5), base + base / 2);
+    ck_assert_int_eq(md_renew_backoff(1, base, 0, -0.5), base / 2);
+    ck_assert_int_eq(md_renew_backoff(1, base, 0, 7.0), base + base / 2);  /* clamped */
+}
+END_TEST
+
+START_TEST(event_rate_limits)
+{
+    md_job_t job = { 0 };
+    md_json_t *entry = md_json_create(md_test_pool);
+    apr_time_t now = apr_time_now();
+
+    ck_assert_int_eq(md_event_rate_limit("renewed"), DAY);
+    ck_assert_int_eq(md_event_rate_limit("errored"), HOUR);
+    ck_assert_int_eq(md_event_rate_limit("renewing"), 0);
+    ck_assert_int_eq(md_event_rate_limit("challenge-setup:http-01:a.test"), 0);
+
+    job.log = md_json_create_array(md_test_pool);
+    ck_assert(!md_event_limited(&job, "errored", now, md_test_pool));
+    md_json_sets(md_time_print(now - 30 * apr_time_from_sec(60), md_test_pool), entry, "when", NULL);
+    md_json_sets("message-errored", entry, "type", NULL);
+    md_json_array_insert_first(job.log, entry, 10);
+    ck_assert(md_event_limited(&job, "errored", now, md_test_pool));
+    ck_assert(!md_event_limited(&job, "errored", now + HOUR, md_test_pool));
+    ck_assert(!md_event_limited(&job, "renewed", now, md_test_pool));
+    ck_assert(!md_event_limited(&job, "renewing", now, md_test_pool));
+}
+END_TEST
+
+Suite *md_test_renew_suite(void)
+{
+    Suite *s = suite_create("renew");
+    TCase *tc = tcase_create("decisions");
+
+    tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
+    tcase_add_test(tc, renew_at_percentage_of_real_lifetime);
+    tcase_add_test(tc, renew_at_absolute_window);
+    tcase_add_test(tc, renew_at_short_lived);
+    tcase_add_test(tc, backoff_doubles_to_a_day);
+    tcase_add_test(tc, event_rate_limits);
+    suite_add_tcase(s, tc);
+    return s;
+}

@@ -1,0 +1,215 @@
+/* The file-system store on a temporary directory: layout, permissions, encryption at
+ * rest, atomic replace, activation and its recovery, the archive bound, locks. */
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <apr_strings.h>
+#include <apr_file_info.h>
+#include <apr_thread_proc.h>
+
+#include "md_store.h"
+#include "md_job.h"
+#include "md_util.h"
+#include "md_test.h"
+
+static md_store_t *store;
+static const char *base;
+
+static void store_setup(void)
+{
+    char tmpl[] = "/tmp/md-unit-store-XXXXXX";
+
+    md_test_setup();
+    ck_assert_ptr_nonnull(mkdtemp(tmpl));
+    base = apr_pstrcat(md_test_pool, tmpl, "/md", NULL);
+    ck_assert_int_eq(md_store_open(&store, base, 1, md_test_pool), APR_SUCCESS);
+}
+
+static void store_teardown(void)
+{
+    md_dir_remove_all(apr_pstrcat(md_test_pool, base, "/..", NULL), md_test_pool);
+    md_test_teardown();
+}
+
+static int mode_of(const char *path)
+{
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    return (int)(st.st_mode & 07777);
+}
+
+static const char *read_text(const char *path)
+{
+    const char *text = NULL;
+    ck_assert_int_eq(md_file_read(&text, NULL, path, 0, md_test_pool), APR_SUCCESS);
+    return text;
+}
+
+START_TEST(store_layout_and_key)
+{
+    const char *key = apr_pstrcat(md_test_pool, base, "/md_store.json", NULL);
+    md_json_t *json;
+    md_store_t *again;
+
+    ck_assert_int_eq(mode_of(key), 0600);
+    ck_assert_int_eq(md_json_readf(&json, key, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_json_getl(json, "store", "version", NULL), 3);
+    ck_assert_uint_eq(strlen(md_json_gets(json, "key", NULL)), 64);  /* 48 bytes base64url */
+    ck_assert_int_eq(mode_of(md_store_path(store, MD_SG_DOMAINS, NULL, NULL, md_test_pool)), 0700);
+    ck_assert_int_eq(mode_of(md_store_path(store, MD_SG_STAGING, NULL, NULL, md_test_pool)), 0755);
+    /* opened again, the same key decrypts what was encrypted before */
+    ck_assert_int_eq(md_store_open(&again, base, 0, md_test_pool), APR_SUCCESS);
+}
+END_TEST
+
+START_TEST(store_keys_encrypted_outside_domains)
+{
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+    md_pkey_t *key, *loaded;
+    md_store_t *again;
+    const char *staged, *served;
+
+    ck_assert_int_eq(md_pkey_gen(&key, &spec, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_pkey(store, MD_SG_STAGING, "a.test", "privkey.pem", key, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_pkey(store, MD_SG_DOMAINS, "a.test", "privkey.pem", key, md_test_pool), APR_SUCCESS);
+    staged = md_store_path(store, MD_SG_STAGING, "a.test", "privkey.pem", md_test_pool);
+    served = md_store_path(store, MD_SG_DOMAINS, "a.test", "privkey.pem", md_test_pool);
+    ck_assert_ptr_nonnull(strstr(read_text(staged), "ENCRYPTED PRIVATE KEY"));
+    ck_assert_ptr_null(strstr(read_text(served), "ENCRYPTED"));
+    ck_assert_int_eq(mode_of(staged), 0600);
+    ck_assert_int_eq(mode_of(served), 0600);
+    ck_assert_int_eq(md_store_open(&again, base, 0, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_load_pkey(&loaded, again, MD_SG_STAGING, "a.test", "privkey.pem", md_test_pool), APR_SUCCESS);
+    ck_assert(EVP_PKEY_eq(md_pkey_evp(key), md_pkey_evp(loaded)) == 1);
+}
+END_TEST
+
+START_TEST(store_atomic_replace_and_corruption)
+{
+    md_json_t *json = md_json_create(md_test_pool), *back;
+    const char *path = md_store_path(store, MD_SG_STAGING, "a.test", "job.json", md_test_pool);
+    md_job_t *job;
+    apr_finfo_t info;
+
+    md_json_sets("a.test", json, "name", NULL);
+    ck_assert_int_eq(md_store_save_json(store, MD_SG_STAGING, "a.test", "job.json", json, md_test_pool), APR_SUCCESS);
+    ck_assert_int_ne(apr_stat(&info, apr_pstrcat(md_test_pool, path, ".tmp", NULL), APR_FINFO_TYPE, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_load_json(&back, store, MD_SG_STAGING, "a.test", "job.json", md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(md_json_gets(back, "name", NULL), "a.test");
+    /* a torn file is an error for the reader, and job state is rebuilt, not fatal */
+    ck_assert_int_eq(md_file_write_atomic(path, "{\"name\": \"a.te", 14, 0644, md_test_pool), APR_SUCCESS);
+    ck_assert_int_ne(md_store_load_json(&back, store, MD_SG_STAGING, "a.test", "job.json", md_test_pool), APR_SUCCESS);
+    job = md_job_load(store, MD_SG_STAGING, "a.test", md_test_pool);
+    ck_assert_int_eq(job->errors, 0);
+    ck_assert_uint_eq(md_json_array_len(job->log), 0);
+}
+END_TEST
+
+static void stage_set(const char *name, const char *marker)
+{
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+    md_pkey_t *key;
+
+    ck_assert_int_eq(md_pkey_gen(&key, &spec, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_pkey(store, MD_SG_STAGING, name, "privkey.pem", key, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_STAGING, name, "pubcert.pem", marker, md_test_pool), APR_SUCCESS);
+}
+
+static apr_array_header_t *set_files(void)
+{
+    apr_array_header_t *files = apr_array_make(md_test_pool, 2, sizeof(const char *));
+    APR_ARRAY_PUSH(files, const char *) = "privkey.pem";
+    APR_ARRAY_PUSH(files, const char *) = "pubcert.pem";
+    return files;
+}
+
+START_TEST(store_activation_archives_and_prunes)
+{
+    const char *text;
+    int i;
+
+    for (i = 1; i <= 8; ++i) {
+        stage_set("a.test", apr_psprintf(md_test_pool, "set %d", i));
+        ck_assert_int_eq(md_store_activate(store, "a.test", set_files(), md_test_pool), APR_SUCCESS);
+        ck_assert_int_eq(md_store_archive_prune(store, "a.test", 3, md_test_pool), APR_SUCCESS);
+    }
+    ck_assert_int_eq(md_store_load_text(&text, store, MD_SG_DOMAINS, "a.test", "pubcert.pem", md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(text, "set 8");
+    ck_assert_ptr_null(strstr(read_text(md_store_path(store, MD_SG_DOMAINS, "a.test", "privkey.pem", md_test_pool)), "ENCRYPTED"));
+    ck_assert_int_ne(md_store_exists(store, MD_SG_STAGING, "a.test", "pubcert.pem", md_test_pool), APR_SUCCESS);
+    /* the archive keeps the 3 newest replaced sets, numbered 1..3, oldest first */
+    ck_assert_int_eq(md_store_load_text(&text, store, MD_SG_ARCHIVE, "a.test.1", "pubcert.pem", md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(text, "set 5");
+    ck_assert_int_eq(md_store_load_text(&text, store, MD_SG_ARCHIVE, "a.test.3", "pubcert.pem", md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(text, "set 7");
+    ck_assert_int_ne(md_store_exists(store, MD_SG_ARCHIVE, "a.test.4", "pubcert.pem", md_test_pool), APR_SUCCESS);
+}
+END_TEST
+
+/* A crash after tmp/<name> was complete but before it became domains/<name>. */
+START_TEST(store_recover_interrupted_activation)
+{
+    const char *text;
+
+    stage_set("a.test", "old");
+    ck_assert_int_eq(md_store_activate(store, "a.test", set_files(), md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_TMP, "a.test", "pubcert.pem", "new", md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_TMP, "a.test", ".complete", "", md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_recover(store, "a.test", md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_load_text(&text, store, MD_SG_DOMAINS, "a.test", "pubcert.pem", md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(text, "new");
+    /* an incomplete tmp is thrown away and the served set stays */
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_TMP, "a.test", "pubcert.pem", "half", md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_recover(store, "a.test", md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_load_text(&text, store, MD_SG_DOMAINS, "a.test", "pubcert.pem", md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(text, "new");
+}
+END_TEST
+
+/* Another process holding an MD's lock keeps us out; its death releases the lock. */
+START_TEST(store_md_lock_between_processes)
+{
+    md_store_lock_t *lock;
+    int fds[2], status;
+    char c;
+    pid_t pid;
+
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    if (pid == 0) {
+        apr_pool_t *p;
+        apr_pool_create(&p, NULL);
+        if (md_store_lock_md(&lock, store, "a.test", 0, p) != APR_SUCCESS) _exit(2);
+        if (write(fds[1], "x", 1) != 1) _exit(3);
+        sleep(30);
+        _exit(0);
+    }
+    ck_assert_int_eq(read(fds[0], &c, 1), 1);
+    ck_assert_int_eq(md_store_lock_md(&lock, store, "a.test", apr_time_from_msec(300), md_test_pool), APR_TIMEUP);
+    ck_assert_int_eq(md_store_lock_md(&lock, store, "b.test", 0, md_test_pool), APR_SUCCESS);
+    md_store_unlock(lock);
+    kill(pid, SIGKILL);
+    waitpid(pid, &status, 0);
+    ck_assert_int_eq(md_store_lock_md(&lock, store, "a.test", apr_time_from_sec(2), md_test_pool), APR_SUCCESS);
+    md_store_unlock(lock);
+    close(fds[0]);
+    close(fds[1]);
+}
+END_TEST
+
+Suite *md_test_store_suite(void)
+{
+    Suite *s = suite_create("store");
+    TCase *tc = tcase_create("fs");
+
+    tcase_add_checked_fixture(tc, store_setup, store_teardown);
+    tcase_add_test(tc, store_layout_and_key);
+    tcase_add_test(tc, store_keys_encrypted_outside_domains);
+    tcase_add_test(tc, store_atomic_replace_and_corruption);
+    tcase_add_test(tc, store_activation_archives_and_prunes);
+    tcase_add_test(tc, store_recover_interrupted_activation);
+    tcase_add_test(tc, store_md_lock_between_processes);
+    suite_add_tcase(s, tc);
+    return s;
+}
