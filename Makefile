@@ -83,14 +83,20 @@ integration: all
 
 check: all test asan-test integration
 
+# Installs through apxs into LIBEXECDIR (default /usr/local/lib/apache2/modules, which no
+# Debian package owns) and honours DESTDIR. A mod_md.so that a distribution package owns
+# (Debian's /usr/lib/apache2/modules/mod_md.so) is never overwritten without FORCE=1.
 install: all
 	@target="$(DESTDIR)$(LIBEXECDIR)/mod_md.so"; \
-	if [ -z "$(DESTDIR)" ] && [ -e "$$target" ] && dpkg -S "$$target" >/dev/null 2>&1 && [ -z "$(FORCE)" ]; then \
-	  echo "error: $$target belongs to a distribution package; install elsewhere with LIBEXECDIR=... or FORCE=1"; exit 1; fi
+	if [ -e "$$target" ] && command -v dpkg >/dev/null && dpkg -S "$(LIBEXECDIR)/mod_md.so" >/dev/null 2>&1 \
+	   && [ -z "$(DESTDIR)" ] && [ -z "$(FORCE)" ]; then \
+	  echo "error: $$target belongs to a distribution package; choose another LIBEXECDIR or set FORCE=1"; \
+	  exit 1; fi
 	install -d "$(DESTDIR)$(LIBEXECDIR)" "$(DESTDIR)$(BINDIR)"
-	install -m 0644 $(B)/mod_md.so "$(DESTDIR)$(LIBEXECDIR)/mod_md.so"
+	$(APXS) -i -S LIBEXECDIR="$(DESTDIR)$(LIBEXECDIR)" -n md $(B)/mod_md.so
 	install -m 0755 $(B)/mdctl "$(DESTDIR)$(BINDIR)/mdctl"
-	@echo "installed. Load it with:  LoadModule md_module $(LIBEXECDIR)/mod_md.so"
+	@echo "Installed. In place of Debian's 'LoadModule md_module /usr/lib/apache2/modules/mod_md.so' use:"
+	@echo "    LoadModule md_module $(LIBEXECDIR)/mod_md.so"
 
 clean:
 	rm -rf build
