@@ -38,21 +38,28 @@ static md_acme_acct_t *acct_from_json(const char *id, const md_json_t *j, apr_po
     return acct;
 }
 
-/* Ask the CA whether the account still exists and is valid (RFC 8555 7.3.2: POST {}). */
+/* Ask the CA whether the account still exists and is valid (POST-as-GET on its URL).
+ * APR_ENOENT when the CA says it is gone or deactivated; other failures are the CA's
+ * trouble, not the account's, and are passed on. */
 static apr_status_t acct_check(md_acme_t *acme, md_acme_acct_t *acct, md_result_t *result,
                                apr_pool_t *p)
 {
-    md_acme_resp_t *resp;
+    md_json_t *json;
     apr_status_t rv;
 
     acme->acct_url = acct->url;
-    rv = md_acme_post(&resp, acme, acct->url, "{}", 0, result, p);
-    if (rv == APR_SUCCESS && resp->json) {
-        acct->status = md_json_gets(resp->json, MD_KEY_STATUS, NULL);
+    rv = md_acme_get_json(&json, acme, acct->url, result, p);
+    if (rv == APR_SUCCESS) {
+        acct->status = md_json_gets(json, MD_KEY_STATUS, NULL);
         if (acct->status && !strcmp(acct->status, "valid")) return APR_SUCCESS;
+        rv = APR_ENOENT;
+    }
+    else if (result->problem && (strstr(result->problem, ":accountDoesNotExist")
+                                 || strstr(result->problem, ":unauthorized"))) {
+        rv = APR_ENOENT;
     }
     acme->acct_url = NULL;
-    return (rv == APR_SUCCESS) ? APR_ENOENT : rv;
+    return rv;
 }
 
 static int acct_fits(const md_acme_acct_t *acct, const md_acme_acct_req_t *req)
@@ -72,17 +79,27 @@ static apr_status_t acct_try(md_acme_acct_t **pacct, const md_acme_acct_req_t *r
     apr_status_t rv;
 
     rv = md_store_load_json(&json, req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, p);
-    if (rv != APR_SUCCESS) return rv;
+    if (rv != APR_SUCCESS) return APR_ENOENT;  /* none, or damaged: not one to use */
     acct = acct_from_json(id, json, p);
     if (!acct_fits(acct, req)) return APR_ENOENT;
     rv = md_store_load_pkey(&key, req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY, p);
-    if (rv != APR_SUCCESS) return rv;
+    if (rv != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD0402: the key of account %s "
+                      "cannot be read (damaged, or encrypted with another store key); "
+                      "not using it", id);
+        return APR_ENOENT;
+    }
     req->acme->acct_key = key;
     rv = acct_check(req->acme, acct, result, p);
+    if (rv != APR_SUCCESS && rv != APR_ENOENT) {
+        req->acme->acct_key = NULL;
+        return rv;
+    }
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD0401: account %s at %s is no longer "
-                      "usable (%s), looking for another", id, acct->ca_url,
-                      result->problem ? result->problem : "not valid");
+                      "usable (%s: %s), looking for another", id, acct->ca_url,
+                      result->problem ? result->problem : "not valid",
+                      result->detail ? result->detail : "");
         acct->status = "invalid";
         md_store_save_json(req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, acct_to_json(acct, p), p);
         req->acme->acct_key = NULL;
@@ -92,24 +109,23 @@ static apr_status_t acct_try(md_acme_acct_t **pacct, const md_acme_acct_req_t *r
     return APR_SUCCESS;
 }
 
+/* A usable account from the store: APR_ENOENT when there is none, another status when
+ * the CA could not be asked (then no new account is made either). */
 static apr_status_t acct_find(md_acme_acct_t **pacct, const md_acme_acct_req_t *req,
                               md_result_t *result, apr_pool_t *p)
 {
     apr_array_header_t *ids;
-    apr_status_t rv;
+    apr_status_t rv = APR_ENOENT;
     int i;
 
-    if (req->preferred_id && acct_try(pacct, req, req->preferred_id, result, p) == APR_SUCCESS) {
-        return APR_SUCCESS;
-    }
+    if (req->preferred_id) rv = acct_try(pacct, req, req->preferred_id, result, p);
+    if (rv != APR_ENOENT && !APR_STATUS_IS_ENOENT(rv)) return rv;
     rv = md_store_names(&ids, req->store, MD_SG_ACCOUNTS, p);
     if (rv != APR_SUCCESS) return rv;
-    for (i = 0; i < ids->nelts; ++i) {
-        if (acct_try(pacct, req, APR_ARRAY_IDX(ids, i, const char *), result, p) == APR_SUCCESS) {
-            return APR_SUCCESS;
-        }
+    for (i = 0, rv = APR_ENOENT; i < ids->nelts && APR_STATUS_IS_ENOENT(rv); ++i) {
+        rv = acct_try(pacct, req, APR_ARRAY_IDX(ids, i, const char *), result, p);
     }
-    return APR_ENOENT;
+    return rv;
 }
 
 /* A free directory name ACME-<last 16 chars of the CA host>-NNNN, as today. */
@@ -211,7 +227,8 @@ apr_status_t md_acme_acct_use(md_acme_acct_t **pacct, const md_acme_acct_req_t *
 
     rv = md_acme_setup(req->acme, result);
     if (rv != APR_SUCCESS) return rv;
-    if (acct_find(pacct, req, result, p) == APR_SUCCESS) return APR_SUCCESS;
+    rv = acct_find(pacct, req, result, p);
+    if (!APR_STATUS_IS_ENOENT(rv)) return rv;
     md_result_activity(result, "registering a new account at %s", req->acme->url);
     return acct_register(pacct, req, result, p);
 }
