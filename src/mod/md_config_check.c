@@ -105,21 +105,32 @@ static void usage_report(const md_mod_conf_t *mc, const md_t *md, server_rec *ba
     }
 }
 
-int md_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+static void usage_reports(server_rec *s, apr_pool_t *p)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
-    int report, i;
+    int i;
 
-    /* 1. errors: in every pass */
-    if (overlaps_check(mc, s) != OK) return !OK;
-    /* 2. warnings: once per start or restart, and in `apache2 -t` */
-    report = ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST
-             || ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG;
-    for (i = 0; report && i < mc->conf_mds->nelts; ++i) {
+    for (i = 0; i < mc->conf_mds->nelts; ++i) {
         md_conf_md_t *cm = APR_ARRAY_IDX(mc->conf_mds, i, md_conf_md_t *);
-        md_t *md = md_copy(ptemp, cm->md);
-        md_config_apply(md, cm, s, ptemp);
-        usage_report(mc, md, s, ptemp);
+        md_t *md = md_copy(p, cm->md);
+        md_config_apply(md, cm, s, p);
+        usage_report(mc, md, s, p);
     }
+}
+
+int md_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    /* 1. errors: in every pass */
+    if (overlaps_check(md_config_get(s)->mc, s) != OK) return !OK;
+    /* 2. warnings: here only for `apache2 -t`; a start reports them after the logs
+     * are open (md_config_report) */
+    if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) usage_reports(s, ptemp);
+    return OK;
+}
+
+int md_config_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    /* once per start or restart: not in the dry run before the server detaches */
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) usage_reports(s, ptemp);
     return OK;
 }
