@@ -186,6 +186,10 @@ md_json_t *md_to_json(const md_t *md, apr_pool_t *p)
     if (md->profile) md_json_sets(md->profile, j, MD_KEY_PROFILE, NULL);
     md_json_setb(md->profile_mandatory, j, "profile-mandatory", NULL);
     md_json_setb(md->ari_renewals, j, "ari-renewals", NULL);
+    if (md->cert_files->nelts) {
+        md_json_setsa(md->cert_files, j, MD_KEY_CERT_FILES, NULL);
+        md_json_setsa(md->pkey_files, j, MD_KEY_PKEY_FILES, NULL);
+    }
     return j;
 }
 
@@ -248,6 +252,8 @@ apr_status_t md_from_json(md_t **pmd, const md_json_t *j, apr_pool_t *p)
     md->stapling = md_json_getb(j, "stapling", NULL);
     s = md_json_gets(j, MD_KEY_PROFILE, NULL);
     md->profile = s ? apr_pstrdup(p, s) : NULL;
+    md->cert_files = md_json_getsa(j, p, MD_KEY_CERT_FILES, NULL);
+    md->pkey_files = md_json_getsa(j, p, MD_KEY_PKEY_FILES, NULL);
     *pmd = md;
     return APR_SUCCESS;
 }

@@ -93,4 +93,8 @@
 #define MD_KEY_X                "x"
 #define MD_KEY_Y                "y"
 
+/* md.json: static certificate files (MDCertificateFile / MDCertificateKeyFile) */
+#define MD_KEY_CERT_FILES   "cert-files"
+#define MD_KEY_PKEY_FILES   "pkey-files"
+
 #endif

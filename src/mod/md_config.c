@@ -170,6 +170,16 @@ void md_config_apply(md_t *md, const md_conf_md_t *cmd, server_rec *base_server,
 
 /* ---- MDomain and <MDomain> ---------------------------------------------------- */
 
+/* DNS names are case-insensitive; the store and md.json hold them in lower case, as
+ * today's module does. */
+static const char *name_lower(apr_pool_t *p, const char *name)
+{
+    char *lower = apr_pstrdup(p, name), *c;
+
+    for (c = lower; *c; ++c) *c = (char)apr_tolower(*c);
+    return lower;
+}
+
 static const char *add_names(cmd_parms *cmd, md_conf_md_t *cm, int argc, char *const argv[])
 {
     int i;
@@ -180,7 +190,7 @@ static const char *add_names(cmd_parms *cmd, md_conf_md_t *cm, int argc, char *c
         else if (strchr(argv[i], '/') || strchr(argv[i], ' ') || !argv[i][0]) {
             return at(cmd, apr_psprintf(cmd->pool, "'%s' is not a domain name", argv[i]));
         }
-        else md_array_str_add_unique(cm->md->domains, apr_pstrdup(cmd->pool, argv[i]), 0);
+        else md_array_str_add_unique(cm->md->domains, name_lower(cmd->pool, argv[i]), 0);
     }
     return NULL;
 }
@@ -190,7 +200,6 @@ static const char *md_define(cmd_parms *cmd, int argc, char *const argv[], md_co
     md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
     md_conf_md_t *cm = apr_pcalloc(cmd->pool, sizeof(*cm));
     const char *err;
-    int i;
 
     if (argc < 1) return at(cmd, "needs at least one domain name");
     cm->md = md_create(cmd->pool, NULL);
@@ -202,18 +211,6 @@ static const char *md_define(cmd_parms *cmd, int argc, char *const argv[], md_co
     cm->md->name = APR_ARRAY_IDX(cm->md->domains, 0, const char *);
     cm->md->defn_name = cmd->directive->filename;
     cm->md->defn_line = (unsigned int)cmd->directive->line_num;
-    for (i = 0; i < mc->conf_mds->nelts; ++i) {
-        md_conf_md_t *other = APR_ARRAY_IDX(mc->conf_mds, i, md_conf_md_t *);
-        const char *dup = NULL;
-        int k;
-        for (k = 0; !dup && k < cm->md->domains->nelts; ++k) {
-            const char *n = APR_ARRAY_IDX(cm->md->domains, k, const char *);
-            if (md_array_str_index(other->md->domains, n, 0) >= 0) dup = n;
-        }
-        if (dup) return at(cmd, apr_psprintf(cmd->pool, "'%s' is already part of the managed "
-                                             "domain %s defined at %s:%u", dup, other->md->name,
-                                             other->md->defn_name, other->md->defn_line));
-    }
     APR_ARRAY_PUSH(mc->conf_mds, md_conf_md_t *) = cm;
     *pcm = cm;
     return NULL;
@@ -227,17 +224,32 @@ static const char *md_cmd_mdomain(cmd_parms *cmd, void *dc, int argc, char *cons
     return err ? err : md_define(cmd, argc, argv, &cm);
 }
 
+/* Each MDCertificateFile needs its MDCertificateKeyFile, in the same order. */
+static const char *static_files_check(cmd_parms *cmd, const md_conf_md_t *cm)
+{
+    int certs = cm->cert_files ? cm->cert_files->nelts : 0;
+    int keys = cm->pkey_files ? cm->pkey_files->nelts : 0;
+
+    if (certs == keys) return NULL;
+    return apr_psprintf(cmd->pool, "MDCertificateFile/MDCertificateKeyFile: <MDomain %s> has %d "
+                        "MDCertificateFile and %d MDCertificateKeyFile lines; give one "
+                        "MDCertificateKeyFile for each MDCertificateFile, in the same order",
+                        cm->md->name, certs, keys);
+}
+
 static const char *md_cmd_section(cmd_parms *cmd, void *dc, const char *arg)
 {
-    const char *endp = strrchr(arg, '>'), *err;
+    const char *endp = strrchr(arg, '>'), *err = not_in_section(cmd);
     apr_array_header_t *names = apr_array_make(cmd->temp_pool, 5, sizeof(char *));
+    ap_directive_t *section = cmd->directive;
     const char *args, *word;
     md_conf_md_t *cm;
 
-    if ((err = not_in_section(cmd)) != NULL) return err;
+    if (err) return err;
     if (!endp) return at(cmd, "the section start is missing its closing '>'");
     args = apr_pstrndup(cmd->temp_pool, arg, (apr_size_t)(endp - arg));
-    while (*(word = ap_getword_conf(cmd->temp_pool, &args))) {
+    for (word = ap_getword_conf(cmd->temp_pool, &args); *word;
+         word = ap_getword_conf(cmd->temp_pool, &args)) {
         APR_ARRAY_PUSH(names, char *) = (char *)word;
     }
     err = md_define(cmd, names->nelts, (char *const *)names->elts, &cm);
@@ -245,13 +257,10 @@ static const char *md_cmd_section(cmd_parms *cmd, void *dc, const char *arg)
     section_md = cm;
     err = ap_walk_config(cmd->directive->first_child, cmd, cmd->context);
     section_md = NULL;
-    if (!err && (cm->cert_files ? cm->cert_files->nelts : 0) != (cm->pkey_files ? cm->pkey_files->nelts : 0)) {
-        err = apr_psprintf(cmd->pool, "<MDomain %s>: %d MDCertificateFile but %d "
-                           "MDCertificateKeyFile lines; each certificate needs its key",
-                           cm->md->name, cm->cert_files ? cm->cert_files->nelts : 0,
-                           cm->pkey_files ? cm->pkey_files->nelts : 0);
-    }
-    return err;
+    if (err) return err;
+    /* a problem of the whole section is reported at its first line */
+    cmd->directive = section;
+    return static_files_check(cmd, cm);
 }
 
 static const char *md_cmd_member(cmd_parms *cmd, void *dc, int argc, char *const argv[])
@@ -475,11 +484,17 @@ static const char *duration_parse(cmd_parms *cmd, const char *arg, apr_interval_
                                   apr_interval_time_t *pd)
 {
     const char *err = not_in_section(cmd);
+    apr_interval_time_t d = 0;
 
-    if (!err) err = md_duration_parse(pd, arg, "s");
-    if (!err && *pd < min) err = apr_psprintf(cmd->pool, "must be at least %s",
-                                              md_duration_print(min, cmd->pool));
-    return err ? at(cmd, apr_psprintf(cmd->pool, "'%s': %s", arg, err)) : NULL;
+    if (err) return err;
+    err = md_duration_parse(&d, arg, "s");
+    if (!err && d < min) {
+        err = (min <= 1) ? "must be greater than 0"
+                         : apr_psprintf(cmd->pool, "must be at least %s", md_duration_print(min, cmd->pool));
+    }
+    if (err) return at(cmd, apr_psprintf(cmd->pool, "'%s': %s", arg, err));
+    *pd = d;
+    return NULL;
 }
 
 static const char *md_cmd_check_interval(cmd_parms *cmd, void *dc, const char *arg)
@@ -517,8 +532,11 @@ static const char *md_cmd_global_flag(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *md_cmd_require_https(cmd_parms *cmd, void *dc, const char *arg)
 {
+    /* flagged OR_AUTHCFG as in today's module, but it configures an MD, not a path */
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE | NOT_IN_HTACCESS);
     int v;
 
+    if (err) return err;
     if (!strcasecmp(arg, "off")) v = MD_REQUIRE_OFF;
     else if (!strcasecmp(arg, "temporary")) v = MD_REQUIRE_TEMPORARY;
     else if (!strcasecmp(arg, "permanent")) v = MD_REQUIRE_PERMANENT;
@@ -633,7 +651,9 @@ static const char *cmd_line_parse(cmd_parms *cmd, const char *line, apr_array_he
     const char *err = not_in_section(cmd);
 
     if (err) return err;
-    while (*(word = ap_getword_conf(cmd->pool, &rest))) APR_ARRAY_PUSH(argv, const char *) = word;
+    for (word = ap_getword_conf(cmd->pool, &rest); *word; word = ap_getword_conf(cmd->pool, &rest)) {
+        APR_ARRAY_PUSH(argv, const char *) = word;
+    }
     if (!argv->nelts) return at(cmd, "needs a program");
     APR_ARRAY_IDX(argv, 0, const char *) = ap_server_root_relative(cmd->pool, APR_ARRAY_IDX(argv, 0, const char *));
     *pargv = argv;
@@ -667,11 +687,20 @@ static const char *md_cmd_store_locks(cmd_parms *cmd, void *dc, const char *arg)
 {
     md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
     const char *err = not_in_section(cmd);
+    apr_interval_time_t wait;
 
     if (err) return err;
-    if (!flag_parse(cmd, arg, &mc->store_locks)) return NULL;
-    mc->store_locks = 1;
-    return duration_parse(cmd, arg, 0, &mc->store_lock_wait);
+    if (!strcasecmp(arg, "on") || !strcasecmp(arg, "off")) {
+        mc->store_locks = !strcasecmp(arg, "on");
+        return NULL;
+    }
+    if (md_duration_parse(&wait, arg, "s") != NULL) {
+        return at(cmd, apr_psprintf(cmd->pool, "'%s' is neither 'on', 'off' nor a duration "
+                                    "to wait for the lock, e.g. 10s", arg));
+    }
+    mc->store_locks = (wait > 0);   /* as today: a wait of 0 means no lock */
+    if (wait > 0) mc->store_lock_wait = wait;
+    return NULL;
 }
 
 static const char *md_cmd_activation_delay(cmd_parms *cmd, void *dc, const char *arg)
@@ -679,7 +708,8 @@ static const char *md_cmd_activation_delay(cmd_parms *cmd, void *dc, const char 
     md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
     const char *err = not_in_section(cmd);
 
-    if (!err) err = md_duration_parse(&mc->activation_delay, arg, "d");
+    if (err) return err;
+    err = md_duration_parse(&mc->activation_delay, arg, "d");
     return err ? at(cmd, apr_psprintf(cmd->pool, "'%s': %s", arg, err)) : NULL;
 }
 

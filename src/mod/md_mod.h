@@ -108,6 +108,11 @@ extern const command_rec md_cmds[];
 /* The MD's settings: <MDomain>, then its server, then the main server, then defaults. */
 void md_config_apply(md_t *md, const md_conf_md_t *cmd, server_rec *base_server, apr_pool_t *p);
 
+/* Checks of the whole configuration, also run by `apache2 -t` (md_config_check.c). */
+int md_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+/* The same configuration warnings at a start or restart, in the error log (post_config). */
+int md_config_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+
 /* Hooks, by file. */
 int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 void md_init_child(apr_pool_t *pchild, server_rec *s);

@@ -1,7 +1,8 @@
 /* MDRequireHttps: plain http requests for a managed name are redirected to https:
  * (302/307 temporary, 301/308 permanent), and with 'permanent' https answers carry
  * Strict-Transport-Security. /.well-known/ is never redirected: ACME and other
- * validations must keep working over http. */
+ * validations must keep working over http. Nothing happens while the MD has no
+ * certificate yet (https would answer 503). */
 #include <string.h>
 #include <apr_strings.h>
 #include <httpd.h>
@@ -23,7 +24,11 @@ static md_t *md_for_request(request_rec *r)
     if (!r->hostname) return NULL;
     for (i = 0; mc->mds && i < mc->mds->nelts; ++i) {
         md_t *md = APR_ARRAY_IDX(mc->mds, i, md_t *);
-        if (md->require_https != MD_REQUIRE_OFF && md_contains(md, r->hostname)) return md;
+        /* only once the MD has a certificate: before, https answers 503 */
+        if (md->require_https != MD_REQUIRE_OFF && md->state == MD_S_COMPLETE
+            && md_contains(md, r->hostname)) {
+            return md;
+        }
     }
     return NULL;
 }
@@ -43,7 +48,8 @@ int md_https_require(request_rec *r)
         return DECLINED;
     }
     if (!strncmp(r->parsed_uri.path, "/.well-known/", 13)) return DECLINED;
-    /* the public https port is 443: the redirect leaves out the port */
+    /* The public https port is 443, so the redirect names no port. MDPortMap says on
+     * which local port 443 arrives; that is not what the client connects to. */
     apr_table_setn(r->headers_out, "Location",
                    apr_pstrcat(r->pool, "https://", r->hostname, r->unparsed_uri, NULL));
     permanent = md->require_https == MD_REQUIRE_PERMANENT;

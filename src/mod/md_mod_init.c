@@ -336,6 +336,143 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
     return APR_SUCCESS;
 }
 
+/* ---- windows and static certificates, checked against the certificate in use ---------- */
+
+/* The leaf of the certificate in use: the first static file, or the first key spec's. */
+static md_cert_t *served_leaf(md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *chain = apr_array_make(p, 3, sizeof(md_cert_t *));
+    const char *pem;
+    apr_size_t len;
+
+    if (md->cert_files->nelts) {
+        if (md_file_read(&pem, &len, APR_ARRAY_IDX(md->cert_files, 0, const char *),
+                         1024 * 1024, p) != APR_SUCCESS
+            || md_chain_from_pem(&chain, pem, len, p) != APR_SUCCESS) return NULL;
+    }
+    else if (!mc->store || md_store_load_chain(&chain, mc->store, MD_SG_DOMAINS, md->name,
+                                               md_pkey_file_name(md_pkey_spec_at(md, 0), MD_FN_PUBCERT, p),
+                                               p) != APR_SUCCESS) {
+        return NULL;
+    }
+    return chain->nelts ? APR_ARRAY_IDX(chain, 0, md_cert_t *) : NULL;
+}
+
+/* Warnings at start: an absolute MDRenewWindow as long as the certificate's whole life
+ * (a renewal would be due at once, every time), and a static certificate inside its
+ * MDWarnWindow (nobody renews it unless MDRenewMode is always). */
+static void md_windows_check(md_mod_conf_t *mc, const md_t *md, server_rec *s, apr_pool_t *p)
+{
+    md_cert_t *leaf = served_leaf(mc, md, p);
+    apr_time_t from, until;
+    char date[APR_RFC822_DATE_LEN];
+
+    if (!leaf) return;
+    from = md_cert_not_before(leaf);
+    until = md_cert_not_after(leaf);
+    if (!md->renew_window.norm && md->renew_window.len >= until - from) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MD4012: %s: MDRenewWindow %s is not "
+                     "shorter than the certificate's lifetime of %d days, so a renewal is always due. "
+                     "Use a percentage (e.g. 33%%) or a shorter duration", md->name,
+                     md_timeslice_print(&md->renew_window, p),
+                     (int)(apr_time_sec(until - from) / (24 * 60 * 60)));
+    }
+    if (md->cert_files->nelts
+        && apr_time_now() >= until - md_timeslice_length(&md->warn_window, from, until)) {
+        apr_rfc822_date(date, until);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MD4013: %s: the static certificate %s "
+                     "expires %s (inside MDWarnWindow %s). Replace the file%s", md->name,
+                     APR_ARRAY_IDX(md->cert_files, 0, const char *), date,
+                     md_timeslice_print(&md->warn_window, p),
+                     md->renew_mode == MD_RENEW_ALWAYS ? "" : ", or set MDRenewMode always");
+    }
+}
+
+/* ---- renames keep their certificates --------------------------------------------- */
+
+static int store_dir_exists(const md_store_t *store, md_store_group_t group, const char *name,
+                            apr_pool_t *p)
+{
+    apr_finfo_t info;
+
+    return apr_stat(&info, md_store_path(store, group, name, NULL, p), APR_FINFO_TYPE, p) == APR_SUCCESS
+           && info.filetype == APR_DIR;
+}
+
+/* How many names of `a` are also in `b`. */
+static int names_shared(const apr_array_header_t *a, const apr_array_header_t *b)
+{
+    int i, n = 0;
+
+    for (i = 0; i < a->nelts; ++i) {
+        if (md_array_str_index(b, APR_ARRAY_IDX(a, i, const char *), 0) >= 0) ++n;
+    }
+    return n;
+}
+
+/* The stored MD, claimed by no configured MD, that shares the most names with `md`. */
+static const char *rename_source(md_mod_conf_t *mc, const md_t *md, apr_array_header_t *stored,
+                                 apr_hash_t *claimed, apr_pool_t *p)
+{
+    const char *best = NULL;
+    int i, best_n = 0, n;
+    md_json_t *json;
+    md_t *old;
+
+    for (i = 0; i < stored->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(stored, i, const char *);
+        if (apr_hash_get(claimed, name, APR_HASH_KEY_STRING)) continue;
+        if (md_store_load_json(&json, mc->store, MD_SG_DOMAINS, name, MD_FN_MD, p) != APR_SUCCESS
+            || md_from_json(&old, json, p) != APR_SUCCESS) continue;
+        n = names_shared(md->domains, old->domains);
+        if (n > best_n) {
+            best = name;
+            best_n = n;
+        }
+    }
+    return best;
+}
+
+/* When the configuration renames an MD or changes its names, the store entry that
+ * overlaps it most carries over, with certificate and key: domains/<old> and
+ * staging/<old> become <new>. Only MDs without a domains/<name> directory look for one,
+ * and an entry that a configured MD still uses is never taken. */
+static void mds_carry_renames(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
+{
+    apr_hash_t *claimed = apr_hash_make(p);
+    apr_array_header_t *stored;
+    const char *from;
+    apr_status_t rv;
+    int i;
+
+    if (md_store_names(&stored, mc->store, MD_SG_DOMAINS, p) != APR_SUCCESS) return;
+    for (i = 0; i < mc->mds->nelts; ++i) {
+        const md_t *md = APR_ARRAY_IDX(mc->mds, i, md_t *);
+        apr_hash_set(claimed, md->name, APR_HASH_KEY_STRING, md);
+    }
+    for (i = 0; i < mc->mds->nelts; ++i) {
+        md_t *md = APR_ARRAY_IDX(mc->mds, i, md_t *);
+        /* an existing directory, even without md.json, may hold a certificate: keep it */
+        if (store_dir_exists(mc->store, MD_SG_DOMAINS, md->name, p)) continue;
+        from = rename_source(mc, md, stored, claimed, p);
+        if (!from) continue;
+        apr_hash_set(claimed, from, APR_HASH_KEY_STRING, md);
+        rv = md_store_rename(mc->store, MD_SG_DOMAINS, from, md->name, p);
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD4010: %s: taking over the store entry "
+                         "of '%s' failed; a new certificate will be obtained", md->name, from);
+            continue;
+        }
+        if (store_dir_exists(mc->store, MD_SG_STAGING, from, p)
+            && !store_dir_exists(mc->store, MD_SG_STAGING, md->name, p)) {
+            md_store_rename(mc->store, MD_SG_STAGING, from, md->name, p);
+        }
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD4011: %s: renamed from '%s' in the "
+                     "store (the most names in common); its certificate and key carry over",
+                     md->name, from);
+    }
+}
+
 /* The configuration dry run: read the store, write nothing there. */
 static apr_status_t md_dry_run(md_mod_conf_t *mc, md_t *md, md_pkey_t **pfallback, apr_pool_t *p)
 {
@@ -377,8 +514,8 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     mc->fallbacks = apr_hash_make(pconf);
     rv = store_open(mc, s, !dry_run, pconf);
     if (rv != APR_SUCCESS) return !OK;
-    /* 3. each MD synced: activation, state, fallback, renewal decision; with MDStoreLocks
-     *    under the store's global lock (each MD's own lock guards its activation anyway) */
+    /* 3. with MDStoreLocks, the rest under the store's global lock (each MD's own lock
+     *    guards its activation anyway) */
     apr_array_clear(mc->watched);
     if (!dry_run && mc->store_locks
         && md_store_lock_global(&global_lock, mc->store, mc->store_lock_wait, ptemp) != APR_SUCCESS) {
@@ -386,10 +523,14 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
                      "was not free within %s; going on with each MD's own lock",
                      md_store_base(mc->store), md_duration_print(mc->store_lock_wait, ptemp));
     }
+    /* 4. renamed MDs keep their store entries (serving pass only) */
+    if (!dry_run) mds_carry_renames(mc, s, pconf);
+    /* 5. each MD synced: activation, state, fallback, renewal decision */
     for (i = 0; i < mc->mds->nelts; ++i) {
         md_t *md = APR_ARRAY_IDX(mc->mds, i, md_t *);
         rv = dry_run ? md_dry_run(mc, md, &fallback_key, pconf)
                      : md_sync(mc, md, s, &fallback_key, pconf);
+        if (!dry_run) md_windows_check(mc, md, s, ptemp);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "MD1005: %s: the store at %s cannot "
                          "be written", md->name, mc->store ? md_store_base(mc->store) : mc->store_dir);
@@ -398,7 +539,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     }
     md_store_unlock(global_lock);
     if (dry_run) return OK;
-    /* 4. the renewal watchdog for what needs renewing */
+    /* 6. the renewal watchdog for what needs renewing */
     rv = md_renew_start_watchdog(mc, s, pconf);
     return rv == APR_SUCCESS ? OK : !OK;
 }

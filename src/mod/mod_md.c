@@ -15,6 +15,8 @@ static void md_register_hooks(apr_pool_t *p)
     /* Our post_config must run before mod_ssl's, which asks us for certificate files. */
     static const char *const before_ssl[] = { "mod_ssl.c", NULL };
 
+    ap_hook_check_config(md_config_check, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(md_config_report, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(md_init_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
     ap_hook_child_init(md_init_child, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_monitor(md_renew_monitor, NULL, NULL, APR_HOOK_MIDDLE);

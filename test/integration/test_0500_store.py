@@ -57,6 +57,7 @@ def test_0500_takeover_of_todays_store(apache, domain):
     apache.start()
     assert apache.verify_cert(domain).serial_number == old_serial
     apache.add("MDRenewWindow 3650d")          # renew now
+    apache.expect_log(r"MD4012: .*MDRenewWindow 3650d is not shorter", required=True)
     apache.graceful()
     wait_until(lambda: os.path.exists(apache.store_path("staging", domain, "md.json")),
                60, what="the renewal staged by our module")

@@ -65,6 +65,7 @@ def test_0600_renew_when_window_opens(apache, domain):
     serial1 = _first_cert(apache, domain)
     # an absolute window longer than the lifetime makes the renewal due at once
     apache.add("MDRenewWindow 3650d")
+    apache.expect_log(r"MD4012: .*MDRenewWindow 3650d is not shorter", required=True)
     apache.graceful()
     _wait_staged(apache, domain)
     apache.graceful()
