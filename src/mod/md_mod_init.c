@@ -320,13 +320,19 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
 
     /* 1. a staged set becomes the served one */
     md_activate_staged(mc, md, s, p);
-    /* 2. the state, and md.json as configured now */
+    /* 2. the state, and md.json as configured now; a store that cannot be written (a full
+     *    disk) costs the record, not the serving */
     md_state_update(mc, md, p);
     rv = md_store_save_json(mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, md_to_json(md, p), p);
-    if (rv != APR_SUCCESS) return rv;
-    /* 3. a fallback while there is no certificate */
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1009: %s: md.json cannot be written to "
+                     "the store at %s (full or read-only?); serving goes on", md->name,
+                     md_store_base(mc->store));
+    }
+    /* 3. a fallback while there is no certificate; outside the store if it must be */
     if (md->state != MD_S_COMPLETE) {
         rv = fallback_ensure(mc, md, 0, pfallback, p);
+        if (rv != APR_SUCCESS) rv = fallback_ensure(mc, md, 1, pfallback, p);
         if (rv != APR_SUCCESS) return rv;
     }
     /* 4. watched by the renewal watchdog when the mode allows it */

@@ -1,0 +1,118 @@
+"""0510: faults of the machine - a full disk, renewal processes killed mid-way.
+
+Whatever happens to the disk or the processes, the server keeps serving the last good
+certificate and the store stays consistent; once the fault is gone, renewals complete.
+"""
+import os
+import random
+import signal
+import subprocess
+import time
+
+import pytest
+
+from mdtest import tlsclient
+from mdtest.procs import wait_until
+
+
+def _children(apache):
+    """Pids of the server's child processes (not the parent)."""
+    parent = apache.pid()
+    out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(parent)],
+                         capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+@pytest.fixture
+def small_disk(env):
+    mnt = os.path.join(env.run_dir, f"tmpfs-{os.getpid()}-{random.randint(0, 1 << 30)}")
+    os.makedirs(mnt)
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0755", "tmpfs", mnt],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    yield mnt
+    subprocess.run(["umount", "-l", mnt])
+
+
+def _fill(path):
+    """Fill the file system of path up; return the filler's name."""
+    filler = os.path.join(path, "filler")
+    with open(filler, "wb", buffering=0) as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+        try:
+            while True:
+                f.write(b"\0")
+                f.flush()
+        except OSError:
+            pass
+    return filler
+
+
+def test_0510_full_disk(apache, domain, small_disk):
+    """A full store fails the renewal's writes cleanly: the server restarts and
+    serves the old certificate; with space again the renewal completes."""
+    apache.store_dir = os.path.join(small_disk, "md")
+    apache.add(f"MDomain {domain}\nMDCAChallenges http-01\nMDRetryDelay 1s")
+    apache.add_vhost(domain)
+    apache.start()
+    apache.wait_for_cert(domain)
+    apache.graceful()
+    serial1 = apache.verify_cert(domain).serial_number
+
+    filler = _fill(small_disk)
+    apache.add("MDRenewWindow 3650d")
+    apache.expect_log(r"MD4012: ", required=True)
+    apache.expect_log(r"MD1009: .*cannot be written", required=False)
+    apache.expect_log(r"MD1102: .*renewal failed", required=True)
+    apache.graceful()
+    apache.wait_for_log(r"MD1102: .*renewal failed", timeout=30)
+    assert apache.verify_cert(domain).serial_number == serial1
+    assert apache.https_get(domain, verify=True).status == 200
+
+    os.remove(filler)
+    wait_until(lambda: os.path.exists(apache.store_path("staging", domain, "md.json")),
+               60, what="the renewal once there is space again")
+    apache.graceful()
+    assert apache.verify_cert(domain).serial_number != serial1
+
+
+def test_0511_renewals_killed_at_random(apache, env):
+    """The processes doing renewals are killed with SIGKILL at random moments while
+    ten MDs get their certificates; in the end every MD serves a certificate that
+    verifies, and no half-written set is anywhere in domains/."""
+    names = [f"k{i}.kill.test" for i in range(10)]
+    for name in names:
+        apache.add(f"MDomain {name}\nMDCAChallenges http-01")
+        apache.add_vhost(name)
+    apache.add("MDPrivateKeys secp256r1\nMDRetryDelay 1s\nMDRenewConcurrency 4")
+    # children killed mid-request leave these traces; they are the point of the test
+    apache.expect_log(r"AH00052: child pid \d+ exit signal Killed", required=False)
+    apache.expect_log(r"MD1102: .*renewal failed", required=False)
+    apache.expect_log(r"AH01909|AH00045|AH00046", required=False)
+    apache.start()
+    rnd = random.Random(4711)
+    kills = 0
+    deadline = time.time() + 20
+    while time.time() < deadline and kills < 25:
+        time.sleep(rnd.uniform(0.1, 0.8))
+        for pid in _children(apache):
+            try:
+                os.kill(pid, signal.SIGKILL)
+                kills += 1
+            except ProcessLookupError:
+                pass
+    for name in names:
+        apache.wait_for_cert(name, timeout=120, cert_file="pubcert.secp256r1.pem")
+    apache.graceful()
+    for name in names:
+        cert = apache.verify_cert(name)
+        assert name in tlsclient.cert_dns_names(cert)
+    assert not os.listdir(apache.store_path("tmp")) or all(
+        not os.listdir(apache.store_path("tmp", d)) for d in os.listdir(apache.store_path("tmp")))
+    print(f"{kills} renewal processes killed")
