@@ -347,14 +347,21 @@ apr_status_t md_store_recover(const md_store_t *store, const char *name, apr_poo
     const char *domains = md_store_path(store, MD_SG_DOMAINS, name, NULL, p);
     apr_status_t rv;
 
+    /* a crash after tmp/<name> became domains/<name>: only the marker and staging are left */
+    if (md_store_exists(store, MD_SG_DOMAINS, name, MD_FN_COMPLETE, p) == APR_SUCCESS) {
+        rv = md_store_purge(store, MD_SG_STAGING, name, p);
+        if (rv == APR_SUCCESS) rv = md_store_remove(store, MD_SG_DOMAINS, name, MD_FN_COMPLETE, p);
+        return rv;
+    }
     if (md_store_exists(store, MD_SG_TMP, name, MD_FN_COMPLETE, p) != APR_SUCCESS) {
         return md_dir_remove_all(tmp, p);  /* an unfinished copy: staging still has it */
     }
     rv = archive_current(store, name, p);
     if (rv == APR_SUCCESS) rv = apr_file_rename(tmp, domains, p);
-    if (rv == APR_SUCCESS) rv = md_store_remove(store, MD_SG_DOMAINS, name, MD_FN_COMPLETE, p);
     if (rv == APR_SUCCESS) rv = md_dir_fsync(md_store_path(store, MD_SG_DOMAINS, NULL, NULL, p), p);
+    /* staging goes before the marker: a crash in between repeats only this step */
     if (rv == APR_SUCCESS) rv = md_store_purge(store, MD_SG_STAGING, name, p);
+    if (rv == APR_SUCCESS) rv = md_store_remove(store, MD_SG_DOMAINS, name, MD_FN_COMPLETE, p);
     return rv;
 }
 

@@ -164,6 +164,14 @@ START_TEST(store_recover_interrupted_activation)
     ck_assert_int_eq(md_store_recover(store, "a.test", md_test_pool), APR_SUCCESS);
     ck_assert_int_eq(md_store_load_text(&text, store, MD_SG_DOMAINS, "a.test", "pubcert.pem", md_test_pool), APR_SUCCESS);
     ck_assert_str_eq(text, "new");
+    /* a crash after the new set was in place but before staging was removed */
+    stage_set("a.test", "newer");
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_DOMAINS, "a.test", ".complete", "", md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_recover(store, "a.test", md_test_pool), APR_SUCCESS);
+    ck_assert_int_ne(md_store_exists(store, MD_SG_STAGING, "a.test", "pubcert.pem", md_test_pool), APR_SUCCESS);
+    ck_assert_int_ne(md_store_exists(store, MD_SG_DOMAINS, "a.test", ".complete", md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_load_text(&text, store, MD_SG_DOMAINS, "a.test", "pubcert.pem", md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(text, "new");
 }
 END_TEST
 
