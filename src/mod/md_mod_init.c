@@ -13,6 +13,7 @@
 
 #include "md_mod.h"
 #include "md_log.h"
+#include "md_ocsp.h"
 #include "md_renew.h"
 #include "md_util.h"
 
@@ -260,6 +261,12 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
     }
     /* 4. renew? missing, changed, or inside the window, and the mode allows it */
     renew_at = (md->state == MD_S_COMPLETE) ? md_renew_time(mc->store, md, p) : 0;
+    /* 4b. (issue 8) a certificate its OCSP responder reported revoked is renewed now */
+    if (md->state == MD_S_COMPLETE && md_ocsp_md_revoked(mc->store, md, p)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MD8040: %s: the certificate is revoked "
+                     "(ocsp/%s/), a new one is ordered", md->name, md->name);
+        renew_at = apr_time_now();
+    }
     if (md->renew_mode == MD_RENEW_MANUAL) return APR_SUCCESS;
     if (md->renew_mode == MD_RENEW_AUTO && (!md->watched || md->cert_files->nelts)) return APR_SUCCESS;
     if (md->state != MD_S_COMPLETE || renew_at <= apr_time_now()) {
@@ -304,7 +311,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     current_mc = mc;
     /* 1. the MDs as configured, linked to their vhosts */
     mds_merge(mc, s, pconf);
-    if (!mc->mds->nelts) return OK;
+    if (!mc->mds->nelts && !md_stapling_configured(mc, s)) return OK;
     /* 2. the store; only the serving pass writes to it */
     mc->fallbacks = apr_hash_make(pconf);
     rv = store_open(mc, s, !dry_run, pconf);
@@ -324,6 +331,10 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     if (dry_run) return OK;
     /* 4. the renewal watchdog for what needs renewing */
     rv = md_renew_start_watchdog(mc, s, pconf);
+    if (rv != APR_SUCCESS) return !OK;
+    /* 5. OCSP stapling (issue 8, md_mod_ocsp.c): must-staple check, pruning of old
+     *    responses, the OCSP watchdog. mod_ssl primes the certificates after us. */
+    rv = md_stapling_start(mc, s, pconf);
     return rv == APR_SUCCESS ? OK : !OK;
 }
 
