@@ -66,6 +66,7 @@
 #define MD_KEY_PROTECTED        "protected"
 #define MD_KEY_PROTO            "proto"
 #define MD_KEY_REGISTRATION     "registration"
+#define MD_KEY_RESPONSE         "response"
 #define MD_KEY_RENEW_MODE       "renew-mode"
 #define MD_KEY_RENEW_WINDOW     "renew-window"
 #define MD_KEY_REQUIRE_HTTPS    "require-https"

@@ -4,6 +4,7 @@
 
 #include <httpd.h>
 #include <http_config.h>
+#include <http_ssl.h>
 #include <apr_hash.h>
 #include "md.h"
 #include "md_store.h"
@@ -127,7 +128,18 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
 /* The file a child writes when a renewed set is ready and the parent should restart. */
 const char *md_renew_restart_marker(md_mod_conf_t *mc, apr_pool_t *p);
 int md_renew_monitor(apr_pool_t *p, server_rec *s);
+/* Ask the renewal watchdog (in whatever child it runs) to renew an MD now. */
+apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, apr_pool_t *p);
 md_event_conf_t *md_renew_event_conf(md_mod_conf_t *mc, apr_pool_t *p);
+
+/* OCSP stapling (md_mod_ocsp.c, docs/ocsp.md). */
+int md_stapling_configured(const md_mod_conf_t *mc, server_rec *s);
+/* Serving pass: must-staple check, pruning of old responses, the OCSP watchdog. */
+apr_status_t md_stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
+int md_stapling_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t id_len,
+                      const char *pem);
+int md_stapling_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t id_len,
+                         ap_ssl_ocsp_copy_resp *cb, void *userdata);
 
 int md_chall_http01_handler(request_rec *r, int lookup);
 int md_chall_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,

@@ -14,6 +14,7 @@
 #include "md_mod.h"
 #include "md_log.h"
 #include "md_job.h"
+#include "md_ocsp.h"
 #include "md_renew.h"
 #include "md_util.h"
 
@@ -267,7 +268,7 @@ static void md_activate_staged(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_p
 }
 
 /* What the watchdog needs to know of the served certificate, which it cannot read. */
-static void md_watch(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
+static void md_watch(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
 {
     md_watch_t *w = apr_pcalloc(p, sizeof(*w));
     apr_array_header_t *chain;
@@ -284,6 +285,12 @@ static void md_watch(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
         w->valid_until = until;
         w->renew_at = md_renew_time(mc->store, md, p);
         w->warn_at = until - md_timeslice_length(&md->warn_window, from, until);
+        /* a certificate its OCSP responder reported revoked is renewed now */
+        if (md_ocsp_md_revoked(mc->store, md, p)) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MD8040: %s: the "
+                         "certificate is revoked (ocsp/%s/), a new one is ordered", md->name, md->name);
+            w->renew_at = 0;
+        }
     }
     APR_ARRAY_PUSH(mc->watched, md_watch_t *) = w;
 }
@@ -338,7 +345,7 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
     /* 4. watched by the renewal watchdog when the mode allows it */
     if (md->renew_mode == MD_RENEW_MANUAL) return APR_SUCCESS;
     if (md->renew_mode == MD_RENEW_AUTO && (!md->watched || md->cert_files->nelts)) return APR_SUCCESS;
-    md_watch(mc, md, p);
+    md_watch(mc, md, s, p);
     return APR_SUCCESS;
 }
 
@@ -515,7 +522,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     current_mc = mc;
     /* 1. the MDs as configured, linked to their vhosts */
     mds_merge(mc, s, pconf);
-    if (!mc->mds->nelts) return OK;
+    if (!mc->mds->nelts && !md_stapling_configured(mc, s)) return OK;
     /* 2. the store; only the serving pass writes to it */
     mc->fallbacks = apr_hash_make(pconf);
     rv = store_open(mc, s, !dry_run, pconf);
@@ -547,6 +554,10 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     if (dry_run) return OK;
     /* 6. the renewal watchdog for what needs renewing */
     rv = md_renew_start_watchdog(mc, s, pconf);
+    if (rv != APR_SUCCESS) return !OK;
+    /* 5. OCSP stapling (issue 8, md_mod_ocsp.c): must-staple check, pruning of old
+     *    responses, the OCSP watchdog. mod_ssl primes the certificates after us. */
+    rv = md_stapling_start(mc, s, pconf);
     return rv == APR_SUCCESS ? OK : !OK;
 }
 

@@ -28,6 +28,7 @@ APLOG_USE_MODULE(md);
 #define MD_RENEW_TICK apr_time_from_sec(1)
 #define MD_RESTART_MARKER ".restart-wanted"
 #define MD_RESTART_SETTLE apr_time_from_sec(5)
+#define MD_RENEW_REQUESTS ".renew-requests"
 
 typedef struct {
     md_mod_conf_t *mc;
@@ -251,6 +252,48 @@ static void *APR_THREAD_FUNC renew_task(apr_thread_t *thread, void *baton)
     return NULL;
 }
 
+/* Another part of the server (OCSP stapling seeing a revocation) may ask for an MD to be
+ * renewed now: it appends the name to staging/.renew-requests. One stat a tick. */
+apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, apr_pool_t *p)
+{
+    const char *path = md_store_path(mc->store, MD_SG_STAGING, NULL, MD_RENEW_REQUESTS, p);
+    apr_file_t *f;
+    apr_status_t rv;
+
+    rv = apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_APPEND,
+                       APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
+    if (rv != APR_SUCCESS) return rv;
+    rv = apr_file_puts(apr_pstrcat(p, name, "\n", NULL), f);
+    apr_file_close(f);
+    return rv;
+}
+
+static void renew_requests_take(md_renew_wd_t *wd, apr_pool_t *p)
+{
+    const char *path = md_store_path(wd->mc->store, MD_SG_STAGING, NULL, MD_RENEW_REQUESTS, p);
+    const char *taken = apr_pstrcat(p, path, ".taken", NULL), *text, *name;
+    char *state = NULL, *copy;
+    apr_finfo_t info;
+    int i;
+
+    if (apr_stat(&info, path, APR_FINFO_SIZE, p) != APR_SUCCESS) return;
+    /* taken away first, so that a request appended meanwhile lands in a new file */
+    if (apr_file_rename(path, taken, p) != APR_SUCCESS) return;
+    if (md_file_read(&text, NULL, taken, 1024 * 1024, p) != APR_SUCCESS) return;
+    apr_file_remove(taken, p);
+    copy = apr_pstrdup(p, text);
+    for (name = apr_strtok(copy, "\n", &state); name; name = apr_strtok(NULL, "\n", &state)) {
+        for (i = 0; i < wd->mc->watched->nelts; ++i) {
+            md_watch_t *w = APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *);
+            if (strcmp(w->md->name, name)) continue;
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1109: %s: renewal requested "
+                         "(the certificate was reported revoked)", name);
+            w->renew_at = 0;
+            w->next_check = 0;
+        }
+    }
+}
+
 static void renew_dispatch(md_renew_wd_t *wd, apr_pool_t *ptemp)
 {
     apr_time_t now = apr_time_now();
@@ -292,7 +335,10 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
                                             "renewal workers could not be started");
         return rv;
     case AP_WATCHDOG_STATE_RUNNING:
-        if (wd->workers && apr_time_now() >= wd->start_at) renew_dispatch(wd, ptemp);
+        if (wd->workers && apr_time_now() >= wd->start_at) {
+            renew_requests_take(wd, ptemp);
+            renew_dispatch(wd, ptemp);
+        }
         return APR_SUCCESS;
     case AP_WATCHDOG_STATE_STOPPING:
         if (wd->workers) apr_thread_pool_destroy(wd->workers);

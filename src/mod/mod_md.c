@@ -28,6 +28,9 @@ static void md_register_hooks(apr_pool_t *p)
     ap_hook_protocol_switch(md_chall_protocol_switch, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_answer_challenge(md_chall_answer_tlsalpn01, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_process_connection(md_chall_process_connection, NULL, NULL, APR_HOOK_FIRST);
+    /* OCSP stapling (md_mod_ocsp.c): mod_ssl primes certificates, we hand out responses */
+    ap_hook_ssl_ocsp_prime_hook(md_stapling_prime, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_ocsp_get_resp_hook(md_stapling_get_resp, NULL, NULL, APR_HOOK_MIDDLE);
     /* MDRequireHttps: redirect early, before access checks answer for http: */
     ap_hook_post_read_request(md_https_require, NULL, NULL, APR_HOOK_MIDDLE);
 }

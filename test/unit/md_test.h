@@ -22,5 +22,6 @@ Suite *md_test_jws_suite(void);
 Suite *md_test_renew_suite(void);
 Suite *md_test_exec_suite(void);
 Suite *md_test_store_suite(void);
+Suite *md_test_ocsp_suite(void);
 
 #endif

@@ -1,0 +1,268 @@
+"""0800: OCSP stapling (MDStapling) against a real OCSP responder.
+
+`openssl ocsp` answers for Pebble's intermediate, signed with the
+intermediate's own key, from an index.txt this test writes after the
+certificate is issued.  Pebble puts that responder's URL into the
+certificates it issues ("ocspResponderURL").  What a TLS client sees is
+checked with `openssl s_client -status`:
+
+- the staple is there once the module fetched a response;
+- it is still there after the responder stopped and Apache restarted
+  (the response persisted in the store and was loaded again);
+- a revocation marked in the index shows up (OCSP JSON, log, the staple
+  itself) without a restart, and a new certificate is ordered at once, to go
+  live at the next graceful restart;
+- MDMustStaple puts the TLS feature extension into the certificate, and a
+  CA without OCSP is warned about.
+"""
+import datetime
+import glob
+import json
+import os
+import re
+import subprocess
+import time
+
+import pytest
+from cryptography import x509
+
+from mdtest import tlsclient
+from mdtest.ports import free_ports
+from mdtest.procs import BackgroundProcess, wait_until
+
+# responses valid 10 minutes; a window of 595 s makes the module fetch again
+# 5 s after each thisUpdate, so a revocation is seen within seconds
+NEXT_UPDATE_MIN = 10
+RENEW_WINDOW = "595s"
+
+
+class OcspResponder:
+    """`openssl ocsp -port N` for a Pebble's intermediate CA."""
+
+    def __init__(self, run_dir, name, port):
+        self.dir = os.path.join(run_dir, name)
+        os.makedirs(self.dir, exist_ok=True)
+        self.port = port
+        self.index = os.path.join(self.dir, "index.txt")
+        self.ca_cert = os.path.join(self.dir, "ca.pem")
+        self.ca_key = os.path.join(self.dir, "ca.key")
+        self.lines = {}
+        self.proc = None
+        open(self.index, "w").close()
+
+    @property
+    def url(self):
+        return f"http://127.0.0.1:{self.port}"
+
+    def set_issuer(self, pebble):
+        with open(self.ca_cert, "w") as f:
+            f.write(pebble.mgmt_get("/intermediates/0"))
+        with open(self.ca_key, "w") as f:
+            f.write(pebble.mgmt_get("/intermediate-keys/0"))
+        os.chmod(self.ca_key, 0o600)
+
+    def _write_index(self):
+        with open(self.index + ".tmp", "w") as f:
+            f.write("".join(self.lines.values()))
+        os.replace(self.index + ".tmp", self.index)
+
+    def add(self, cert, revoked_at=None):
+        """List the certificate as valid (V), or revoked (R) since revoked_at."""
+        fmt = "%y%m%d%H%M%SZ"
+        expiry = cert.not_valid_after.strftime(fmt)
+        serial = f"{cert.serial_number:X}"
+        if len(serial) % 2:
+            serial = "0" + serial
+        subject = "/" + "/".join(a.rfc4514_string() for a in cert.subject)
+        if revoked_at is None:
+            line = f"V\t{expiry}\t\t{serial}\tunknown\t{subject}\n"
+        else:
+            line = f"R\t{expiry}\t{revoked_at.strftime(fmt)}\t{serial}\tunknown\t{subject}\n"
+        self.lines[serial] = line
+        self._write_index()
+
+    def start(self):
+        self.proc = BackgroundProcess(
+            "ocsp-responder",
+            ["openssl", "ocsp", "-index", self.index, "-CA", self.ca_cert,
+             "-rsigner", self.ca_cert, "-rkey", self.ca_key, "-port", str(self.port),
+             "-nmin", str(NEXT_UPDATE_MIN),
+             # serve one connection at a time, but never hang on a silent one
+             "-timeout", "3"],
+            os.path.join(self.dir, "responder.log"))
+        mark = len(self.proc.log_text())
+        self.proc.start()
+        # not by connecting: a connection without a request would block it
+        wait_until(lambda: "waiting for OCSP client connections" in self.proc.log_text()[mark:],
+                   10, what="openssl ocsp responder")
+
+    def stop(self):
+        if self.proc:
+            self.proc.stop()
+            self.proc = None
+
+
+@pytest.fixture
+def responder(env):
+    r = OcspResponder(env.run_dir, "ocsp-responder", free_ports(1)[0])
+    yield r
+    r.stop()
+
+
+@pytest.fixture
+def ocsp_pebble(pebble_factory, responder):
+    p = pebble_factory(config={"ocspResponderURL": responder.url})
+    responder.set_issuer(p)
+    return p
+
+
+def s_client_status(port, name):
+    """What `openssl s_client -status` says about the stapled response."""
+    r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+                        "-servername", name, "-status"],
+                       input=b"", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
+    return r.stdout.decode("utf-8", "replace")
+
+
+def staple_status(port, name):
+    """'good', 'revoked', 'unknown' from the stapled response, or None without one."""
+    out = s_client_status(port, name)
+    if "OCSP response: no response sent" in out:
+        return None
+    assert "OCSP Response Status: successful" in out, out
+    m = re.search(r"Cert Status: (\w+)", out)
+    assert m, out
+    return m.group(1)
+
+
+def load_cert(path):
+    with open(path, "rb") as f:
+        return tlsclient.load_pem_certs(f.read())[0]
+
+
+def ocsp_json(apache, md):
+    """The md's OCSP response file (exactly one expected), parsed, or None."""
+    files = glob.glob(apache.store_path("ocsp", md, "ocsp-*.json"))
+    if not files:
+        return None
+    assert len(files) == 1, files
+    with open(files[0]) as f:
+        return json.load(f)
+
+
+def issue(apache, responder, domain, extra=""):
+    """Start Apache for a stapled MD; once the certificate is staged, list it in
+    the responder's index, start the responder and activate the certificate."""
+    apache.add(f"""
+        MDomain {domain}
+        MDCAChallenges http-01
+        MDStapling on
+        MDStaplingRenewWindow {RENEW_WINDOW}
+        {extra}
+    """)
+    apache.add_vhost(domain)
+    apache.start()
+    apache.wait_for_cert(domain, timeout=60)
+    cert = load_cert(apache.store_path("staging", domain, "pubcert.pem"))
+    responder.add(cert)
+    responder.start()
+    apache.graceful()
+    served = apache.get_cert(domain)
+    assert served.serial_number == cert.serial_number
+    return cert
+
+
+def wait_staple(apache, domain, status, timeout=30):
+    return wait_until(lambda: staple_status(apache.https_port, domain) == status, timeout,
+                      interval=0.5, what=f"a stapled '{status}' response for {domain}")
+
+
+def test_0800_staple_survives_responder_outage(ocsp_pebble, responder, apache_factory, domain):
+    apache = apache_factory(ca=ocsp_pebble)
+    cert = issue(apache, responder, domain)
+    # 1. the module fetched a response, persisted it, and staples it
+    wait_staple(apache, domain, "good")
+    j = ocsp_json(apache, domain)
+    assert j["status"] == "good"
+    assert j["valid"]["from"].endswith("GMT") and j["valid"]["until"].endswith("GMT")
+    assert os.path.isfile(apache.store_path("ocsp", domain, "job.json"))
+    # the file is named after the SHA-1 of the certificate, as today's module does
+    name = os.path.basename(glob.glob(apache.store_path("ocsp", domain, "ocsp-*.json"))[0])
+    from cryptography.hazmat.primitives import hashes
+    assert name == f"ocsp-{cert.fingerprint(hashes.SHA1()).hex()}.json"
+    # 2. the responder goes away and Apache restarts: the persisted response is stapled
+    responder.stop()
+    apache.expect_log(r"MD8012: .*OCSP response for certificate .* failed")
+    apache.restart()
+    assert staple_status(apache.https_port, domain) == "good"
+    # and still a few seconds later, while the module's fetches fail
+    time.sleep(7)
+    assert staple_status(apache.https_port, domain) == "good"
+    assert apache.log_lines(r"MD8012: "), "the failing responder was not retried"
+
+
+def test_0801_revoked_cert_is_reported_and_renewed(ocsp_pebble, responder, apache_factory,
+                                                   domain):
+    apache = apache_factory(ca=ocsp_pebble)
+    cert = issue(apache, responder, domain)
+    wait_staple(apache, domain, "good")
+    # 1. the CA revokes the certificate: without a restart, the module sees it
+    apache.expect_log(r"MD8011: .* is REVOKED", required=True)
+    apache.expect_log(r"MD8040: .* revoked", required=False)
+    apache.expect_log(r"MD8003: .* is REVOKED according to its last OCSP response")
+    responder.add(cert, revoked_at=datetime.datetime.now(datetime.timezone.utc))
+    wait_until(lambda: (ocsp_json(apache, domain) or {}).get("status") == "revoked", 30,
+               interval=0.5, what="status revoked in the OCSP JSON")
+    apache.wait_for_log(r"MD8011: .*is REVOKED")
+    wait_staple(apache, domain, "revoked")
+    # 2. a new certificate is ordered at once, no restart needed for that
+    apache.wait_for_log(r"MD1109: .*renewal requested")
+    staged = apache.wait_for_store_file(f"staging/{domain}/pubcert.pem", timeout=60)
+    renewed = load_cert(staged)
+    assert renewed.serial_number != cert.serial_number
+    # 3. and the next graceful restart serves it
+    apache.wait_for_cert(domain)
+    apache.graceful()
+    assert apache.get_cert(domain).serial_number == renewed.serial_number
+
+
+def test_0802_must_staple(ocsp_pebble, responder, apache_factory, domain):
+    """MDMustStaple on: the MD asks for the TLS feature extension (the CSR
+    carries it, see the unit test csr_must_staple) and its certificate is
+    stapled.  Pebble 2.4 does not copy the extension from the CSR into the
+    certificate, so its presence in the served certificate is checked only
+    when the CA put it there."""
+    apache = apache_factory(ca=ocsp_pebble)
+    issue(apache, responder, domain, extra="MDMustStaple on")
+    with open(apache.store_path("domains", domain, "md.json")) as f:
+        assert json.load(f)["must-staple"] is True
+    wait_staple(apache, domain, "good")
+    served = apache.get_cert(domain)
+    try:
+        feature = served.extensions.get_extension_for_class(x509.TLSFeature).value
+    except x509.ExtensionNotFound:
+        pytest.xfail("Pebble 2.4 issues certificates without the CSR's TLS feature extension")
+    assert x509.TLSFeatureType.status_request in list(feature)
+
+
+def test_0803_no_ocsp_url(apache, domain):
+    """The default Pebble names no responder (like Let's Encrypt since 2025):
+    stapling skips the certificate with one info line, and MDMustStaple on
+    is warned about."""
+    apache.log_level = "info"
+    apache.add(f"""
+        MDomain {domain}
+        MDCAChallenges http-01
+        MDStapling on
+        MDMustStaple on
+    """)
+    apache.add_vhost(domain)
+    apache.start()
+    apache.wait_for_cert(domain, timeout=60)
+    apache.expect_log(r"MD8020: .*MDMustStaple is on, but the certificate names no OCSP "
+                      r"responder", required=True)
+    apache.graceful()
+    apache.wait_for_log(r"MD8006: .*names no OCSP responder")
+    assert len(apache.log_lines(r"MD8006: ")) == 1
+    assert staple_status(apache.https_port, domain) is None
+    assert not glob.glob(apache.store_path("ocsp", domain, "ocsp-*.json"))
