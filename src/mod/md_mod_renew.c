@@ -10,6 +10,7 @@
 #include "md_acme.h"
 #include "md_job.h"
 #include "md_renew.h"
+#include "md_status.h"
 #include "md_util.h"
 
 APLOG_USE_MODULE(md);
@@ -77,6 +78,8 @@ static void renew_md(md_renew_wd_t *wd, md_t *md, apr_pool_t *p)
                      md_result_line(ctx.result, p));
     }
     md_job_save(job, store, MD_SG_STAGING, p);
+    /* status: refresh this MD's renewal in the status snapshot (md_mod_status.c) */
+    md_status_snapshot_update(wd->mc->status_snap, md, store, p);
 }
 
 static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
