@@ -252,8 +252,9 @@ apr_status_t md_status_md_json(md_json_t **pjson, const md_t *md, md_store_t *st
     md_json_t *j = md_to_json(md, p);
     apr_time_t renew_at;
 
-    /* 1. the MD as configured, secrets masked */
+    /* 1. the MD as configured, secrets masked; like today, no text for a complete one */
     md_extras(j, md);
+    if (md->state == MD_S_COMPLETE) md_json_del(j, MD_KEY_STATE_DESCR, NULL);
     /* 2. the served certificates and the renew window they open */
     md_json_setj(served_certs_json(md, store, &renew_at, p), j, MD_KEY_CERT, NULL);
     if (renew_at) {
