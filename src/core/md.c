@@ -139,9 +139,9 @@ static md_pkey_spec_t *pkey_spec_from_json(const md_json_t *j, apr_pool_t *p)
 
 static void ca_to_json(const md_t *md, md_json_t *j)
 {
-    md_json_sets(md->ca_account, j, MD_KEY_CA, MD_KEY_ACCOUNT, NULL);
+    if (md->ca_account) md_json_sets(md->ca_account, j, MD_KEY_CA, MD_KEY_ACCOUNT, NULL);
     md_json_sets("ACME", j, MD_KEY_CA, MD_KEY_PROTO, NULL);
-    md_json_sets(md->ca_effective, j, MD_KEY_CA, MD_KEY_URL, NULL);
+    if (md->ca_effective) md_json_sets(md->ca_effective, j, MD_KEY_CA, MD_KEY_URL, NULL);
     md_json_setsa(md->ca_urls, j, MD_KEY_CA, MD_KEY_URLS, NULL);
     md_json_sets(md->ca_agreement, j, MD_KEY_CA, MD_KEY_AGREEMENT, NULL);
     if (md->ca_challenges->nelts) {

@@ -1,7 +1,9 @@
+#include <string.h>
 #include <apr_strings.h>
 
 #include "md_job.h"
 #include "md_json_keys.h"
+#include "md_stats.h"
 #include "md_util.h"
 
 md_job_t *md_job_load(md_store_t *store, md_store_group_t group, const char *mdname, apr_pool_t *p)
@@ -62,6 +64,14 @@ void md_job_log(md_job_t *job, const char *type, const md_result_t *result, apr_
     md_json_array_insert_first(job->log, entry, MD_JOB_LOG_MAX);
 }
 
+/* "urn:ietf:params:acme:error:rateLimited" (RFC 8555 section 6.7), any prefix. */
+static int md_job_is_rate_limit(const char *problem)
+{
+    const char *tail = strrchr(problem, ':');
+
+    return !strcmp(tail ? tail + 1 : problem, "rateLimited");
+}
+
 void md_job_end_run(md_job_t *job, const md_result_t *result, apr_pool_t *p)
 {
     job->last_run = apr_time_now();
@@ -75,5 +85,7 @@ void md_job_end_run(md_job_t *job, const md_result_t *result, apr_pool_t *p)
         ++job->errors;
         job->finished = 0;
         md_job_log(job, "renewal-error", result, p);
+        md_stats_inc(MD_STAT_ERRORS);
+        if (result->problem && md_job_is_rate_limit(result->problem)) md_stats_inc(MD_STAT_RATE_LIMITED);
     }
 }

@@ -169,6 +169,18 @@ apr_array_header_t *md_json_getsa(const md_json_t *j, apr_pool_t *p, ...)
     return a;
 }
 
+apr_array_header_t *md_json_keys(const md_json_t *j, apr_pool_t *p, ...)
+{
+    apr_array_header_t *a = apr_array_make(p, 5, sizeof(const char *));
+    json_t *v = GET_AT(j, p), *e;
+    const char *key;
+
+    json_object_foreach(v, key, e) {
+        APR_ARRAY_PUSH(a, const char *) = apr_pstrdup(p, key);
+    }
+    return a;
+}
+
 void md_json_sets(const char *value, md_json_t *j, ...)
 {
     SET_AT(j, value ? json_string(value) : json_null());

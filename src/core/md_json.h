@@ -34,6 +34,9 @@ md_json_t *md_json_getj(const md_json_t *j, ...);
 /* Array of const char* of a JSON array of strings; empty when absent. */
 apr_array_header_t *md_json_getsa(const md_json_t *j, apr_pool_t *p, ...);
 
+/* The member names of the object at the path, in their order; empty when absent. */
+apr_array_header_t *md_json_keys(const md_json_t *j, apr_pool_t *p, ...);
+
 /* Setters create intermediate objects along the path. */
 void md_json_sets(const char *value, md_json_t *j, ...);
 void md_json_setl(long value, md_json_t *j, ...);

@@ -94,8 +94,26 @@
 #define MD_KEY_X                "x"
 #define MD_KEY_Y                "y"
 
-/* md.json: static certificate files (MDCertificateFile / MDCertificateKeyFile) */
-#define MD_KEY_CERT_FILES   "cert-files"
-#define MD_KEY_PKEY_FILES   "pkey-files"
+/* status outputs (md_status.c) */
+#define MD_KEY_ARI              "ari"
+#define MD_KEY_ARI_CERT_ID      "ari-cert-id"
+#define MD_KEY_CERT_FILES       "cert-files"
+#define MD_KEY_CMD_DNS01        "cmd-dns-01"
+#define MD_KEY_ISSUER_NAME      "issuer-name"
+#define MD_KEY_LAST_RENEWAL     "last-renewal"
+#define MD_KEY_MANAGED_DOMAINS  "managed-domains"
+#define MD_KEY_OCSP             "ocsp"
+#define MD_KEY_PKEY_FILES       "pkey-files"
+#define MD_KEY_PROXY_URL        "proxy-url"
+#define MD_KEY_RENEW            "renew"
+#define MD_KEY_RENEW_AT         "renew-at"
+#define MD_KEY_RENEW_REASON     "renew-reason"
+#define MD_KEY_RENEWAL          "renewal"
+#define MD_KEY_SERIAL           "serial"
+#define MD_KEY_SHA256_FINGERPRINT "sha256-fingerprint"
+#define MD_KEY_STAPLING         "stapling"
+#define MD_KEY_STATS            "stats"
+#define MD_KEY_WATCHED          "watched"
+#define MD_KEY_WRITTEN          "written"
 
 #endif

@@ -8,6 +8,7 @@
 #include "md_acme_order.h"
 #include "md_json_keys.h"
 #include "md_log.h"
+#include "md_stats.h"
 #include "md_util.h"
 
 #define MD_ORDER_TIMEOUT apr_time_from_sec(300)
@@ -103,6 +104,7 @@ static apr_status_t authorize_all(md_renew_spec_t *rs, md_acme_order_t *order, a
     for (i = 0; rv == APR_SUCCESS && i < order->authz_urls->nelts; ++i) {
         rv = md_acme_authz_answer(rs->acme, APR_ARRAY_IDX(order->authz_urls, i, const char *),
                                   &actx, rs->ctx->result, p);
+        if (rv == APR_SUCCESS) md_stats_inc(MD_STAT_CHALLENGES);
     }
     /* challenge data lives only as long as the order needs it */
     md_acme_authz_teardown(&actx);
@@ -158,6 +160,7 @@ static apr_status_t renew_spec(md_renew_spec_t *rs, apr_pool_t *p)
     md_result_activity(ctx->result, "ordering a certificate for %s", ctx->md->name);
     rv = md_acme_order_new(&order, rs->acme, ctx->md->domains, ctx->md->profile, ctx->result, p);
     if (rv != APR_SUCCESS) return rv;
+    md_stats_inc(MD_STAT_ORDERS);
     md_store_save_json(ctx->store, MD_SG_STAGING, ctx->md->name, MD_FN_ORDER, order->json, p);
     /* 2. every authorization answered */
     rv = authorize_all(rs, order, p);

@@ -78,6 +78,7 @@ typedef struct {
     int restart_auto;               /* MDActivationRestart on */
     int restart_from, restart_to;   /* its time-of-day window in minutes, -1 for any time */
     apr_hash_t *fallbacks;          /* MD name -> md_fallback_t*, while no certificate */
+    struct md_status_snap_t *status_snap; /* the status snapshot (md_mod_status.c), or NULL */
 } md_mod_conf_t;
 
 /* What the parent hands the renewal watchdog about one MD (children cannot read the
@@ -150,6 +151,16 @@ int md_chall_answer_tlsalpn01(conn_rec *c, const char *server_name, const char *
 int md_chall_process_connection(conn_rec *c);
 
 int md_https_require(request_rec *r);
+
+/* Status outputs (md_mod_status.c, md_mod_server_status.c, md_mod_metrics.c). */
+int md_mod_status_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+int md_mod_status_handler(request_rec *r);
+int md_mod_status_cert_status(request_rec *r);
+int md_srvstatus_hook(request_rec *r, int flags);
+int md_metrics_handler(request_rec *r);
+/* The current status view for a request (released with the request), or NULL. */
+struct md_status_view_t;
+const struct md_status_view_t *md_mod_status_view(request_rec *r);
 
 void md_log_install(server_rec *s);
 

@@ -20,6 +20,7 @@
 #include "md_crypt.h"
 #include "md_job.h"
 #include "md_renew.h"
+#include "md_status.h"
 #include "md_util.h"
 
 APLOG_USE_MODULE(md);
@@ -36,6 +37,7 @@ typedef struct {
     apr_time_t start_at;
     apr_thread_pool_t *workers;
     apr_thread_mutex_t *acct_lock;
+    apr_thread_mutex_t *status_lock;    /* one worker at a time updates the snapshot */
     md_event_conf_t *events;
 } md_renew_wd_t;
 
@@ -238,6 +240,10 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     md_job_save(job, store, MD_SG_STAGING, p);
     w->next_check = next_check(wd, w, job, staged);
     md_store_unlock(lock);
+    /* status: refresh this MD's renewal in the status snapshot (md_mod_status.c) */
+    apr_thread_mutex_lock(wd->status_lock);
+    md_status_snapshot_update(wd->mc->status_snap, md, store, p);
+    apr_thread_mutex_unlock(wd->status_lock);
 }
 
 static void *APR_THREAD_FUNC renew_task(apr_thread_t *thread, void *baton)
@@ -329,6 +335,7 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
             APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *)->next_check = wd->start_at;
         }
         rv = apr_thread_mutex_create(&wd->acct_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+        if (rv == APR_SUCCESS) rv = apr_thread_mutex_create(&wd->status_lock, APR_THREAD_MUTEX_DEFAULT, pool);
         if (rv == APR_SUCCESS) rv = apr_thread_pool_create(&wd->workers, 0,
                                    (apr_size_t)wd->mc->renew_concurrency, pool);
         if (rv != APR_SUCCESS) ap_log_error(APLOG_MARK, APLOG_CRIT, rv, wd->s, "MD1107: the "

@@ -7,6 +7,7 @@
 #include <http_connection.h>
 #include <http_ssl.h>
 #include <mpm_common.h>
+#include <mod_status.h>
 
 #include "md_mod.h"
 
@@ -33,6 +34,14 @@ static void md_register_hooks(apr_pool_t *p)
     ap_hook_ssl_ocsp_get_resp_hook(md_stapling_get_resp, NULL, NULL, APR_HOOK_MIDDLE);
     /* MDRequireHttps: redirect early, before access checks answer for http: */
     ap_hook_post_read_request(md_https_require, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Status: the snapshot after the MDs are synced; md-status, md-metrics,
+     * /.httpd/certificate-status and server-status. */
+    ap_hook_post_config(md_mod_status_post_config, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_handler(md_mod_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(md_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    /* certificate-status answers even while mod_ssl answers 503 on a fallback certificate */
+    ap_hook_post_read_request(md_mod_status_cert_status, NULL, before_ssl, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, md_srvstatus_hook, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(md) = {

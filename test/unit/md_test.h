@@ -23,5 +23,6 @@ Suite *md_test_renew_suite(void);
 Suite *md_test_exec_suite(void);
 Suite *md_test_store_suite(void);
 Suite *md_test_ocsp_suite(void);
+Suite *md_test_status_suite(void);
 
 #endif

@@ -1,0 +1,273 @@
+/* One MD as today's md-status JSON: md.json, the served certificates, the renewal job
+ * and its staged certificates (docs/status.md). */
+#include <string.h>
+#include <apr_strings.h>
+
+#include "md_job.h"
+#include "md_json_keys.h"
+#include "md_log.h"
+#include "md_renew.h"
+#include "md_status.h"
+#include "md_util.h"
+
+#define MD_STATUS_CERT_FILE_MAX (1024 * 1024)
+
+/* ---- certificates ----------------------------------------------------------------- */
+
+static void set_valid(md_json_t *j, apr_time_t from, apr_time_t until, apr_pool_t *p)
+{
+    md_json_sets(md_time_print(from, p), j, MD_KEY_VALID, MD_KEY_FROM, NULL);
+    md_json_sets(md_time_print(until, p), j, MD_KEY_VALID, MD_KEY_UNTIL, NULL);
+}
+
+md_json_t *md_status_cert_json(const md_cert_t *cert, apr_pool_t *p)
+{
+    md_json_t *j = md_json_create(p);
+    const char *s;
+
+    s = md_cert_issuer_oneline(cert, p);
+    if (s) md_json_sets(s, j, MD_KEY_ISSUER_NAME, NULL);
+    set_valid(j, md_cert_not_before(cert), md_cert_not_after(cert), p);
+    s = md_cert_serial_hex(cert, p);
+    if (s) md_json_sets(s, j, MD_KEY_SERIAL, NULL);
+    s = md_cert_sha256_fingerprint(cert, p);
+    if (s) md_json_sets(s, j, MD_KEY_SHA256_FINGERPRINT, NULL);
+    s = md_cert_ari_cert_id(cert, p);
+    if (s) md_json_sets(s, j, MD_KEY_ARI_CERT_ID, NULL);
+    return j;
+}
+
+/* The OCSP status of a served certificate for its "ocsp" member, in today's format
+ * (status good|revoked|unknown, valid{from,until}, renewal{...}). This is where the
+ * OCSP stapling code fills in what it knows; NULL while there is no response. */
+static md_json_t *cert_ocsp_json(const md_t *md, const md_cert_t *cert, md_store_t *store,
+                                 apr_pool_t *p)
+{
+    (void)md; (void)cert; (void)store; (void)p;
+    return NULL;
+}
+
+/* The certificates of a set, keyed by name, plus "valid": when all of them are. */
+typedef struct {
+    md_json_t *certs;
+    apr_time_t from, until;
+    int count;
+} cert_set_t;
+
+static void cert_set_add(cert_set_t *set, const char *name, md_json_t *certj,
+                         const md_cert_t *cert)
+{
+    apr_time_t from = md_cert_not_before(cert), until = md_cert_not_after(cert);
+
+    md_json_setj(certj, set->certs, name, NULL);
+    if (!set->count || from > set->from) set->from = from;
+    if (!set->count || until < set->until) set->until = until;
+    ++set->count;
+}
+
+static void cert_set_finish(cert_set_t *set, apr_pool_t *p)
+{
+    if (set->count) set_valid(set->certs, set->from, set->until, p);
+}
+
+static const md_cert_t *load_leaf(md_store_t *store, md_store_group_t group, const md_t *md,
+                                  const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    apr_array_header_t *chain;
+
+    if (md_store_load_chain(&chain, store, group, md->name,
+                            md_pkey_file_name(spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS
+        || !chain->nelts) {
+        return NULL;
+    }
+    return APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+}
+
+static const md_cert_t *load_static(const char *file, apr_pool_t *p)
+{
+    apr_array_header_t *chain;
+    const char *pem;
+    apr_size_t len;
+
+    if (md_file_read(&pem, &len, file, MD_STATUS_CERT_FILE_MAX, p) != APR_SUCCESS
+        || md_chain_from_pem(&chain, pem, len, p) != APR_SUCCESS || !chain->nelts) {
+        return NULL;
+    }
+    return APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+}
+
+/* The served certificates: the static files (named by index, as today), or one per key
+ * spec in domains/. The earliest renewal time of them goes to *prenew_at. */
+static md_json_t *served_certs_json(const md_t *md, md_store_t *store, apr_time_t *prenew_at,
+                                    apr_pool_t *p)
+{
+    cert_set_t set = { md_json_create(p), 0, 0, 0 };
+    const md_cert_t *cert;
+    md_json_t *certj, *ocspj;
+    const char *name;
+    apr_time_t at;
+    int i, n = md->cert_files->nelts ? md->cert_files->nelts : md_pkey_spec_count(md);
+
+    *prenew_at = 0;
+    for (i = 0; i < n; ++i) {
+        if (md->cert_files->nelts) {
+            name = apr_itoa(p, i);
+            cert = load_static(APR_ARRAY_IDX(md->cert_files, i, const char *), p);
+        }
+        else {
+            name = md_pkey_spec_name(md_pkey_spec_at(md, i));
+            cert = store ? load_leaf(store, MD_SG_DOMAINS, md, md_pkey_spec_at(md, i), p) : NULL;
+        }
+        if (!cert) continue;
+        certj = md_status_cert_json(cert, p);
+        ocspj = cert_ocsp_json(md, cert, store, p);
+        if (ocspj) md_json_setj(ocspj, certj, MD_KEY_OCSP, NULL);
+        cert_set_add(&set, name, certj, cert);
+        at = md_renew_at(&md->renew_window, md_cert_not_before(cert), md_cert_not_after(cert));
+        if (!*prenew_at || at < *prenew_at) *prenew_at = at;
+    }
+    cert_set_finish(&set, p);
+    return set.certs;
+}
+
+static md_json_t *staged_certs_json(const md_t *md, md_store_t *store, apr_pool_t *p)
+{
+    cert_set_t set = { md_json_create(p), 0, 0, 0 };
+    const md_cert_t *cert;
+    int i;
+
+    for (i = 0; i < md_pkey_spec_count(md); ++i) {
+        cert = load_leaf(store, MD_SG_STAGING, md, md_pkey_spec_at(md, i), p);
+        if (cert) cert_set_add(&set, md_pkey_spec_name(md_pkey_spec_at(md, i)),
+                               md_status_cert_json(cert, p), cert);
+    }
+    cert_set_finish(&set, p);
+    return set.certs;
+}
+
+/* ---- the renewal ------------------------------------------------------------------ */
+
+/* When the newest "finished" entry of a job log was written; 0 if there is none. */
+static apr_time_t last_finished(const md_json_t *job)
+{
+    md_json_t *log = md_json_getj(job, MD_KEY_LOG, MD_KEY_ENTRIES, NULL);
+    const char *type;
+    apr_size_t i;
+
+    for (i = 0; log && i < md_json_array_len(log); ++i) {
+        md_json_t *e = md_json_array_at(log, i);
+        type = md_json_gets(e, MD_KEY_TYPE, NULL);
+        if (type && !strcmp(type, "finished")) return md_time_parse(md_json_gets(e, MD_KEY_WHEN, NULL));
+    }
+    return 0;
+}
+
+/* The renewal time and its reason: the renew window, or an earlier time that the
+ * renewal code took from the CA's renewal information (ARI) and recorded in the job
+ * as "ari": {"renew-at": <time>}. */
+static void renew_at_set(md_json_t *mdj, apr_time_t window_at, const md_json_t *job,
+                         apr_pool_t *p)
+{
+    apr_time_t ari_at = job ? md_time_parse(md_json_gets(job, MD_KEY_ARI, MD_KEY_RENEW_AT, NULL)) : 0;
+    apr_time_t at = window_at;
+    const char *reason = "window";
+
+    if (ari_at > 0 && (!at || ari_at < at)) {
+        at = ari_at;
+        reason = "ari";
+    }
+    md_json_del(mdj, MD_KEY_RENEW_AT, NULL);
+    md_json_del(mdj, MD_KEY_RENEW_REASON, NULL);
+    if (at <= 0) return;
+    md_json_sets(md_time_print(at, p), mdj, MD_KEY_RENEW_AT, NULL);
+    md_json_sets(reason, mdj, MD_KEY_RENEW_REASON, NULL);
+}
+
+void md_status_renewal_refresh(md_json_t *mdj, const md_t *md, md_store_t *store,
+                               int with_log, apr_pool_t *p)
+{
+    md_json_t *job = NULL;
+    apr_time_t window_at = 0, renewed;
+    int has_job, due;
+
+    /* 1. the window time was computed from the served certificates */
+    if (md_json_has(mdj, MD_KEY_RENEW_REASON, NULL)
+        && !strcmp(md_json_gets(mdj, MD_KEY_RENEW_REASON, NULL), "window")) {
+        window_at = md_time_parse(md_json_gets(mdj, MD_KEY_RENEW_AT, NULL));
+    }
+    else if (md_json_has(mdj, MD_KEY_CERT, MD_KEY_VALID, NULL)) {
+        window_at = md_renew_at(&md->renew_window,
+                                md_time_parse(md_json_gets(mdj, MD_KEY_CERT, MD_KEY_VALID, MD_KEY_FROM, NULL)),
+                                md_time_parse(md_json_gets(mdj, MD_KEY_CERT, MD_KEY_VALID, MD_KEY_UNTIL, NULL)));
+    }
+    /* 2. the renewal job in staging, if any */
+    has_job = md_store_load_json(&job, store, MD_SG_STAGING, md->name, MD_FN_JOB, p) == APR_SUCCESS;
+    renew_at_set(mdj, window_at, has_job ? job : NULL, p);
+    renewed = has_job ? last_finished(job) : 0;
+    if (renewed) md_json_sets(md_time_print(renewed, p), mdj, MD_KEY_LAST_RENEWAL, NULL);
+    /* 3. renew: due, missing, or a job exists; then its job and staged certificates */
+    due = !md_json_has(mdj, MD_KEY_RENEW_AT, NULL)
+          || md_time_parse(md_json_gets(mdj, MD_KEY_RENEW_AT, NULL)) <= apr_time_now();
+    md_json_del(mdj, MD_KEY_RENEW, NULL);
+    md_json_del(mdj, MD_KEY_RENEWAL, NULL);
+    if (!(has_job || (md->watched && due))) return;
+    md_json_setb(1, mdj, MD_KEY_RENEW, NULL);
+    if (!has_job) return;
+    if (!with_log) md_json_del(job, MD_KEY_LOG, NULL);
+    md_json_setj(staged_certs_json(md, store, p), job, MD_KEY_CERT, NULL);
+    md_json_setj(job, mdj, MD_KEY_RENEWAL, NULL);
+}
+
+/* ---- the MD ------------------------------------------------------------------------ */
+
+/* What md.json of today carries beyond md_to_json(), with secrets masked. */
+static void md_extras(md_json_t *j, const md_t *md)
+{
+    if (md->cert_files->nelts) md_json_setsa(md->cert_files, j, MD_KEY_CERT_FILES, NULL);
+    if (md->pkey_files->nelts) md_json_setsa(md->pkey_files, j, MD_KEY_PKEY_FILES, NULL);
+    if (md->dns01_cmd) md_json_sets(md->dns01_cmd, j, MD_KEY_CMD_DNS01, NULL);
+    if (md->proxy_url) md_json_sets(md->proxy_url, j, MD_KEY_PROXY_URL, NULL);
+    md_json_del(j, MD_KEY_EAB, NULL);
+    if (md->eab_kid && strcmp(md->eab_kid, "none")) {
+        md_json_sets(md->eab_kid, j, MD_KEY_EAB, MD_KEY_KID, NULL);
+        md_json_sets("***", j, MD_KEY_EAB, MD_KEY_HMAC, NULL);
+    }
+}
+
+/* The newest "finished" in domains/<md>/job.json: a renewal that is already active. */
+static void last_renewal_served(md_json_t *mdj, const md_t *md, md_store_t *store, apr_pool_t *p)
+{
+    md_json_t *job;
+    apr_time_t t;
+
+    if (md_json_has(mdj, MD_KEY_LAST_RENEWAL, NULL)) return;
+    if (md_store_load_json(&job, store, MD_SG_DOMAINS, md->name, MD_FN_JOB, p) != APR_SUCCESS) return;
+    t = last_finished(job);
+    if (t) md_json_sets(md_time_print(t, p), mdj, MD_KEY_LAST_RENEWAL, NULL);
+}
+
+apr_status_t md_status_md_json(md_json_t **pjson, const md_t *md, md_store_t *store,
+                               int with_log, apr_pool_t *p)
+{
+    md_json_t *j = md_to_json(md, p);
+    apr_time_t renew_at;
+
+    /* 1. the MD as configured, secrets masked; like today, no text for a complete one */
+    md_extras(j, md);
+    if (md->state == MD_S_COMPLETE) md_json_del(j, MD_KEY_STATE_DESCR, NULL);
+    /* 2. the served certificates and the renew window they open */
+    md_json_setj(served_certs_json(md, store, &renew_at, p), j, MD_KEY_CERT, NULL);
+    if (renew_at) {
+        md_json_sets(md_time_print(renew_at, p), j, MD_KEY_RENEW_AT, NULL);
+        md_json_sets("window", j, MD_KEY_RENEW_REASON, NULL);
+    }
+    md_json_setb(md->stapling, j, MD_KEY_STAPLING, NULL);
+    md_json_setb(md->watched, j, MD_KEY_WATCHED, NULL);
+    /* 3. the renewal: job, staged certificates, when renewed last */
+    if (store) {
+        md_status_renewal_refresh(j, md, store, with_log, p);
+        last_renewal_served(j, md, store, p);
+    }
+    *pjson = j;
+    return APR_SUCCESS;
+}
