@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <apr_pools.h>
+#include <apr_strings.h>
 #include <apr_tables.h>
 
 #include "md_crypt.h"

@@ -170,6 +170,8 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
         rv = post_once(presp, acme, url, payload, use_jwk, result, p);
         /* badNonce is the CA's way of asking for a fresh nonce: always worth a retry */
         if (rv != APR_EAGAIN || !result->problem || !strstr(result->problem, "badNonce")) break;
+        /* out of retries: the last badNonce is the answer, not a success */
+        if (attempt == acme->max_retries) break;
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD0301: badNonce from %s, retrying", url);
         rv = APR_SUCCESS;
     }
