@@ -69,6 +69,8 @@ static apr_status_t curl_status(CURLcode rc)
     case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY: return APR_EHOSTUNREACH;
     case CURLE_WRITE_ERROR: return APR_ENOSPC;
     case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING: return APR_ECONNRESET;
+    /* the server's certificate did not verify, or the trust anchors could not be read */
+    case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CACERT_BADFILE: return MD_HTTP_EVERIFY;
     default: return APR_EGENERAL;
     }
 }

@@ -53,6 +53,13 @@ static apr_status_t http_do(md_http_response_t **presp, md_acme_t *acme,
 {
     apr_status_t rv = md_http_perform(presp, acme->http, req, p);
 
+    if (rv == MD_HTTP_EVERIFY) {
+        md_result_set(result, rv, "%s %s: the CA's TLS certificate could not be verified with "
+                      "%s; check MDCACertificateFile", req->method, req->url,
+                      acme->http->config.ca_file ? acme->http->config.ca_file
+                                                 : "the system's trusted CAs");
+        return rv;
+    }
     if (rv != APR_SUCCESS) {
         md_result_set(result, rv, "%s %s: no answer from the CA", req->method, req->url);
         return rv;
