@@ -4,7 +4,9 @@
 #   make test            unit tests (libcheck)
 #   make asan-test       unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make integration     pytest against real Apache httpd, Pebble and pebble-challtestsrv
-#   make check           all of the above: what CI runs
+#   make fuzz            libFuzzer targets (clang, ASan+UBSan), FUZZ_SECONDS (60) each
+#   make fuzz-ci         seeds replayed + FUZZ_CI_SECONDS (10) of fuzzing each (in check)
+#   make check           all of the above but `make fuzz`: what CI runs
 #   make install         install the module (see README: where it goes and why)
 
 APXS       ?= apxs
@@ -40,7 +42,7 @@ MOD_OBJ    := $(MOD_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(B)/%.o)
 
-.PHONY: all test asan-test integration check install lint clean
+.PHONY: all test asan-test integration check install lint clean fuzz fuzz-ci fuzz-build fuzz-bins
 all: lint $(B)/libmdcore.a $(B)/mod_md.so $(B)/mdctl
 
 $(B)/%.o: %.c $(wildcard src/core/*.h src/core/acme/*.h src/mod/*.h test/unit/*.h)
@@ -68,7 +70,7 @@ lint:
 	   src/core/*.[ch] src/core/acme/*.[ch] 2>/dev/null \
 	   || { echo "error: src/core must not include httpd headers"; exit 1; }
 	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|atoi|gmtime|system)[[:space:]]*\(' \
-	   src/*/*.c src/core/acme/*.c test/unit/*.c 2>/dev/null \
+	   src/*/*.c src/core/acme/*.c test/unit/*.c test/fuzz/*.c 2>/dev/null \
 	   || { echo "error: banned function used (see docs/internals.md)"; exit 1; }
 
 test: $(B)/unit-tests
@@ -81,7 +83,36 @@ asan-test:
 integration: all
 	$(PYTHON) -m pytest -v test/integration
 
-check: all test asan-test integration
+# ---- fuzzing: libFuzzer from Debian's clang, with ASan and UBSan --------------------
+# The core is compiled again with clang into build/fuzz/san/; each test/fuzz/fuzz_<name>.c
+# becomes build/fuzz/fuzz_<name>. test/fuzz/run.sh replays the seeds, then fuzzes.
+FUZZ_CC         ?= clang
+FUZZ_SECONDS    ?= 60
+FUZZ_CI_SECONDS ?= 10
+FUZZ_BUILD      := $(BUILD)/fuzz
+FUZZ_SAN        := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+FUZZ_NAMES      := $(patsubst test/fuzz/fuzz_%.c,%,$(filter-out test/fuzz/fuzz_common.c,$(wildcard test/fuzz/fuzz_*.c)))
+FUZZ_BINS       := $(FUZZ_NAMES:%=$(FUZZ_BUILD)/fuzz_%)
+
+fuzz-build:
+	$(MAKE) CC=$(FUZZ_CC) BUILD=$(FUZZ_BUILD) OPT="-O1 -g" \
+	  SAN="-fsanitize=fuzzer-no-link $(FUZZ_SAN)" $(FUZZ_BUILD)/san/libmdcore.a
+	$(MAKE) fuzz-bins
+
+fuzz-bins: $(FUZZ_BINS)
+
+$(FUZZ_BUILD)/fuzz_%: test/fuzz/fuzz_%.c test/fuzz/fuzz_common.c test/fuzz/fuzz_common.h $(FUZZ_BUILD)/san/libmdcore.a
+	@echo "  FUZZ $@"
+	@$(FUZZ_CC) -std=gnu11 -O1 -g -fsanitize=fuzzer $(FUZZ_SAN) $(WARNINGS) $(DEFINES) $(DEP_CFLAGS) \
+	  -Isrc/core -Isrc/core/acme -o $@ $< test/fuzz/fuzz_common.c $(FUZZ_BUILD)/san/libmdcore.a $(DEP_LIBS)
+
+fuzz: fuzz-build
+	test/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-ci: fuzz-build
+	test/fuzz/run.sh $(FUZZ_CI_SECONDS) $(FUZZ_TARGETS)
+
+check: all test asan-test fuzz-ci integration
 
 # Installs through apxs into LIBEXECDIR (default /usr/local/lib/apache2/modules, which no
 # Debian package owns) and honours DESTDIR. A mod_md.so that a distribution package owns

@@ -1,5 +1,6 @@
 #include <string.h>
 #include <strings.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "md.h"
@@ -120,19 +121,35 @@ static md_json_t *pkey_spec_to_json(const md_pkey_spec_t *spec, apr_pool_t *p)
     return j;
 }
 
+/* A curve name from the store becomes part of file names: letters, digits, '-', '_'. */
+static int curve_name_ok(const char *s)
+{
+    apr_size_t i;
+
+    if (!s || !*s || strlen(s) > 64) return 0;
+    for (i = 0; s[i]; ++i) {
+        if (!apr_isalnum(s[i]) && s[i] != '-' && s[i] != '_') return 0;
+    }
+    return 1;
+}
+
+/* A damaged spec (unknown type, RSA size out of range, a curve that is no name)
+ * becomes the default spec rather than a path or an hour-long key generation. */
 static md_pkey_spec_t *pkey_spec_from_json(const md_json_t *j, apr_pool_t *p)
 {
     md_pkey_spec_t *spec = apr_pcalloc(p, sizeof(*spec));
     const char *type = md_json_gets(j, MD_KEY_TYPE, NULL);
+    const char *curve = md_json_gets(j, MD_KEY_CURVE, NULL);
+    long bits = md_json_getl(j, MD_KEY_BITS, NULL);
 
     if (type && !strcasecmp(type, "RSA")) {
         spec->type = MD_PKEY_RSA;
-        spec->bits = (unsigned int)md_json_getl(j, MD_KEY_BITS, NULL);
-        if (!spec->bits) spec->bits = MD_PKEY_RSA_BITS_DEFAULT;
+        spec->bits = (bits >= MD_PKEY_RSA_BITS_MIN && bits <= MD_PKEY_RSA_BITS_MAX)
+                     ? (unsigned int)bits : MD_PKEY_RSA_BITS_DEFAULT;
     }
-    else if (type && !strcasecmp(type, "EC")) {
+    else if (type && !strcasecmp(type, "EC") && curve_name_ok(curve)) {
         spec->type = MD_PKEY_EC;
-        spec->curve = apr_pstrdup(p, md_json_gets(j, MD_KEY_CURVE, NULL));
+        spec->curve = apr_pstrdup(p, curve);
     }
     return spec;
 }
@@ -231,6 +248,7 @@ apr_status_t md_from_json(md_t **pmd, const md_json_t *j, apr_pool_t *p)
 {
     const char *name = md_json_gets(j, MD_KEY_NAME, NULL), *s;
     md_t *md;
+    long l;
 
     *pmd = NULL;
     if (!name) return APR_EINVAL;
@@ -240,8 +258,11 @@ apr_status_t md_from_json(md_t **pmd, const md_json_t *j, apr_pool_t *p)
     md->members = md_json_getl(j, MD_KEY_TRANSITIVE, NULL) ? MD_MEMBERS_AUTO : MD_MEMBERS_MANUAL;
     ca_from_json(md, j, p);
     pkeys_from_json(md, j, p);
-    md->state = (md_state_t)md_json_getl(j, MD_KEY_STATE, NULL);
-    md->renew_mode = (md_renew_mode_t)md_json_getl(j, MD_KEY_RENEW_MODE, NULL);
+    l = md_json_getl(j, MD_KEY_STATE, NULL);
+    md->state = (l >= MD_S_UNKNOWN && l <= MD_S_MISSING_INFORMATION) ? (md_state_t)l : MD_S_UNKNOWN;
+    l = md_json_getl(j, MD_KEY_RENEW_MODE, NULL);
+    md->renew_mode = (l >= MD_RENEW_MANUAL && l <= MD_RENEW_ALWAYS) ? (md_renew_mode_t)l
+                     : MD_RENEW_AUTO;
     s = md_json_gets(j, MD_KEY_RENEW_WINDOW, NULL);
     if (s) md_timeslice_parse(&md->renew_window, s, "d");
     s = md_json_gets(j, MD_KEY_WARN_WINDOW, NULL);

@@ -172,6 +172,8 @@ static const char *general_name_text(const GENERAL_NAME *gen, apr_pool_t *p)
     data = ASN1_STRING_get0_data(value);
     len = ASN1_STRING_length(value);
     if (type == GEN_DNS) {
+        /* "good.test\0.evil.test" must not pass for "good.test" */
+        if (!data || len <= 0 || memchr(data, '\0', (size_t)len)) return NULL;
         return apr_pstrmemdup(p, (const char *)data, (apr_size_t)len);
     }
     if (type == GEN_IPADD && (len == 4 || len == 16)

@@ -21,6 +21,8 @@ typedef struct {
 
 #define MD_PKEY_RSA_BITS_DEFAULT 2048
 #define MD_PKEY_RSA_BITS_MIN     2048
+/* Upper bound for RSA sizes: keeps a typo from generating a key for hours. */
+#define MD_PKEY_RSA_BITS_MAX     16384
 
 /* The name a spec has in store file names and status: "rsa" for RSA (any size),
  * the curve name for EC. */

@@ -43,6 +43,10 @@ struct md_http_t {
     void *baton;                  /* for the implementation */
 };
 
+/* perform() fails with this when the server's TLS certificate could not be verified
+ * against the configured trust anchors (or those could not be read). */
+#define MD_HTTP_EVERIFY APR_EACCES
+
 /* A transport over libcurl. */
 apr_status_t md_http_create(md_http_t **phttp, const md_http_config_t *config, apr_pool_t *p);
 apr_status_t md_http_perform(md_http_response_t **presp, md_http_t *http,

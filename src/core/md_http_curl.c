@@ -8,6 +8,7 @@
 #include "md_log.h"
 
 #define MD_HTTP_DEFAULT_MAX_BODY (1024 * 1024)
+#define MD_HTTP_RETRY_AFTER_MAX (30 * 24 * 3600)
 
 typedef struct {
     apr_pool_t *p;
@@ -45,7 +46,8 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *baton)
     size_t n = size * nmemb, klen;
     const char *colon = memchr(data, ':', n), *v, *end = data + n;
 
-    if (!strncmp(data, "HTTP/", 5)) {
+    /* curl's header data is one line, not NUL-terminated */
+    if (n >= 5 && !memcmp(data, "HTTP/", 5)) {
         apr_table_clear(ctx->resp->headers);  /* a new response (after 100 or a proxy) */
         return n;
     }
@@ -67,6 +69,8 @@ static apr_status_t curl_status(CURLcode rc)
     case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY: return APR_EHOSTUNREACH;
     case CURLE_WRITE_ERROR: return APR_ENOSPC;
     case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING: return APR_ECONNRESET;
+    /* the server's certificate did not verify, or the trust anchors could not be read */
+    case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CACERT_BADFILE: return MD_HTTP_EVERIFY;
     default: return APR_EGENERAL;
     }
 }
@@ -163,15 +167,18 @@ apr_time_t md_http_retry_after(const md_http_response_t *resp, apr_time_t now)
 {
     const char *v = apr_table_get(resp->headers, "Retry-After");
     apr_int64_t secs;
+    apr_time_t at;
     char *end;
 
     if (!v || !*v) return 0;
     if (apr_isdigit(*v)) {
         secs = apr_strtoi64(v, &end, 10);
-        if (*end || secs < 0 || secs > 30 * 24 * 3600) return 0;
+        if (*end || secs < 0 || secs > MD_HTTP_RETRY_AFTER_MAX) return 0;
         return now + apr_time_from_sec(secs);
     }
-    return apr_date_parse_rfc(v) > 0 ? apr_date_parse_rfc(v) : 0;
+    /* a date, like a number of seconds, further than 30 days ahead is not believed */
+    at = apr_date_parse_rfc(v);
+    return (at > 0 && at <= now + apr_time_from_sec(MD_HTTP_RETRY_AFTER_MAX)) ? at : 0;
 }
 
 typedef struct {

@@ -6,6 +6,13 @@
 #include "md_stats.h"
 #include "md_util.h"
 
+/* The count only drives the backoff, which is at its maximum long before this. */
+static int errors_clamp(long n)
+{
+    if (n < 0) return 0;
+    return n > MD_JOB_ERRORS_MAX ? MD_JOB_ERRORS_MAX : (int)n;
+}
+
 md_job_t *md_job_load(md_store_t *store, md_store_group_t group, const char *mdname, apr_pool_t *p)
 {
     md_job_t *job = apr_pcalloc(p, sizeof(*job));
@@ -16,7 +23,7 @@ md_job_t *md_job_load(md_store_t *store, md_store_group_t group, const char *mdn
     if (md_store_load_json(&j, store, group, mdname, MD_FN_JOB, p) != APR_SUCCESS) return job;
     job->finished = md_json_getb(j, MD_KEY_FINISHED, NULL);
     job->notified_renewed = md_json_getb(j, MD_KEY_NOTIFIED_RENEWED, NULL);
-    job->errors = (int)md_json_getl(j, MD_KEY_ERRORS, NULL);
+    job->errors = errors_clamp(md_json_getl(j, MD_KEY_ERRORS, NULL));
     job->next_run = md_time_parse(md_json_gets(j, MD_KEY_NEXT_RUN, NULL));
     job->last_run = md_time_parse(md_json_gets(j, MD_KEY_LAST_RUN, NULL));
     job->valid_from = md_time_parse(md_json_gets(j, MD_KEY_VALID_FROM, NULL));
@@ -82,7 +89,7 @@ void md_job_end_run(md_job_t *job, const md_result_t *result, apr_pool_t *p)
         md_job_log(job, "finished", result, p);
     }
     else {
-        ++job->errors;
+        if (job->errors < MD_JOB_ERRORS_MAX) ++job->errors;
         job->finished = 0;
         md_job_log(job, "renewal-error", result, p);
         md_stats_inc(MD_STAT_ERRORS);

@@ -18,6 +18,8 @@ typedef struct {
 } md_job_t;
 
 #define MD_JOB_LOG_MAX 128
+/* Consecutive errors are counted up to this (a damaged job.json cannot overflow it). */
+#define MD_JOB_ERRORS_MAX 10000
 
 /* The job of an MD in a group (staging or domains); a fresh one when there is none or
  * the file is damaged (job state is rebuilt, never a reason to stop). */

@@ -79,6 +79,7 @@
 #define MD_KEY_SUBPROBLEMS      "subproblems"
 #define MD_KEY_TERMS_OF_SERVICE "termsOfService"
 #define MD_KEY_TOKEN            "token"
+#define MD_KEY_WILDCARD         "wildcard"
 #define MD_KEY_TOS_AGREED       "termsOfServiceAgreed"
 #define MD_KEY_TRANSITIVE       "transitive"
 #define MD_KEY_TYPE             "type"

@@ -12,9 +12,6 @@
 #include "md_crypt.h"
 #include "md_log.h"
 
-/* Upper bound for RSA sizes: keeps a typo from generating a key for hours. */
-#define MD_PKEY_RSA_BITS_MAX 16384
-
 struct md_pkey_t {
     EVP_PKEY *pkey;
 };

@@ -60,6 +60,20 @@ const char *md_store_path(const md_store_t *store, md_store_group_t group, const
                        aspect ? "/" : "", aspect ? aspect : "", NULL);
 }
 
+/* Names and aspects are single path components: a name from a CA's answer, a stored
+ * md.json or a request must never reach outside its group ("..", "a/b", ""). */
+static int names_bad(const char *name, const char *aspect)
+{
+    const char *v[2] = { name, aspect };
+    int i;
+
+    for (i = 0; i < 2; ++i) {
+        if (!v[i]) continue;
+        if (!*v[i] || strchr(v[i], '/') || !strcmp(v[i], ".") || !strcmp(v[i], "..")) return 1;
+    }
+    return 0;
+}
+
 /* When root writes where the children work, the children must own it. */
 static void give_to_children(const md_store_t *store, md_store_group_t group, const char *path)
 {
@@ -86,6 +100,7 @@ static apr_status_t write_file(const md_store_t *store, md_store_group_t group, 
     const char *path = md_store_path(store, group, name, aspect, p);
     apr_status_t rv;
 
+    if (names_bad(name, aspect)) return APR_EINVAL;
     rv = ensure_dir(store, group, name, p);
     if (rv != APR_SUCCESS) return rv;
     rv = md_file_write_atomic(path, data, len, perms, p);
@@ -176,12 +191,15 @@ apr_status_t md_store_prepare_children(md_store_t *store, apr_pool_t *p)
 apr_status_t md_store_exists(const md_store_t *store, md_store_group_t group, const char *name,
                              const char *aspect, apr_pool_t *p)
 {
+    if (names_bad(name, aspect)) return APR_EINVAL;
     return md_file_exists(md_store_path(store, group, name, aspect, p), p);
 }
 
 apr_status_t md_store_load_json(md_json_t **pjson, const md_store_t *store, md_store_group_t group,
                                 const char *name, const char *aspect, apr_pool_t *p)
 {
+    *pjson = NULL;
+    if (names_bad(name, aspect)) return APR_EINVAL;
     return md_json_readf(pjson, md_store_path(store, group, name, aspect, p), p);
 }
 
@@ -197,6 +215,7 @@ apr_status_t md_store_save_json(const md_store_t *store, md_store_group_t group,
 apr_status_t md_store_load_text(const char **ptext, const md_store_t *store, md_store_group_t group,
                                 const char *name, const char *aspect, apr_pool_t *p)
 {
+    if (names_bad(name, aspect)) return APR_EINVAL;
     return md_file_read(ptext, NULL, md_store_path(store, group, name, aspect, p), 1024 * 1024, p);
 }
 
@@ -213,6 +232,7 @@ apr_status_t md_store_load_pkey(md_pkey_t **ppkey, const md_store_t *store, md_s
     apr_size_t len;
     apr_status_t rv;
 
+    if (names_bad(name, aspect)) return APR_EINVAL;
     rv = md_file_read(&pem, &len, md_store_path(store, group, name, aspect, p), 1024 * 1024, p);
     if (rv != APR_SUCCESS) return rv;
     if (GROUPS[group].plain_keys) return md_pkey_from_pem(ppkey, pem, len, NULL, 0, p);
@@ -240,6 +260,7 @@ apr_status_t md_store_load_chain(apr_array_header_t **pchain, const md_store_t *
     apr_size_t len;
     apr_status_t rv;
 
+    if (names_bad(name, aspect)) return APR_EINVAL;
     rv = md_file_read(&pem, &len, md_store_path(store, group, name, aspect, p), 1024 * 1024, p);
     if (rv != APR_SUCCESS) return rv;
     return md_chain_from_pem(pchain, pem, len, p);
@@ -259,14 +280,17 @@ apr_status_t md_store_save_chain(const md_store_t *store, md_store_group_t group
 apr_status_t md_store_remove(const md_store_t *store, md_store_group_t group, const char *name,
                              const char *aspect, apr_pool_t *p)
 {
-    apr_status_t rv = apr_file_remove(md_store_path(store, group, name, aspect, p), p);
+    apr_status_t rv;
 
+    if (names_bad(name, aspect)) return APR_EINVAL;
+    rv = apr_file_remove(md_store_path(store, group, name, aspect, p), p);
     return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
 }
 
 apr_status_t md_store_purge(const md_store_t *store, md_store_group_t group, const char *name,
                             apr_pool_t *p)
 {
+    if (!name || names_bad(name, NULL)) return APR_EINVAL;
     return md_dir_remove_all(md_store_path(store, group, name, NULL, p), p);
 }
 
@@ -287,6 +311,7 @@ apr_status_t md_store_names(apr_array_header_t **pnames, const md_store_t *store
 apr_status_t md_store_rename(const md_store_t *store, md_store_group_t group, const char *from,
                              const char *to, apr_pool_t *p)
 {
+    if (!from || !to || names_bad(from, to)) return APR_EINVAL;
     return apr_file_rename(md_store_path(store, group, from, NULL, p),
                            md_store_path(store, group, to, NULL, p), p);
 }
@@ -347,6 +372,7 @@ apr_status_t md_store_recover(const md_store_t *store, const char *name, apr_poo
     const char *domains = md_store_path(store, MD_SG_DOMAINS, name, NULL, p);
     apr_status_t rv;
 
+    if (!name || names_bad(name, NULL)) return APR_EINVAL;
     /* a crash after tmp/<name> became domains/<name>: only the marker and staging are left */
     if (md_store_exists(store, MD_SG_DOMAINS, name, MD_FN_COMPLETE, p) == APR_SUCCESS) {
         rv = md_store_purge(store, MD_SG_STAGING, name, p);
@@ -372,6 +398,7 @@ apr_status_t md_store_activate(const md_store_t *store, const char *name,
     int i;
 
     /* 1. a clean tmp/<name> */
+    if (!name || names_bad(name, NULL)) return APR_EINVAL;
     rv = md_store_purge(store, MD_SG_TMP, name, p);
     if (rv != APR_SUCCESS) return rv;
     /* 2. every file of the set, with its final permissions, keys decrypted */

@@ -2,11 +2,13 @@
 #include <stdlib.h>
 #include <errno.h>
 #include <strings.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "md_time.h"
 
 #define MD_SECS_PER_DAY (24 * 60 * 60)
+#define MD_DURATION_MAX (apr_time_from_sec(100LL * 365 * MD_SECS_PER_DAY))
 
 typedef struct {
     const char *unit;
@@ -42,12 +44,15 @@ const char *md_duration_parse(apr_interval_time_t *pd, const char *s, const char
     char *end;
     long long n;
 
-    if (!s || !*s || *s == '-' || *s == '+' || *s == ' ') return DURATION_FORMS;
+    /* digits first: strtoll would also take leading blanks and a sign ("\t-5d") */
+    if (!s || !apr_isdigit(*s)) return DURATION_FORMS;
     errno = 0;
     n = strtoll(s, &end, 10);
-    if (errno || end == s || n > 100LL * 365 * MD_SECS_PER_DAY) return DURATION_FORMS;
+    if (errno || end == s) return DURATION_FORMS;
     u = unit_find(*end ? end : default_unit);
     if (!u) return DURATION_FORMS;  /* includes "m", which would be ambiguous */
+    /* at most 100 years in any unit, so that n * factor cannot overflow */
+    if (n > MD_DURATION_MAX / u->factor) return DURATION_FORMS;
     *pd = (apr_interval_time_t)n * u->factor;
     return NULL;
 }
@@ -68,13 +73,16 @@ const char *md_duration_print(apr_interval_time_t d, apr_pool_t *p)
 const char *md_timeslice_parse(md_timeslice_t *ts, const char *s, const char *default_unit)
 {
     apr_size_t len = s ? strlen(s) : 0;
+    apr_interval_time_t d;
+    const char *err;
     char *end;
     long pct;
 
+    /* ts changes only on success: a bad value keeps the previous (default) window */
     if (len > 1 && s[len - 1] == '%') {
         errno = 0;
         pct = strtol(s, &end, 10);
-        if (errno || end != s + len - 1 || s[0] == '-' || s[0] == '+') {
+        if (errno || end != s + len - 1 || !apr_isdigit(s[0])) {
             return "a percentage is a whole number from 0 to 99 followed by '%', e.g. 33%";
         }
         if (pct >= 100) return "a window of 100% or more would always be open; use 0% to 99%";
@@ -82,8 +90,11 @@ const char *md_timeslice_parse(md_timeslice_t *ts, const char *s, const char *de
         ts->norm = 100;
         return NULL;
     }
+    err = md_duration_parse(&d, s, default_unit);
+    if (err) return err;
+    ts->len = d;
     ts->norm = 0;
-    return md_duration_parse(&ts->len, s, default_unit);
+    return NULL;
 }
 
 const char *md_timeslice_print(const md_timeslice_t *ts, apr_pool_t *p)

@@ -24,5 +24,6 @@ Suite *md_test_exec_suite(void);
 Suite *md_test_store_suite(void);
 Suite *md_test_ocsp_suite(void);
 Suite *md_test_status_suite(void);
+Suite *md_test_hostile_suite(void);
 
 #endif

@@ -36,6 +36,7 @@ int main(void)
     srunner_add_suite(runner, md_test_store_suite());
     srunner_add_suite(runner, md_test_ocsp_suite());
     srunner_add_suite(runner, md_test_status_suite());
+    srunner_add_suite(runner, md_test_hostile_suite());
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);

@@ -53,6 +53,13 @@ static apr_status_t http_do(md_http_response_t **presp, md_acme_t *acme,
 {
     apr_status_t rv = md_http_perform(presp, acme->http, req, p);
 
+    if (rv == MD_HTTP_EVERIFY) {
+        md_result_set(result, rv, "%s %s: the CA's TLS certificate could not be verified with "
+                      "%s; check MDCACertificateFile", req->method, req->url,
+                      acme->http->config.ca_file ? acme->http->config.ca_file
+                                                 : "the system's trusted CAs");
+        return rv;
+    }
     if (rv != APR_SUCCESS) {
         md_result_set(result, rv, "%s %s: no answer from the CA", req->method, req->url);
         return rv;
@@ -170,6 +177,8 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
         rv = post_once(presp, acme, url, payload, use_jwk, result, p);
         /* badNonce is the CA's way of asking for a fresh nonce: always worth a retry */
         if (rv != APR_EAGAIN || !result->problem || !strstr(result->problem, "badNonce")) break;
+        /* out of retries: the last badNonce is the answer, not a success */
+        if (attempt == acme->max_retries) break;
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD0301: badNonce from %s, retrying", url);
         rv = APR_SUCCESS;
     }

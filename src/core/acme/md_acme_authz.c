@@ -1,4 +1,5 @@
 #include <string.h>
+#include <apr_lib.h>
 #include <apr_strings.h>
 
 #include "md_acme_order.h"
@@ -91,6 +92,28 @@ static apr_status_t no_challenge(const md_json_t *authz, const char *name,
     return APR_EINVAL;
 }
 
+/* The identifier must be one we asked for: it names store directories and files. */
+static int authz_name_ours(const md_t *md, const md_json_t *authz, const char *name,
+                           apr_pool_t *p)
+{
+    int wildcard = md_json_getb(authz, MD_KEY_WILDCARD, NULL);
+
+    return name && md_array_str_index(md->domains, wildcard ? apr_pstrcat(p, "*.", name, NULL)
+                                                            : name, 0) >= 0;
+}
+
+/* RFC 8555 8.1: a token is base64url, at least 128 bits; we serve up to 128 characters. */
+static int token_ok(const char *token)
+{
+    apr_size_t len = token ? strlen(token) : 0, i;
+
+    if (len < 16 || len > MD_ACME_TOKEN_MAX) return 0;
+    for (i = 0; i < len; ++i) {
+        if (!apr_isalnum(token[i]) && token[i] != '-' && token[i] != '_') return 0;
+    }
+    return 1;
+}
+
 apr_status_t md_acme_authz_answer(md_acme_t *acme, const char *authz_url,
                                   md_acme_authz_ctx_t *ctx, md_result_t *result, apr_pool_t *p)
 {
@@ -107,6 +130,11 @@ apr_status_t md_acme_authz_answer(md_acme_t *acme, const char *authz_url,
     name = md_json_gets(authz, MD_KEY_IDENTIFIER, MD_KEY_VALUE, NULL);
     if (status && !strcmp(status, "valid")) return APR_SUCCESS;
     if (!status || strcmp(status, "pending") || !name) return authz_failed(authz, name, result);
+    if (!authz_name_ours(ctx->md, authz, name, p)) {
+        md_result_set(result, APR_EINVAL, "the CA's authorization %s is for '%s', which %s "
+                      "did not ask for", authz_url, name, ctx->md->name);
+        return APR_EINVAL;
+    }
     /* 2. the challenge we can answer */
     ch = challenge_pick(authz, ctx->challenge_types);
     if (!ch) return no_challenge(authz, name, ctx, result);
@@ -121,7 +149,12 @@ apr_status_t md_acme_authz_answer(md_acme_t *acme, const char *authz_url,
     cctx->token = md_json_gets(ch, MD_KEY_TOKEN, NULL);
     cctx->result = result;
     cctx->p = p;
-    rv = cctx->token ? md_jws_key_authz(&cctx->key_authz, acme->acct_key, cctx->token, p) : APR_EINVAL;
+    if (!token_ok(cctx->token)) {
+        md_result_set(result, APR_EINVAL, "the CA's %s challenge for %s has no valid token",
+                      type, name);
+        return APR_EINVAL;
+    }
+    rv = md_jws_key_authz(&cctx->key_authz, acme->acct_key, cctx->token, p);
     if (rv == APR_SUCCESS) rv = md_chall_find(type)->setup(cctx);
     if (rv != APR_SUCCESS) return rv;
     APR_ARRAY_PUSH(ctx->setups, md_chall_ctx_t *) = cctx;

@@ -7,6 +7,9 @@
 #include "md_store.h"
 #include "md_result.h"
 
+/* Longest challenge token we accept from a CA and serve (RFC 8555 tokens are 43). */
+#define MD_ACME_TOKEN_MAX 128
+
 typedef struct {
     const char *type;           /* "http-01", ... */
     md_store_t *store;

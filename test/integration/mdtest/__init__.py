@@ -11,4 +11,5 @@ Modules:
     apache     an Apache httpd instance with a generated configuration
     tlsclient  fetch/verify served certificates, HTTP(S) requests with SNI
     env        the per-run environment (run dir, ports, CA, Pebble, paths)
+    storecheck owners and modes of the store (check_store, assert_store)
 """

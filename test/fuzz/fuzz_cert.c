@@ -1,0 +1,83 @@
+/* Certificates and keys from outside: md_chain_from_pem (the CA's certificate download,
+ * pubcert.pem, MDCertificateFile), a DER certificate (d2i_X509 + our inspection, as for
+ * OCSP and ARI) and md_pkey_from_pem (privkey*.pem, account.pem, MDCertificateKeyFile),
+ * plain and with the store's passphrase. Every interpretation is tried on each input. */
+#include <stdlib.h>
+#include <string.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+
+#include "fuzz_common.h"
+#include "md_jws.h"
+#include "md_util.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void cert_inspect(const md_cert_t *cert, const md_pkey_t *key, apr_pool_t *p)
+{
+    apr_array_header_t *names, *chain;
+    const char *pem;
+    int i;
+
+    md_cert_not_before(cert);
+    md_cert_not_after(cert);
+    md_cert_serial_hex(cert, p);
+    md_cert_sha256_fingerprint(cert, p);
+    md_cert_issuer_name(cert, p);
+    md_cert_has_must_staple(cert);
+    if (key) md_cert_matches_key(cert, key);
+    if (md_cert_alt_names(&names, cert, p) != APR_SUCCESS) return;
+    for (i = 0; i < names->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+        /* a SAN with an embedded NUL must not pass as a shorter name */
+        if (!md_cert_covers(cert, name, p) && !md_is_ip_address(name)) abort();
+    }
+    md_cert_covers(cert, "www.example.org", p);
+    md_cert_covers(cert, "192.0.2.1", p);
+    /* what we write, we read back as the same single certificate */
+    if (md_cert_to_pem(&pem, cert, p) != APR_SUCCESS) return;
+    if (md_chain_from_pem(&chain, pem, strlen(pem), p) != APR_SUCCESS || chain->nelts != 1) abort();
+}
+
+static md_pkey_t *key_try(const uint8_t *data, size_t size, apr_pool_t *p)
+{
+    static const unsigned char pass[] = "fuzz-store-passphrase-of-some-length-0123456789";
+    md_pkey_t *key = NULL, *key2;
+    md_pkey_spec_t spec;
+    md_json_t *jwk;
+    const char *pem;
+
+    if (md_pkey_from_pem(&key, (const char *)data, size, NULL, 0, p) != APR_SUCCESS
+        && md_pkey_from_pem(&key, (const char *)data, size, pass, sizeof(pass) - 1, p)
+           != APR_SUCCESS) {
+        return NULL;
+    }
+    md_pkey_get_spec(&spec, key, p);
+    md_pkey_spec_name(&spec);
+    md_jwk_get(&jwk, key, p);
+    if (md_pkey_to_pem(&pem, key, pass, sizeof(pass) - 1, p) == APR_SUCCESS
+        && md_pkey_from_pem(&key2, pem, strlen(pem), pass, sizeof(pass) - 1, p) != APR_SUCCESS) {
+        abort();
+    }
+    return key;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    apr_pool_t *p = fuzz_pool();
+    const unsigned char *der = data;
+    apr_array_header_t *chain;
+    md_pkey_t *key = key_try(data, size, p);
+    X509 *x;
+    int i;
+
+    if (md_chain_from_pem(&chain, (const char *)data, size, p) == APR_SUCCESS) {
+        for (i = 0; i < chain->nelts; ++i) {
+            cert_inspect(APR_ARRAY_IDX(chain, i, md_cert_t *), key, p);
+        }
+    }
+    x = d2i_X509(NULL, &der, (long)size);
+    if (x) cert_inspect(md_cert_wrap(x, p), key, p);
+    ERR_clear_error();
+    return 0;
+}
