@@ -68,12 +68,16 @@ int md_renew_staging_complete(md_store_t *store, const md_t *md, apr_pool_t *p)
     return 1;
 }
 
-apr_array_header_t *md_renew_staged_files(const md_t *md, apr_pool_t *p)
+apr_array_header_t *md_renew_staged_files(md_store_t *store, const md_t *md, apr_pool_t *p)
 {
     apr_array_header_t *files = apr_array_make(p, 6, sizeof(const char *));
     int i;
 
     APR_ARRAY_PUSH(files, const char *) = MD_FN_MD;
+    /* the job that made the set goes along: status shows when the last renewal was */
+    if (md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_JOB, p) == APR_SUCCESS) {
+        APR_ARRAY_PUSH(files, const char *) = MD_FN_JOB;
+    }
     for (i = 0; i < md_pkey_spec_count(md); ++i) {
         APR_ARRAY_PUSH(files, const char *) = md_pkey_file_name(md_pkey_spec_at(md, i), MD_FN_PRIVKEY, p);
         APR_ARRAY_PUSH(files, const char *) = md_pkey_file_name(md_pkey_spec_at(md, i), MD_FN_PUBCERT, p);

@@ -30,7 +30,7 @@ apr_status_t md_renew_run(md_renew_ctx_t *ctx, apr_pool_t *p);
 /* Is there a complete staged set (a certificate and key per key spec, matching)? */
 int md_renew_staging_complete(md_store_t *store, const md_t *md, apr_pool_t *p);
 /* The aspects of a complete staged set to activate: md.json, job.json, keys, certs. */
-apr_array_header_t *md_renew_staged_files(const md_t *md, apr_pool_t *p);
+apr_array_header_t *md_renew_staged_files(md_store_t *store, const md_t *md, apr_pool_t *p);
 
 /* ---- decisions (pure) -------------------------------------------------------- */
 

@@ -12,13 +12,13 @@
 #include <http_ssl.h>
 
 #include "md_mod.h"
+#include "md_chall.h"
 #include "md_util.h"
 
 APLOG_USE_MODULE(md);
 
 #define ACME_CHALLENGE_PREFIX "/.well-known/acme-challenge/"
 #define ACME_TLS_1 "acme-tls/1"
-#define MAX_TOKEN_LEN 128
 
 static md_mod_conf_t *mod_conf(server_rec *s)
 {
@@ -30,7 +30,7 @@ static int token_valid(const char *token)
 {
     apr_size_t len = strlen(token), i;
 
-    if (len == 0 || len > MAX_TOKEN_LEN) return 0;
+    if (len == 0 || len > MD_ACME_TOKEN_MAX) return 0;
     for (i = 0; i < len; ++i) {
         if (!apr_isalnum(token[i]) && token[i] != '-' && token[i] != '_') return 0;
     }

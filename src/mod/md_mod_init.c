@@ -251,7 +251,7 @@ static void md_activate_staged(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_p
     }
     /* 3. a complete staged set whose time has come goes live; the old one to the archive */
     if (rv == APR_SUCCESS && md_renew_staging_complete(store, md, p) && activation_due(mc, md, p)) {
-        rv = md_store_activate(store, md->name, md_renew_staged_files(md, p), p);
+        rv = md_store_activate(store, md->name, md_renew_staged_files(store, md, p), p);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1002: %s: activating the staged "
                          "certificate failed; the last served certificate stays. Check the "
@@ -267,23 +267,42 @@ static void md_activate_staged(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_p
     md_store_unlock(lock);
 }
 
+/* The first certificate served for the MD: its static file or the store's. */
+static md_cert_t *served_leaf(md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *chain = apr_array_make(p, 3, sizeof(md_cert_t *));
+    const char *pem;
+    apr_size_t len;
+
+    if (md->cert_files->nelts) {
+        if (md_file_read(&pem, &len, APR_ARRAY_IDX(md->cert_files, 0, const char *),
+                         1024 * 1024, p) != APR_SUCCESS
+            || md_chain_from_pem(&chain, pem, len, p) != APR_SUCCESS) return NULL;
+    }
+    else if (!mc->store || md_store_load_chain(&chain, mc->store, MD_SG_DOMAINS, md->name,
+                                               md_pkey_file_name(md_pkey_spec_at(md, 0), MD_FN_PUBCERT, p),
+                                               p) != APR_SUCCESS) {
+        return NULL;
+    }
+    return chain->nelts ? APR_ARRAY_IDX(chain, 0, md_cert_t *) : NULL;
+}
+
 /* What the watchdog needs to know of the served certificate, which it cannot read. */
 static void md_watch(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
 {
     md_watch_t *w = apr_pcalloc(p, sizeof(*w));
-    apr_array_header_t *chain;
+    md_cert_t *leaf = (md->state == MD_S_COMPLETE) ? served_leaf(mc, md, p) : NULL;
     apr_time_t from, until;
 
     w->md = md;
     md->ca_challenges = challenge_types(mc, md, p);
-    if (md->state == MD_S_COMPLETE && !md->cert_files->nelts
-        && md_store_load_chain(&chain, mc->store, MD_SG_DOMAINS, md->name,
-                               md_pkey_file_name(md_pkey_spec_at(md, 0), MD_FN_PUBCERT, p), p) == APR_SUCCESS
-        && chain->nelts) {
-        from = md_cert_not_before(APR_ARRAY_IDX(chain, 0, md_cert_t *));
-        until = md_cert_not_after(APR_ARRAY_IDX(chain, 0, md_cert_t *));
+    if (leaf) {
+        from = md_cert_not_before(leaf);
+        until = md_cert_not_after(leaf);
         w->valid_until = until;
-        w->renew_at = md_renew_time(mc->store, md, p);
+        /* static files (MDRenewMode always) by their own dates, managed ones by all keys' */
+        w->renew_at = md->cert_files->nelts ? md_renew_at(&md->renew_window, from, until)
+                                            : md_renew_time(mc->store, md, p);
         w->warn_at = until - md_timeslice_length(&md->warn_window, from, until);
         /* a certificate its OCSP responder reported revoked is renewed now */
         if (md_ocsp_md_revoked(mc->store, md, p)) {
@@ -352,25 +371,6 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
 /* ---- windows and static certificates, checked against the certificate in use ---------- */
 
 /* The leaf of the certificate in use: the first static file, or the first key spec's. */
-static md_cert_t *served_leaf(md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
-{
-    apr_array_header_t *chain = apr_array_make(p, 3, sizeof(md_cert_t *));
-    const char *pem;
-    apr_size_t len;
-
-    if (md->cert_files->nelts) {
-        if (md_file_read(&pem, &len, APR_ARRAY_IDX(md->cert_files, 0, const char *),
-                         1024 * 1024, p) != APR_SUCCESS
-            || md_chain_from_pem(&chain, pem, len, p) != APR_SUCCESS) return NULL;
-    }
-    else if (!mc->store || md_store_load_chain(&chain, mc->store, MD_SG_DOMAINS, md->name,
-                                               md_pkey_file_name(md_pkey_spec_at(md, 0), MD_FN_PUBCERT, p),
-                                               p) != APR_SUCCESS) {
-        return NULL;
-    }
-    return chain->nelts ? APR_ARRAY_IDX(chain, 0, md_cert_t *) : NULL;
-}
-
 /* Warnings at start: an absolute MDRenewWindow as long as the certificate's whole life
  * (a renewal would be due at once, every time), and a static certificate inside its
  * MDWarnWindow (nobody renews it unless MDRenewMode is always). */
