@@ -185,6 +185,15 @@ def test_0902_no_secrets_in_logs_status_or_readable_files(apache_factory, pebble
         MDomain {domain}
         MDCAChallenges http-01
         MDExternalAccountBinding {EAB_KID} {EAB_HMAC}
+        <VirtualHost 127.0.0.1:{apache.ctrl_port}>
+            ServerName status.secrets.test
+            <Location /md-status>
+                SetHandler md-status
+            </Location>
+            <Location /metrics>
+                SetHandler md-metrics
+            </Location>
+        </VirtualHost>
     """)
     apache.add_vhost(domain)
     _issue(apache, domain)
@@ -194,8 +203,17 @@ def test_0902_no_secrets_in_logs_status_or_readable_files(apache_factory, pebble
         store_key = json.load(f)["key"]
     secrets_ = {"the store key": store_key, "the EAB HMAC": EAB_HMAC,
                 "a PEM private key": "PRIVATE KEY"}
+    def status_get(path):
+        r = tlsclient.http_get(apache.ctrl_port, "status.secrets.test", path)
+        assert r.status == 200, f"{path}: {r.status_line}"
+        return r.text
     places = {"the error log": apache.log_text(),
-              "server-status": apache.server_status()}
+              "server-status": apache.server_status(),
+              "md-status": status_get("/md-status"),
+              "md-status of the MD": status_get(f"/md-status/{domain}"),
+              "metrics": status_get("/metrics"),
+              "certificate-status": apache.https_get(domain, "/.httpd/certificate-status").text}
+    assert '"***"' in places["md-status of the MD"], "the EAB hmac is shown masked"
     for path in storecheck.world_readable_files(apache.store_dir):
         with open(path, errors="replace") as f:
             places[path] = f.read()
