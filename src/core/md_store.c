@@ -225,6 +225,15 @@ apr_status_t md_store_save_text(const md_store_t *store, md_store_group_t group,
     return write_file(store, group, name, aspect, text, strlen(text), GROUPS[group].file_perms, p);
 }
 
+/* PEM files (keys, chains) are small: anything over a megabyte is not one of ours. */
+static apr_status_t read_pem(const char **ppem, apr_size_t *plen, const md_store_t *store,
+                             md_store_group_t group, const char *name, const char *aspect,
+                             apr_pool_t *p)
+{
+    if (names_bad(name, aspect)) return APR_EINVAL;
+    return md_file_read(ppem, plen, md_store_path(store, group, name, aspect, p), 1024 * 1024, p);
+}
+
 apr_status_t md_store_load_pkey(md_pkey_t **ppkey, const md_store_t *store, md_store_group_t group,
                                 const char *name, const char *aspect, apr_pool_t *p)
 {
@@ -232,8 +241,7 @@ apr_status_t md_store_load_pkey(md_pkey_t **ppkey, const md_store_t *store, md_s
     apr_size_t len;
     apr_status_t rv;
 
-    if (names_bad(name, aspect)) return APR_EINVAL;
-    rv = md_file_read(&pem, &len, md_store_path(store, group, name, aspect, p), 1024 * 1024, p);
+    rv = read_pem(&pem, &len, store, group, name, aspect, p);
     if (rv != APR_SUCCESS) return rv;
     if (GROUPS[group].plain_keys) return md_pkey_from_pem(ppkey, pem, len, NULL, 0, p);
     return md_pkey_from_pem(ppkey, pem, len, store->key, store->key_len, p);
@@ -260,8 +268,7 @@ apr_status_t md_store_load_chain(apr_array_header_t **pchain, const md_store_t *
     apr_size_t len;
     apr_status_t rv;
 
-    if (names_bad(name, aspect)) return APR_EINVAL;
-    rv = md_file_read(&pem, &len, md_store_path(store, group, name, aspect, p), 1024 * 1024, p);
+    rv = read_pem(&pem, &len, store, group, name, aspect, p);
     if (rv != APR_SUCCESS) return rv;
     return md_chain_from_pem(pchain, pem, len, p);
 }
