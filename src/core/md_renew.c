@@ -90,17 +90,17 @@ typedef struct {
 static apr_status_t authorize_all(md_renew_spec_t *rs, md_acme_order_t *order, apr_pool_t *p)
 {
     md_acme_authz_ctx_t actx;
-    apr_status_t rv = APR_SUCCESS;
-    int i;
+    apr_status_t rv;
 
+    memset(&actx, 0, sizeof(actx));
     actx.store = rs->ctx->store;
     actx.md = rs->ctx->md;
     actx.challenge_types = rs->ctx->challenge_types;
+    actx.dns01_version = rs->ctx->dns01_version > 0 ? rs->ctx->dns01_version : 1;
+    actx.dns01_timeout = rs->ctx->dns01_timeout;
+    actx.dns01_wait = rs->ctx->dns01_wait;
     actx.setups = apr_array_make(p, 5, sizeof(md_chall_ctx_t *));
-    for (i = 0; rv == APR_SUCCESS && i < order->authz_urls->nelts; ++i) {
-        rv = md_acme_authz_answer(rs->acme, APR_ARRAY_IDX(order->authz_urls, i, const char *),
-                                  &actx, rs->ctx->result, p);
-    }
+    rv = md_acme_authz_answer_all(rs->acme, order->authz_urls, &actx, rs->ctx->result, p);
     /* challenge data lives only as long as the order needs it */
     md_acme_authz_teardown(&actx);
     return rv;

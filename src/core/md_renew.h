@@ -14,6 +14,10 @@ typedef struct {
     md_http_t *http;
     const apr_array_header_t *challenge_types;  /* usable types, in preference order */
     md_result_t *result;
+    /* zero is the default for each of these */
+    int dns01_version;                          /* MDChallengeDns01Version: 1 or 2 */
+    apr_interval_time_t dns01_timeout;          /* per run of the dns-01 program */
+    apr_interval_time_t dns01_wait;             /* DNS propagation wait after dns-01 setups */
 } md_renew_ctx_t;
 
 /* Obtain a certificate for every key spec of the MD that has none staged yet, and stage

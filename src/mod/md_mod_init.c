@@ -107,6 +107,8 @@ static apr_array_header_t *challenge_types(const md_mod_conf_t *mc, const md_t *
     if (mc->local_80 > 0 && listening_on(mc->local_80)) {
         APR_ARRAY_PUSH(types, const char *) = "http-01";
     }
+    /* dns-01 whenever a program can set the TXT records; the only one for wildcards */
+    if (md->dns01_cmd) APR_ARRAY_PUSH(types, const char *) = "dns-01";
     return types;
 }
 

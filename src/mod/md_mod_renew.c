@@ -1,5 +1,6 @@
 /* The renewal watchdog: one singleton thread among the children (unprivileged) that
  * runs each due MD's renewal and records the outcome in staging/<md>/job.json. */
+#include <string.h>
 #include <apr_strings.h>
 #include <apr_optional.h>
 #include <httpd.h>
@@ -53,6 +54,8 @@ static void renew_md(md_renew_wd_t *wd, md_t *md, apr_pool_t *p)
 
     if (job->next_run > apr_time_now()) return;
     if (md_renew_staging_complete(store, md, p)) return;  /* ready: waits for a restart */
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.dns01_version = wd->mc->dns01_version;
     ctx.store = store;
     ctx.md = md;
     ctx.http = http_for(wd, md, p);

@@ -19,5 +19,6 @@ Suite *md_test_json_suite(void);
 Suite *md_test_time_suite(void);
 Suite *md_test_crypt_suite(void);
 Suite *md_test_jws_suite(void);
+Suite *md_test_chall_suite(void);
 
 #endif

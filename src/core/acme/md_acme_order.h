@@ -31,18 +31,27 @@ apr_status_t md_acme_order_finalize(md_acme_order_t *order, md_acme_t *acme,
 apr_status_t md_acme_order_cert(apr_array_header_t **pchain, md_acme_order_t *order,
                                 md_acme_t *acme, md_result_t *result, apr_pool_t *p);
 
-/* What an authorization needs from the caller to be answered. */
+/* What the authorizations of an order need from the caller to be answered. */
 typedef struct {
     md_store_t *store;
     const md_t *md;
     const apr_array_header_t *challenge_types;  /* usable types, in preference order */
+    int dns01_version;                          /* MDChallengeDns01Version */
+    apr_interval_time_t dns01_timeout;          /* per run of the dns-01 program; 0: default */
+    apr_interval_time_t dns01_wait;             /* after dns-01 setups, before the CA looks */
     apr_array_header_t *setups;                 /* md_chall_ctx_t* done, for teardown */
 } md_acme_authz_ctx_t;
 
-/* Bring one authorization to "valid": nothing to do if it is already, otherwise pick a
- * challenge type, set up the answer, tell the CA, and poll. */
-apr_status_t md_acme_authz_answer(md_acme_t *acme, const char *authz_url,
-                                  md_acme_authz_ctx_t *ctx, md_result_t *result, apr_pool_t *p);
+/* Bring every authorization to "valid": the valid ones need nothing; for the others pick
+ * a challenge type (wildcards only dns-01), set all answers up, wait dns01_wait once when
+ * dns-01 is among them, tell the CA to look, and poll each until valid or invalid. */
+apr_status_t md_acme_authz_answer_all(md_acme_t *acme, const apr_array_header_t *authz_urls,
+                                      md_acme_authz_ctx_t *ctx, md_result_t *result,
+                                      apr_pool_t *p);
+/* Remove every answer that was set up. */
 void md_acme_authz_teardown(md_acme_authz_ctx_t *ctx);
+/* Why none of the offered challenges can be answered: one reason per type. */
+const char *md_acme_authz_no_challenge_reasons(const md_json_t *authz,
+                                               const md_acme_authz_ctx_t *ctx, apr_pool_t *p);
 
 #endif
