@@ -38,7 +38,8 @@ static md_acme_acct_t *acct_from_json(const char *id, const md_json_t *j, apr_po
     return acct;
 }
 
-/* Ask the CA whether the account still exists and is valid (RFC 8555 7.3.2: POST {}). */
+/* Ask the CA whether the account still exists and is valid: POST-as-GET of the
+ * account URL; CAs that refuse it (malformed) get the older empty update "{}". */
 static apr_status_t acct_check(md_acme_t *acme, md_acme_acct_t *acct, md_result_t *result,
                                apr_pool_t *p)
 {
@@ -46,7 +47,10 @@ static apr_status_t acct_check(md_acme_t *acme, md_acme_acct_t *acct, md_result_
     apr_status_t rv;
 
     acme->acct_url = acct->url;
-    rv = md_acme_post(&resp, acme, acct->url, "{}", 0, result, p);
+    rv = md_acme_post(&resp, acme, acct->url, NULL, 0, result, p);
+    if (rv != APR_SUCCESS && result->problem && strstr(result->problem, ":malformed")) {
+        rv = md_acme_post(&resp, acme, acct->url, "{}", 0, result, p);
+    }
     if (rv == APR_SUCCESS && resp->json) {
         acct->status = md_json_gets(resp->json, MD_KEY_STATUS, NULL);
         if (acct->status && !strcmp(acct->status, "valid")) return APR_SUCCESS;
@@ -81,8 +85,9 @@ static apr_status_t acct_try(md_acme_acct_t **pacct, const md_acme_acct_req_t *r
     rv = acct_check(req->acme, acct, result, p);
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD0401: account %s at %s is no longer "
-                      "usable (%s), looking for another", id, acct->ca_url,
-                      result->problem ? result->problem : "not valid");
+                      "usable (%s: %s), looking for another", id, acct->ca_url,
+                      result->problem ? result->problem : "not valid",
+                      result->detail ? result->detail : "");
         acct->status = "invalid";
         md_store_save_json(req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, acct_to_json(acct, p), p);
         req->acme->acct_key = NULL;
