@@ -20,5 +20,6 @@ Suite *md_test_time_suite(void);
 Suite *md_test_crypt_suite(void);
 Suite *md_test_jws_suite(void);
 Suite *md_test_chall_suite(void);
+Suite *md_test_acme_suite(void);
 
 #endif

@@ -42,6 +42,8 @@ apr_status_t md_acme_order_new(md_acme_order_t **porder, md_acme_t *acme,
     md_acme_resp_t *resp;
     apr_status_t rv;
 
+    rv = md_acme_setup(acme, result);           /* newOrder comes from the directory */
+    if (rv != APR_SUCCESS) return rv;
     md_json_setj(identifiers_json(names, p), payload, MD_KEY_IDENTIFIERS, NULL);
     if (profile) md_json_sets(profile, payload, MD_KEY_PROFILE, NULL);
     rv = md_acme_post(&resp, acme, acme->new_order, md_json_dump(payload, MD_JSON_COMPACT, p),
