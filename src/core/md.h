@@ -37,6 +37,8 @@ typedef struct md_t {
     apr_array_header_t *ca_challenges;/* const char*: allowed types, in order; empty = auto */
     const char *ca_certs;             /* MDCACertificateFile */
     const char *proxy_url;
+    const char *proxy_ca_certs;       /* MDHttpProxyCACertificateFile */
+    const char *preferred_chain;      /* MDPreferredChain: issuer CN of the chain to pick */
     const char *profile;
     int profile_mandatory;
     int ari_renewals;

@@ -4,6 +4,7 @@
 #include "md_renew.h"
 #include "md_acme.h"
 #include "md_acme_acct.h"
+#include "md_acme_ari.h"
 #include "md_acme_order.h"
 #include "md_json_keys.h"
 #include "md_log.h"
@@ -35,6 +36,14 @@ apr_interval_time_t md_renew_backoff(int errors, apr_interval_time_t base, int i
     if (jitter < -0.5) jitter = -0.5;
     if (jitter > 0.5) jitter = 0.5;
     return delay + (apr_interval_time_t)((double)delay * jitter);
+}
+
+const char *md_renew_ca_pick(const apr_array_header_t *urls, int errors, int retry_failover)
+{
+    if (!urls || urls->nelts == 0) return NULL;
+    if (errors < 0) errors = 0;
+    if (retry_failover < 1) retry_failover = 1;
+    return APR_ARRAY_IDX(urls, (errors / retry_failover) % urls->nelts, const char *);
 }
 
 /* ---- the staged set ---------------------------------------------------------------- */
@@ -129,7 +138,8 @@ static apr_status_t finalize_and_stage(md_renew_spec_t *rs, md_acme_order_t *ord
     rv = md_acme_order_finalize(order, rs->acme, csr, csr_len, ctx->result, p);
     if (rv == APR_SUCCESS) rv = md_acme_order_await(order, rs->acme, "valid", MD_ORDER_TIMEOUT,
                                                     ctx->result, p);
-    if (rv == APR_SUCCESS) rv = md_acme_order_cert(&chain, order, rs->acme, ctx->result, p);
+    if (rv == APR_SUCCESS) rv = md_acme_order_cert(&chain, order, rs->acme, ctx->md->preferred_chain,
+                                                   ctx->result, p);
     if (rv != APR_SUCCESS) return rv;
     /* 3. the chain must be for our key and our names before it is staged */
     if (!md_cert_matches_key(APR_ARRAY_IDX(chain, 0, md_cert_t *), key)) {
@@ -145,6 +155,53 @@ static apr_status_t finalize_and_stage(md_renew_spec_t *rs, md_acme_order_t *ord
     return rv;
 }
 
+/* The ARI id of the certificate this order replaces: the one in domains/ for this key
+ * spec, when ARI is on and the CA that issued it (this one) offers renewalInfo. */
+static const char *replaces_id(md_renew_spec_t *rs, apr_pool_t *p)
+{
+    md_renew_ctx_t *ctx = rs->ctx;
+    apr_array_header_t *chain;
+    md_json_t *served;
+    const char *issued_by;
+
+    if (!ctx->md->ari_renewals || !rs->acme->renewal_info) return NULL;
+    if (md_store_load_json(&served, ctx->store, MD_SG_DOMAINS, ctx->md->name, MD_FN_MD, p)
+        == APR_SUCCESS) {
+        issued_by = md_json_gets(served, MD_KEY_CA, MD_KEY_URL, NULL);
+        if (issued_by && strcmp(issued_by, rs->acme->url)) return NULL;  /* another CA's */
+    }
+    if (md_store_load_chain(&chain, ctx->store, MD_SG_DOMAINS, ctx->md->name,
+                            md_pkey_file_name(rs->spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS
+        || chain->nelts == 0) return NULL;
+    return md_acme_ari_cert_id(APR_ARRAY_IDX(chain, 0, md_cert_t *),
+                               chain->nelts > 1 ? APR_ARRAY_IDX(chain, 1, md_cert_t *) : NULL, p);
+}
+
+static apr_status_t order_new(md_acme_order_t **porder, md_renew_spec_t *rs, apr_pool_t *p)
+{
+    md_renew_ctx_t *ctx = rs->ctx;
+    md_acme_order_req_t req;
+    apr_status_t rv;
+
+    memset(&req, 0, sizeof(req));
+    req.names = ctx->md->domains;
+    rv = md_acme_profile_select(&req.profile, rs->acme, ctx->md->profile,
+                                ctx->md->profile_mandatory, ctx->result, p);
+    if (rv != APR_SUCCESS) return rv;
+    req.replaces = replaces_id(rs, p);
+    rv = md_acme_order_new(porder, rs->acme, &req, ctx->result, p);
+    if (rv != APR_SUCCESS && req.replaces && ctx->result->problem
+        && strstr(ctx->result->problem, ":alreadyReplaced")) {
+        /* another order replaced it already (ours, lost, or a second client): once more
+         * as a plain order */
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD3040: %s: the CA says the certificate "
+                      "was replaced already; ordering without 'replaces'", ctx->md->name);
+        req.replaces = NULL;
+        rv = md_acme_order_new(porder, rs->acme, &req, ctx->result, p);
+    }
+    return rv;
+}
+
 static apr_status_t renew_spec(md_renew_spec_t *rs, apr_pool_t *p)
 {
     md_renew_ctx_t *ctx = rs->ctx;
@@ -153,7 +210,7 @@ static apr_status_t renew_spec(md_renew_spec_t *rs, apr_pool_t *p)
 
     /* 1. the order for all names of the MD */
     md_result_activity(ctx->result, "ordering a certificate for %s", ctx->md->name);
-    rv = md_acme_order_new(&order, rs->acme, ctx->md->domains, ctx->md->profile, ctx->result, p);
+    rv = order_new(&order, rs, p);
     if (rv != APR_SUCCESS) return rv;
     md_store_save_json(ctx->store, MD_SG_STAGING, ctx->md->name, MD_FN_ORDER, order->json, p);
     /* 2. every authorization answered */

@@ -39,4 +39,8 @@ apr_time_t md_renew_at(const md_timeslice_t *window, apr_time_t from, apr_time_t
 apr_interval_time_t md_renew_backoff(int errors, apr_interval_time_t base, int input_related,
                                      double jitter);
 
+/* Which CA of urls to use after `errors` consecutive errors: the next one every
+ * retry_failover errors, round robin. NULL for an empty list. */
+const char *md_renew_ca_pick(const apr_array_header_t *urls, int errors, int retry_failover);
+
 #endif

@@ -39,6 +39,7 @@ static md_http_t *http_for(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
 
     cfg.ca_file = md->ca_certs;
     cfg.proxy_url = md->proxy_url;
+    cfg.proxy_ca_file = md->proxy_ca_certs;
     cfg.user_agent = "mod_md/" "0.1 (Apache httpd)";
     md_http_create(&http, &cfg, p);
     return http;

@@ -21,5 +21,6 @@ Suite *md_test_crypt_suite(void);
 Suite *md_test_jws_suite(void);
 Suite *md_test_chall_suite(void);
 Suite *md_test_acme_suite(void);
+Suite *md_test_ari_suite(void);
 
 #endif

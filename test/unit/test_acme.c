@@ -237,13 +237,14 @@ START_TEST(problem_with_subproblems)
         FAKE_END };
     md_result_t *r = md_result_make(md_test_pool);
     apr_array_header_t *names = apr_array_make(md_test_pool, 2, sizeof(const char *));
+    md_acme_order_req_t req = { names, NULL, NULL };
     md_acme_order_t *order;
     md_http_t *http;
     md_acme_t *acme = acme_for(script, &http);
 
     APR_ARRAY_PUSH(names, const char *) = "a.invalid";
     APR_ARRAY_PUSH(names, const char *) = "b.test";
-    ck_assert_int_eq(md_acme_order_new(&order, acme, names, NULL, r, md_test_pool), APR_EINVAL);
+    ck_assert_int_eq(md_acme_order_new(&order, acme, &req, r, md_test_pool), APR_EINVAL);
     ck_assert_msg(r->problem != NULL, "%s", r->detail);
     ck_assert_str_eq(r->problem, "urn:ietf:params:acme:error:rejectedIdentifier");
     ck_assert_ptr_nonnull(strstr(r->detail, "Some identifiers were rejected"));
@@ -304,6 +305,7 @@ START_TEST(order_new_identifiers_and_profile)
         FAKE_END };
     md_result_t *r = md_result_make(md_test_pool);
     apr_array_header_t *names = apr_array_make(md_test_pool, 3, sizeof(const char *));
+    md_acme_order_req_t req = { names, "shortlived", "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE" };
     md_acme_order_t *order;
     md_json_t *pl, *ids;
     md_http_t *http;
@@ -313,11 +315,11 @@ START_TEST(order_new_identifiers_and_profile)
     APR_ARRAY_PUSH(names, const char *) = "*.x.test";
     APR_ARRAY_PUSH(names, const char *) = "192.0.2.7";
     APR_ARRAY_PUSH(names, const char *) = "2001:db8::1";
-    ck_assert_int_eq(md_acme_order_new(&order, acme, names, "shortlived", r, md_test_pool),
-                     APR_SUCCESS);
+    ck_assert_int_eq(md_acme_order_new(&order, acme, &req, r, md_test_pool), APR_SUCCESS);
     ck_assert_str_eq(order->url, CA "/o/1");
     pl = fake_http_payload(http, 2, md_test_pool);
     ck_assert_str_eq(md_json_gets(pl, "profile", NULL), "shortlived");
+    ck_assert_str_eq(md_json_gets(pl, "replaces", NULL), "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
     ids = md_json_getj(pl, "identifiers", NULL);
     ck_assert_int_eq(md_json_array_len(ids), 4);
     ck_assert_str_eq(md_json_gets(md_json_array_at(ids, 1), "type", NULL), "dns");

@@ -79,17 +79,20 @@ static int retry_later(md_acme_t *acme, const md_http_response_t *resp, int atte
     return 1;
 }
 
-static apr_status_t directory_get(md_http_response_t **presp, md_acme_t *acme,
-                                  md_result_t *result)
+apr_status_t md_acme_get(md_http_response_t **presp, md_acme_t *acme, const char *url,
+                         md_result_t *result, apr_pool_t *p)
 {
-    md_http_request_t req = { "GET", acme->url, NULL, NULL, 0 };
+    md_http_request_t req = { "GET", url, NULL, NULL, 0 };
     apr_status_t rv;
     int attempt;
 
     for (attempt = 0; ; ++attempt) {
-        rv = http_do(presp, acme, &req, result, acme->p);
-        if (rv != APR_SUCCESS || !retry_later(acme, *presp, attempt, result)) return rv;
+        result->retry_after = 0;
+        rv = http_do(presp, acme, &req, result, p);
+        if (rv != APR_SUCCESS || !retry_later(acme, *presp, attempt, result)) break;
     }
+    if (rv == APR_SUCCESS) result->retry_after = md_http_retry_after(*presp, apr_time_now());
+    return rv;
 }
 
 static apr_status_t directory_read(md_acme_t *acme, md_json_t *dir, md_result_t *result)
@@ -120,7 +123,7 @@ apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
     if (acme->directory && apr_time_now() - acme->directory_at < acme->directory_max_age) {
         return APR_SUCCESS;
     }
-    rv = directory_get(&resp, acme, result);
+    rv = md_acme_get(&resp, acme, acme->url, result, acme->p);
     if (rv != APR_SUCCESS) return rv;
     if (resp->status == 429 || resp->status == 503) {
         md_result_set(result, APR_EAGAIN, "the ACME directory at %s is unavailable (HTTP %d)%s",

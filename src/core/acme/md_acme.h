@@ -50,6 +50,11 @@ typedef struct {
  * result->retry_after also carries a Retry-After of a successful answer (polling). */
 apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *url,
                           const char *payload, int use_jwk, md_result_t *result, apr_pool_t *p);
+/* An unauthenticated GET (renewalInfo, ...), with 429/503 handled as for POST: a short
+ * Retry-After is waited for; otherwise the answer is returned as it is, with
+ * result->retry_after set from its Retry-After. */
+apr_status_t md_acme_get(md_http_response_t **presp, md_acme_t *acme, const char *url,
+                         md_result_t *result, apr_pool_t *p);
 /* POST-as-GET expecting JSON. */
 apr_status_t md_acme_get_json(md_json_t **pjson, md_acme_t *acme, const char *url,
                               md_result_t *result, apr_pool_t *p);

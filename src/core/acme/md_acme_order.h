@@ -14,10 +14,20 @@ typedef struct {
     md_json_t *json;
 } md_acme_order_t;
 
-/* Ask for a new order for the names (DNS names, wildcards and IP addresses). */
+typedef struct {
+    const apr_array_header_t *names;  /* DNS names, wildcards and IP addresses */
+    const char *profile;              /* as the CA spells it (md_acme_profile_select), or NULL */
+    const char *replaces;             /* ARI id of the certificate this one replaces, or NULL */
+} md_acme_order_req_t;
+
+/* Ask for a new order. */
 apr_status_t md_acme_order_new(md_acme_order_t **porder, md_acme_t *acme,
-                               const apr_array_header_t *names, const char *profile,
-                               md_result_t *result, apr_pool_t *p);
+                               const md_acme_order_req_t *req, md_result_t *result, apr_pool_t *p);
+/* The profile to ask for: the wanted one as the directory's meta.profiles spells it
+ * (matched case-insensitively); NULL when none is wanted or it is not offered and not
+ * mandatory. Not offered and mandatory fails with a message naming the offered ones. */
+apr_status_t md_acme_profile_select(const char **pprofile, md_acme_t *acme, const char *wanted,
+                                    int mandatory, md_result_t *result, apr_pool_t *p);
 apr_status_t md_acme_order_update(md_acme_order_t *order, md_acme_t *acme, md_result_t *result,
                                   apr_pool_t *p);
 /* Poll until the order leaves "pending"/"processing" or timeout passes, honouring
@@ -27,9 +37,15 @@ apr_status_t md_acme_order_await(md_acme_order_t *order, md_acme_t *acme, const 
 apr_status_t md_acme_order_finalize(md_acme_order_t *order, md_acme_t *acme,
                                     const unsigned char *csr_der, apr_size_t csr_len,
                                     md_result_t *result, apr_pool_t *p);
-/* Download the issued chain (leaf first). */
+/* Download the issued chain (leaf first). With preferred_issuer (a CN), the default
+ * chain and the alternates (Link rel="alternate") are searched for one with a
+ * certificate issued by that CN, the topmost such match winning; otherwise, or when
+ * none matches, the default chain. */
 apr_status_t md_acme_order_cert(apr_array_header_t **pchain, md_acme_order_t *order,
-                                md_acme_t *acme, md_result_t *result, apr_pool_t *p);
+                                md_acme_t *acme, const char *preferred_issuer,
+                                md_result_t *result, apr_pool_t *p);
+/* Pure: does the chain have a certificate whose issuer CN is cn (case-insensitive)? */
+int md_acme_chain_has_issuer(const apr_array_header_t *chain, const char *cn, apr_pool_t *p);
 
 /* What the authorizations of an order need from the caller to be answered. */
 typedef struct {
