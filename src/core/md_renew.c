@@ -88,12 +88,27 @@ apr_array_header_t *md_renew_staged_files(const md_t *md, apr_pool_t *p)
     return files;
 }
 
+apr_array_header_t *md_renew_served_chains(md_store_t *store, const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *all = apr_array_make(p, 2, sizeof(apr_array_header_t *)), *chain;
+    int i;
+
+    for (i = 0; i < md_pkey_spec_count(md); ++i) {
+        if (md_store_load_chain(&chain, store, MD_SG_DOMAINS, md->name,
+                                md_pkey_file_name(md_pkey_spec_at(md, i), MD_FN_PUBCERT, p), p)
+            != APR_SUCCESS || chain->nelts == 0) chain = NULL;
+        APR_ARRAY_PUSH(all, apr_array_header_t *) = chain;
+    }
+    return all;
+}
+
 /* ---- one certificate ------------------------------------------------------------ */
 
 typedef struct {
     md_renew_ctx_t *ctx;
     md_acme_t *acme;
     const md_pkey_spec_t *spec;
+    int spec_index;
 } md_renew_spec_t;
 
 static apr_status_t authorize_all(md_renew_spec_t *rs, md_acme_order_t *order, apr_pool_t *p)
@@ -164,15 +179,23 @@ static const char *replaces_id(md_renew_spec_t *rs, apr_pool_t *p)
     md_json_t *served;
     const char *issued_by;
 
+    md_log_perror(MD_LOG_MARK, MD_LOG_TRACE1, 0, p, "MD3041: %s: ARI %s, renewalInfo %s",
+                  ctx->md->name, ctx->md->ari_renewals ? "on" : "off",
+                  rs->acme->renewal_info ? rs->acme->renewal_info : "not offered");
     if (!ctx->md->ari_renewals || !rs->acme->renewal_info) return NULL;
     if (md_store_load_json(&served, ctx->store, MD_SG_DOMAINS, ctx->md->name, MD_FN_MD, p)
         == APR_SUCCESS) {
         issued_by = md_json_gets(served, MD_KEY_CA, MD_KEY_URL, NULL);
         if (issued_by && strcmp(issued_by, rs->acme->url)) return NULL;  /* another CA's */
     }
-    if (md_store_load_chain(&chain, ctx->store, MD_SG_DOMAINS, ctx->md->name,
-                            md_pkey_file_name(rs->spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS
-        || chain->nelts == 0) return NULL;
+    /* loaded by the parent; as root (mdctl) the store can be read directly */
+    chain = ctx->md->served_chains && rs->spec_index < ctx->md->served_chains->nelts
+            ? APR_ARRAY_IDX(ctx->md->served_chains, rs->spec_index, apr_array_header_t *) : NULL;
+    if (!chain && md_store_load_chain(&chain, ctx->store, MD_SG_DOMAINS, ctx->md->name,
+                                      md_pkey_file_name(rs->spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (!chain || chain->nelts == 0) return NULL;
     return md_acme_ari_cert_id(APR_ARRAY_IDX(chain, 0, md_cert_t *),
                                chain->nelts > 1 ? APR_ARRAY_IDX(chain, 1, md_cert_t *) : NULL, p);
 }
@@ -262,6 +285,7 @@ apr_status_t md_renew_run(md_renew_ctx_t *ctx, apr_pool_t *p)
     /* 2. one certificate per key spec that has none staged yet */
     for (i = 0; rv == APR_SUCCESS && i < md_pkey_spec_count(ctx->md); ++i) {
         rs.spec = md_pkey_spec_at(ctx->md, i);
+        rs.spec_index = i;
         if (spec_staged(ctx->store, ctx->md, rs.spec, p)) continue;
         rv = renew_spec(&rs, p);
     }

@@ -266,6 +266,8 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
     if (md->renew_mode == MD_RENEW_AUTO && (!md->watched || md->cert_files->nelts)) return APR_SUCCESS;
     if (md->state != MD_S_COMPLETE || renew_at <= apr_time_now()) {
         md->ca_challenges = challenge_types(mc, md, p);
+        /* the renewal runs unprivileged: it gets the served certificates (ARI) from here */
+        md->served_chains = md_renew_served_chains(mc->store, md, p);
         APR_ARRAY_PUSH(mc->watched, md_t *) = md;
     }
     return APR_SUCCESS;
