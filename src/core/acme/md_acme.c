@@ -18,6 +18,7 @@ apr_status_t md_acme_create(md_acme_t **pacme, const char *url, md_http_t *http,
     acme->http = http;
     acme->nonces = apr_array_make(p, MD_ACME_MAX_NONCES, sizeof(const char *));
     acme->max_retries = 3;
+    acme->max_nonce_retries = 10;
     acme->max_retry_wait = apr_time_from_sec(10);
     acme->directory_max_age = apr_time_from_sec(60 * 60);
     *pacme = acme;
@@ -214,20 +215,21 @@ apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *u
                           const char *payload, int use_jwk, md_result_t *result, apr_pool_t *p)
 {
     apr_status_t rv;
-    int attempt;
+    int attempt, nonce_attempt = 0;
 
     *presp = NULL;
     rv = md_acme_setup(acme, result);
-    for (attempt = 0; rv == APR_SUCCESS; ++attempt) {
+    for (attempt = 0; rv == APR_SUCCESS; ) {
         result->retry_after = 0;
         rv = post_once(presp, acme, url, payload, use_jwk, result, p);
         if (rv == APR_SUCCESS || !*presp) break;
         /* badNonce is the CA's way of asking for a fresh nonce: worth a retry */
-        if (is_bad_nonce(rv, result) && attempt < acme->max_retries) {
+        if (is_bad_nonce(rv, result)) {
+            if (nonce_attempt++ >= acme->max_nonce_retries) break;
             md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD0301: badNonce from %s, retrying", url);
             rv = APR_SUCCESS;
         }
-        else if (retry_later(acme, (*presp)->http, attempt, result)) {
+        else if (retry_later(acme, (*presp)->http, attempt++, result)) {
             rv = APR_SUCCESS;
         }
     }

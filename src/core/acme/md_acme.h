@@ -20,7 +20,8 @@ typedef struct md_acme_t {
     apr_array_header_t *nonces; /* const char*, newest last */
     const md_pkey_t *acct_key;  /* signs requests */
     const char *acct_url;       /* "kid"; NULL before the account exists */
-    int max_retries;            /* for badNonce, 429 and 503 */
+    int max_retries;            /* for 429 and 503 */
+    int max_nonce_retries;      /* for badNonce: cheap, and some CAs reject many */
     apr_interval_time_t max_retry_wait; /* a longer Retry-After fails the call instead */
     apr_time_t directory_at;    /* when the directory was read */
     apr_interval_time_t directory_max_age; /* read again after this long */
