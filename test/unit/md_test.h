@@ -22,5 +22,6 @@ Suite *md_test_jws_suite(void);
 Suite *md_test_chall_suite(void);
 Suite *md_test_acme_suite(void);
 Suite *md_test_ari_suite(void);
+Suite *md_test_acct_suite(void);
 
 #endif

@@ -61,7 +61,7 @@ static apr_status_t acct_check(md_acme_t *acme, md_acme_acct_t *acct, md_result_
 
 static int acct_fits(const md_acme_acct_t *acct, const md_acme_acct_req_t *req)
 {
-    if (!acct->url || !acct->ca_url || strcmp(acct->ca_url, req->acme->url)) return 0;
+    if (!acct->ca_url || strcmp(acct->ca_url, req->acme->url)) return 0;
     if (acct->status && strcmp(acct->status, "valid")) return 0;
     if (req->eab_kid && (!acct->eab_kid || strcmp(req->eab_kid, acct->eab_kid))) return 0;
     return 1;
@@ -82,7 +82,13 @@ static apr_status_t acct_try(md_acme_acct_t **pacct, const md_acme_acct_req_t *r
     rv = md_store_load_pkey(&key, req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY, p);
     if (rv != APR_SUCCESS) return rv;
     req->acme->acct_key = key;
-    rv = acct_check(req->acme, acct, result, p);
+    if (!acct->url) {
+        /* a damaged record: the CA knows the account by its key */
+        rv = md_acme_acct_find_by_key(&acct->url, req->acme, result, p);
+        if (rv == APR_SUCCESS) md_store_save_json(req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT,
+                                                  acct_to_json(acct, p), p);
+    }
+    if (rv == APR_SUCCESS) rv = acct_check(req->acme, acct, result, p);
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD0401: account %s at %s is no longer "
                       "usable (%s: %s), looking for another", id, acct->ca_url,
@@ -224,6 +230,27 @@ apr_status_t md_acme_acct_use(md_acme_acct_t **pacct, const md_acme_acct_req_t *
 }
 
 /* ---- operations on an existing account ------------------------------------------ */
+
+apr_status_t md_acme_acct_find_by_key(const char **purl, md_acme_t *acme, md_result_t *result,
+                                      apr_pool_t *p)
+{
+    md_json_t *j = md_json_create(p);
+    md_acme_resp_t *resp;
+    apr_status_t rv;
+
+    *purl = NULL;
+    rv = md_acme_setup(acme, result);
+    if (rv != APR_SUCCESS) return rv;
+    md_json_setb(1, j, MD_KEY_ONLY_RETURN_EXISTING, NULL);
+    rv = md_acme_post(&resp, acme, acme->new_account, md_json_dump(j, MD_JSON_COMPACT, p), 1,
+                      result, p);
+    if (rv == APR_SUCCESS && !resp->location) {
+        md_result_set(result, APR_EINVAL, "the CA found the account but did not tell its URL");
+        rv = APR_EINVAL;
+    }
+    if (rv == APR_SUCCESS) *purl = apr_pstrdup(p, resp->location);
+    return rv;
+}
 
 apr_status_t md_acme_acct_load(md_acme_acct_t **pacct, md_acme_t *acme, md_store_t *store,
                                const char *id, md_result_t *result, apr_pool_t *p)

@@ -31,6 +31,10 @@ typedef struct {
 apr_status_t md_acme_acct_use(md_acme_acct_t **pacct, const md_acme_acct_req_t *req,
                               md_result_t *result, apr_pool_t *p);
 
+/* The URL of the account of acme->acct_key (newAccount with onlyReturnExisting);
+ * APR_ENOENT (accountDoesNotExist) when the CA has none for the key. */
+apr_status_t md_acme_acct_find_by_key(const char **purl, md_acme_t *acme, md_result_t *result,
+                                      apr_pool_t *p);
 /* Load an account from accounts/<id>/ and make acme sign as it (no check with the CA). */
 apr_status_t md_acme_acct_load(md_acme_acct_t **pacct, md_acme_t *acme, md_store_t *store,
                                const char *id, md_result_t *result, apr_pool_t *p);
