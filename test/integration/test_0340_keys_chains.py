@@ -3,6 +3,7 @@
 All against Pebble with validation on; the variants are Pebble's own knobs
 (PEBBLE_ALTERNATE_ROOTS, PEBBLE_WFE_NONCEREJECT) on a Pebble of the test's own.
 """
+import base64
 import os
 import subprocess
 
@@ -111,3 +112,42 @@ def test_0343_preferred_chain_unknown(apache_factory, pebble_factory, domain):
     apache.wait_for_cert(domain, timeout=60)
     apache.graceful()
     apache.verify_cert(domain, cafile=ca.root_path)
+
+
+def test_0344_must_staple(apache_factory, acmeproxy_factory, domain):
+    """MDMustStaple on: the CSR asks for the TLS feature status_request.
+    Pebble 2.4 does not copy that extension into the certificate, so the CSR
+    is checked where our proxy (mdtest/acmeproxy.py) sees the finalize call."""
+    proxy = acmeproxy_factory()
+    apache = apache_factory(ca=proxy)
+    apache.add(f"""
+        <MDomain {domain}>
+            MDCAChallenges http-01
+            MDMustStaple on
+        </MDomain>
+    """)
+    apache.add_vhost(domain)
+    apache.start()
+    apache.wait_for_cert(domain, timeout=60)
+    finals = [e["payload"] for e in proxy.requests_to(r"^/finalize-order/", "POST")]
+    assert len(finals) == 1, finals
+    der = base64.urlsafe_b64decode(finals[0]["csr"] + "=" * (-len(finals[0]["csr"]) % 4))
+    csr = x509.load_der_x509_csr(der)
+    feats = csr.extensions.get_extension_for_oid(x509.oid.ExtensionOID.TLS_FEATURE).value
+    assert x509.TLSFeatureType.status_request in list(feats)
+
+
+def test_0345_long_first_name(apache, domain):
+    """A first name longer than 63 bytes cannot be the subject CN: the CSR
+    has none, and the certificate is still issued for all names."""
+    long_name = ("a" * 50) + "." + ("b" * 20) + "." + domain
+    apache.add(f"""
+        MDomain {long_name} {domain}
+        MDCAChallenges http-01
+    """)
+    apache.add_vhost(long_name, aliases=[domain])
+    apache.start()
+    apache.wait_for_cert(long_name, timeout=60)
+    with open(apache.store_path("staging", long_name, "pubcert.pem"), "rb") as f:
+        cert = x509.load_pem_x509_certificate(f.read())
+    assert set(tlsclient.cert_dns_names(cert)) == {long_name, domain}
