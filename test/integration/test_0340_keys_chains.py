@@ -114,7 +114,7 @@ def test_0343_preferred_chain_unknown(apache_factory, pebble_factory, domain):
     apache.verify_cert(domain, cafile=ca.root_path)
 
 
-def test_0344_must_staple(apache_factory, acmeproxy_factory, domain):
+def test_0344_must_staple(acmeproxy_factory, apache_factory, domain):
     """MDMustStaple on: the CSR asks for the TLS feature status_request.
     Pebble 2.4 does not copy that extension into the certificate, so the CSR
     is checked where our proxy (mdtest/acmeproxy.py) sees the finalize call."""

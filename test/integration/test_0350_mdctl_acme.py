@@ -5,6 +5,8 @@ import json
 import os
 import subprocess
 
+import pytest
+
 from cryptography import x509
 
 from mdtest.env import REPO_ROOT
@@ -67,15 +69,16 @@ def _account_dir(apache):
     return os.path.join(base, names[0]), names[0]
 
 
-def test_0353_account_key_rollover(apache, pebble, domain):
-    """The account key is replaced by a P-384 key; the CA accepts requests
-    signed with the new key (a contact update), and the module keeps using the
-    account for the next certificate."""
+@pytest.mark.parametrize("spec", ["secp384r1", "rsa3072"])
+def test_0353_account_key_rollover(apache, pebble, domain, spec):
+    """The account key is replaced by a new key (EC P-384, signing ES384, or
+    RSA, signing RS256); the CA accepts requests signed with the new key (a
+    contact update)."""
     _issued(apache, domain)
     path, acct = _account_dir(apache)
     with open(os.path.join(path, "account.pem"), "rb") as f:
         before = f.read()
-    rc, out = mdctl(apache, "account-rollover", "-c", pebble.ca_file, "-t", "secp384r1", domain)
+    rc, out = mdctl(apache, "account-rollover", "-c", pebble.ca_file, "-t", spec, domain)
     assert rc == 0, out
     with open(os.path.join(path, "account.pem"), "rb") as f:
         after = f.read()
