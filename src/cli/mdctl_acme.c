@@ -11,6 +11,10 @@
  *       replace the account's contacts ("mailto:" is added to bare addresses).
  *   account-deactivate [-c CAFILE] ACCOUNT|MDNAME
  *       deactivate the account at the CA for good.
+ *   ari [-c CAFILE] MDNAME
+ *       ask the CA that issued the MD's certificates for their renewal information
+ *       (RFC 9773): the suggested window, the renewal time drawn inside it, and when to
+ *       ask again.
  *
  * CAFILE is the trust anchor of the CA's HTTPS (as MDCACertificateFile). */
 #include <stdio.h>
@@ -22,6 +26,7 @@
 #include "md.h"
 #include "md_acme.h"
 #include "md_acme_acct.h"
+#include "md_acme_ari.h"
 #include "md_json_keys.h"
 #include "md_util.h"
 
@@ -213,6 +218,58 @@ static int cmd_deactivate(mdctl_acme_t *c, md_result_t *r)
     return 0;
 }
 
+static int ari_spec(mdctl_acme_t *c, md_acme_t *acme, const md_t *md, const md_pkey_spec_t *spec,
+                    md_result_t *r)
+{
+    apr_array_header_t *chain;
+    md_cert_t *cert, *issuer;
+    md_acme_ari_t ari;
+    apr_time_t at;
+
+    if (md_store_load_chain(&chain, c->store, MD_SG_DOMAINS, md->name,
+                            md_pkey_file_name(spec, MD_FN_PUBCERT, c->p), c->p) != APR_SUCCESS
+        || chain->nelts == 0) {
+        return 0;
+    }
+    cert = APR_ARRAY_IDX(chain, 0, md_cert_t *);
+    issuer = chain->nelts > 1 ? APR_ARRAY_IDX(chain, 1, md_cert_t *) : NULL;
+    printf("%s %s: ari-cert-id %s\n", md->name, md_pkey_spec_name(spec),
+           md_acme_ari_cert_id(cert, issuer, c->p));
+    if (md_acme_ari_get(&ari, acme, cert, issuer, r, c->p) != APR_SUCCESS
+        || md_acme_ari_renew_at(&at, acme, cert, issuer, r, c->p) != APR_SUCCESS) {
+        fail(r, "fetching the renewal information");
+        return -1;
+    }
+    printf("  window    %s .. %s\n", md_time_print(ari.start, c->p), md_time_print(ari.end, c->p));
+    printf("  renew-at  %s\n", md_time_print(at, c->p));
+    if (ari.retry_after) printf("  ask-again %s\n", md_time_print(ari.retry_after, c->p));
+    if (ari.explanation) printf("  see       %s\n", ari.explanation);
+    return 1;
+}
+
+static int cmd_ari(mdctl_acme_t *c, md_result_t *r)
+{
+    const char *name = APR_ARRAY_IDX(c->args, 0, const char *);
+    md_acme_t *acme;
+    md_json_t *j;
+    md_t *md;
+    int i, n, done = 0;
+
+    if (md_store_load_json(&j, c->store, MD_SG_DOMAINS, name, MD_FN_MD, c->p) != APR_SUCCESS
+        || md_from_json(&md, j, c->p) != APR_SUCCESS || !md->ca_effective) {
+        fprintf(stderr, "mdctl: no MD named %s with a CA in the store\n", name);
+        return 1;
+    }
+    if (acme_make(&acme, c, md->ca_effective) != APR_SUCCESS) return 1;
+    for (i = 0; i < md_pkey_spec_count(md); ++i) {
+        n = ari_spec(c, acme, md, md_pkey_spec_at(md, i), r);
+        if (n < 0) return 1;
+        done += n;
+    }
+    if (!done) fprintf(stderr, "mdctl: %s has no certificate\n", name);
+    return done ? 0 : 1;
+}
+
 int mdctl_acme_cmd(md_store_t *store, const char *cmd, int argc, const char *const *argv,
                    apr_pool_t *p)
 {
@@ -224,6 +281,7 @@ int mdctl_acme_cmd(md_store_t *store, const char *cmd, int argc, const char *con
         { "account-rollover", cmd_rollover },
         { "account-contacts", cmd_contacts },
         { "account-deactivate", cmd_deactivate },
+        { "ari", cmd_ari },
     };
     mdctl_acme_t c;
     apr_size_t i;
@@ -247,5 +305,6 @@ void mdctl_acme_usage(void)
     fprintf(stderr, "       mdctl -d STORE_DIR revoke [-c CAFILE] [-r REASON] [-k] MDNAME\n"
                     "       mdctl -d STORE_DIR account-rollover [-c CAFILE] [-t KEYSPEC] ACCOUNT|MDNAME\n"
                     "       mdctl -d STORE_DIR account-contacts [-c CAFILE] ACCOUNT|MDNAME CONTACT...\n"
-                    "       mdctl -d STORE_DIR account-deactivate [-c CAFILE] ACCOUNT|MDNAME\n");
+                    "       mdctl -d STORE_DIR account-deactivate [-c CAFILE] ACCOUNT|MDNAME\n"
+                    "       mdctl -d STORE_DIR ari [-c CAFILE] MDNAME\n");
 }

@@ -190,3 +190,46 @@ def test_0337_no_ari_when_off(acmeproxy_factory, apache_factory, domain):
     _first_then_renewal(apache, proxy, domain)
     orders = proxy.orders()
     assert len(orders) >= 2 and all("replaces" not in o for o in orders), orders
+
+
+def test_0338_ari_window_via_mdctl(acmeproxy_factory, apache_factory, domain):
+    """The renewal information of an issued certificate, fetched from the
+    proxy's renewalInfo with mdctl (the same core call the renewal scheduler
+    makes): the renewal time lies inside the suggested window, a window in the
+    past means now, and the Retry-After of the answer says when to ask again."""
+    import datetime
+    import email.utils
+    import os
+    import subprocess
+    from mdtest.env import REPO_ROOT
+
+    proxy = acmeproxy_factory()
+    proxy.ari = True
+    proxy.ari_retry_after = 21600
+    apache = apache_factory(ca=proxy)
+    _setup(apache, domain)
+    apache.start()
+    apache.wait_for_cert(domain, timeout=60)
+    apache.graceful()
+    cert = apache.verify_cert(domain, cafile=proxy.root_path)
+    cid = ari_cert_id(cert)
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+
+    def ari(start, end):
+        proxy.ari_windows[cid] = (start, end)
+        r = subprocess.run([os.path.join(REPO_ROOT, "build", "mdctl"), "-d", apache.store_dir,
+                            "ari", "-c", proxy.ca_file, domain], capture_output=True, text=True,
+                           timeout=30)
+        assert r.returncode == 0, r.stdout + r.stderr
+        lines = dict(line.split(None, 1) for line in r.stdout.splitlines()[1:])
+        assert cid in r.stdout
+        return {k: email.utils.parsedate_to_datetime(v) for k, v in lines.items()
+                if k in ("renew-at", "ask-again")}
+
+    start, end = now + datetime.timedelta(days=10), now + datetime.timedelta(days=12)
+    got = ari(start, end)
+    assert start <= got["renew-at"] <= end, got
+    assert abs((got["ask-again"] - now).total_seconds() - 21600) < 120, got
+    got = ari(now - datetime.timedelta(days=3), now - datetime.timedelta(days=2))
+    assert abs((got["renew-at"] - now).total_seconds()) < 120, got
+    assert len(proxy.requests_to(r"^/ari/" + cid.replace(".", r"\."), "GET")) >= 2
