@@ -11,6 +11,7 @@ import email.utils
 import json
 import time
 
+import pytest
 from cryptography import x509
 
 
@@ -233,3 +234,22 @@ def test_0338_ari_window_via_mdctl(acmeproxy_factory, apache_factory, domain):
     got = ari(now - datetime.timedelta(days=3), now - datetime.timedelta(days=2))
     assert abs((got["renew-at"] - now).total_seconds()) < 120, got
     assert len(proxy.requests_to(r"^/ari/" + cid.replace(".", r"\."), "GET")) >= 2
+
+
+@pytest.mark.parametrize("kind", ["drop", "reset", "garble", "truncate", "delay"])
+def test_0339_faults_on_new_order(acmeproxy_factory, apache_factory, domain, kind):
+    """The proxy's scripted faults (ours) on the first newOrder answer: the
+    connection dropped or reset, the body garbled or cut, or a 2 s delay. The
+    module fails that run at most, says what went wrong, and the next run
+    (MDRetryDelay 1s) gets the certificate."""
+    proxy = acmeproxy_factory()
+    proxy.add_fault(r"^/order-plz", kind, method="POST", delay=2.0)
+    apache = apache_factory(ca=proxy)
+    apache.add("MDRetryDelay 1s")
+    _setup(apache, domain)
+    if kind != "delay":
+        apache.expect_log(rf"MD1102: {domain}: renewal failed", required=True)
+    apache.start()
+    apache.wait_for_cert(domain, timeout=60)
+    reqs = proxy.requests_to(r"^/order-plz", "POST")
+    assert len(reqs) == (1 if kind == "delay" else 2), reqs
