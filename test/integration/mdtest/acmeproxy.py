@@ -151,10 +151,14 @@ class AcmeProxy:
                     return f
         return None
 
-    def requests_to(self, pattern, method=None):
+    def requests_to(self, pattern, method=None, bad_nonce=False):
+        """Logged requests to paths matching pattern; without bad_nonce, those
+        Pebble refused with badNonce (it does so for 5% by default, and the
+        client simply retries) are left out."""
         with self.lock:
             return [e for e in self.log if re.search(pattern, e["path"])
-                    and (method is None or e["method"] == method)]
+                    and (method is None or e["method"] == method)
+                    and (bad_nonce or not e.get("bad_nonce"))]
 
     def orders(self):
         """Payloads of the newOrder requests that reached the proxy."""
@@ -221,6 +225,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
     # -- answers ----------------------------------------------------------------------------
     def send(self, status, headers, body, method):
         data = body.encode() if isinstance(body, str) else (body or b"")
+        self._bad_nonce = status == 400 and b":badNonce" in data
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -242,6 +247,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         with self.proxy.lock:
             self.proxy.log.append({"method": method, "path": self.path, "status": status,
                                    "payload": getattr(self, "_payload", None),
+                                   "bad_nonce": getattr(self, "_bad_nonce", False),
                                    "time": time.time()})
 
     # -- dispatch --------------------------------------------------------------------------------
