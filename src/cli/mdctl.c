@@ -1,6 +1,7 @@
 /* mdctl: look into a mod_md store without httpd.
  *   mdctl -d STORE list        the MDs in domains/ with their certificates
  *   mdctl -d STORE show NAME   one MD's md.json and job.json
+ * and the commands that talk to the CA (revoke, account-*): see mdctl_acme.c.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,11 +13,13 @@
 #include "md_json_keys.h"
 #include "md_store.h"
 #include "md_util.h"
+#include "mdctl_acme.h"
 
 static void usage(void)
 {
     fprintf(stderr, "usage: mdctl -d STORE_DIR list\n"
                     "       mdctl -d STORE_DIR show MDNAME\n");
+    mdctl_acme_usage();
 }
 
 static void print_certs(md_store_t *store, const md_t *md, apr_pool_t *p)
@@ -110,7 +113,11 @@ int main(int argc, const char *const *argv)
         rc = cmd_show(store, argv[opt->ind + 1], p);
     }
     else {
-        usage();
+        rc = mdctl_acme_cmd(store, argv[opt->ind], argc - opt->ind - 1, argv + opt->ind + 1, p);
+        if (rc < 0) {
+            usage();
+            rc = 2;
+        }
     }
     apr_terminate();
     return rc;

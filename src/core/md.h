@@ -37,6 +37,8 @@ typedef struct md_t {
     apr_array_header_t *ca_challenges;/* const char*: allowed types, in order; empty = auto */
     const char *ca_certs;             /* MDCACertificateFile */
     const char *proxy_url;
+    const char *proxy_ca_certs;       /* MDHttpProxyCACertificateFile */
+    const char *preferred_chain;      /* MDPreferredChain: issuer CN of the chain to pick */
     const char *profile;
     int profile_mandatory;
     int ari_renewals;
@@ -50,6 +52,10 @@ typedef struct md_t {
     const char *defn_name;            /* where it was defined, for messages */
     unsigned int defn_line;
     int watched;                      /* renewed by us (in use, not static, mode allows) */
+    /* The served chains, one per key spec (apr_array_header_t* of md_cert_t*, or NULL),
+     * loaded by the parent at startup (md_renew_served_chains): domains/ is root-only,
+     * and the renewal needs them for ARI ("replaces"). NULL when not loaded. */
+    apr_array_header_t *served_chains;
 } md_t;
 
 md_t *md_create(apr_pool_t *p, const char *name);

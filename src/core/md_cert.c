@@ -486,6 +486,12 @@ static apr_status_t cert_make_base(X509 **px, const char *cn, const apr_array_he
     if (rv != APR_SUCCESS) goto leave;
     rv = md_cert_name_set_cn(&has_cn, X509_get_subject_name(x), cn);
     if (rv != APR_SUCCESS) goto leave;
+    /* Self-signed certificates are never checked by a CA: an IP address as CN there
+     * lets mod_ssl's name check (which reads CN and DNS names only) match it. */
+    if (!has_cn && cn && md_is_ip_address(cn)) {
+        has_cn = X509_NAME_add_entry_by_NID(X509_get_subject_name(x), NID_commonName,
+                                            MBSTRING_UTF8, (const unsigned char *)cn, -1, -1, 0);
+    }
     rv = X509_set_issuer_name(x, X509_get_subject_name(x)) ? APR_SUCCESS : APR_EGENERAL;
     if (rv != APR_SUCCESS) goto leave;
     rv = cert_set_validity(x, valid_for);

@@ -117,3 +117,38 @@ apr_status_t md_exec_run(md_exec_res_t **pres, const md_exec_req_t *req, apr_poo
     if (why != APR_PROC_EXIT) res->exit_code = -1;
     return res->exit_code == 0 ? APR_SUCCESS : APR_EGENERAL;
 }
+
+/* One word starting at *pline (blanks already skipped); advances *pline past it. */
+static apr_status_t split_word(const char **pword, const char **pline, apr_pool_t *p)
+{
+    const char *s = *pline;
+    char *word = apr_palloc(p, strlen(s) + 1), *w = word, quote = 0;
+
+    for (; *s && (quote || (*s != ' ' && *s != '\t')); ++s) {
+        if (quote && *s == quote) quote = 0;
+        else if (!quote && (*s == '\'' || *s == '"')) quote = *s;
+        else if (*s == '\\' && quote != '\'' && s[1]) *w++ = *++s;
+        else *w++ = *s;
+    }
+    *w = '\0';
+    *pline = s;
+    *pword = word;
+    return quote ? APR_EINVAL : APR_SUCCESS;
+}
+
+apr_status_t md_exec_split(apr_array_header_t **pargv, const char *line, apr_pool_t *p)
+{
+    apr_array_header_t *argv = apr_array_make(p, 4, sizeof(const char *));
+    const char *word;
+    apr_status_t rv = APR_SUCCESS;
+
+    while (line && rv == APR_SUCCESS) {
+        while (*line == ' ' || *line == '\t') ++line;
+        if (!*line) break;
+        rv = split_word(&word, &line, p);
+        if (rv == APR_SUCCESS) APR_ARRAY_PUSH(argv, const char *) = word;
+    }
+    if (rv == APR_SUCCESS && argv->nelts == 0) rv = APR_EINVAL;
+    *pargv = (rv == APR_SUCCESS) ? argv : NULL;
+    return rv;
+}

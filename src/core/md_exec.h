@@ -29,6 +29,12 @@ typedef struct {
  * always set. */
 apr_status_t md_exec_run(md_exec_res_t **pres, const md_exec_req_t *req, apr_pool_t *p);
 
+/* Split a command line as written in a directive into an argv vector: words separated
+ * by blanks; '...' and "..." quote (no escapes inside single quotes); a backslash
+ * escapes the next character outside single quotes. No shell, no expansion.
+ * APR_EINVAL on an unterminated quote or an empty line. */
+apr_status_t md_exec_split(apr_array_header_t **pargv, const char *line, apr_pool_t *p);
+
 /* argv with more arguments appended (the configured command, then ours). */
 apr_array_header_t *md_exec_argv(const apr_array_header_t *base, apr_pool_t *p, ...);
 

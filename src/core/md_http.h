@@ -54,6 +54,8 @@ apr_status_t md_http_perform(md_http_response_t **presp, md_http_t *http,
 
 /* Retry-After as seconds or HTTP-date, as an absolute time; 0 when absent or invalid. */
 apr_time_t md_http_retry_after(const md_http_response_t *resp, apr_time_t now);
+/* The URIs of all Link headers with the given rel (const char*), maybe empty. */
+apr_array_header_t *md_http_links(const md_http_response_t *resp, const char *rel, apr_pool_t *p);
 /* The URI of a Link header with the given rel, or NULL. */
 const char *md_http_link(const md_http_response_t *resp, const char *rel, apr_pool_t *p);
 

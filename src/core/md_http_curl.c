@@ -184,6 +184,7 @@ apr_time_t md_http_retry_after(const md_http_response_t *resp, apr_time_t now)
 typedef struct {
     const char *rel;
     const char *found;
+    apr_array_header_t *all;    /* collect every match when set */
     apr_pool_t *p;
 } link_find_t;
 
@@ -200,7 +201,8 @@ static int link_scan(void *baton, const char *key, const char *value)
         if (strstr(apr_pstrndup(f->p, gt, next ? (apr_size_t)(next - gt) : strlen(gt)),
                    apr_pstrcat(f->p, "rel=\"", f->rel, "\"", NULL))) {
             f->found = apr_pstrmemdup(f->p, lt + 1, (apr_size_t)(gt - lt - 1));
-            return 0;
+            if (!f->all) return 0;
+            APR_ARRAY_PUSH(f->all, const char *) = f->found;
         }
         s = next;
     }
@@ -209,8 +211,17 @@ static int link_scan(void *baton, const char *key, const char *value)
 
 const char *md_http_link(const md_http_response_t *resp, const char *rel, apr_pool_t *p)
 {
-    link_find_t f = { rel, NULL, p };
+    link_find_t f = { rel, NULL, NULL, p };
 
     apr_table_do(link_scan, &f, resp->headers, "Link", NULL);
     return f.found;
+}
+
+apr_array_header_t *md_http_links(const md_http_response_t *resp, const char *rel, apr_pool_t *p)
+{
+    link_find_t f = { rel, NULL, NULL, p };
+
+    f.all = apr_array_make(p, 3, sizeof(const char *));
+    apr_table_do(link_scan, &f, resp->headers, "Link", NULL);
+    return f.all;
 }

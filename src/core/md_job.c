@@ -28,6 +28,9 @@ md_job_t *md_job_load(md_store_t *store, md_store_group_t group, const char *mdn
     job->last_run = md_time_parse(md_json_gets(j, MD_KEY_LAST_RUN, NULL));
     job->valid_from = md_time_parse(md_json_gets(j, MD_KEY_VALID_FROM, NULL));
     job->last = md_json_getj(j, MD_KEY_LAST, NULL);
+    job->ari_renew_at = md_time_parse(md_json_gets(j, MD_KEY_ARI, MD_KEY_RENEW_AT, NULL));
+    job->ari_start = md_time_parse(md_json_gets(j, MD_KEY_ARI, MD_KEY_START, NULL));
+    job->ari_end = md_time_parse(md_json_gets(j, MD_KEY_ARI, MD_KEY_END, NULL));
     if (md_json_is_array(j, MD_KEY_LOG, MD_KEY_ENTRIES, NULL)) {
         job->log = md_json_getj(j, MD_KEY_LOG, MD_KEY_ENTRIES, NULL);
     }
@@ -53,6 +56,11 @@ apr_status_t md_job_save(const md_job_t *job, md_store_t *store, md_store_group_
     set_time(j, MD_KEY_LAST_RUN, job->last_run, p);
     set_time(j, MD_KEY_VALID_FROM, job->valid_from, p);
     if (job->last) md_json_setj(job->last, j, MD_KEY_LAST, NULL);
+    if (job->ari_renew_at > 0) {
+        md_json_sets(md_time_print(job->ari_renew_at, p), j, MD_KEY_ARI, MD_KEY_RENEW_AT, NULL);
+        md_json_sets(md_time_print(job->ari_start, p), j, MD_KEY_ARI, MD_KEY_START, NULL);
+        md_json_sets(md_time_print(job->ari_end, p), j, MD_KEY_ARI, MD_KEY_END, NULL);
+    }
     md_json_setj(job->log, j, MD_KEY_LOG, MD_KEY_ENTRIES, NULL);
     return md_store_save_json(store, group, job->mdname, MD_FN_JOB, j, p);
 }

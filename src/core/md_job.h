@@ -14,6 +14,8 @@ typedef struct {
     int errors;                 /* consecutive errored runs */
     apr_time_t next_run, last_run, valid_from;
     md_json_t *last;            /* the last result */
+    apr_time_t ari_renew_at;    /* the time picked inside the CA's ARI window, 0: none */
+    apr_time_t ari_start, ari_end;  /* that window, so the pick stays while it does */
     md_json_t *log;             /* array of entries */
 } md_job_t;
 

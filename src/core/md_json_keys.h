@@ -116,5 +116,17 @@
 #define MD_KEY_STATS            "stats"
 #define MD_KEY_WATCHED          "watched"
 #define MD_KEY_WRITTEN          "written"
+/* ACME protocol fields (RFC 8555, 9773) */
+#define MD_KEY_WILDCARD         "wildcard"
+#define MD_KEY_REPLACES         "replaces"
+#define MD_KEY_SUGGESTED_WINDOW "suggestedWindow"
+#define MD_KEY_START            "start"
+#define MD_KEY_END              "end"
+#define MD_KEY_EXPLANATION_URL  "explanationURL"
+#define MD_KEY_CSR              "csr"
+#define MD_KEY_REASON           "reason"
+#define MD_KEY_OLD_KEY          "oldKey"
+#define MD_KEY_EXTERNAL_ACCOUNT_BINDING "externalAccountBinding"
+#define MD_KEY_ONLY_RETURN_EXISTING "onlyReturnExisting"
 
 #endif

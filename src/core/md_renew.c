@@ -5,6 +5,7 @@
 #include "md_renew.h"
 #include "md_acme.h"
 #include "md_acme_acct.h"
+#include "md_acme_ari.h"
 #include "md_acme_order.h"
 #include "md_json_keys.h"
 #include "md_log.h"
@@ -37,6 +38,14 @@ apr_interval_time_t md_renew_backoff(int errors, apr_interval_time_t base, int i
     if (jitter < -0.5) jitter = -0.5;
     if (jitter > 0.5) jitter = 0.5;
     return delay + (apr_interval_time_t)((double)delay * jitter);
+}
+
+const char *md_renew_ca_pick(const apr_array_header_t *urls, int errors, int retry_failover)
+{
+    if (!urls || urls->nelts == 0) return NULL;
+    if (errors < 0) errors = 0;
+    if (retry_failover < 1) retry_failover = 1;
+    return APR_ARRAY_IDX(urls, (errors / retry_failover) % urls->nelts, const char *);
 }
 
 /* ---- the staged set ---------------------------------------------------------------- */
@@ -85,30 +94,48 @@ apr_array_header_t *md_renew_staged_files(md_store_t *store, const md_t *md, apr
     return files;
 }
 
+apr_array_header_t *md_renew_served_chains(md_store_t *store, const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *all = apr_array_make(p, 2, sizeof(apr_array_header_t *)), *chain;
+    int i;
+
+    for (i = 0; i < md_pkey_spec_count(md); ++i) {
+        if (md_store_load_chain(&chain, store, MD_SG_DOMAINS, md->name,
+                                md_pkey_file_name(md_pkey_spec_at(md, i), MD_FN_PUBCERT, p), p)
+            != APR_SUCCESS || chain->nelts == 0) chain = NULL;
+        APR_ARRAY_PUSH(all, apr_array_header_t *) = chain;
+    }
+    return all;
+}
+
 /* ---- one certificate ------------------------------------------------------------ */
 
 typedef struct {
     md_renew_ctx_t *ctx;
     md_acme_t *acme;
     const md_pkey_spec_t *spec;
+    int spec_index;
 } md_renew_spec_t;
 
 static apr_status_t authorize_all(md_renew_spec_t *rs, md_acme_order_t *order, apr_pool_t *p)
 {
     md_acme_authz_ctx_t actx;
-    apr_status_t rv = APR_SUCCESS;
+    apr_status_t rv;
     int i;
 
+    memset(&actx, 0, sizeof(actx));
     actx.store = rs->ctx->store;
     actx.md = rs->ctx->md;
     actx.challenge_types = rs->ctx->challenge_types;
     actx.on_event = rs->ctx->on_event;
     actx.event_baton = rs->ctx->event_baton;
+    actx.dns01_version = rs->ctx->dns01_version > 0 ? rs->ctx->dns01_version : 1;
+    actx.dns01_timeout = rs->ctx->dns01_timeout;
+    actx.dns01_wait = rs->ctx->dns01_wait;
     actx.setups = apr_array_make(p, 5, sizeof(md_chall_ctx_t *));
-    for (i = 0; rv == APR_SUCCESS && i < order->authz_urls->nelts; ++i) {
-        rv = md_acme_authz_answer(rs->acme, APR_ARRAY_IDX(order->authz_urls, i, const char *),
-                                  &actx, rs->ctx->result, p);
-        if (rv == APR_SUCCESS) md_stats_inc(MD_STAT_CHALLENGES);
+    rv = md_acme_authz_answer_all(rs->acme, order->authz_urls, &actx, rs->ctx->result, p);
+    if (rv == APR_SUCCESS) {
+        for (i = 0; i < actx.setups->nelts; ++i) md_stats_inc(MD_STAT_CHALLENGES);
     }
     /* challenge data lives only as long as the order needs it */
     md_acme_authz_teardown(&actx);
@@ -138,7 +165,8 @@ static apr_status_t finalize_and_stage(md_renew_spec_t *rs, md_acme_order_t *ord
     rv = md_acme_order_finalize(order, rs->acme, csr, csr_len, ctx->result, p);
     if (rv == APR_SUCCESS) rv = md_acme_order_await(order, rs->acme, "valid", MD_ORDER_TIMEOUT,
                                                     ctx->result, p);
-    if (rv == APR_SUCCESS) rv = md_acme_order_cert(&chain, order, rs->acme, ctx->result, p);
+    if (rv == APR_SUCCESS) rv = md_acme_order_cert(&chain, order, rs->acme, ctx->md->preferred_chain,
+                                                   ctx->result, p);
     if (rv != APR_SUCCESS) return rv;
     /* 3. the chain must be for our key and our names before it is staged */
     if (!md_cert_matches_key(APR_ARRAY_IDX(chain, 0, md_cert_t *), key)) {
@@ -154,6 +182,61 @@ static apr_status_t finalize_and_stage(md_renew_spec_t *rs, md_acme_order_t *ord
     return rv;
 }
 
+/* The ARI id of the certificate this order replaces: the one in domains/ for this key
+ * spec, when ARI is on and the CA that issued it (this one) offers renewalInfo. */
+static const char *replaces_id(md_renew_spec_t *rs, apr_pool_t *p)
+{
+    md_renew_ctx_t *ctx = rs->ctx;
+    apr_array_header_t *chain;
+    md_json_t *served;
+    const char *issued_by;
+
+    md_log_perror(MD_LOG_MARK, MD_LOG_TRACE1, 0, p, "MD3041: %s: ARI %s, renewalInfo %s",
+                  ctx->md->name, ctx->md->ari_renewals ? "on" : "off",
+                  rs->acme->renewal_info ? rs->acme->renewal_info : "not offered");
+    if (!ctx->md->ari_renewals || !rs->acme->renewal_info) return NULL;
+    if (md_store_load_json(&served, ctx->store, MD_SG_DOMAINS, ctx->md->name, MD_FN_MD, p)
+        == APR_SUCCESS) {
+        issued_by = md_json_gets(served, MD_KEY_CA, MD_KEY_URL, NULL);
+        if (issued_by && strcmp(issued_by, rs->acme->url)) return NULL;  /* another CA's */
+    }
+    /* loaded by the parent; as root (mdctl) the store can be read directly */
+    chain = ctx->md->served_chains && rs->spec_index < ctx->md->served_chains->nelts
+            ? APR_ARRAY_IDX(ctx->md->served_chains, rs->spec_index, apr_array_header_t *) : NULL;
+    if (!chain && md_store_load_chain(&chain, ctx->store, MD_SG_DOMAINS, ctx->md->name,
+                                      md_pkey_file_name(rs->spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS) {
+        return NULL;
+    }
+    if (!chain || chain->nelts == 0) return NULL;
+    return md_acme_ari_cert_id(APR_ARRAY_IDX(chain, 0, md_cert_t *),
+                               chain->nelts > 1 ? APR_ARRAY_IDX(chain, 1, md_cert_t *) : NULL, p);
+}
+
+static apr_status_t order_new(md_acme_order_t **porder, md_renew_spec_t *rs, apr_pool_t *p)
+{
+    md_renew_ctx_t *ctx = rs->ctx;
+    md_acme_order_req_t req;
+    apr_status_t rv;
+
+    memset(&req, 0, sizeof(req));
+    req.names = ctx->md->domains;
+    rv = md_acme_profile_select(&req.profile, rs->acme, ctx->md->profile,
+                                ctx->md->profile_mandatory, ctx->result, p);
+    if (rv != APR_SUCCESS) return rv;
+    req.replaces = replaces_id(rs, p);
+    rv = md_acme_order_new(porder, rs->acme, &req, ctx->result, p);
+    if (rv != APR_SUCCESS && req.replaces && ctx->result->problem
+        && strstr(ctx->result->problem, ":alreadyReplaced")) {
+        /* another order replaced it already (ours, lost, or a second client): once more
+         * as a plain order */
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, rv, p, "MD3040: %s: the CA says the certificate "
+                      "was replaced already; ordering without 'replaces'", ctx->md->name);
+        req.replaces = NULL;
+        rv = md_acme_order_new(porder, rs->acme, &req, ctx->result, p);
+    }
+    return rv;
+}
+
 static apr_status_t renew_spec(md_renew_spec_t *rs, apr_pool_t *p)
 {
     md_renew_ctx_t *ctx = rs->ctx;
@@ -162,7 +245,7 @@ static apr_status_t renew_spec(md_renew_spec_t *rs, apr_pool_t *p)
 
     /* 1. the order for all names of the MD */
     md_result_activity(ctx->result, "ordering a certificate for %s", ctx->md->name);
-    rv = md_acme_order_new(&order, rs->acme, ctx->md->domains, ctx->md->profile, ctx->result, p);
+    rv = order_new(&order, rs, p);
     if (rv != APR_SUCCESS) return rv;
     md_stats_inc(MD_STAT_ORDERS);
     md_store_save_json(ctx->store, MD_SG_STAGING, ctx->md->name, MD_FN_ORDER, order->json, p);
@@ -218,6 +301,7 @@ apr_status_t md_renew_run(md_renew_ctx_t *ctx, apr_pool_t *p)
     /* 2. one certificate per key spec that has none staged yet */
     for (i = 0; rv == APR_SUCCESS && i < md_pkey_spec_count(ctx->md); ++i) {
         rs.spec = md_pkey_spec_at(ctx->md, i);
+        rs.spec_index = i;
         if (spec_staged(ctx->store, ctx->md, rs.spec, p)) continue;
         rv = renew_spec(&rs, p);
     }

@@ -21,6 +21,10 @@ typedef struct {
     struct apr_thread_mutex_t *acct_lock;       /* serializes finding/creating accounts */
     md_renew_event_fn *on_event;
     void *event_baton;
+    /* zero is the default for each of these */
+    int dns01_version;                          /* MDChallengeDns01Version: 1 or 2 */
+    apr_interval_time_t dns01_timeout;          /* per run of the dns-01 program */
+    apr_interval_time_t dns01_wait;             /* DNS propagation wait after dns-01 setups */
 } md_renew_ctx_t;
 
 /* Obtain a certificate for every key spec of the MD that has none staged yet, and stage
@@ -32,6 +36,10 @@ int md_renew_staging_complete(md_store_t *store, const md_t *md, apr_pool_t *p);
 /* The aspects of a complete staged set to activate: md.json, job.json, keys, certs. */
 apr_array_header_t *md_renew_staged_files(md_store_t *store, const md_t *md, apr_pool_t *p);
 
+/* The served chain of each key spec from domains/ (for md->served_chains); an entry is
+ * NULL where a spec has none. To be called where domains/ is readable (as root). */
+apr_array_header_t *md_renew_served_chains(md_store_t *store, const md_t *md, apr_pool_t *p);
+
 /* ---- decisions (pure) -------------------------------------------------------- */
 
 /* When the certificate valid from..until should be renewed: the window before until,
@@ -41,5 +49,9 @@ apr_time_t md_renew_at(const md_timeslice_t *window, apr_time_t from, apr_time_t
  * a day at once for problems that blame the input. jitter in [-0.5, 0.5] scales it. */
 apr_interval_time_t md_renew_backoff(int errors, apr_interval_time_t base, int input_related,
                                      double jitter);
+
+/* Which CA of urls to use after `errors` consecutive errors: the next one every
+ * retry_failover errors, round robin. NULL for an empty list. */
+const char *md_renew_ca_pick(const apr_array_header_t *urls, int errors, int retry_failover);
 
 #endif

@@ -90,7 +90,7 @@ static void settings_merge(md_settings_t *into, const md_settings_t *general)
     MERGE_PTR(ca_certs); MERGE_PTR(proxy_url); MERGE_PTR(proxy_ca_certs);
     MERGE_INT(require_https); MERGE_PTR(eab_kid); MERGE_PTR(eab_hmac); MERGE_PTR(profile);
     MERGE_INT(profile_mandatory); MERGE_INT(ari_renewals); MERGE_INT(stapling);
-    MERGE_INT(staple_others); MERGE_PTR(dns01_cmd);
+    MERGE_INT(staple_others); MERGE_PTR(dns01_cmd); MERGE_PTR(preferred_chain);
 #undef MERGE_PTR
 #undef MERGE_INT
 }
@@ -143,6 +143,9 @@ static void settings_apply(md_t *md, const md_settings_t *st, apr_pool_t *p)
     if (st->members >= 0) md->members = (md_members_t)st->members;
     md->ca_certs = st->ca_certs;
     md->proxy_url = st->proxy_url;
+    md->proxy_ca_certs = st->proxy_ca_certs;
+    md->preferred_chain = (st->preferred_chain && strcasecmp(st->preferred_chain, "none"))
+                          ? st->preferred_chain : NULL;
     md->require_https = st->require_https > 0 ? (md_require_t)st->require_https : MD_REQUIRE_OFF;
     if (st->eab_kid && strcmp(st->eab_kid, "none")) {
         md->eab_kid = st->eab_kid;
@@ -599,6 +602,14 @@ static const char *md_cmd_profile(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* MDPreferredChain <issuer CN> | none */
+static const char *md_cmd_preferred_chain(cmd_parms *cmd, void *dc, const char *arg)
+{
+    if (!*arg) return at(cmd, "needs the common name of an issuer, or 'none'");
+    settings_for(cmd)->preferred_chain = arg;
+    return NULL;
+}
+
 static const char *md_cmd_dns01(cmd_parms *cmd, void *dc, const char *arg)
 {
     settings_for(cmd)->dns01_cmd = arg;
@@ -852,6 +863,8 @@ const command_rec md_cmds[] = {
                   "Trust anchors for an https: proxy, or 'none'"),
     AP_INIT_TAKE12("MDExternalAccountBinding", md_cmd_eab, NULL, SRV_CONF,
                    "'kid hmac', a JSON file with both, or 'none'"),
+    AP_INIT_TAKE1("MDPreferredChain", md_cmd_preferred_chain, NULL, SRV_CONF,
+                  "the issuer CN of the chain to prefer among the CA's alternates, or 'none'"),
     AP_INIT_TAKE1("MDProfile", md_cmd_profile, NULL, SRV_CONF, "ACME profile for new orders"),
     AP_INIT_TAKE1("MDProfileMandatory", md_cmd_settings_flag, SETTING(profile_mandatory), SRV_CONF,
                   "on: fail the order when the CA does not offer the profile"),

@@ -38,6 +38,7 @@ typedef struct {
     int stapling;
     int staple_others;
     const char *dns01_cmd;
+    const char *preferred_chain;    /* MDPreferredChain issuer CN; "none": explicitly none */
 } md_settings_t;
 
 /* One configured MD before it is merged. */

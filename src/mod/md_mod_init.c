@@ -109,6 +109,8 @@ static apr_array_header_t *challenge_types(const md_mod_conf_t *mc, const md_t *
     if (mc->local_80 > 0 && listening_on(mc->local_80)) {
         APR_ARRAY_PUSH(types, const char *) = "http-01";
     }
+    /* dns-01 whenever a program can set the TXT records; the only one for wildcards */
+    if (md->dns01_cmd) APR_ARRAY_PUSH(types, const char *) = "dns-01";
     return types;
 }
 
@@ -296,6 +298,8 @@ static void md_watch(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
 
     w->md = md;
     md->ca_challenges = challenge_types(mc, md, p);
+    /* the renewal runs unprivileged: it gets the served certificates (ARI) from here */
+    md->served_chains = md_renew_served_chains(mc->store, md, p);
     if (leaf) {
         from = md_cert_not_before(leaf);
         until = md_cert_not_after(leaf);

@@ -17,6 +17,7 @@
 
 #include "md_mod.h"
 #include "md_acme.h"
+#include "md_acme_ari.h"
 #include "md_crypt.h"
 #include "md_job.h"
 #include "md_renew.h"
@@ -77,6 +78,7 @@ static md_http_t *http_for(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
 
     cfg.ca_file = md->ca_certs;
     cfg.proxy_url = md->proxy_url;
+    cfg.proxy_ca_file = md->proxy_ca_certs;
     cfg.user_agent = "mod_md/" "0.1 (Apache httpd)";
     md_http_create(&http, &cfg, p);
     return http;
@@ -114,6 +116,7 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_res
         return rv;
     }
     memset(&ctx, 0, sizeof(ctx));
+    ctx.dns01_version = wd->mc->dns01_version;
     ctx.store = wd->mc->store;
     ctx.md = md;
     ctx.http = http_for(wd, md, p);
@@ -206,6 +209,60 @@ static void renew_outcome(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_
     md_event_raise(wd->events, "errored", md, job, NULL, &ran, p);
 }
 
+/* ARI (RFC 9773): the CA may suggest renewing earlier than the window says. The time is
+ * drawn once inside the suggested window and kept, in the job, while the window stays. */
+static void ari_check(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_pool_t *p)
+{
+    md_t *md = w->md;
+    md_result_t *result = md_result_make(p);
+    apr_array_header_t *chain;
+    md_acme_ari_t ari;
+    md_acme_t *acme;
+    md_http_t *http;
+    apr_status_t rv;
+
+    if (!md->ari_renewals || !md->served_chains || !md->served_chains->nelts) return;
+    chain = APR_ARRAY_IDX(md->served_chains, 0, apr_array_header_t *);
+    if (!chain || chain->nelts < 2) return;
+    http = http_for(wd, md, p);
+    if (!http || md_acme_create(&acme, md->ca_effective ? md->ca_effective
+                                : APR_ARRAY_IDX(md->ca_urls, 0, const char *), http, p) != APR_SUCCESS) {
+        return;
+    }
+    rv = md_acme_ari_get(&ari, acme, APR_ARRAY_IDX(chain, 0, md_cert_t *),
+                         APR_ARRAY_IDX(chain, 1, md_cert_t *), result, p);
+    if (rv != APR_SUCCESS) {
+        if (rv != APR_ENOTIMPL) ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, wd->s, "MD1111: %s: "
+                                             "no renewal information from the CA: %s",
+                                             md->name, md_result_line(result, p));
+        return;
+    }
+    if (!job->ari_renew_at || ari.start != job->ari_start || ari.end != job->ari_end) {
+        job->ari_start = ari.start;
+        job->ari_end = ari.end;
+        job->ari_renew_at = md_acme_ari_pick(ari.start, ari.end, apr_time_now(), jitter() + 0.5);
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, wd->s, "MD1112: %s: the CA suggests renewing "
+                     "between %s and %s; picked %s", md->name, md_time_print(ari.start, p),
+                     md_time_print(ari.end, p), md_time_print(job->ari_renew_at, p));
+    }
+    if (job->ari_renew_at && job->ari_renew_at < w->renew_at) w->renew_at = job->ari_renew_at;
+}
+
+/* CA failover: after MDRetryFailover errors in a row the next CA of MDCertificateAuthority
+ * is used; what was staged for the old one is of no use there. */
+static void ca_pick(md_renew_wd_t *wd, md_t *md, md_job_t *job, apr_pool_t *p)
+{
+    const char *ca = md_renew_ca_pick(md->ca_urls, job->errors, wd->mc->retry_failover);
+
+    if (!ca) return;
+    if (md->ca_effective && strcmp(ca, md->ca_effective)) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, wd->s, "MD1110: %s: %d errors in a row at "
+                     "%s, switching to %s", md->name, job->errors, md->ca_effective, ca);
+        md_store_purge(wd->mc->store, MD_SG_STAGING, md->name, p);
+    }
+    md->ca_effective = ca;
+}
+
 /* One MD's turn: under its lock, so no other process or server works on it meanwhile. */
 static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
 {
@@ -225,12 +282,15 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     if (w->warn_at && w->warn_at <= apr_time_now()) {
         md_event_raise(wd->events, "expiring", md, job, NULL, &ran, p);
     }
-    /* 2. a staged set waits for activation; otherwise renew when due and not backing off */
+    /* 2. a staged set waits for activation; otherwise renew when due (by the window or
+     *    the CA's ARI suggestion) and not backing off, at the CA failover says */
     staged = md_renew_staging_complete(store, md, p);
+    if (!staged && w->renew_at > apr_time_now()) ari_check(wd, w, job, p);
     if (staged) {
         staged_ready(wd, w, job, p);
     }
     else if (w->renew_at <= apr_time_now() && job->next_run <= apr_time_now()) {
+        ca_pick(wd, md, job, p);
         result = md_result_make(p);
         renew_now(wd, md, job, result, p);
         renew_outcome(wd, md, job, result, p);

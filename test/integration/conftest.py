@@ -135,6 +135,22 @@ def pebble_factory(env, request):
         env.extra_pebbles.remove(p)
 
 
+@pytest.fixture
+def acmeproxy_factory(env):
+    """acmeproxy_factory(upstream=<Pebble>) -> a started AcmeProxy in front of it
+    (mdtest/acmeproxy.py: ARI, profiles, Retry-After and scripted faults)."""
+    from mdtest.acmeproxy import AcmeProxy
+    made = []
+
+    def make(upstream=None):
+        p = AcmeProxy(upstream or env.pebble, env.certs).start()
+        made.append(p)
+        return p
+    yield make
+    for p in made:
+        p.stop()
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):
     outcome = yield

@@ -25,5 +25,9 @@ Suite *md_test_store_suite(void);
 Suite *md_test_ocsp_suite(void);
 Suite *md_test_status_suite(void);
 Suite *md_test_hostile_suite(void);
+Suite *md_test_chall_suite(void);
+Suite *md_test_acme_suite(void);
+Suite *md_test_ari_suite(void);
+Suite *md_test_acct_suite(void);
 
 #endif

@@ -37,6 +37,10 @@ int main(void)
     srunner_add_suite(runner, md_test_ocsp_suite());
     srunner_add_suite(runner, md_test_status_suite());
     srunner_add_suite(runner, md_test_hostile_suite());
+    srunner_add_suite(runner, md_test_chall_suite());
+    srunner_add_suite(runner, md_test_acme_suite());
+    srunner_add_suite(runner, md_test_ari_suite());
+    srunner_add_suite(runner, md_test_acct_suite());
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);

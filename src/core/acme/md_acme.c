@@ -18,6 +18,9 @@ apr_status_t md_acme_create(md_acme_t **pacme, const char *url, md_http_t *http,
     acme->http = http;
     acme->nonces = apr_array_make(p, MD_ACME_MAX_NONCES, sizeof(const char *));
     acme->max_retries = 3;
+    acme->max_nonce_retries = 10;
+    acme->max_retry_wait = apr_time_from_sec(10);
+    acme->directory_max_age = apr_time_from_sec(60 * 60);
     *pacme = acme;
     return APR_SUCCESS;
 }
@@ -68,22 +71,40 @@ static apr_status_t http_do(md_http_response_t **presp, md_acme_t *acme,
     return APR_SUCCESS;
 }
 
-apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
+/* Should a 429/503 answer be tried again? Waits the Retry-After when it is short. */
+static int retry_later(md_acme_t *acme, const md_http_response_t *resp, int attempt,
+                       md_result_t *result)
 {
-    md_http_request_t req = { "GET", acme->url, NULL, NULL, 0 };
-    md_http_response_t *resp;
-    md_json_t *dir;
-    apr_status_t rv;
+    apr_time_t now = apr_time_now(), at;
 
-    if (acme->directory) return APR_SUCCESS;
-    rv = http_do(&resp, acme, &req, result, acme->p);
-    if (rv != APR_SUCCESS) return rv;
-    if (resp->status != 200 || md_json_parse(&dir, resp->body, resp->body_len, acme->p)
-        != APR_SUCCESS || !md_json_is_object(dir, NULL)) {
-        md_result_set(result, APR_EINVAL, "the ACME directory at %s is not valid JSON "
-                      "(HTTP %d); check MDCertificateAuthority", acme->url, resp->status);
-        return APR_EINVAL;
+    if (resp->status != 429 && resp->status != 503) return 0;
+    at = md_http_retry_after(resp, now);
+    result->retry_after = at;
+    if (!at || attempt >= acme->max_retries || at - now > acme->max_retry_wait) return 0;
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, acme->p, "MD3010: HTTP %d from %s, retrying "
+                  "in %d ms", resp->status, acme->url, (int)apr_time_as_msec(at - now));
+    if (at > now) apr_sleep(at - now);
+    return 1;
+}
+
+apr_status_t md_acme_get(md_http_response_t **presp, md_acme_t *acme, const char *url,
+                         md_result_t *result, apr_pool_t *p)
+{
+    md_http_request_t req = { "GET", url, NULL, NULL, 0 };
+    apr_status_t rv;
+    int attempt;
+
+    for (attempt = 0; ; ++attempt) {
+        result->retry_after = 0;
+        rv = http_do(presp, acme, &req, result, p);
+        if (rv != APR_SUCCESS || !retry_later(acme, *presp, attempt, result)) break;
     }
+    if (rv == APR_SUCCESS) result->retry_after = md_http_retry_after(*presp, apr_time_now());
+    return rv;
+}
+
+static apr_status_t directory_read(md_acme_t *acme, md_json_t *dir, md_result_t *result)
+{
     acme->new_nonce = md_json_gets(dir, MD_KEY_NEW_NONCE, NULL);
     acme->new_account = md_json_gets(dir, MD_KEY_NEW_ACCOUNT, NULL);
     acme->new_order = md_json_gets(dir, MD_KEY_NEW_ORDER, NULL);
@@ -97,7 +118,34 @@ apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
         return APR_EINVAL;
     }
     acme->directory = dir;
+    acme->directory_at = apr_time_now();
     return APR_SUCCESS;
+}
+
+apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result)
+{
+    md_http_response_t *resp;
+    md_json_t *dir;
+    apr_status_t rv;
+
+    if (acme->directory && apr_time_now() - acme->directory_at < acme->directory_max_age) {
+        return APR_SUCCESS;
+    }
+    rv = md_acme_get(&resp, acme, acme->url, result, acme->p);
+    if (rv != APR_SUCCESS) return rv;
+    if (resp->status == 429 || resp->status == 503) {
+        md_result_set(result, APR_EAGAIN, "the ACME directory at %s is unavailable (HTTP %d)%s",
+                      acme->url, resp->status, result->retry_after ? ", the CA asks to retry "
+                      "later" : "");
+        return APR_EAGAIN;
+    }
+    if (resp->status != 200 || md_json_parse(&dir, resp->body, resp->body_len, acme->p)
+        != APR_SUCCESS || !md_json_is_object(dir, NULL)) {
+        md_result_set(result, APR_EINVAL, "the ACME directory at %s is not valid JSON "
+                      "(HTTP %d); check MDCertificateAuthority", acme->url, resp->status);
+        return APR_EINVAL;
+    }
+    return directory_read(acme, dir, result);
 }
 
 static apr_status_t nonce_take(const char **pnonce, md_acme_t *acme, md_result_t *result,
@@ -165,30 +213,40 @@ static apr_status_t post_once(md_acme_resp_t **presp, md_acme_t *acme, const cha
     return APR_SUCCESS;
 }
 
+static int is_bad_nonce(apr_status_t rv, const md_result_t *result)
+{
+    return rv == APR_EAGAIN && result->problem && strstr(result->problem, ":badNonce");
+}
+
 apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *url,
                           const char *payload, int use_jwk, md_result_t *result, apr_pool_t *p)
 {
     apr_status_t rv;
-    int attempt;
+    int attempt, nonce_attempt = 0;
 
     *presp = NULL;
     rv = md_acme_setup(acme, result);
-    for (attempt = 0; rv == APR_SUCCESS && attempt <= acme->max_retries; ++attempt) {
+    for (attempt = 0; rv == APR_SUCCESS; ) {
+        result->retry_after = 0;
         rv = post_once(presp, acme, url, payload, use_jwk, result, p);
-        /* badNonce is the CA's way of asking for a fresh nonce: always worth a retry */
-        if (rv != APR_EAGAIN || !result->problem || !strstr(result->problem, "badNonce")) break;
-        /* out of retries: the last badNonce is the answer, not a success */
-        if (attempt == acme->max_retries) break;
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD0301: badNonce from %s, retrying", url);
-        rv = APR_SUCCESS;
+        if (rv == APR_SUCCESS || !*presp) break;
+        /* badNonce is the CA's way of asking for a fresh nonce: worth a retry */
+        if (is_bad_nonce(rv, result)) {
+            if (nonce_attempt++ >= acme->max_nonce_retries) break;
+            md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD0301: badNonce from %s, retrying", url);
+            rv = APR_SUCCESS;
+        }
+        else if (retry_later(acme, (*presp)->http, attempt++, result)) {
+            rv = APR_SUCCESS;
+        }
     }
     if (rv == APR_SUCCESS) {
         result->status = APR_SUCCESS;
         result->problem = result->detail = NULL;
+        result->subproblems = NULL;
+        /* kept on success too: order and authorization polling honour it */
+        result->retry_after = md_http_retry_after((*presp)->http, apr_time_now());
     }
-    /* kept on success too: order and authorization polling honour it */
-    result->retry_after = (*presp && (*presp)->http)
-                          ? md_http_retry_after((*presp)->http, apr_time_now()) : 0;
     return rv;
 }
 

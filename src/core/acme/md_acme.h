@@ -20,11 +20,16 @@ typedef struct md_acme_t {
     apr_array_header_t *nonces; /* const char*, newest last */
     const md_pkey_t *acct_key;  /* signs requests */
     const char *acct_url;       /* "kid"; NULL before the account exists */
-    int max_retries;            /* for badNonce and 503 */
+    int max_retries;            /* for 429 and 503 */
+    int max_nonce_retries;      /* for badNonce: cheap, and some CAs reject many */
+    apr_interval_time_t max_retry_wait; /* a longer Retry-After fails the call instead */
+    apr_time_t directory_at;    /* when the directory was read */
+    apr_interval_time_t directory_max_age; /* read again after this long */
 } md_acme_t;
 
 apr_status_t md_acme_create(md_acme_t **pacme, const char *url, md_http_t *http, apr_pool_t *p);
-/* Read the directory (once; again when stale). */
+/* Read the directory (once; again when older than directory_max_age). A 429/503 answer
+ * with Retry-After is waited for when short, else recorded in result->retry_after. */
 apr_status_t md_acme_setup(md_acme_t *acme, md_result_t *result);
 /* The host part of the directory URL, for account directory names. */
 const char *md_acme_host(const md_acme_t *acme, apr_pool_t *p);
@@ -39,11 +44,18 @@ typedef struct {
 } md_acme_resp_t;
 
 /* A JWS-signed POST of payload (a JSON text; NULL for POST-as-GET). Signs with the
- * account key and kid, or, when use_jwk, the key's JWK (new account, key change).
- * Retries once on badNonce with a fresh nonce. A problem document fails the call with
- * the mapped status recorded in result. */
+ * account key and kid, or, when use_jwk, the key's JWK (new account). Retries on
+ * badNonce with a fresh nonce, and on 429/503 after a Retry-After of at most
+ * max_retry_wait (longer ones fail the call with result->retry_after set). A problem
+ * document fails the call with the mapped status, type and detail recorded in result.
+ * result->retry_after also carries a Retry-After of a successful answer (polling). */
 apr_status_t md_acme_post(md_acme_resp_t **presp, md_acme_t *acme, const char *url,
                           const char *payload, int use_jwk, md_result_t *result, apr_pool_t *p);
+/* An unauthenticated GET (renewalInfo, ...), with 429/503 handled as for POST: a short
+ * Retry-After is waited for; otherwise the answer is returned as it is, with
+ * result->retry_after set from its Retry-After. */
+apr_status_t md_acme_get(md_http_response_t **presp, md_acme_t *acme, const char *url,
+                         md_result_t *result, apr_pool_t *p);
 /* POST-as-GET expecting JSON. */
 apr_status_t md_acme_get_json(md_json_t **pjson, md_acme_t *acme, const char *url,
                               md_result_t *result, apr_pool_t *p);

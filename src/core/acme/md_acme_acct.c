@@ -38,21 +38,29 @@ static md_acme_acct_t *acct_from_json(const char *id, const md_json_t *j, apr_po
     return acct;
 }
 
-/* Ask the CA whether the account still exists and is valid (POST-as-GET on its URL).
+/* Ask the CA whether the account still exists and is valid: POST-as-GET of the
+ * account URL; CAs that refuse it (malformed) get the older empty update "{}".
  * APR_ENOENT when the CA says it is gone or deactivated; other failures are the CA's
  * trouble, not the account's, and are passed on. */
 static apr_status_t acct_check(md_acme_t *acme, md_acme_acct_t *acct, md_result_t *result,
                                apr_pool_t *p)
 {
-    md_json_t *json;
+    md_acme_resp_t *resp;
     apr_status_t rv;
 
     acme->acct_url = acct->url;
-    rv = md_acme_get_json(&json, acme, acct->url, result, p);
-    if (rv == APR_SUCCESS) {
-        acct->status = md_json_gets(json, MD_KEY_STATUS, NULL);
+    rv = md_acme_post(&resp, acme, acct->url, NULL, 0, result, p);
+    if (rv != APR_SUCCESS && result->problem && strstr(result->problem, ":malformed")) {
+        rv = md_acme_post(&resp, acme, acct->url, "{}", 0, result, p);
+    }
+    if (rv == APR_SUCCESS && resp->json) {
+        acct->status = md_json_gets(resp->json, MD_KEY_STATUS, NULL);
         if (acct->status && !strcmp(acct->status, "valid")) return APR_SUCCESS;
         rv = APR_ENOENT;
+    }
+    else if (rv == APR_SUCCESS) {
+        md_result_set(result, APR_EINVAL, "the CA's answer about account %s is not JSON", acct->url);
+        rv = APR_EINVAL;
     }
     else if (result->problem && (strstr(result->problem, ":accountDoesNotExist")
                                  || strstr(result->problem, ":unauthorized"))) {
@@ -64,7 +72,7 @@ static apr_status_t acct_check(md_acme_t *acme, md_acme_acct_t *acct, md_result_
 
 static int acct_fits(const md_acme_acct_t *acct, const md_acme_acct_req_t *req)
 {
-    if (!acct->url || !acct->ca_url || strcmp(acct->ca_url, req->acme->url)) return 0;
+    if (!acct->ca_url || strcmp(acct->ca_url, req->acme->url)) return 0;
     if (acct->status && strcmp(acct->status, "valid")) return 0;
     if (req->eab_kid && (!acct->eab_kid || strcmp(req->eab_kid, acct->eab_kid))) return 0;
     return 1;
@@ -90,8 +98,15 @@ static apr_status_t acct_try(md_acme_acct_t **pacct, const md_acme_acct_req_t *r
         return APR_ENOENT;
     }
     req->acme->acct_key = key;
-    rv = acct_check(req->acme, acct, result, p);
-    if (rv != APR_SUCCESS && rv != APR_ENOENT) {
+    if (!acct->url) {
+        /* a damaged record: the CA knows the account by its key */
+        rv = md_acme_acct_find_by_key(&acct->url, req->acme, result, p);
+        if (rv == APR_SUCCESS) md_store_save_json(req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT,
+                                                  acct_to_json(acct, p), p);
+        else if (result->problem && strstr(result->problem, ":accountDoesNotExist")) rv = APR_ENOENT;
+    }
+    if (rv == APR_SUCCESS) rv = acct_check(req->acme, acct, result, p);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
         req->acme->acct_key = NULL;
         return rv;
     }
@@ -163,7 +178,7 @@ static apr_status_t acct_payload(const char **ppayload, const md_acme_acct_req_t
                           "is the MDExternalAccountBinding hmac base64url?");
             return rv;
         }
-        md_json_setj(eab, j, "externalAccountBinding", NULL);
+        md_json_setj(eab, j, MD_KEY_EXTERNAL_ACCOUNT_BINDING, NULL);
     }
     *ppayload = md_json_dump(j, MD_JSON_COMPACT, p);
     return APR_SUCCESS;
@@ -175,6 +190,8 @@ static apr_status_t acct_register(md_acme_acct_t **pacct, const md_acme_acct_req
     md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
     md_acme_acct_t *acct;
     md_acme_resp_t *resp;
+
+    if (req->key_spec && req->key_spec->type != MD_PKEY_DEFAULT) spec = *req->key_spec;
     md_pkey_t *key;
     const char *payload;
     apr_status_t rv;
@@ -231,4 +248,141 @@ apr_status_t md_acme_acct_use(md_acme_acct_t **pacct, const md_acme_acct_req_t *
     if (!APR_STATUS_IS_ENOENT(rv)) return rv;
     md_result_activity(result, "registering a new account at %s", req->acme->url);
     return acct_register(pacct, req, result, p);
+}
+
+/* ---- operations on an existing account ------------------------------------------ */
+
+apr_status_t md_acme_acct_find_by_key(const char **purl, md_acme_t *acme, md_result_t *result,
+                                      apr_pool_t *p)
+{
+    md_json_t *j = md_json_create(p);
+    md_acme_resp_t *resp;
+    apr_status_t rv;
+
+    *purl = NULL;
+    rv = md_acme_setup(acme, result);
+    if (rv != APR_SUCCESS) return rv;
+    md_json_setb(1, j, MD_KEY_ONLY_RETURN_EXISTING, NULL);
+    rv = md_acme_post(&resp, acme, acme->new_account, md_json_dump(j, MD_JSON_COMPACT, p), 1,
+                      result, p);
+    if (rv == APR_SUCCESS && !resp->location) {
+        md_result_set(result, APR_EINVAL, "the CA found the account but did not tell its URL");
+        rv = APR_EINVAL;
+    }
+    if (rv == APR_SUCCESS) *purl = apr_pstrdup(p, resp->location);
+    return rv;
+}
+
+apr_status_t md_acme_acct_load(md_acme_acct_t **pacct, md_acme_t *acme, md_store_t *store,
+                               const char *id, md_result_t *result, apr_pool_t *p)
+{
+    md_json_t *json;
+    md_pkey_t *key;
+    apr_status_t rv;
+
+    rv = md_store_load_json(&json, store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, p);
+    if (rv == APR_SUCCESS) rv = md_store_load_pkey(&key, store, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY, p);
+    if (rv != APR_SUCCESS) {
+        md_result_set(result, rv, "the account %s cannot be read from the store", id);
+        return rv;
+    }
+    *pacct = acct_from_json(id, json, p);
+    if (!(*pacct)->url) {
+        md_result_set(result, APR_EINVAL, "the account %s has no URL", id);
+        return APR_EINVAL;
+    }
+    acme->acct_key = key;
+    acme->acct_url = (*pacct)->url;
+    return APR_SUCCESS;
+}
+
+static apr_status_t acct_save(md_store_t *store, const md_acme_acct_t *acct, md_result_t *result,
+                              apr_pool_t *p)
+{
+    apr_status_t rv = md_store_save_json(store, MD_SG_ACCOUNTS, acct->id, MD_FN_ACCOUNT,
+                                         acct_to_json(acct, p), p);
+
+    if (rv != APR_SUCCESS) md_result_set(result, rv, "saving the account %s", acct->id);
+    return rv;
+}
+
+apr_status_t md_acme_acct_update_contacts(md_acme_t *acme, md_acme_acct_t *acct, md_store_t *store,
+                                          const apr_array_header_t *contacts, md_result_t *result,
+                                          apr_pool_t *p)
+{
+    md_json_t *j = md_json_create(p);
+    md_acme_resp_t *resp;
+    apr_status_t rv;
+
+    md_json_setsa(contacts, j, MD_KEY_CONTACT, NULL);
+    rv = md_acme_post(&resp, acme, acct->url, md_json_dump(j, MD_JSON_COMPACT, p), 0, result, p);
+    if (rv != APR_SUCCESS) return rv;
+    acct->contacts = md_array_str_copy(p, contacts);
+    if (resp->json) acct->registration = resp->json;
+    return acct_save(store, acct, result, p);
+}
+
+apr_status_t md_acme_acct_deactivate(md_acme_t *acme, md_acme_acct_t *acct, md_store_t *store,
+                                     md_result_t *result, apr_pool_t *p)
+{
+    md_json_t *j = md_json_create(p);
+    md_acme_resp_t *resp;
+    apr_status_t rv;
+
+    md_json_sets("deactivated", j, MD_KEY_STATUS, NULL);
+    rv = md_acme_post(&resp, acme, acct->url, md_json_dump(j, MD_JSON_COMPACT, p), 0, result, p);
+    if (rv != APR_SUCCESS) return rv;
+    acct->status = "deactivated";
+    return acct_save(store, acct, result, p);
+}
+
+/* The keyChange payload: a JWS by the new key over {account, oldKey}, url keyChange. */
+static apr_status_t key_change_payload(const char **ppayload, md_acme_t *acme,
+                                       const md_pkey_t *new_key, apr_pool_t *p)
+{
+    md_json_t *inner = md_json_create(p), *old_jwk, *jws;
+    apr_status_t rv;
+
+    rv = md_jwk_get(&old_jwk, acme->acct_key, p);
+    if (rv != APR_SUCCESS) return rv;
+    md_json_sets(acme->acct_url, inner, MD_KEY_ACCOUNT, NULL);
+    md_json_setj(old_jwk, inner, MD_KEY_OLD_KEY, NULL);
+    rv = md_jws_sign(&jws, md_json_dump(inner, MD_JSON_COMPACT, p), new_key, NULL, NULL,
+                     acme->key_change, p);
+    if (rv == APR_SUCCESS) *ppayload = md_json_dump(jws, MD_JSON_COMPACT, p);
+    return rv;
+}
+
+apr_status_t md_acme_acct_key_change(md_acme_t *acme, md_acme_acct_t *acct, md_store_t *store,
+                                     const md_pkey_spec_t *spec, md_result_t *result,
+                                     apr_pool_t *p)
+{
+    md_acme_resp_t *resp;
+    const char *payload;
+    md_pkey_t *new_key;
+    apr_status_t rv;
+
+    rv = md_acme_setup(acme, result);
+    if (rv != APR_SUCCESS) return rv;
+    if (!acme->key_change) {
+        md_result_set(result, APR_ENOTIMPL, "the CA at %s has no keyChange resource", acme->url);
+        return APR_ENOTIMPL;
+    }
+    /* 1. the new key, and the old key's word for it */
+    rv = md_pkey_gen(&new_key, spec, p);
+    if (rv == APR_SUCCESS) rv = key_change_payload(&payload, acme, new_key, p);
+    if (rv != APR_SUCCESS) {
+        md_result_set(result, rv, "making the new account key and the keyChange request");
+        return rv;
+    }
+    /* 2. the CA switches the account over */
+    rv = md_acme_post(&resp, acme, acme->key_change, payload, 0, result, p);
+    if (rv != APR_SUCCESS) return rv;
+    /* 3. from now on only the new key works: keep it */
+    acme->acct_key = new_key;
+    rv = md_store_save_pkey(store, MD_SG_ACCOUNTS, acct->id, MD_FN_ACCT_KEY, new_key, p);
+    if (rv != APR_SUCCESS) {
+        md_result_set(result, rv, "the CA took the new key of %s, but saving it failed", acct->id);
+    }
+    return rv;
 }

@@ -20,6 +20,7 @@ typedef struct {
     md_acme_t *acme;
     md_store_t *store;
     const apr_array_header_t *contacts;
+    const md_pkey_spec_t *key_spec;  /* for a new account key; NULL: EC P-256 */
     const char *agreement;      /* "accepted" or a ToS URL, NULL if none */
     const char *eab_kid, *eab_hmac;
     const char *preferred_id;   /* the account the MD used last, if any */
@@ -29,5 +30,33 @@ typedef struct {
  * with the CA), else a newly registered one saved to accounts/. */
 apr_status_t md_acme_acct_use(md_acme_acct_t **pacct, const md_acme_acct_req_t *req,
                               md_result_t *result, apr_pool_t *p);
+
+/* The URL of the account of acme->acct_key (newAccount with onlyReturnExisting);
+ * APR_ENOENT (accountDoesNotExist) when the CA has none for the key. */
+apr_status_t md_acme_acct_find_by_key(const char **purl, md_acme_t *acme, md_result_t *result,
+                                      apr_pool_t *p);
+/* Load an account from accounts/<id>/ and make acme sign as it (no check with the CA). */
+apr_status_t md_acme_acct_load(md_acme_acct_t **pacct, md_acme_t *acme, md_store_t *store,
+                               const char *id, md_result_t *result, apr_pool_t *p);
+/* Replace the account's contacts at the CA (RFC 8555 7.3.2), and in the store. */
+apr_status_t md_acme_acct_update_contacts(md_acme_t *acme, md_acme_acct_t *acct, md_store_t *store,
+                                          const apr_array_header_t *contacts, md_result_t *result,
+                                          apr_pool_t *p);
+/* Deactivate the account at the CA (7.3.6); it is kept in the store as "deactivated". */
+apr_status_t md_acme_acct_deactivate(md_acme_t *acme, md_acme_acct_t *acct, md_store_t *store,
+                                     md_result_t *result, apr_pool_t *p);
+/* Account-key rollover (7.3.5): a new key of spec, introduced to the CA by the old one;
+ * saved over the old key in the store only after the CA took it. */
+apr_status_t md_acme_acct_key_change(md_acme_t *acme, md_acme_acct_t *acct, md_store_t *store,
+                                     const md_pkey_spec_t *spec, md_result_t *result,
+                                     apr_pool_t *p);
+
+/* ---- revocation (md_acme_revoke.c) -------------------------------------------- */
+
+/* Revoke cert (RFC 8555 7.6) with reason (RFC 5280 CRLReason, 0..10; < 0: none given).
+ * Signed by the account acme signs as, or, when cert_key is given, by the certificate's
+ * own key (then no account is needed). */
+apr_status_t md_acme_revoke(md_acme_t *acme, const md_cert_t *cert, const md_pkey_t *cert_key,
+                            int reason, md_result_t *result, apr_pool_t *p);
 
 #endif

@@ -1,6 +1,8 @@
+/* ACME authorizations (RFC 8555 7.5): for each identifier of an order, choose a
+ * challenge we can answer, put the answer in place, ask the CA to validate, and wait. */
 #include <string.h>
-#include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_lib.h>
 
 #include "md_acme_order.h"
 #include "md_jws.h"
@@ -9,25 +11,103 @@
 #include "md_util.h"
 
 #define MD_AUTHZ_TIMEOUT apr_time_from_sec(300)
+#define MD_DNS01 "dns-01"
 
-/* The first usable type, in our order of preference, that the CA offers. */
-static md_json_t *challenge_pick(const md_json_t *authz, const apr_array_header_t *types)
+/* An authorization whose answer is set up and that the CA still has to validate. */
+typedef struct {
+    const char *url;            /* the authorization */
+    const char *chall_url;      /* the chosen challenge */
+    const char *name;
+} md_authz_pending_t;
+
+static int authz_is_wildcard(const md_json_t *authz)
+{
+    return md_json_getb(authz, MD_KEY_WILDCARD, NULL);
+}
+
+/* May this type answer this authorization here? Sets *why when not. */
+static int type_usable(const char *type, const md_json_t *authz, const md_acme_authz_ctx_t *ctx,
+                       const char **why)
+{
+    if (!md_chall_find(type)) {
+        *why = "not implemented";
+        return 0;
+    }
+    if (authz_is_wildcard(authz) && strcmp(type, MD_DNS01)) {
+        *why = "wildcard names can only be validated with dns-01";
+        return 0;
+    }
+    if (!strcmp(type, MD_DNS01) && (!ctx->md || !ctx->md->dns01_cmd)) {
+        *why = "MDChallengeDns01 (the program that sets the TXT record) is not configured";
+        return 0;
+    }
+    if (md_array_str_index(ctx->challenge_types, type, 0) < 0) {
+        *why = !strcmp(type, "http-01")
+               ? "this server cannot answer it (port 80 not reachable, see MDPortMap, or not "
+                 "in MDCAChallenges)"
+               : !strcmp(type, "tls-alpn-01")
+               ? "this server cannot answer it (port 443 not reachable, no vhost with "
+                 "'Protocols ... acme-tls/1', or not in MDCAChallenges)"
+               : "not in MDCAChallenges";
+        return 0;
+    }
+    return 1;
+}
+
+static md_json_t *offered(const md_json_t *authz, const char *type)
 {
     md_json_t *challenges = md_json_getj(authz, MD_KEY_CHALLENGES, NULL), *ch;
+    const char *t;
     apr_size_t j;
+
+    for (j = 0; j < md_json_array_len(challenges); ++j) {
+        ch = md_json_array_at(challenges, j);
+        t = md_json_gets(ch, MD_KEY_TYPE, NULL);
+        if (t && !strcmp(t, type)) return ch;
+    }
+    return NULL;
+}
+
+/* The first usable type, in our order of preference, that the CA offers. */
+static md_json_t *challenge_pick(const md_json_t *authz, const md_acme_authz_ctx_t *ctx)
+{
+    const char *why;
+    md_json_t *ch;
     int i;
 
-    for (i = 0; i < types->nelts; ++i) {
-        const char *want = APR_ARRAY_IDX(types, i, const char *);
-        for (j = 0; j < md_json_array_len(challenges); ++j) {
-            ch = md_json_array_at(challenges, j);
-            if (!strcmp(want, md_json_gets(ch, MD_KEY_TYPE, NULL) ? md_json_gets(ch, MD_KEY_TYPE, NULL) : "")
-                && md_chall_find(want)) {
-                return ch;
-            }
+    for (i = 0; i < ctx->challenge_types->nelts; ++i) {
+        const char *want = APR_ARRAY_IDX(ctx->challenge_types, i, const char *);
+        ch = offered(authz, want);
+        if (ch && md_json_gets(ch, MD_KEY_URL, NULL) && type_usable(want, authz, ctx, &why)) {
+            return ch;
         }
     }
     return NULL;
+}
+
+const char *md_acme_authz_no_challenge_reasons(const md_json_t *authz,
+                                               const md_acme_authz_ctx_t *ctx, apr_pool_t *p)
+{
+    static const char *const KNOWN[] = { "http-01", "tls-alpn-01", "dns-01" };
+    apr_array_header_t *types = apr_array_make(p, 5, sizeof(const char *));
+    apr_array_header_t *reasons = apr_array_make(p, 5, sizeof(const char *));
+    md_json_t *challenges = md_json_getj(authz, MD_KEY_CHALLENGES, NULL);
+    const char *type, *why;
+    apr_size_t i;
+    int k;
+
+    for (i = 0; i < sizeof(KNOWN) / sizeof(KNOWN[0]); ++i) md_array_str_add_unique(types, KNOWN[i], 1);
+    for (i = 0; i < md_json_array_len(challenges); ++i) {
+        type = md_json_gets(md_json_array_at(challenges, i), MD_KEY_TYPE, NULL);
+        if (type) md_array_str_add_unique(types, type, 1);
+    }
+    for (k = 0; k < types->nelts; ++k) {
+        type = APR_ARRAY_IDX(types, k, const char *);
+        if (!offered(authz, type)) why = "not offered by the CA for this identifier";
+        else if (type_usable(type, authz, ctx, &why)) why = "usable";
+        APR_ARRAY_PUSH(reasons, const char *) = apr_pstrcat(p, type, ": ", why, NULL);
+    }
+    return md_array_str_join(reasons, "; ", p);
 }
 
 static apr_status_t authz_failed(const md_json_t *authz, const char *name, md_result_t *result)
@@ -39,7 +119,8 @@ static apr_status_t authz_failed(const md_json_t *authz, const char *name, md_re
         err = md_json_getj(md_json_array_at(challenges, i), MD_KEY_ERROR, NULL);
     }
     md_result_problem(result, APR_EINVAL, err ? md_json_gets(err, MD_KEY_TYPE, NULL) : NULL,
-                      apr_psprintf(result->p, "the CA could not validate %s: %s", name,
+                      apr_psprintf(result->p, "the CA could not validate %s: %s",
+                                   name ? name : "an identifier",
                                    err && md_json_gets(err, MD_KEY_DETAIL, NULL)
                                    ? md_json_gets(err, MD_KEY_DETAIL, NULL) : "no detail given"),
                       err ? md_json_getj(err, MD_KEY_SUBPROBLEMS, NULL) : NULL);
@@ -47,7 +128,7 @@ static apr_status_t authz_failed(const md_json_t *authz, const char *name, md_re
 }
 
 /* Poll the authorization until it is valid or invalid, honouring Retry-After. */
-static apr_status_t authz_await(md_acme_t *acme, const char *url, const char *name,
+static apr_status_t authz_await(md_acme_t *acme, const md_authz_pending_t *pa,
                                 md_result_t *result, apr_pool_t *p)
 {
     apr_time_t deadline = apr_time_now() + MD_AUTHZ_TIMEOUT;
@@ -57,14 +138,16 @@ static apr_status_t authz_await(md_acme_t *acme, const char *url, const char *na
     apr_status_t rv;
 
     for (;;) {
-        rv = md_acme_get_json(&authz, acme, url, result, p);
+        rv = md_acme_get_json(&authz, acme, pa->url, result, p);
         if (rv != APR_SUCCESS) return rv;
         status = md_json_gets(authz, MD_KEY_STATUS, NULL);
         if (status && !strcmp(status, "valid")) return APR_SUCCESS;
-        if (!status || strcmp(status, "pending")) return authz_failed(authz, name, result);
+        if (!status || (strcmp(status, "pending") && strcmp(status, "processing"))) {
+            return authz_failed(authz, pa->name, result);
+        }
         if (apr_time_now() > deadline) {
             md_result_set(result, APR_TIMEUP, "the CA did not validate %s within %d seconds",
-                          name, (int)apr_time_sec(MD_AUTHZ_TIMEOUT));
+                          pa->name, (int)apr_time_sec(MD_AUTHZ_TIMEOUT));
             return APR_TIMEUP;
         }
         if (result->retry_after > apr_time_now()) delay = result->retry_after - apr_time_now();
@@ -73,33 +156,28 @@ static apr_status_t authz_await(md_acme_t *acme, const char *url, const char *na
     }
 }
 
-static apr_status_t no_challenge(const md_json_t *authz, const char *name,
-                                 const md_acme_authz_ctx_t *ctx, md_result_t *result)
+static md_chall_ctx_t *chall_ctx_make(const md_acme_authz_ctx_t *ctx, const char *type,
+                                      const char *name, md_result_t *result, apr_pool_t *p)
 {
-    md_json_t *challenges = md_json_getj(authz, MD_KEY_CHALLENGES, NULL);
-    apr_array_header_t *offered = apr_array_make(result->p, 3, sizeof(const char *));
-    apr_size_t i;
+    md_chall_ctx_t *cctx = apr_pcalloc(p, sizeof(*cctx));
 
-    for (i = 0; i < md_json_array_len(challenges); ++i) {
-        const char *t = md_json_gets(md_json_array_at(challenges, i), MD_KEY_TYPE, NULL);
-        if (t) APR_ARRAY_PUSH(offered, const char *) = t;
-    }
-    md_result_set(result, APR_EINVAL, "no usable challenge for %s: the CA offers [%s], this "
-                  "server can answer [%s]. For wildcards configure MDChallengeDns01; otherwise "
-                  "check MDPortMap, MDCAChallenges and 'Protocols ... acme-tls/1'", name,
-                  md_array_str_join(offered, ", ", result->p),
-                  md_array_str_join(ctx->challenge_types, ", ", result->p));
-    return APR_EINVAL;
+    cctx->type = type;
+    cctx->store = ctx->store;
+    cctx->md = ctx->md;
+    cctx->name = name;
+    cctx->result = result;
+    cctx->dns01_version = ctx->dns01_version;
+    cctx->dns01_timeout = ctx->dns01_timeout;
+    cctx->p = p;
+    return cctx;
 }
 
 /* The identifier must be one we asked for: it names store directories and files. */
 static int authz_name_ours(const md_t *md, const md_json_t *authz, const char *name,
                            apr_pool_t *p)
 {
-    int wildcard = md_json_getb(authz, MD_KEY_WILDCARD, NULL);
-
-    return name && md_array_str_index(md->domains, wildcard ? apr_pstrcat(p, "*.", name, NULL)
-                                                            : name, 0) >= 0;
+    return name && md_array_str_index(md->domains, authz_is_wildcard(authz)
+                                      ? apr_pstrcat(p, "*.", name, NULL) : name, 0) >= 0;
 }
 
 /* RFC 8555 8.1: a token is base64url, at least 128 bits; we serve up to 128 characters. */
@@ -114,17 +192,19 @@ static int token_ok(const char *token)
     return 1;
 }
 
-apr_status_t md_acme_authz_answer(md_acme_t *acme, const char *authz_url,
+/* Phase 1 for one authorization: the answer in place. *ppa stays NULL when the
+ * authorization is valid already. */
+static apr_status_t authz_prepare(md_authz_pending_t **ppa, md_acme_t *acme, const char *url,
                                   md_acme_authz_ctx_t *ctx, md_result_t *result, apr_pool_t *p)
 {
     md_chall_ctx_t *cctx;
     md_json_t *authz, *ch;
     const char *status, *name, *type;
-    md_acme_resp_t *resp;
     apr_status_t rv;
 
+    *ppa = NULL;
     /* 1. what the CA wants for this identifier; valid ones need nothing */
-    rv = md_acme_get_json(&authz, acme, authz_url, result, p);
+    rv = md_acme_get_json(&authz, acme, url, result, p);
     if (rv != APR_SUCCESS) return rv;
     status = md_json_gets(authz, MD_KEY_STATUS, NULL);
     name = md_json_gets(authz, MD_KEY_IDENTIFIER, MD_KEY_VALUE, NULL);
@@ -132,23 +212,22 @@ apr_status_t md_acme_authz_answer(md_acme_t *acme, const char *authz_url,
     if (!status || strcmp(status, "pending") || !name) return authz_failed(authz, name, result);
     if (!authz_name_ours(ctx->md, authz, name, p)) {
         md_result_set(result, APR_EINVAL, "the CA's authorization %s is for '%s', which %s "
-                      "did not ask for", authz_url, name, ctx->md->name);
+                      "did not ask for", url, name, ctx->md->name);
         return APR_EINVAL;
     }
     /* 2. the challenge we can answer */
-    ch = challenge_pick(authz, ctx->challenge_types);
-    if (!ch) return no_challenge(authz, name, ctx, result);
+    ch = challenge_pick(authz, ctx);
+    if (!ch) {
+        md_result_set(result, APR_EINVAL, "no usable challenge for %s%s: %s",
+                      authz_is_wildcard(authz) ? "*." : "", name,
+                      md_acme_authz_no_challenge_reasons(authz, ctx, p));
+        return APR_EINVAL;
+    }
     type = md_json_gets(ch, MD_KEY_TYPE, NULL);
-    md_result_activity(result, "answering %s for %s", type, name);
+    md_result_activity(result, "setting up %s for %s", type, name);
     /* 3. the answer in place */
-    cctx = apr_pcalloc(p, sizeof(*cctx));
-    cctx->type = type;
-    cctx->store = ctx->store;
-    cctx->md = ctx->md;
-    cctx->name = name;
+    cctx = chall_ctx_make(ctx, type, name, result, p);
     cctx->token = md_json_gets(ch, MD_KEY_TOKEN, NULL);
-    cctx->result = result;
-    cctx->p = p;
     if (!token_ok(cctx->token)) {
         md_result_set(result, APR_EINVAL, "the CA's %s challenge for %s has no valid token",
                       type, name);
@@ -158,15 +237,62 @@ apr_status_t md_acme_authz_answer(md_acme_t *acme, const char *authz_url,
     if (rv == APR_SUCCESS) rv = md_chall_find(type)->setup(cctx);
     if (rv != APR_SUCCESS) return rv;
     APR_ARRAY_PUSH(ctx->setups, md_chall_ctx_t *) = cctx;
+    /* 4. the operator's program may veto before the CA is told to look */
     if (ctx->on_event) {
         rv = ctx->on_event(ctx->event_baton, apr_psprintf(p, "challenge-setup:%s:%s", type, name),
                            result);
         if (rv != APR_SUCCESS) return rv;
     }
-    /* 4. tell the CA to look, then wait for its verdict */
-    rv = md_acme_post(&resp, acme, md_json_gets(ch, MD_KEY_URL, NULL), "{}", 0, result, p);
-    if (rv != APR_SUCCESS) return rv;
-    return authz_await(acme, authz_url, name, result, p);
+    *ppa = apr_pcalloc(p, sizeof(**ppa));
+    (*ppa)->url = url;
+    (*ppa)->chall_url = md_json_gets(ch, MD_KEY_URL, NULL);
+    (*ppa)->name = name;
+    return APR_SUCCESS;
+}
+
+static int dns01_used(const md_acme_authz_ctx_t *ctx)
+{
+    int i;
+
+    for (i = 0; i < ctx->setups->nelts; ++i) {
+        if (!strcmp(APR_ARRAY_IDX(ctx->setups, i, md_chall_ctx_t *)->type, MD_DNS01)) return 1;
+    }
+    return 0;
+}
+
+apr_status_t md_acme_authz_answer_all(md_acme_t *acme, const apr_array_header_t *authz_urls,
+                                      md_acme_authz_ctx_t *ctx, md_result_t *result,
+                                      apr_pool_t *p)
+{
+    apr_array_header_t *pending = apr_array_make(p, 5, sizeof(md_authz_pending_t *));
+    md_authz_pending_t *pa;
+    md_acme_resp_t *resp;
+    apr_status_t rv = APR_SUCCESS;
+    int i;
+
+    /* 1. every answer in place first, so that DNS propagation is waited for once */
+    for (i = 0; rv == APR_SUCCESS && i < authz_urls->nelts; ++i) {
+        rv = authz_prepare(&pa, acme, APR_ARRAY_IDX(authz_urls, i, const char *), ctx, result, p);
+        if (rv == APR_SUCCESS && pa) APR_ARRAY_PUSH(pending, md_authz_pending_t *) = pa;
+    }
+    if (rv != APR_SUCCESS || pending->nelts == 0) return rv;
+    /* 2. TXT records take a while to reach every name server of the zone */
+    if (ctx->dns01_wait > 0 && dns01_used(ctx)) {
+        md_result_activity(result, "waiting %d seconds for DNS propagation",
+                           (int)apr_time_sec(ctx->dns01_wait));
+        apr_sleep(ctx->dns01_wait);
+    }
+    /* 3. the CA looks, and we wait for each verdict */
+    for (i = 0; rv == APR_SUCCESS && i < pending->nelts; ++i) {
+        pa = APR_ARRAY_IDX(pending, i, md_authz_pending_t *);
+        md_result_activity(result, "asking the CA to validate %s", pa->name);
+        rv = md_acme_post(&resp, acme, pa->chall_url, "{}", 0, result, p);
+    }
+    for (i = 0; rv == APR_SUCCESS && i < pending->nelts; ++i) {
+        pa = APR_ARRAY_IDX(pending, i, md_authz_pending_t *);
+        rv = authz_await(acme, pa, result, p);
+    }
+    return rv;
 }
 
 void md_acme_authz_teardown(md_acme_authz_ctx_t *ctx)

@@ -10,35 +10,44 @@ typedef struct {
     const char *type;
     apr_status_t status;
     int input;
+    const char *hint;           /* what the operator can do, or NULL */
 } md_acme_problem_t;
 
 static const md_acme_problem_t PROBLEMS[] = {
-    { "accountDoesNotExist",     APR_ENOENT,    0 },
-    { "alreadyReplaced",         APR_EEXIST,    0 },
-    { "alreadyRevoked",          APR_EINVAL,    1 },
-    { "badCSR",                  APR_EINVAL,    1 },
-    { "badNonce",                APR_EAGAIN,    0 },
-    { "badPublicKey",            APR_EINVAL,    1 },
-    { "badRevocationReason",     APR_EINVAL,    1 },
-    { "badSignatureAlgorithm",   APR_EINVAL,    1 },
-    { "caa",                     APR_EACCES,    1 },
-    { "compound",                APR_EINVAL,    0 },
-    { "connection",              APR_ECONNREFUSED, 0 },
-    { "dns",                     APR_EHOSTUNREACH, 0 },
-    { "externalAccountRequired", APR_EACCES,    1 },
-    { "incorrectResponse",       APR_EACCES,    0 },
-    { "invalidContact",          APR_EINVAL,    1 },
-    { "invalidProfile",          APR_EINVAL,    1 },
-    { "malformed",               APR_EINVAL,    0 },
-    { "orderNotReady",           APR_EAGAIN,    0 },
-    { "rateLimited",             APR_EAGAIN,    0 },
-    { "rejectedIdentifier",      APR_EINVAL,    1 },
-    { "serverInternal",          APR_EGENERAL,  0 },
-    { "tls",                     APR_EACCES,    0 },
-    { "unauthorized",            APR_EACCES,    0 },
-    { "unsupportedContact",      APR_EINVAL,    1 },
-    { "unsupportedIdentifier",   APR_EINVAL,    1 },
-    { "userActionRequired",      APR_EAGAIN,    1 },
+    { "accountDoesNotExist",     APR_ENOENT,    0, NULL },
+    { "alreadyReplaced",         APR_EEXIST,    0, NULL },
+    { "alreadyRevoked",          APR_EINVAL,    1, NULL },
+    { "badCSR",                  APR_EINVAL,    1, "check MDPrivateKeys and the MD's names" },
+    { "badNonce",                APR_EAGAIN,    0, NULL },
+    { "badPublicKey",            APR_EINVAL,    1, "the CA does not accept this key type or size: "
+                                                   "check MDPrivateKeys" },
+    { "badRevocationReason",     APR_EINVAL,    1, NULL },
+    { "badSignatureAlgorithm",   APR_EINVAL,    1, NULL },
+    { "caa",                     APR_EACCES,    1, "the domain's CAA DNS records do not allow "
+                                                   "this CA" },
+    { "compound",                APR_EINVAL,    0, NULL },
+    { "connection",              APR_ECONNREFUSED, 0, "the CA could not connect to this server: "
+                                                   "check DNS, firewalls and MDPortMap" },
+    { "dns",                     APR_EHOSTUNREACH, 0, "the CA could not resolve the name" },
+    { "externalAccountRequired", APR_EACCES,    1, "the CA requires an external account binding: "
+                                                   "configure MDExternalAccountBinding with the key "
+                                                   "id and HMAC key the CA gave you" },
+    { "incorrectResponse",       APR_EACCES,    0, NULL },
+    { "invalidContact",          APR_EINVAL,    1, "check MDContactEmail (or ServerAdmin)" },
+    { "invalidProfile",          APR_EINVAL,    1, "check MDProfile" },
+    { "malformed",               APR_EINVAL,    0, NULL },
+    { "orderNotReady",           APR_EAGAIN,    0, NULL },
+    { "rateLimited",             APR_EAGAIN,    0, "the CA's rate limit: retried when it allows" },
+    { "rejectedIdentifier",      APR_EINVAL,    1, "the CA will not issue for one of the MD's "
+                                                   "names" },
+    { "serverInternal",          APR_EGENERAL,  0, NULL },
+    { "tls",                     APR_EACCES,    0, NULL },
+    { "unauthorized",            APR_EACCES,    0, NULL },
+    { "unsupportedContact",      APR_EINVAL,    1, "check MDContactEmail" },
+    { "unsupportedIdentifier",   APR_EINVAL,    1, "the CA does not issue for this kind of name "
+                                                   "(wildcard or IP address?)" },
+    { "userActionRequired",      APR_EAGAIN,    1, "the CA asks for an action on its web site "
+                                                   "(e.g. new terms of service)" },
 };
 
 static const md_acme_problem_t *problem_find(const char *type)
@@ -79,10 +88,11 @@ apr_status_t md_acme_problem_record(md_result_t *result, const md_acme_resp_t *r
     apr_status_t rv;
 
     if (type) {
-        rv = md_acme_problem_status(type);
-        md_result_problem(result, rv, type,
-                          detail ? detail : apr_psprintf(result->p, "HTTP %d from %s",
-                                                         resp->status, url),
+        const md_acme_problem_t *prob = problem_find(type);
+        rv = prob ? prob->status : APR_EGENERAL;
+        if (!detail) detail = apr_psprintf(result->p, "HTTP %d from %s", resp->status, url);
+        if (prob && prob->hint) detail = apr_psprintf(result->p, "%s (%s)", detail, prob->hint);
+        md_result_problem(result, rv, type, detail,
                           md_json_getj(resp->json, MD_KEY_SUBPROBLEMS, NULL));
         return rv;
     }

@@ -4,6 +4,7 @@
 static const md_chall_type_t *const TYPES[] = {
     &md_chall_http01,
     &md_chall_tlsalpn01,
+    &md_chall_dns01,
 };
 
 const md_chall_type_t *md_chall_find(const char *type)

@@ -18,6 +18,9 @@ typedef struct {
     const char *token;
     const char *key_authz;      /* token "." account key thumbprint */
     md_result_t *result;
+    /* dns-01 only */
+    int dns01_version;                  /* 2: teardown also gets the TXT value */
+    apr_interval_time_t dns01_timeout;  /* for each run of the program; 0: the default */
     apr_pool_t *p;
 } md_chall_ctx_t;
 
@@ -31,5 +34,9 @@ const md_chall_type_t *md_chall_find(const char *type);
 
 extern const md_chall_type_t md_chall_http01;
 extern const md_chall_type_t md_chall_tlsalpn01;
+extern const md_chall_type_t md_chall_dns01;
+
+/* The dns-01 TXT record value (RFC 8555 8.4): base64url(SHA-256(key authorization)). */
+apr_status_t md_chall_dns01_txt_value(const char **pvalue, const char *key_authz, apr_pool_t *p);
 
 #endif

@@ -1,0 +1,151 @@
+/* ACME Renewal Information (RFC 9773). */
+#include <string.h>
+#include <apr_strings.h>
+#include <openssl/x509v3.h>
+
+#include "md_acme_ari.h"
+#include "md_json_keys.h"
+#include "md_log.h"
+#include "md_util.h"
+
+/* The content octets of the serial's DER INTEGER (leading zero kept when needed). */
+static const char *serial_b64(X509 *x, apr_pool_t *p)
+{
+    const ASN1_INTEGER *serial = X509_get0_serialNumber(x);
+    unsigned char *der = NULL;
+    const unsigned char *q;
+    long len = 0;
+    int tag, xclass, n;
+    const char *out = NULL;
+
+    n = i2d_ASN1_INTEGER(serial, &der);
+    if (n <= 0) return NULL;
+    q = der;
+    /* skip tag and length: what remains is the value */
+    if (!(ASN1_get_object(&q, &len, &tag, &xclass, n) & 0x80) && len > 0) {
+        out = md_b64url_encode(q, (apr_size_t)len, p);
+    }
+    OPENSSL_free(der);
+    return out;
+}
+
+static const char *octets_b64(const ASN1_OCTET_STRING *os, apr_pool_t *p)
+{
+    if (!os || ASN1_STRING_length(os) <= 0) return NULL;
+    return md_b64url_encode(ASN1_STRING_get0_data(os), (apr_size_t)ASN1_STRING_length(os), p);
+}
+
+/* The AKI keyIdentifier of cert, else the SKI of its issuer. Read from the extensions
+ * directly: the cached accessors refuse certificates OpenSSL finds odd. */
+static const char *key_id_b64(X509 *cert, X509 *issuer, apr_pool_t *p)
+{
+    AUTHORITY_KEYID *akid = X509_get_ext_d2i(cert, NID_authority_key_identifier, NULL, NULL);
+    ASN1_OCTET_STRING *ski;
+    const char *out = akid ? octets_b64(akid->keyid, p) : NULL;
+
+    AUTHORITY_KEYID_free(akid);
+    if (!out && issuer) {
+        ski = X509_get_ext_d2i(issuer, NID_subject_key_identifier, NULL, NULL);
+        out = octets_b64(ski, p);
+        ASN1_OCTET_STRING_free(ski);
+    }
+    return out;
+}
+
+const char *md_acme_ari_cert_id(const md_cert_t *cert, const md_cert_t *issuer, apr_pool_t *p)
+{
+    X509 *x = cert ? md_cert_x509(cert) : NULL;
+    const char *kid, *serial;
+
+    if (!x) return NULL;
+    kid = key_id_b64(x, issuer ? md_cert_x509(issuer) : NULL, p);
+    serial = serial_b64(x, p);
+    return (kid && serial) ? apr_pstrcat(p, kid, ".", serial, NULL) : NULL;
+}
+
+apr_time_t md_acme_ari_pick(apr_time_t start, apr_time_t end, apr_time_t now, double rnd)
+{
+    apr_time_t at;
+
+    if (start <= 0 || end < start) return 0;
+    if (rnd < 0) rnd = 0;
+    if (rnd >= 1) rnd = 0.999999;
+    at = start + (apr_time_t)((double)(end - start) * rnd);
+    return at < now ? now : at;
+}
+
+static apr_status_t ari_parse(md_acme_ari_t *ari, const md_http_response_t *resp,
+                              const char *url, md_result_t *result, apr_pool_t *p)
+{
+    md_json_t *j;
+
+    if (resp->status != 200 || md_json_parse(&j, resp->body, resp->body_len, p) != APR_SUCCESS) {
+        md_result_set(result, resp->status == 404 ? APR_ENOENT : APR_EINVAL, "the CA's renewal "
+                      "information at %s is not usable (HTTP %d)", url, resp->status);
+        return result->status;
+    }
+    ari->start = md_time_parse_rfc3339(md_json_gets(j, MD_KEY_SUGGESTED_WINDOW, MD_KEY_START, NULL));
+    ari->end = md_time_parse_rfc3339(md_json_gets(j, MD_KEY_SUGGESTED_WINDOW, MD_KEY_END, NULL));
+    ari->explanation = md_json_gets(j, MD_KEY_EXPLANATION_URL, NULL);
+    if (ari->start <= 0 || ari->end < ari->start) {
+        md_result_set(result, APR_EINVAL, "the CA's renewal information at %s has no valid "
+                      "suggestedWindow", url);
+        return APR_EINVAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_acme_ari_get(md_acme_ari_t *ari, md_acme_t *acme, const md_cert_t *cert,
+                             const md_cert_t *issuer, md_result_t *result, apr_pool_t *p)
+{
+    md_http_response_t *resp;
+    const char *id, *url;
+    apr_status_t rv;
+
+    memset(ari, 0, sizeof(*ari));
+    rv = md_acme_setup(acme, result);
+    if (rv != APR_SUCCESS) return rv;
+    if (!acme->renewal_info) {
+        md_result_set(result, APR_ENOTIMPL, "the CA at %s offers no renewal information", acme->url);
+        return APR_ENOTIMPL;
+    }
+    id = md_acme_ari_cert_id(cert, issuer, p);
+    if (!id) {
+        md_result_set(result, APR_EINVAL, "the certificate has no authority key identifier");
+        return APR_EINVAL;
+    }
+    url = apr_pstrcat(p, acme->renewal_info,
+                      acme->renewal_info[strlen(acme->renewal_info) - 1] == '/' ? "" : "/", id, NULL);
+    rv = md_acme_get(&resp, acme, url, result, p);
+    if (rv != APR_SUCCESS) return rv;
+    ari->retry_after = result->retry_after;
+    rv = ari_parse(ari, resp, url, result, p);
+    result->retry_after = ari->retry_after;
+    return rv;
+}
+
+static double rand_unit(void)
+{
+    unsigned char b[4];
+    apr_uint32_t v;
+
+    if (md_rand_bytes(b, sizeof(b)) != APR_SUCCESS) return 0.5;
+    v = ((apr_uint32_t)b[0] << 24) | ((apr_uint32_t)b[1] << 16) | ((apr_uint32_t)b[2] << 8) | b[3];
+    return (double)v / 4294967296.0;
+}
+
+apr_status_t md_acme_ari_renew_at(apr_time_t *pat, md_acme_t *acme, const md_cert_t *cert,
+                                  const md_cert_t *issuer, md_result_t *result, apr_pool_t *p)
+{
+    md_acme_ari_t ari;
+    apr_status_t rv;
+
+    *pat = 0;
+    rv = md_acme_ari_get(&ari, acme, cert, issuer, result, p);
+    if (rv != APR_SUCCESS) return rv;
+    *pat = md_acme_ari_pick(ari.start, ari.end, apr_time_now(), rand_unit());
+    md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD3020: ARI window %s .. %s, renew at %s%s%s",
+                  md_time_print(ari.start, p), md_time_print(ari.end, p), md_time_print(*pat, p),
+                  ari.explanation ? ", see " : "", ari.explanation ? ari.explanation : "");
+    return APR_SUCCESS;
+}

@@ -1,0 +1,347 @@
+"""acmeproxy: our own ACME front for Pebble, adding what Debian's Pebble 2.4 lacks.
+
+    client (mod_md) --HTTPS--> AcmeProxy --HTTPS--> Pebble
+
+Everything not listed below is forwarded unchanged, with the client's Host
+header, so Pebble builds its URLs (and checks the JWS "url") for the proxy's
+address: the client never sees Pebble's own address.  Any upstream URL that
+still shows up in a body or a Location/Link header is rewritten to the proxy.
+
+What the proxy adds (all of it ours, none of it Pebble's):
+  * directory: "renewalInfo" (RFC 9773) and "meta.profiles", when configured;
+  * GET <renewalInfo>/<cert-id>: a suggestedWindow (per cert id, or a default),
+    with an optional Retry-After;
+  * newOrder: the JWS payload is recorded ("profile", "replaces" visible to tests);
+    an unknown profile is answered with invalidProfile, and a "replaces" naming
+    a certificate that was replaced already with alreadyReplaced (409);
+  * faults, scripted per path pattern (for Retry-After tests and, later, for
+    reliability tests): see add_fault().
+
+The proxy serves HTTPS with the harness CA's server certificate, so the module
+trusts it with the same MDCACertificateFile as Pebble.  Use it wherever a Pebble
+goes: apache_factory(ca=proxy) reads url, ca_file, root_path.
+"""
+import base64
+import json
+import re
+import socket
+import ssl
+import struct
+import threading
+import time
+import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+
+from .ports import free_ports
+
+ACME_ERR = "urn:ietf:params:acme:error:"
+HOP_HEADERS = {"connection", "keep-alive", "transfer-encoding", "content-length",
+               "content-encoding", "date", "server"}
+
+
+def b64url_decode(s):
+    return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+
+
+def jws_payload(body):
+    """The decoded JSON payload of a flattened JWS, None for POST-as-GET."""
+    try:
+        jws = json.loads(body)
+        p = jws.get("payload", "")
+        return json.loads(b64url_decode(p)) if p else None
+    except (ValueError, TypeError):
+        return None
+
+
+class Fault:
+    """One scripted fault: applies to requests whose path matches `pattern`
+    (a regex, searched) and method (None: any), `count` times (None: always).
+
+    kind:
+      "status"   answer with status/headers/body instead of forwarding
+      "drop"     close the connection without an answer
+      "reset"    reset the connection (RST) without an answer
+      "delay"    wait `delay` seconds, then forward
+      "garble"   forward, then answer with the body's bytes scrambled
+      "truncate" forward, then answer with only the first half of the body
+    """
+
+    def __init__(self, pattern, kind, method=None, count=1, status=503, headers=None,
+                 body="", delay=0.0):
+        self.pattern = re.compile(pattern)
+        self.kind = kind
+        self.method = method
+        self.count = count
+        self.status = status
+        self.headers = dict(headers or {})
+        self.body = body
+        self.delay = delay
+        self.fired = 0
+
+    def matches(self, method, path):
+        if self.count is not None and self.fired >= self.count:
+            return False
+        if self.method and self.method != method:
+            return False
+        return bool(self.pattern.search(path))
+
+
+class AcmeProxy:
+    def __init__(self, upstream, certs, name="acmeproxy"):
+        """upstream: a Pebble (uses .port, .ca_file, .root_path, ...)."""
+        self.upstream = upstream
+        self.certs = certs
+        self.name = name
+        self.port = free_ports(1)[0]
+        self.profiles = {}                  # name -> description, for meta.profiles
+        self.ari = False                    # offer renewalInfo
+        self.ari_windows = {}               # cert id -> (start, end) datetimes or strings
+        self.ari_default = None             # (start, end) for unknown ids; None: 404
+        self.ari_retry_after = None         # seconds, sent with every ARI answer
+        self.replaced = set()               # cert ids already replaced
+        self.faults = []
+        self.log = []                       # dicts: method, path, status, payload
+        self.lock = threading.Lock()
+        self.httpd = None
+        self.thread = None
+
+    # -- what a test uses like a Pebble ----------------------------------------
+    @property
+    def base(self):
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def url(self):
+        return self.base + "/dir"
+
+    @property
+    def ca_file(self):
+        return self.upstream.ca_file
+
+    @property
+    def root_path(self):
+        return self.upstream.root_path
+
+    @property
+    def intermediate_path(self):
+        return self.upstream.intermediate_path
+
+    @property
+    def upstream_base(self):
+        return f"https://127.0.0.1:{self.upstream.port}"
+
+    # -- scripting ----------------------------------------------------------------
+    def add_fault(self, pattern, kind, **kw):
+        f = Fault(pattern, kind, **kw)
+        with self.lock:
+            self.faults.append(f)
+        return f
+
+    def clear_faults(self):
+        with self.lock:
+            self.faults = []
+
+    def take_fault(self, method, path):
+        with self.lock:
+            for f in self.faults:
+                if f.matches(method, path):
+                    f.fired += 1
+                    return f
+        return None
+
+    def requests_to(self, pattern, method=None, bad_nonce=False):
+        """Logged requests to paths matching pattern; without bad_nonce, those
+        Pebble refused with badNonce (it does so for 5% by default, and the
+        client simply retries) are left out."""
+        with self.lock:
+            return [e for e in self.log if re.search(pattern, e["path"])
+                    and (method is None or e["method"] == method)
+                    and (bad_nonce or not e.get("bad_nonce"))]
+
+    def orders(self):
+        """Payloads of the newOrder requests that reached the proxy."""
+        return [e["payload"] for e in self.requests_to(r"/order-plz", "POST")]
+
+    # -- lifecycle ------------------------------------------------------------------
+    def start(self):
+        proxy = self
+
+        class Handler(ProxyHandler):
+            pass
+        Handler.proxy = proxy
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.httpd.daemon_threads = True
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(self.certs["server"], self.certs["server_key"])
+        self.httpd.socket = ctx.wrap_socket(self.httpd.socket, server_side=True)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, name=self.name,
+                                       daemon=True)
+        self.thread.start()
+        return self
+
+    def stop(self):
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
+
+    # -- upstream ------------------------------------------------------------------------
+    def fresh_nonce(self, host):
+        try:
+            r = requests.head(self.upstream_base + "/nonce-plz", verify=self.ca_file,
+                              headers={"Host": host}, timeout=5)
+            return r.headers.get("Replay-Nonce")
+        except requests.RequestException:
+            return None
+
+    def rewrite(self, text):
+        return text.replace(self.upstream_base, self.base)
+
+
+def _window_json(win):
+    def fmt(t):
+        return t if isinstance(t, str) else t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return {"suggestedWindow": {"start": fmt(win[0]), "end": fmt(win[1])}}
+
+
+class ProxyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    proxy = None
+
+    def log_message(self, fmt, *args):   # quiet; the proxy keeps its own log
+        pass
+
+    def do_GET(self):
+        self.handle_any("GET")
+
+    def do_HEAD(self):
+        self.handle_any("HEAD")
+
+    def do_POST(self):
+        self.handle_any("POST")
+
+    # -- answers ----------------------------------------------------------------------------
+    def send(self, status, headers, body, method):
+        data = body.encode() if isinstance(body, str) else (body or b"")
+        self._bad_nonce = status == 400 and b":badNonce" in data
+        self.send_response(status)
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if method != "HEAD":
+            self.wfile.write(data)
+        self.record(method, status)
+
+    def problem(self, status, type_, detail, method):
+        headers = {"Content-Type": "application/problem+json"}
+        nonce = self.proxy.fresh_nonce(self.headers.get("Host", ""))
+        if nonce:
+            headers["Replay-Nonce"] = nonce
+        self.send(status, headers, json.dumps({"type": ACME_ERR + type_, "detail": detail}),
+                  method)
+
+    def record(self, method, status):
+        with self.proxy.lock:
+            self.proxy.log.append({"method": method, "path": self.path, "status": status,
+                                   "payload": getattr(self, "_payload", None),
+                                   "bad_nonce": getattr(self, "_bad_nonce", False),
+                                   "time": time.time()})
+
+    # -- dispatch --------------------------------------------------------------------------------
+    def handle_any(self, method):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        self._payload = jws_payload(body) if method == "POST" else None
+        fault = self.proxy.take_fault(method, self.path)
+        if fault and self.apply_fault_before(fault, method):
+            return
+        path = urllib.parse.urlsplit(self.path).path
+        if method == "GET" and path.startswith("/ari/"):
+            return self.answer_ari(path[len("/ari/"):], method)
+        if method == "POST" and path.startswith("/order-plz") and self.check_order(method):
+            return
+        status, headers, data = self.forward(method, body)
+        if method == "GET" and path == "/dir" and status == 200:
+            data = self.extend_directory(data)
+        if fault and fault.kind in ("garble", "truncate"):
+            data = self.damage(data, fault.kind)
+        self.send(status, headers, data, method)
+
+    def apply_fault_before(self, fault, method):
+        """Faults that replace the answer; True when the request is done."""
+        if fault.kind == "status":
+            self.send(fault.status, fault.headers, fault.body, method)
+            return True
+        if fault.kind == "drop":
+            self.close_connection = True
+            self.record(method, 0)
+            return True
+        if fault.kind == "reset":
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                       struct.pack("ii", 1, 0))
+            self.close_connection = True
+            self.record(method, -1)
+            return True
+        if fault.kind == "delay":
+            time.sleep(fault.delay)
+        return False
+
+    @staticmethod
+    def damage(data, kind):
+        if kind == "truncate":
+            return data[: len(data) // 2]
+        return bytes((b ^ 0x5A) for b in data)
+
+    def forward(self, method, body):
+        headers = {k: v for k, v in self.headers.items() if k.lower() not in HOP_HEADERS}
+        url = self.proxy.upstream_base + self.path
+        r = requests.request(method, url, data=body or None, headers=headers,
+                             verify=self.proxy.ca_file, timeout=30, allow_redirects=False)
+        out = {}
+        for k, v in r.headers.items():
+            if k.lower() in HOP_HEADERS:
+                continue
+            out[k] = self.proxy.rewrite(v)
+        data = r.content
+        ctype = r.headers.get("Content-Type", "")
+        if "json" in ctype:
+            data = self.proxy.rewrite(data.decode()).encode()
+        return r.status_code, out, data
+
+    def extend_directory(self, data):
+        d = json.loads(data)
+        if self.proxy.ari:
+            d["renewalInfo"] = self.proxy.base + "/ari/"
+        if self.proxy.profiles:
+            d.setdefault("meta", {})["profiles"] = dict(self.proxy.profiles)
+        return json.dumps(d, indent=2).encode()
+
+    def answer_ari(self, cert_id, method):
+        win = self.proxy.ari_windows.get(cert_id, self.proxy.ari_default)
+        headers = {"Content-Type": "application/json"}
+        if self.proxy.ari_retry_after is not None:
+            headers["Retry-After"] = str(self.proxy.ari_retry_after)
+        if not self.proxy.ari or win is None:
+            return self.send(404, headers, json.dumps({"detail": "unknown certificate"}), method)
+        self.send(200, headers, json.dumps(_window_json(win)), method)
+
+    def check_order(self, method):
+        """Profile and replaces checks; True when answered here."""
+        pl = self._payload or {}
+        prof = pl.get("profile")
+        if prof is not None and prof not in self.proxy.profiles:
+            self.problem(400, "invalidProfile", f"profile '{prof}' is not offered", method)
+            return True
+        rep = pl.get("replaces")
+        if rep is not None:
+            with self.proxy.lock:
+                already = rep in self.proxy.replaced
+                self.proxy.replaced.add(rep)
+            if already:
+                self.problem(409, "alreadyReplaced",
+                             f"certificate {rep} has already been replaced", method)
+                return True
+        return False
