@@ -177,8 +177,8 @@ apr_status_t md_dir_fsync(const char *path, apr_pool_t *p)
     return (rv == APR_EINVAL || rv == APR_EBADF) ? APR_SUCCESS : rv;
 }
 
-apr_status_t md_file_write_atomic(const char *path, const void *data, apr_size_t len,
-                                  apr_fileperms_t perms, apr_pool_t *p)
+static apr_status_t file_replace(const char *path, const void *data, apr_size_t len,
+                                 apr_fileperms_t perms, int durable, apr_pool_t *p)
 {
     const char *tmp = apr_pstrcat(p, path, ".tmp", NULL);
     char *dir;
@@ -191,16 +191,29 @@ apr_status_t md_file_write_atomic(const char *path, const void *data, apr_size_t
     if (rv != APR_SUCCESS) return rv;
     apr_file_perms_set(tmp, perms);  /* the umask must not widen nor narrow it */
     rv = apr_file_write_full(f, data, len, &written);
-    if (rv == APR_SUCCESS) rv = apr_file_sync(f);
+    if (rv == APR_SUCCESS && durable) rv = apr_file_sync(f);
     apr_file_close(f);
     if (rv == APR_SUCCESS) rv = apr_file_rename(tmp, path, p);
     if (rv != APR_SUCCESS) {
         apr_file_remove(tmp, p);
         return rv;
     }
+    if (!durable) return APR_SUCCESS;
     dir = apr_pstrdup(p, path);
     *strrchr(dir, '/') = '\0';
     return md_dir_fsync(dir[0] ? dir : "/", p);
+}
+
+apr_status_t md_file_write_atomic(const char *path, const void *data, apr_size_t len,
+                                  apr_fileperms_t perms, apr_pool_t *p)
+{
+    return file_replace(path, data, len, perms, 1, p);
+}
+
+apr_status_t md_file_write_scratch(const char *path, const void *data, apr_size_t len,
+                                   apr_fileperms_t perms, apr_pool_t *p)
+{
+    return file_replace(path, data, len, perms, 0, p);
 }
 
 apr_status_t md_file_read(const char **pdata, apr_size_t *plen, const char *path,

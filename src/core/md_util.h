@@ -31,6 +31,9 @@ int md_is_ip_address(const char *name);
  * fsyncs the directory, so a crash leaves either the old or the new content. */
 apr_status_t md_file_write_atomic(const char *path, const void *data, apr_size_t len,
                                   apr_fileperms_t perms, apr_pool_t *p);
+/* The same without fsync: for scratch files that are rebuilt when lost. */
+apr_status_t md_file_write_scratch(const char *path, const void *data, apr_size_t len,
+                                   apr_fileperms_t perms, apr_pool_t *p);
 apr_status_t md_file_read(const char **pdata, apr_size_t *plen, const char *path,
                           apr_size_t max_len, apr_pool_t *p);
 apr_status_t md_file_exists(const char *path, apr_pool_t *p);

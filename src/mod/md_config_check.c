@@ -9,54 +9,38 @@
 #include <http_log.h>
 
 #include "md_mod.h"
+#include "md_names.h"
 #include "md_util.h"
 
 APLOG_USE_MODULE(md);
 
-/* The first name two MDs share, or NULL. DNS names compare case-insensitively. */
-static const char *common_name(const md_t *a, const md_t *b)
-{
-    int i;
-
-    for (i = 0; i < a->domains->nelts; ++i) {
-        const char *name = APR_ARRAY_IDX(a->domains, i, const char *);
-        if (md_array_str_index(b->domains, name, 0) >= 0) return name;
-    }
-    return NULL;
-}
-
 /* With MDMatchNames all (the default) a name may belong to one MD only, because a
  * vhost is matched by all its names. With 'servernames' today's module allows it. */
-static int overlaps_check(const md_mod_conf_t *mc, server_rec *s)
+static int overlaps_check(const md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
+    md_names_t *names = md_names_make(p);
+    const apr_array_header_t *seen;
     int i, k;
 
     if (mc->match_servernames_only) return OK;
     for (i = 0; i < mc->conf_mds->nelts; ++i) {
         const md_t *a = APR_ARRAY_IDX(mc->conf_mds, i, md_conf_md_t *)->md;
-        for (k = 0; k < i; ++k) {
-            const md_t *b = APR_ARRAY_IDX(mc->conf_mds, k, md_conf_md_t *)->md;
-            const char *name = common_name(a, b);
-            if (!name) continue;
-            ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD4001: MDomain: the name '%s' is in "
-                         "two managed domains: '%s' (%s:%u) and '%s' (%s:%u). A name belongs to "
-                         "one MD only: remove it from one of them", name, b->name, b->defn_name,
-                         b->defn_line, a->name, a->defn_name, a->defn_line);
-            return !OK;
+        for (k = 0; k < a->domains->nelts; ++k) {
+            const char *name = APR_ARRAY_IDX(a->domains, k, const char *);
+            const md_t *b;
+            seen = md_names_exact(names, name);
+            b = (seen && seen->nelts) ? APR_ARRAY_IDX(seen, 0, const md_t *) : NULL;
+            if (b && b != a) {
+                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD4001: MDomain: the name '%s' is "
+                             "in two managed domains: '%s' (%s:%u) and '%s' (%s:%u). A name "
+                             "belongs to one MD only: remove it from one of them", name, b->name,
+                             b->defn_name, b->defn_line, a->name, a->defn_name, a->defn_line);
+                return !OK;
+            }
+            md_names_add(names, name, (void *)a);
         }
     }
     return OK;
-}
-
-static int vhost_uses(const md_mod_conf_t *mc, const md_t *md, server_rec *vs)
-{
-    int i;
-
-    if (vs->server_hostname && md_contains(md, vs->server_hostname)) return 1;
-    for (i = 0; !mc->match_servernames_only && vs->names && i < vs->names->nelts; ++i) {
-        if (md_contains(md, APR_ARRAY_IDX(vs->names, i, const char *))) return 1;
-    }
-    return 0;
 }
 
 /* The names of a vhost (ServerName, ServerAlias) that the MD does not cover. */
@@ -78,15 +62,15 @@ static apr_array_header_t *names_missing(const md_t *md, server_rec *vs, apr_poo
 /* MDMembers manual: report the names a vhost uses that the MD lacks (they would get a
  * certificate that does not match them); and an MD no vhost uses, which auto mode does
  * not renew. Warnings only: the configuration stays valid. */
-static void usage_report(const md_mod_conf_t *mc, const md_t *md, server_rec *base, apr_pool_t *p)
+static void usage_report(const md_mod_conf_t *mc, const md_vhost_index_t *vhosts, const md_t *md,
+                         server_rec *base, apr_pool_t *p)
 {
-    apr_array_header_t *missing;
+    apr_array_header_t *missing, *servers = md_vhost_index_find(vhosts, md, p);
     server_rec *vs;
-    int used = 0;
+    int i, used = servers->nelts > 0;
 
-    for (vs = mc->base_server ? base : base->next; vs; vs = vs->next) {
-        if (!vhost_uses(mc, md, vs)) continue;
-        used = 1;
+    for (i = 0; i < servers->nelts; ++i) {
+        vs = APR_ARRAY_IDX(servers, i, server_rec *);
         if (md->members != MD_MEMBERS_MANUAL) continue;
         missing = names_missing(md, vs, p);
         if (!missing->nelts) continue;
@@ -108,20 +92,21 @@ static void usage_report(const md_mod_conf_t *mc, const md_t *md, server_rec *ba
 static void usage_reports(server_rec *s, apr_pool_t *p)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
+    md_vhost_index_t *vhosts = md_vhost_index_make(s, mc->base_server, mc->match_servernames_only, p);
     int i;
 
     for (i = 0; i < mc->conf_mds->nelts; ++i) {
         md_conf_md_t *cm = APR_ARRAY_IDX(mc->conf_mds, i, md_conf_md_t *);
         md_t *md = md_copy(p, cm->md);
         md_config_apply(md, cm, s, p);
-        usage_report(mc, md, s, p);
+        usage_report(mc, vhosts, md, s, p);
     }
 }
 
 int md_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     /* 1. errors: in every pass */
-    if (overlaps_check(md_config_get(s)->mc, s) != OK) return !OK;
+    if (overlaps_check(md_config_get(s)->mc, s, ptemp) != OK) return !OK;
     /* 2. warnings: here only for `apache2 -t`; a start reports them after the logs
      * are open (md_config_report) */
     if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) usage_reports(s, ptemp);

@@ -79,6 +79,7 @@ typedef struct {
     int restart_auto;               /* MDActivationRestart on */
     int restart_from, restart_to;   /* its time-of-day window in minutes, -1 for any time */
     apr_hash_t *fallbacks;          /* MD name -> md_fallback_t*, while no certificate */
+    struct md_names_t *md_names;    /* the MDs by their names, for the per-vhost look-ups */
     struct md_status_snap_t *status_snap; /* the status snapshot (md_mod_status.c), or NULL */
 } md_mod_conf_t;
 
@@ -115,6 +116,12 @@ void md_config_apply(md_t *md, const md_conf_md_t *cmd, server_rec *base_server,
 int md_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 /* The same configuration warnings at a start or restart, in the error log (post_config). */
 int md_config_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+
+/* The vhosts an MD covers, through an index of their names (md_mod_vhosts.c). */
+typedef struct md_vhost_index_t md_vhost_index_t;
+md_vhost_index_t *md_vhost_index_make(server_rec *base, int with_base, int servernames_only,
+                                      apr_pool_t *p);
+apr_array_header_t *md_vhost_index_find(const md_vhost_index_t *idx, const md_t *md, apr_pool_t *p);
 
 /* Hooks, by file. */
 int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);

@@ -12,6 +12,7 @@
 #include <unixd.h>
 
 #include "md_mod.h"
+#include "md_names.h"
 #include "md_log.h"
 #include "md_job.h"
 #include "md_ocsp.h"
@@ -26,18 +27,6 @@ static md_mod_conf_t *current_mc;  /* this configuration cycle's, for the mod_ss
 
 /* ---- merging the configuration ---------------------------------------------------- */
 
-static int server_matches(const md_mod_conf_t *mc, const md_t *md, server_rec *s)
-{
-    int i;
-
-    if (s->server_hostname && md_contains(md, s->server_hostname)) return 1;
-    if (mc->match_servernames_only) return 0;
-    for (i = 0; s->names && i < s->names->nelts; ++i) {
-        if (md_contains(md, APR_ARRAY_IDX(s->names, i, const char *))) return 1;
-    }
-    return 0;
-}
-
 static void server_names_add(md_t *md, server_rec *s, apr_array_header_t *into)
 {
     int i;
@@ -49,13 +38,15 @@ static void server_names_add(md_t *md, server_rec *s, apr_array_header_t *into)
 }
 
 /* Link the MD to the vhosts that use it: their names (MDMembers auto), their acme-tls/1. */
-static void md_link_vhosts(const md_mod_conf_t *mc, md_t *md, server_rec *base, apr_pool_t *p)
+static void md_link_vhosts(const md_vhost_index_t *vhosts, md_t *md, server_rec *base,
+                           apr_pool_t *p)
 {
+    apr_array_header_t *servers = md_vhost_index_find(vhosts, md, p);
     server_rec *s;
+    int i;
 
-    /* the base server only with MDBaseServer on */
-    for (s = mc->base_server ? base : base->next; s; s = s->next) {
-        if (!server_matches(mc, md, s)) continue;
+    for (i = 0; i < servers->nelts; ++i) {
+        s = APR_ARRAY_IDX(servers, i, server_rec *);
         md->watched = 1;
         if (md->members == MD_MEMBERS_AUTO) server_names_add(md, s, md->domains);
         if (ap_is_allowed_protocol(NULL, NULL, s, "acme-tls/1")) {
@@ -72,15 +63,22 @@ static void md_link_vhosts(const md_mod_conf_t *mc, md_t *md, server_rec *base, 
 
 static void mds_merge(md_mod_conf_t *mc, server_rec *base, apr_pool_t *p)
 {
-    int i;
+    /* the base server only with MDBaseServer on */
+    md_vhost_index_t *vhosts = md_vhost_index_make(base, mc->base_server,
+                                                   mc->match_servernames_only, p);
+    int i, k;
 
     apr_array_clear(mc->mds);
+    mc->md_names = md_names_make(p);
     for (i = 0; i < mc->conf_mds->nelts; ++i) {
         md_conf_md_t *cm = APR_ARRAY_IDX(mc->conf_mds, i, md_conf_md_t *);
         md_t *md = md_copy(p, cm->md);
         md_config_apply(md, cm, base, p);
-        md_link_vhosts(mc, md, base, p);
+        md_link_vhosts(vhosts, md, base, p);
         APR_ARRAY_PUSH(mc->mds, md_t *) = md;
+        for (k = 0; k < md->domains->nelts; ++k) {
+            md_names_add(mc->md_names, APR_ARRAY_IDX(md->domains, k, const char *), md);
+        }
     }
 }
 
@@ -159,12 +157,13 @@ static apr_time_t md_renew_time(md_store_t *store, md_t *md, apr_pool_t *p)
     return at;
 }
 
-/* The fallback certificate while an MD has none. The serving pass keeps it in
- * domains/<md>/ as today's module does; the configuration dry run must not write the
- * store, so it uses a scratch copy in the runtime directory. One EC key serves all
- * fallbacks of a start: cheap even for a thousand new MDs. */
-static apr_status_t fallback_ensure(md_mod_conf_t *mc, md_t *md, int dry_run,
-                                    md_pkey_t **pshared, apr_pool_t *p)
+/* The fallback certificate while an MD has none: a scratch file in the runtime directory
+ * (DefaultRuntimeDir/md-fallback/<md>/), made again whenever it is missing, so it costs
+ * no fsync and the configuration dry run, which must not write the store, can make it
+ * too. One EC key serves all fallbacks of a start: cheap even for a thousand new MDs.
+ * (Today's module keeps them in domains/<md>/; nothing reads them from there.) */
+static apr_status_t fallback_ensure(md_mod_conf_t *mc, md_t *md, md_pkey_t **pshared,
+                                    apr_pool_t *p)
 {
     md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
     apr_array_header_t *chain = apr_array_make(p, 1, sizeof(md_cert_t *));
@@ -173,8 +172,7 @@ static apr_status_t fallback_ensure(md_mod_conf_t *mc, md_t *md, int dry_run,
     md_cert_t *cert;
     apr_status_t rv;
 
-    if (dry_run || !mc->store) dir = ap_runtime_dir_relative(p, apr_pstrcat(p, "md-fallback/", md->name, NULL));
-    else dir = md_store_path(mc->store, MD_SG_DOMAINS, md->name, NULL, p);
+    dir = ap_runtime_dir_relative(p, apr_pstrcat(p, "md-fallback/", md->name, NULL));
     fb->key_file = apr_pstrcat(p, dir, "/", md_pkey_file_name(&spec, MD_FN_FALLBACK_PKEY, p), NULL);
     fb->cert_file = apr_pstrcat(p, dir, "/", md_pkey_file_name(&spec, MD_FN_FALLBACK_CERT, p), NULL);
     apr_hash_set(mc->fallbacks, md->name, APR_HASH_KEY_STRING, fb);
@@ -191,11 +189,11 @@ static apr_status_t fallback_ensure(md_mod_conf_t *mc, md_t *md, int dry_run,
     rv = md_cert_self_signed(&cert, md->name, md->domains, *pshared, FALLBACK_VALIDITY, p);
     if (rv == APR_SUCCESS) rv = md_dir_make(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, p);
     if (rv == APR_SUCCESS) rv = md_pkey_to_pem(&kpem, *pshared, NULL, 0, p);
-    if (rv == APR_SUCCESS) rv = md_file_write_atomic(fb->key_file, kpem, strlen(kpem),
-                                                     APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
+    if (rv == APR_SUCCESS) rv = md_file_write_scratch(fb->key_file, kpem, strlen(kpem),
+                                                      APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
     if (rv == APR_SUCCESS) rv = md_cert_to_pem(&kpem, cert, p);
-    if (rv == APR_SUCCESS) rv = md_file_write_atomic(fb->cert_file, kpem, strlen(kpem),
-                                                     APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
+    if (rv == APR_SUCCESS) rv = md_file_write_scratch(fb->cert_file, kpem, strlen(kpem),
+                                                      APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
     return rv;
 }
 
@@ -320,11 +318,12 @@ static void md_watch(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
 
 /* The state of an MD from the served files: complete when every key spec has a
  * certificate for all names, and nothing changed that needs a new one. */
-static void md_state_update(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
+static void md_state_update(md_mod_conf_t *mc, md_t *md, const char **pstored, apr_pool_t *p)
 {
     md_json_t *stored_json;
     md_t *stored = NULL;
 
+    if (pstored) *pstored = NULL;
     md->state = MD_S_INCOMPLETE;
     if (md->cert_files->nelts) {
         md->state = MD_S_COMPLETE;  /* static files: checked to exist at configuration */
@@ -334,6 +333,7 @@ static void md_state_update(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
             && md_from_json(&stored, stored_json, p) == APR_SUCCESS) {
             md->ca_account = stored->ca_account;
             md->ca_effective = stored->ca_effective;
+            if (pstored) *pstored = md_json_dump(stored_json, MD_JSON_INDENT, p);
         }
         if (md_is_complete(mc->store, md, p) && !(stored && md_needs_new_cert_for(md, stored))) {
             md->state = MD_S_COMPLETE;
@@ -346,23 +346,26 @@ static void md_state_update(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
 static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_t **pfallback,
                             apr_pool_t *p)
 {
-    apr_status_t rv;
+    const char *stored, *now;
+    apr_status_t rv = APR_SUCCESS;
 
     /* 1. a staged set becomes the served one */
     md_activate_staged(mc, md, s, p);
-    /* 2. the state, and md.json as configured now; a store that cannot be written (a full
-     *    disk) costs the record, not the serving */
-    md_state_update(mc, md, p);
-    rv = md_store_save_json(mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, md_to_json(md, p), p);
+    /* 2. the state, and md.json as configured now (written only when it changed); a store
+     *    that cannot be written (a full disk) costs the record, not the serving */
+    md_state_update(mc, md, &stored, p);
+    now = md_json_dump(md_to_json(md, p), MD_JSON_INDENT, p);
+    if (!stored || strcmp(stored, now)) {
+        rv = md_store_save_text(mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, p);
+    }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1009: %s: md.json cannot be written to "
                      "the store at %s (full or read-only?); serving goes on", md->name,
                      md_store_base(mc->store));
     }
-    /* 3. a fallback while there is no certificate; outside the store if it must be */
+    /* 3. a fallback while there is no certificate */
     if (md->state != MD_S_COMPLETE) {
-        rv = fallback_ensure(mc, md, 0, pfallback, p);
-        if (rv != APR_SUCCESS) rv = fallback_ensure(mc, md, 1, pfallback, p);
+        rv = fallback_ensure(mc, md, pfallback, p);
         if (rv != APR_SUCCESS) return rv;
     }
     /* 4. watched by the renewal watchdog when the mode allows it */
@@ -493,8 +496,8 @@ static void mds_carry_renames(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 /* The configuration dry run: read the store, write nothing there. */
 static apr_status_t md_dry_run(md_mod_conf_t *mc, md_t *md, md_pkey_t **pfallback, apr_pool_t *p)
 {
-    md_state_update(mc, md, p);
-    return (md->state == MD_S_COMPLETE) ? APR_SUCCESS : fallback_ensure(mc, md, 1, pfallback, p);
+    md_state_update(mc, md, NULL, p);
+    return (md->state == MD_S_COMPLETE) ? APR_SUCCESS : fallback_ensure(mc, md, pfallback, p);
 }
 
 static apr_status_t store_open(md_mod_conf_t *mc, server_rec *s, int create, apr_pool_t *p)
@@ -575,15 +578,8 @@ void md_init_child(apr_pool_t *pchild, server_rec *s)
 /* An MD naming the server exactly wins over one that covers it by a wildcard. */
 md_t *md_init_md_for_server(server_rec *s)
 {
-    md_t *wildcard = NULL;
-    int i;
-
-    for (i = 0; current_mc && s->server_hostname && i < current_mc->mds->nelts; ++i) {
-        md_t *md = APR_ARRAY_IDX(current_mc->mds, i, md_t *);
-        if (md_array_str_index(md->domains, s->server_hostname, 0) >= 0) return md;
-        if (!wildcard && md_contains(md, s->server_hostname)) wildcard = md;
-    }
-    return wildcard;
+    if (!current_mc || !current_mc->md_names || !s->server_hostname) return NULL;
+    return md_names_covering(current_mc->md_names, s->server_hostname);
 }
 
 int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,

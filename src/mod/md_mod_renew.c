@@ -27,7 +27,7 @@
 APLOG_USE_MODULE(md);
 
 #define MD_RENEW_WATCHDOG "_md_renew_"
-#define MD_RENEW_TICK apr_time_from_sec(1)
+#define MD_RENEW_TICK apr_time_from_msec(200)
 #define MD_RESTART_MARKER ".restart-wanted"
 #define MD_RESTART_SETTLE apr_time_from_sec(5)
 #define MD_RENEW_REQUESTS ".renew-requests"
@@ -211,8 +211,9 @@ static void renew_outcome(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_
 
 /* ARI (RFC 9773): the CA may suggest renewing earlier than the window says. The time is
  * drawn once inside the suggested window and kept, in the job, while the window stays. */
-static void ari_check(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_pool_t *p)
+static int ari_check(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_pool_t *p)
 {
+    int changed = 0;
     md_t *md = w->md;
     md_result_t *result = md_result_make(p);
     apr_array_header_t *chain;
@@ -221,13 +222,13 @@ static void ari_check(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_pool_
     md_http_t *http;
     apr_status_t rv;
 
-    if (!md->ari_renewals || !md->served_chains || !md->served_chains->nelts) return;
+    if (!md->ari_renewals || !md->served_chains || !md->served_chains->nelts) return 0;
     chain = APR_ARRAY_IDX(md->served_chains, 0, apr_array_header_t *);
-    if (!chain || chain->nelts < 2) return;
+    if (!chain || chain->nelts < 2) return 0;
     http = http_for(wd, md, p);
     if (!http || md_acme_create(&acme, md->ca_effective ? md->ca_effective
                                 : APR_ARRAY_IDX(md->ca_urls, 0, const char *), http, p) != APR_SUCCESS) {
-        return;
+        return 0;
     }
     rv = md_acme_ari_get(&ari, acme, APR_ARRAY_IDX(chain, 0, md_cert_t *),
                          APR_ARRAY_IDX(chain, 1, md_cert_t *), result, p);
@@ -235,9 +236,10 @@ static void ari_check(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_pool_
         if (rv != APR_ENOTIMPL) ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, wd->s, "MD1111: %s: "
                                              "no renewal information from the CA: %s",
                                              md->name, md_result_line(result, p));
-        return;
+        return 0;
     }
     if (!job->ari_renew_at || ari.start != job->ari_start || ari.end != job->ari_end) {
+        changed = 1;
         job->ari_start = ari.start;
         job->ari_end = ari.end;
         job->ari_renew_at = md_acme_ari_pick(ari.start, ari.end, apr_time_now(), jitter() + 0.5);
@@ -246,6 +248,7 @@ static void ari_check(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_pool_
                      md_time_print(ari.end, p), md_time_print(job->ari_renew_at, p));
     }
     if (job->ari_renew_at && job->ari_renew_at < w->renew_at) w->renew_at = job->ari_renew_at;
+    return changed;
 }
 
 /* CA failover: after MDRetryFailover errors in a row the next CA of MDCertificateAuthority
@@ -271,7 +274,7 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     md_store_lock_t *lock;
     md_result_t *result;
     md_job_t *job;
-    int staged, ran;
+    int staged, ran = 0, touched;
 
     if (md_store_lock_md(&lock, store, md->name, 0, p) != APR_SUCCESS) {
         w->next_check = apr_time_now() + wd->mc->retry_delay;  /* someone else has it */
@@ -284,12 +287,15 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     }
     /* 2. a staged set waits for activation; otherwise renew when due (by the window or
      *    the CA's ARI suggestion) and not backing off, at the CA failover says */
+    touched = ran;
     staged = md_renew_staging_complete(store, md, p);
-    if (!staged && w->renew_at > apr_time_now()) ari_check(wd, w, job, p);
+    if (!staged && w->renew_at > apr_time_now()) touched |= ari_check(wd, w, job, p);
     if (staged) {
+        touched = 1;
         staged_ready(wd, w, job, p);
     }
     else if (w->renew_at <= apr_time_now() && job->next_run <= apr_time_now()) {
+        touched = 1;
         ca_pick(wd, md, job, p);
         result = md_result_make(p);
         renew_now(wd, md, job, result, p);
@@ -297,9 +303,11 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
         staged = (result->status == APR_SUCCESS);
         if (staged) staged_ready(wd, w, job, p);
     }
-    md_job_save(job, store, MD_SG_STAGING, p);
+    /* 3. a job is kept only when something happened: no empty renewals in status */
+    if (touched) md_job_save(job, store, MD_SG_STAGING, p);
     w->next_check = next_check(wd, w, job, staged);
     md_store_unlock(lock);
+    if (!touched) return;
     /* status: refresh this MD's renewal in the status snapshot (md_mod_status.c) */
     apr_thread_mutex_lock(wd->status_lock);
     md_status_snapshot_update(wd->mc->status_snap, md, store, p);
