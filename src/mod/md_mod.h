@@ -80,6 +80,7 @@ typedef struct {
     int restart_from, restart_to;   /* its time-of-day window in minutes, -1 for any time */
     apr_hash_t *fallbacks;          /* MD name -> md_fallback_t*, while no certificate */
     struct md_names_t *md_names;    /* the MDs by their names, for the per-vhost look-ups */
+    apr_pool_t *pconf;              /* what lives as long as this configuration */
     struct md_status_snap_t *status_snap; /* the status snapshot (md_mod_status.c), or NULL */
 } md_mod_conf_t;
 

@@ -167,14 +167,14 @@ static apr_status_t fallback_ensure(md_mod_conf_t *mc, md_t *md, md_pkey_t **psh
 {
     md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
     apr_array_header_t *chain = apr_array_make(p, 1, sizeof(md_cert_t *));
-    md_fallback_t *fb = apr_pcalloc(p, sizeof(*fb));
+    md_fallback_t *fb = apr_pcalloc(mc->pconf, sizeof(*fb));
     const char *dir, *kpem;
     md_cert_t *cert;
     apr_status_t rv;
 
     dir = ap_runtime_dir_relative(p, apr_pstrcat(p, "md-fallback/", md->name, NULL));
-    fb->key_file = apr_pstrcat(p, dir, "/", md_pkey_file_name(&spec, MD_FN_FALLBACK_PKEY, p), NULL);
-    fb->cert_file = apr_pstrcat(p, dir, "/", md_pkey_file_name(&spec, MD_FN_FALLBACK_CERT, p), NULL);
+    fb->key_file = apr_pstrcat(mc->pconf, dir, "/", md_pkey_file_name(&spec, MD_FN_FALLBACK_PKEY, p), NULL);
+    fb->cert_file = apr_pstrcat(mc->pconf, dir, "/", md_pkey_file_name(&spec, MD_FN_FALLBACK_CERT, p), NULL);
     apr_hash_set(mc->fallbacks, md->name, APR_HASH_KEY_STRING, fb);
     if (md_file_exists(fb->key_file, p) == APR_SUCCESS
         && md_file_read(&kpem, NULL, fb->cert_file, 1024 * 1024, p) == APR_SUCCESS
@@ -183,7 +183,7 @@ static apr_status_t fallback_ensure(md_mod_conf_t *mc, md_t *md, md_pkey_t **psh
         return APR_SUCCESS;
     }
     if (!*pshared) {
-        rv = md_pkey_gen(pshared, &spec, p);
+        rv = md_pkey_gen(pshared, &spec, mc->pconf);
         if (rv != APR_SUCCESS) return rv;
     }
     rv = md_cert_self_signed(&cert, md->name, md->domains, *pshared, FALLBACK_VALIDITY, p);
@@ -290,14 +290,14 @@ static md_cert_t *served_leaf(md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
 /* What the watchdog needs to know of the served certificate, which it cannot read. */
 static void md_watch(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
 {
-    md_watch_t *w = apr_pcalloc(p, sizeof(*w));
+    md_watch_t *w = apr_pcalloc(mc->pconf, sizeof(*w));
     md_cert_t *leaf = (md->state == MD_S_COMPLETE) ? served_leaf(mc, md, p) : NULL;
     apr_time_t from, until;
 
     w->md = md;
-    md->ca_challenges = challenge_types(mc, md, p);
+    md->ca_challenges = challenge_types(mc, md, mc->pconf);
     /* the renewal runs unprivileged: it gets the served certificates (ARI) from here */
-    md->served_chains = md_renew_served_chains(mc->store, md, p);
+    md->served_chains = md_renew_served_chains(mc->store, md, mc->pconf);
     if (leaf) {
         from = md_cert_not_before(leaf);
         until = md_cert_not_after(leaf);
@@ -331,8 +331,8 @@ static void md_state_update(md_mod_conf_t *mc, md_t *md, const char **pstored, a
     else if (mc->store) {
         if (md_store_load_json(&stored_json, mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, p) == APR_SUCCESS
             && md_from_json(&stored, stored_json, p) == APR_SUCCESS) {
-            md->ca_account = stored->ca_account;
-            md->ca_effective = stored->ca_effective;
+            md->ca_account = apr_pstrdup(mc->pconf, stored->ca_account);
+            md->ca_effective = apr_pstrdup(mc->pconf, stored->ca_effective);
             if (pstored) *pstored = md_json_dump(stored_json, MD_JSON_INDENT, p);
         }
         if (md_is_complete(mc->store, md, p) && !(stored && md_needs_new_cert_for(md, stored))) {
@@ -522,11 +522,13 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     int dry_run = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
     md_pkey_t *fallback_key = NULL;
     md_store_lock_t *global_lock = NULL;
+    apr_pool_t *ptmp;
     apr_status_t rv;
     int i;
 
     md_log_install(s);
     current_mc = mc;
+    mc->pconf = pconf;
     /* 1. the MDs as configured, linked to their vhosts */
     mds_merge(mc, s, pconf);
     if (!mc->mds->nelts && !md_stapling_configured(mc, s)) return OK;
@@ -544,13 +546,16 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
                      md_store_base(mc->store), md_duration_print(mc->store_lock_wait, ptemp));
     }
     /* 4. renamed MDs keep their store entries (serving pass only) */
-    if (!dry_run) mds_carry_renames(mc, s, pconf);
+    if (!dry_run) mds_carry_renames(mc, s, ptemp);
     /* 5. each MD synced: activation, state, fallback, renewal decision */
+    /* what an MD's sync reads and parses is gone before the next MD's: memory stays flat */
+    apr_pool_create(&ptmp, ptemp);
     for (i = 0; i < mc->mds->nelts; ++i) {
         md_t *md = APR_ARRAY_IDX(mc->mds, i, md_t *);
-        rv = dry_run ? md_dry_run(mc, md, &fallback_key, pconf)
-                     : md_sync(mc, md, s, &fallback_key, pconf);
-        if (!dry_run) md_windows_check(mc, md, s, ptemp);
+        apr_pool_clear(ptmp);
+        rv = dry_run ? md_dry_run(mc, md, &fallback_key, ptmp)
+                     : md_sync(mc, md, s, &fallback_key, ptmp);
+        if (!dry_run) md_windows_check(mc, md, s, ptmp);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "MD1005: %s: the store at %s cannot "
                          "be written", md->name, mc->store ? md_store_base(mc->store) : mc->store_dir);
