@@ -1,5 +1,7 @@
 #include <string.h>
 #include <unistd.h>
+#include <errno.h>
+#include <apr_portable.h>
 #include <apr_strings.h>
 
 #include "md_store.h"
@@ -93,9 +95,9 @@ static apr_status_t ensure_dir(const md_store_t *store, md_store_group_t group, 
     return rv;
 }
 
-static apr_status_t write_file(const md_store_t *store, md_store_group_t group, const char *name,
-                               const char *aspect, const char *data, apr_size_t len,
-                               apr_fileperms_t perms, apr_pool_t *p)
+static apr_status_t write_file_as(const md_store_t *store, md_store_group_t group, const char *name,
+                                  const char *aspect, const char *data, apr_size_t len,
+                                  apr_fileperms_t perms, int durable, apr_pool_t *p)
 {
     const char *path = md_store_path(store, group, name, aspect, p);
     apr_status_t rv;
@@ -103,9 +105,17 @@ static apr_status_t write_file(const md_store_t *store, md_store_group_t group, 
     if (names_bad(name, aspect)) return APR_EINVAL;
     rv = ensure_dir(store, group, name, p);
     if (rv != APR_SUCCESS) return rv;
-    rv = md_file_write_atomic(path, data, len, perms, p);
+    rv = durable ? md_file_write_atomic(path, data, len, perms, p)
+                 : md_file_write_scratch(path, data, len, perms, p);
     if (rv == APR_SUCCESS) give_to_children(store, group, path);
     return rv;
+}
+
+static apr_status_t write_file(const md_store_t *store, md_store_group_t group, const char *name,
+                               const char *aspect, const char *data, apr_size_t len,
+                               apr_fileperms_t perms, apr_pool_t *p)
+{
+    return write_file_as(store, group, name, aspect, data, len, perms, 1, p);
 }
 
 /* ---- opening -------------------------------------------------------------------- */
@@ -223,6 +233,27 @@ apr_status_t md_store_save_text(const md_store_t *store, md_store_group_t group,
                                 const char *aspect, const char *text, apr_pool_t *p)
 {
     return write_file(store, group, name, aspect, text, strlen(text), GROUPS[group].file_perms, p);
+}
+
+apr_status_t md_store_save_record(const md_store_t *store, md_store_group_t group, const char *name,
+                                  const char *aspect, const char *text, apr_pool_t *p)
+{
+    return write_file_as(store, group, name, aspect, text, strlen(text), GROUPS[group].file_perms,
+                         0, p);
+}
+
+apr_status_t md_store_sync(const md_store_t *store, apr_pool_t *p)
+{
+    apr_file_t *f;
+    apr_os_file_t fd;
+    apr_status_t rv;
+
+    rv = apr_file_open(&f, store->base, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, p);
+    if (rv != APR_SUCCESS) return rv;
+    apr_os_file_get(&fd, f);
+    rv = (syncfs(fd) == 0) ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    apr_file_close(f);
+    return rv;
 }
 
 /* PEM files (keys, chains) are small: anything over a megabyte is not one of ours. */

@@ -55,6 +55,11 @@ apr_status_t md_store_load_text(const char **ptext, const md_store_t *store, md_
                                 const char *name, const char *aspect, apr_pool_t *p);
 apr_status_t md_store_save_text(const md_store_t *store, md_store_group_t group, const char *name,
                                 const char *aspect, const char *text, apr_pool_t *p);
+/* A record that is rebuilt when lost (md.json at start): replaced atomically but not
+ * fsynced one by one; md_store_sync() then makes a whole batch durable at once. */
+apr_status_t md_store_save_record(const md_store_t *store, md_store_group_t group, const char *name,
+                                  const char *aspect, const char *text, apr_pool_t *p);
+apr_status_t md_store_sync(const md_store_t *store, apr_pool_t *p);
 apr_status_t md_store_load_pkey(md_pkey_t **ppkey, const md_store_t *store, md_store_group_t group,
                                 const char *name, const char *aspect, apr_pool_t *p);
 apr_status_t md_store_save_pkey(const md_store_t *store, md_store_group_t group, const char *name,

@@ -356,7 +356,7 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
     md_state_update(mc, md, &stored, p);
     now = md_json_dump(md_to_json(md, p), MD_JSON_INDENT, p);
     if (!stored || strcmp(stored, now)) {
-        rv = md_store_save_text(mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, p);
+        rv = md_store_save_record(mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, p);
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1009: %s: md.json cannot be written to "
@@ -562,6 +562,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
             return !OK;
         }
     }
+    if (!dry_run) md_store_sync(mc->store, ptemp);  /* the md.json records, at once */
     md_store_unlock(global_lock);
     if (dry_run) return OK;
     /* 6. the renewal watchdog for what needs renewing */

@@ -1,0 +1,103 @@
+"""0610: when and where renewals happen - the CA's ARI window, CA failover, and a slow
+CA that must not hold up the other MDs.
+
+The ARI answers and the slow answer come from our ACME proxy (mdtest/acmeproxy.py) in
+front of Pebble, which has neither; everything else is Pebble's, validation on.
+"""
+import datetime
+import json
+import os
+import time
+
+from mdtest.ports import free_ports
+from mdtest.procs import wait_until
+
+
+def _staged(apache, md):
+    try:
+        with open(apache.store_path("staging", md, "job.json")) as f:
+            job = json.load(f)
+        return bool(job.get("finished")) and os.path.exists(
+            apache.store_path("staging", md, "pubcert.pem"))
+    except (OSError, ValueError):
+        return False
+
+
+def test_0610_ari_window_renews_early(acmeproxy_factory, apache_factory, domain):
+    """A certificate far from its renew window is renewed because the CA's
+    renewalInfo window (served by our proxy) has opened; the order names the
+    certificate it replaces."""
+    proxy = acmeproxy_factory()
+    apache = apache_factory(ca=proxy)
+    apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
+    apache.add_vhost(domain)
+    apache.start()
+    apache.wait_for_cert(domain)
+    apache.graceful()
+    serial = apache.verify_cert(domain, cafile=proxy.root_path).serial_number
+    assert not os.path.exists(apache.store_path("staging", domain))
+    # the CA now says: renew, the window is already open
+    now = datetime.datetime.now(datetime.timezone.utc)
+    proxy.ari = True
+    proxy.ari_default = (now - datetime.timedelta(hours=2), now - datetime.timedelta(hours=1))
+    apache.graceful()
+    apache.wait_for_log(r"MD1112: .*the CA suggests renewing", timeout=30)
+    wait_until(lambda: _staged(apache, domain), 60, what="the renewal the ARI window asked for")
+    orders = proxy.orders()
+    assert len(orders) == 2 and orders[1].get("replaces"), orders
+    apache.graceful()
+    assert apache.verify_cert(domain, cafile=proxy.root_path).serial_number != serial
+
+
+def test_0611_ca_failover(apache, pebble, domain):
+    """The first CA of MDCertificateAuthority does not answer: after
+    MDRetryFailover errors the next one is used and issues."""
+    dead = f"https://127.0.0.1:{free_ports(1)[0]}/dir"
+    apache.md_defaults = False
+    apache.add(f"""
+        MDStoreDir "{apache.store_dir}"
+        MDCertificateAuthority {dead} {pebble.url}
+        MDCACertificateFile "{pebble.ca_file}"
+        MDCertificateAgreement accepted
+        MDContactEmail admin@example.org
+        MDPortMap {apache.port_map}
+        MDRetryFailover 2
+        MDRetryDelay 1s
+        MDomain {domain}
+        MDCAChallenges http-01
+    """)
+    apache.add_vhost(domain)
+    apache.expect_log(r"MD1102: .*renewal failed", required=True)
+    apache.expect_log(r"MD1110: .*2 errors in a row at " + dead, required=True)
+    apache.start()
+    apache.wait_for_cert(domain, timeout=90)
+    assert len(apache.log_lines(r"MD1102: ")) == 2
+    with open(apache.store_path("staging", domain, "md.json")) as f:
+        assert json.load(f)["ca"]["url"] == pebble.url
+    apache.graceful()
+    apache.verify_cert(domain)
+
+
+def test_0612_slow_ca_answer_holds_up_nobody(acmeproxy_factory, apache_factory):
+    """Twenty MDs renew at once; the CA takes 25 seconds to answer one of the new
+    orders (our proxy holds it). The other nineteen get their certificates
+    meanwhile, and the slow one completes afterwards."""
+    proxy = acmeproxy_factory()
+    proxy.add_fault(r"^/order-plz", "delay", method="POST", count=1, delay=25.0)
+    apache = apache_factory(ca=proxy)
+    names = [f"s{i:02d}.slow.test" for i in range(20)]
+    for name in names:
+        apache.add(f"MDomain {name}\nMDCAChallenges http-01")
+        apache.add_vhost(name)
+    apache.add("MDPrivateKeys secp256r1")
+    start = time.time()
+    apache.start()
+
+    def staged_count():
+        return sum(os.path.exists(apache.store_path("staging", n, "pubcert.secp256r1.pem"))
+                   and apache._job_finished(n) for n in names)
+    wait_until(lambda: staged_count() >= 19, 24, interval=0.25,
+               what="19 MDs issued while one order is held up")
+    assert time.time() - start < 25, "the others waited for the slow answer"
+    assert staged_count() == 19
+    wait_until(lambda: staged_count() == 20, 60, interval=0.5, what="the slow MD, after all")
