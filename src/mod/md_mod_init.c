@@ -234,8 +234,17 @@ static void md_activate_staged(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_p
 {
     md_store_t *store = mc->store;
     md_store_lock_t *lock;
+    apr_finfo_t info;
     apr_status_t rv;
 
+    /* 0. most starts have nothing staged and nothing half-done: two stats tell */
+    if (apr_stat(&info, md_store_path(store, MD_SG_STAGING, md->name, NULL, p), APR_FINFO_TYPE, p)
+        != APR_SUCCESS
+        && apr_stat(&info, md_store_path(store, MD_SG_TMP, md->name, NULL, p), APR_FINFO_TYPE, p)
+        != APR_SUCCESS
+        && md_store_exists(store, MD_SG_DOMAINS, md->name, ".complete", p) != APR_SUCCESS) {
+        return;
+    }
     /* 1. no renewal of this MD (here or on another server of the store) meanwhile */
     rv = md_store_lock_md(&lock, store, md->name, mc->store_lock_wait, p);
     if (rv != APR_SUCCESS) {
@@ -522,6 +531,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     int dry_run = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
     md_pkey_t *fallback_key = NULL;
     md_store_lock_t *global_lock = NULL;
+    apr_time_t started = apr_time_now();
     apr_pool_t *ptmp;
     apr_status_t rv;
     int i;
@@ -564,6 +574,9 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     }
     if (!dry_run) md_store_sync(mc->store, ptemp);  /* the md.json records, at once */
     md_store_unlock(global_lock);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MD1010: %d managed domain(s) %s in %d ms",
+                 mc->mds->nelts, dry_run ? "checked (configuration pass)" : "synced with the store",
+                 (int)apr_time_as_msec(apr_time_now() - started));
     if (dry_run) return OK;
     /* 6. the renewal watchdog for what needs renewing */
     rv = md_renew_start_watchdog(mc, s, pconf);
