@@ -132,7 +132,7 @@ apr_status_t md_cert_to_pem(const char **ppem, const md_cert_t *cert, apr_pool_t
 
 /* ---- inspection ----------------------------------------------------------------- */
 
-static apr_time_t asn1_time_to_apr(const ASN1_TIME *t)
+apr_time_t md_asn1_time_to_apr(const ASN1_TIME *t)
 {
     struct tm tm;
     apr_time_exp_t xt;
@@ -152,12 +152,12 @@ static apr_time_t asn1_time_to_apr(const ASN1_TIME *t)
 
 apr_time_t md_cert_not_before(const md_cert_t *cert)
 {
-    return cert && cert->x509 ? asn1_time_to_apr(X509_get0_notBefore(cert->x509)) : 0;
+    return cert && cert->x509 ? md_asn1_time_to_apr(X509_get0_notBefore(cert->x509)) : 0;
 }
 
 apr_time_t md_cert_not_after(const md_cert_t *cert)
 {
-    return cert && cert->x509 ? asn1_time_to_apr(X509_get0_notAfter(cert->x509)) : 0;
+    return cert && cert->x509 ? md_asn1_time_to_apr(X509_get0_notAfter(cert->x509)) : 0;
 }
 
 /* Text of a dNSName or iPAddress entry; NULL for other kinds. */

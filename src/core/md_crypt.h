@@ -64,6 +64,8 @@ apr_status_t md_chain_from_pem(apr_array_header_t **pchain, const char *pem, apr
 apr_status_t md_chain_to_pem(const char **ppem, const apr_array_header_t *chain, apr_pool_t *p);
 apr_status_t md_cert_to_pem(const char **ppem, const md_cert_t *cert, apr_pool_t *p);
 
+/* An ASN.1 time (UTCTime or GeneralizedTime) as apr_time_t; 0 when it cannot be read. */
+apr_time_t md_asn1_time_to_apr(const ASN1_TIME *t);
 apr_time_t md_cert_not_before(const md_cert_t *cert);
 apr_time_t md_cert_not_after(const md_cert_t *cert);
 /* DNS names and IP addresses of the subjectAltName extension (IPs as text). */

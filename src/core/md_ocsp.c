@@ -122,23 +122,6 @@ void md_ocsp_req_der(const unsigned char **pder, apr_size_t *plen, const md_ocsp
 
 /* ---- response ------------------------------------------------------------------ */
 
-static apr_time_t gtime_to_apr(const ASN1_GENERALIZEDTIME *t)
-{
-    struct tm tm;
-    apr_time_exp_t xt;
-    apr_time_t result = 0;
-
-    if (!t || !ASN1_TIME_to_tm(t, &tm)) return 0;
-    memset(&xt, 0, sizeof(xt));
-    xt.tm_year = tm.tm_year;
-    xt.tm_mon = tm.tm_mon;
-    xt.tm_mday = tm.tm_mday;
-    xt.tm_hour = tm.tm_hour;
-    xt.tm_min = tm.tm_min;
-    xt.tm_sec = tm.tm_sec;
-    return apr_time_exp_gmt_get(&result, &xt) == APR_SUCCESS ? result : 0;
-}
-
 /* A trust store for the responder's signature: the issuer alone is the anchor (it is
  * not self-signed, hence the partial chain). The caller frees it. */
 static X509_STORE *issuer_store(X509 *issuer)
@@ -196,8 +179,8 @@ static apr_status_t single_status(md_ocsp_resp_t *resp, OCSP_BASICRESP *bs,
                       "we asked for");
         return APR_EINVAL;
     }
-    resp->valid_from = gtime_to_apr(this_upd);
-    resp->valid_until = gtime_to_apr(next_upd);
+    resp->valid_from = md_asn1_time_to_apr(this_upd);
+    resp->valid_until = md_asn1_time_to_apr(next_upd);
     if (!this_upd || resp->valid_from > now + apr_time_from_sec(MD_OCSP_SKEW_SEC)
         || (next_upd && resp->valid_until < now - apr_time_from_sec(MD_OCSP_SKEW_SEC))
         || (next_upd && resp->valid_until < resp->valid_from)) {

@@ -141,9 +141,9 @@ static void settings_apply(md_t *md, const md_settings_t *st, apr_pool_t *p)
     }
     md->must_staple = st->must_staple > 0;
     if (st->members >= 0) md->members = (md_members_t)st->members;
-    md->ca_certs = st->ca_certs;
+    md->ca_certs = (st->ca_certs && *st->ca_certs) ? st->ca_certs : NULL;
     md->proxy_url = st->proxy_url;
-    md->proxy_ca_certs = st->proxy_ca_certs;
+    md->proxy_ca_certs = (st->proxy_ca_certs && *st->proxy_ca_certs) ? st->proxy_ca_certs : NULL;
     md->preferred_chain = (st->preferred_chain && strcasecmp(st->preferred_chain, "none"))
                           ? st->preferred_chain : NULL;
     md->require_https = st->require_https > 0 ? (md_require_t)st->require_https : MD_REQUIRE_OFF;
@@ -338,20 +338,27 @@ static const char *md_cmd_contact(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
-static const char *md_cmd_ca_certs(cmd_parms *cmd, void *dc, const char *arg)
+/* A trust-anchor file, or 'none': "" then says "explicitly none", so that it overrides a
+ * file given in a more general scope (NULL would mean unset and inherit it). */
+static const char *file_or_none(cmd_parms *cmd, const char *arg, const char **pfield)
 {
     const char *path;
 
     if (!strcasecmp(arg, "none")) {
-        settings_for(cmd)->ca_certs = NULL;
+        *pfield = "";
         return NULL;
     }
     path = ap_server_root_relative(cmd->pool, arg);
     if (!path || md_file_exists(path, cmd->pool) != APR_SUCCESS) {
         return at(cmd, apr_psprintf(cmd->pool, "the file '%s' does not exist", arg));
     }
-    settings_for(cmd)->ca_certs = path;
+    *pfield = path;
     return NULL;
+}
+
+static const char *md_cmd_ca_certs(cmd_parms *cmd, void *dc, const char *arg)
+{
+    return file_or_none(cmd, arg, &settings_for(cmd)->ca_certs);
 }
 
 static const char *md_cmd_proxy(cmd_parms *cmd, void *dc, const char *arg)
@@ -550,18 +557,7 @@ static const char *md_cmd_require_https(cmd_parms *cmd, void *dc, const char *ar
 
 static const char *md_cmd_proxy_ca_certs(cmd_parms *cmd, void *dc, const char *arg)
 {
-    const char *path;
-
-    if (!strcasecmp(arg, "none")) {
-        settings_for(cmd)->proxy_ca_certs = NULL;
-        return NULL;
-    }
-    path = ap_server_root_relative(cmd->pool, arg);
-    if (!path || md_file_exists(path, cmd->pool) != APR_SUCCESS) {
-        return at(cmd, apr_psprintf(cmd->pool, "the file '%s' does not exist", arg));
-    }
-    settings_for(cmd)->proxy_ca_certs = path;
-    return NULL;
+    return file_or_none(cmd, arg, &settings_for(cmd)->proxy_ca_certs);
 }
 
 /* MDExternalAccountBinding kid hmac | none | file.json ({"kid": ..., "hmac": ...}) */

@@ -53,6 +53,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     md_acme_authz_ctx_t ctx;
     md_acme_t *acme;
     const char *scratch;
+    apr_array_header_t *urls;
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.store = fuzz_store(&scratch, p);
@@ -61,6 +62,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     APR_ARRAY_PUSH(types, const char *) = "tls-alpn-01";
     ctx.challenge_types = types;
     ctx.setups = apr_array_make(p, 2, sizeof(md_chall_ctx_t *));
+    urls = apr_array_make(p, 1, sizeof(const char *));
     md_acme_create(&acme, FUZZ_DIR_URL, fuzz_http(ca, p), p);
     acme->acct_key = fuzz_account_key();
     acme->acct_url = "https://ca.fuzz.test/acct/1";
@@ -68,8 +70,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_ca_post(ca, 200, "application/json", (const char *)data, size, p);
     fuzz_ca_post(ca, 200, "application/json", "{\"status\":\"processing\"}", 24, p);
     fuzz_ca_post(ca, 200, "application/json", "{\"status\":\"valid\"}", 18, p);
-    if (md_acme_authz_answer(acme, "https://ca.fuzz.test/authz/1", &ctx, result, p)
-        != APR_SUCCESS && !result->detail) {
+    APR_ARRAY_PUSH(urls, const char *) = "https://ca.fuzz.test/authz/1";
+    if (md_acme_authz_answer_all(acme, urls, &ctx, result, p) != APR_SUCCESS && !result->detail) {
         abort();
     }
     challenges_check(&ctx, p);

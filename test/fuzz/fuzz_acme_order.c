@@ -48,6 +48,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     apr_array_header_t *names = apr_array_make(p, 2, sizeof(const char *)), *chain;
     md_acme_order_t *order = order_canned(p);
     md_acme_t *acme;
+    md_acme_order_req_t req = { NULL, NULL, NULL };
     fuzz_answer_t *a;
     const char *body = (const char *)data + 1;
     apr_size_t len = size ? size - 1 : 0;
@@ -63,7 +64,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     case 0:
         a = fuzz_ca_post(ca, 201, "application/json", body, len, p);
         a->location = "https://ca.fuzz.test/order/2";
-        rv = md_acme_order_new(&order, acme, names, "classic", result, p);
+        req.names = names;
+        req.profile = "classic";
+        rv = md_acme_order_new(&order, acme, &req, result, p);
         break;
     case 1:
         fuzz_ca_post(ca, 200, "application/json", body, len, p);
@@ -75,7 +78,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     default:
         fuzz_ca_post(ca, 200, "application/pem-certificate-chain", body, len, p);
-        if (md_acme_order_cert(&chain, order, acme, result, p) == APR_SUCCESS
+        if (md_acme_order_cert(&chain, order, acme, NULL, result, p) == APR_SUCCESS
             && chain->nelts == 0) {
             abort();
         }
