@@ -74,8 +74,8 @@ apr_time_t md_acme_ari_pick(apr_time_t start, apr_time_t end, apr_time_t now, do
     return at < now ? now : at;
 }
 
-static apr_status_t ari_parse(md_acme_ari_t *ari, const md_http_response_t *resp,
-                              const char *url, md_result_t *result, apr_pool_t *p)
+apr_status_t md_acme_ari_parse(md_acme_ari_t *ari, const md_http_response_t *resp,
+                               const char *url, md_result_t *result, apr_pool_t *p)
 {
     md_json_t *j;
 
@@ -119,7 +119,7 @@ apr_status_t md_acme_ari_get(md_acme_ari_t *ari, md_acme_t *acme, const md_cert_
     rv = md_acme_get(&resp, acme, url, result, p);
     if (rv != APR_SUCCESS) return rv;
     ari->retry_after = result->retry_after;
-    rv = ari_parse(ari, resp, url, result, p);
+    rv = md_acme_ari_parse(ari, resp, url, result, p);
     result->retry_after = ari->retry_after;
     return rv;
 }

@@ -20,6 +20,10 @@ const char *md_acme_ari_cert_id(const md_cert_t *cert, const md_cert_t *issuer, 
 apr_status_t md_acme_ari_get(md_acme_ari_t *ari, md_acme_t *acme, const md_cert_t *cert,
                              const md_cert_t *issuer, md_result_t *result, apr_pool_t *p);
 
+/* The CA's renewalInfo answer: a suggestedWindow with start <= end, else an error. */
+apr_status_t md_acme_ari_parse(md_acme_ari_t *ari, const md_http_response_t *resp,
+                               const char *url, md_result_t *result, apr_pool_t *p);
+
 /* Pure: a time drawn uniformly inside [start, end] by rnd in [0, 1); a time in the past
  * becomes now (renew at once). 0 for an empty or inverted window. */
 apr_time_t md_acme_ari_pick(apr_time_t start, apr_time_t end, apr_time_t now, double rnd);
