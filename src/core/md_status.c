@@ -8,6 +8,7 @@
 #include "md_log.h"
 #include "md_renew.h"
 #include "md_status.h"
+#include "md_ocsp.h"
 #include "md_util.h"
 
 #define MD_STATUS_CERT_FILE_MAX (1024 * 1024)
@@ -38,13 +39,25 @@ md_json_t *md_status_cert_json(const md_cert_t *cert, apr_pool_t *p)
 }
 
 /* The OCSP status of a served certificate for its "ocsp" member, in today's format
- * (status good|revoked|unknown, valid{from,until}, renewal{...}). This is where the
- * OCSP stapling code fills in what it knows; NULL while there is no response. */
+ * (status good|revoked|unknown, valid{from,until}), from the response stapling keeps in
+ * ocsp/<md>/; NULL while there is none. */
 static md_json_t *cert_ocsp_json(const md_t *md, const md_cert_t *cert, md_store_t *store,
                                  apr_pool_t *p)
 {
-    (void)md; (void)cert; (void)store; (void)p;
-    return NULL;
+    unsigned char id[MD_OCSP_ID_LEN];
+    md_ocsp_resp_t *resp;
+    md_json_t *j;
+
+    if (!store || md_ocsp_cert_id(id, cert) != APR_SUCCESS
+        || md_ocsp_resp_load(&resp, store, md->name, md_ocsp_file_name(id, sizeof(id), p), p)
+           != APR_SUCCESS) {
+        return NULL;
+    }
+    j = md_json_create(p);
+    md_json_sets(md_ocsp_status_name(resp->status), j, MD_KEY_STATUS, NULL);
+    md_json_sets(md_time_print(resp->valid_from, p), j, MD_KEY_VALID, MD_KEY_FROM, NULL);
+    md_json_sets(md_time_print(resp->valid_until, p), j, MD_KEY_VALID, MD_KEY_UNTIL, NULL);
+    return j;
 }
 
 /* The certificates of a set, keyed by name, plus "valid": when all of them are. */

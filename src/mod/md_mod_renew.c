@@ -38,7 +38,6 @@ typedef struct {
     apr_time_t start_at;
     apr_thread_pool_t *workers;
     apr_thread_mutex_t *acct_lock;
-    apr_thread_mutex_t *status_lock;    /* one worker at a time updates the snapshot */
     md_event_conf_t *events;
 } md_renew_wd_t;
 
@@ -312,9 +311,7 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     md_store_unlock(lock);
     if (!touched) return;
     /* status: refresh this MD's renewal in the status snapshot (md_mod_status.c) */
-    apr_thread_mutex_lock(wd->status_lock);
-    md_status_snapshot_update(wd->mc->status_snap, md, store, p);
-    apr_thread_mutex_unlock(wd->status_lock);
+    md_status_snapshot_update(wd->mc->status_snap, md, store, p);   /* locks itself */
 }
 
 static void *APR_THREAD_FUNC renew_task(apr_thread_t *thread, void *baton)
@@ -406,7 +403,6 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
             APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *)->next_check = wd->start_at;
         }
         rv = apr_thread_mutex_create(&wd->acct_lock, APR_THREAD_MUTEX_DEFAULT, pool);
-        if (rv == APR_SUCCESS) rv = apr_thread_mutex_create(&wd->status_lock, APR_THREAD_MUTEX_DEFAULT, pool);
         if (rv == APR_SUCCESS) rv = apr_thread_pool_create(&wd->workers, 0,
                                    (apr_size_t)wd->mc->renew_concurrency, pool);
         if (rv != APR_SUCCESS) ap_log_error(APLOG_MARK, APLOG_CRIT, rv, wd->s, "MD1107: the "

@@ -193,8 +193,21 @@ def test_0800_staple_survives_responder_outage(ocsp_pebble, responder, apache_fa
     # 2. the responder goes away and Apache restarts: the persisted response is stapled
     responder.stop()
     apache.expect_log(r"MD8012: .*OCSP response for certificate .* failed")
+    apache.add(f"""
+        <VirtualHost 127.0.0.1:{apache.ctrl_port}>
+            ServerName ocsp-status.test
+            <Location /md-status>
+                SetHandler md-status
+            </Location>
+        </VirtualHost>
+    """)
     apache.restart()
     assert staple_status(apache.https_port, domain) == "good"
+    # and md-status shows what is stapled
+    r = tlsclient.http_get(apache.ctrl_port, "ocsp-status.test", f"/md-status/{domain}")
+    assert r.status == 200, r.status_line
+    ocsp = json.loads(r.text)["cert"]["rsa"]["ocsp"]
+    assert ocsp["status"] == "good" and ocsp["valid"]["until"].endswith("GMT"), ocsp
     # and still a few seconds later, while the module's fetches fail
     time.sleep(7)
     assert staple_status(apache.https_port, domain) == "good"
