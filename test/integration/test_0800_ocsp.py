@@ -279,3 +279,41 @@ def test_0803_no_ocsp_url(apache, domain):
     assert len(apache.log_lines(r"MD8006: ")) == 1
     assert staple_status(apache.https_port, domain) is None
     assert not glob.glob(apache.store_path("ocsp", domain, "ocsp-*.json"))
+
+
+def test_0804_staple_others(ocsp_pebble, responder, apache_factory, domain):
+    """MDStapleOthers: a certificate mod_md does not manage (a vhost with its own
+    SSLCertificateFile) is stapled too, its response kept under ocsp/other/."""
+    # a certificate from the same CA, obtained by another server, used as a static file
+    donor = apache_factory("donor", ca=ocsp_pebble)
+    other = f"other.{domain}"
+    donor.add(f"MDomain {other}\nMDCAChallenges http-01")
+    donor.add_vhost(other)
+    donor.start()
+    donor.wait_for_cert(other, timeout=60)
+    donor.stop()
+    responder.add(load_cert(donor.store_path("staging", other, "pubcert.pem")))
+    # the staged key is encrypted with the donor's store key: a restart activates the set
+    # into domains/, where the key is plain, as a static certificate's key is
+    donor.start()
+    donor.stop()
+    static_cert = donor.store_path("domains", other, "pubcert.pem")
+    static_key = donor.store_path("domains", other, "privkey.pem")
+    # the server under test: one managed MD, one vhost with the static certificate
+    apache = apache_factory(ca=ocsp_pebble)
+    apache.add("MDStapleOthers on")
+    issue(apache, responder, domain)
+    apache.add(f"""
+        <VirtualHost *:{apache.https_port}>
+            ServerName {other}
+            SSLEngine on
+            SSLCertificateFile "{static_cert}"
+            SSLCertificateKeyFile "{static_key}"
+        </VirtualHost>
+    """)
+    apache.graceful()
+    wait_staple(apache, other, "good")
+    files = glob.glob(apache.store_path("ocsp", "other", "ocsp-*.json"))
+    assert files, "the response of the unmanaged certificate is kept under ocsp/other/"
+    with open(files[0]) as f:
+        assert json.load(f)["status"] == "good"
