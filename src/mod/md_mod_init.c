@@ -115,20 +115,47 @@ static apr_array_header_t *challenge_types(const md_mod_conf_t *mc, const md_t *
 /* ---- the store ------------------------------------------------------------------ */
 
 /* The served set: a certificate and key per key spec, covering every name. */
+/* Is a served file there but unusable? Then say so, with its path: the MD falls back to
+ * a new certificate instead of handing mod_ssl a file it would stop the server for. */
+static int served_file_ok(md_store_t *store, md_t *md, const char *file, apr_status_t rv,
+                          apr_pool_t *p)
+{
+    if (rv == APR_SUCCESS) return 1;
+    if (!APR_STATUS_IS_ENOENT(rv)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD1011: %s: %s is damaged; the MD gets "
+                      "a new certificate", md->name, md_store_path(store, MD_SG_DOMAINS, md->name,
+                                                                    file, p));
+    }
+    return 0;
+}
+
+/* A private key file that looks like one: PEM armour around something. Parsing every
+ * key here would double what mod_ssl spends at start; a torn or emptied file is caught. */
+static apr_status_t key_file_check(md_store_t *store, md_t *md, const char *file, apr_pool_t *p)
+{
+    const char *pem;
+    apr_status_t rv = md_store_load_text(&pem, store, MD_SG_DOMAINS, md->name, file, p);
+
+    if (rv != APR_SUCCESS) return rv;
+    return (strstr(pem, "-----BEGIN ") && strstr(pem, "PRIVATE KEY-----\n")
+            && strstr(pem, "-----END ")) ? APR_SUCCESS : APR_EINVAL;
+}
+
 static int md_is_complete(md_store_t *store, md_t *md, apr_pool_t *p)
 {
-    apr_array_header_t *chain;
+    apr_array_header_t *chain = NULL;
+    const char *cert, *key;
+    apr_status_t rv;
     int i, k;
 
     for (i = 0; i < md_pkey_spec_count(md); ++i) {
         const md_pkey_spec_t *spec = md_pkey_spec_at(md, i);
-        if (md_store_load_chain(&chain, store, MD_SG_DOMAINS, md->name,
-                                md_pkey_file_name(spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS
-            || !chain->nelts
-            || md_store_exists(store, MD_SG_DOMAINS, md->name,
-                               md_pkey_file_name(spec, MD_FN_PRIVKEY, p), p) != APR_SUCCESS) {
-            return 0;
-        }
+        cert = md_pkey_file_name(spec, MD_FN_PUBCERT, p);
+        key = md_pkey_file_name(spec, MD_FN_PRIVKEY, p);
+        rv = md_store_load_chain(&chain, store, MD_SG_DOMAINS, md->name, cert, p);
+        if (rv == APR_SUCCESS && !chain->nelts) rv = APR_EINVAL;
+        if (!served_file_ok(store, md, cert, rv, p)) return 0;
+        if (!served_file_ok(store, md, key, key_file_check(store, md, key, p), p)) return 0;
         for (k = 0; k < md->domains->nelts; ++k) {
             if (!md_cert_covers(APR_ARRAY_IDX(chain, 0, md_cert_t *),
                                 APR_ARRAY_IDX(md->domains, k, const char *), p)) return 0;

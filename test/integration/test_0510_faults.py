@@ -116,3 +116,28 @@ def test_0511_renewals_killed_at_random(apache, env):
     assert not os.listdir(apache.store_path("tmp")) or all(
         not os.listdir(apache.store_path("tmp", d)) for d in os.listdir(apache.store_path("tmp")))
     print(f"{kills} renewal processes killed")
+
+
+@pytest.mark.parametrize("damaged", ["privkey.pem", "pubcert.pem"])
+def test_0512_damaged_served_file(apache, domain, damaged):
+    """A served key or certificate damaged on disk (half of it gone) does not stop
+    the server: the damage is logged with its path, the MD gets a new certificate."""
+    apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
+    apache.add_vhost(domain)
+    apache.start()
+    apache.wait_for_cert(domain)
+    apache.graceful()
+    serial = apache.verify_cert(domain).serial_number
+    path = apache.store_path("domains", domain, damaged)
+    with open(path) as f:
+        text = f.read()
+    with open(path, "w") as f:
+        f.write(text[: len(text) // 2])
+    apache.expect_log(r"MD1011: .*" + damaged + " is damaged", required=True)
+    apache.expect_log(r"AH10085: .*503", required=False)
+    apache.restart()
+    assert apache.https_get(domain).status == 503          # the fallback, meanwhile
+    wait_until(lambda: os.path.exists(apache.store_path("staging", domain, "pubcert.pem"))
+               and apache._job_finished(domain), 60, what="the new certificate")
+    apache.graceful()
+    assert apache.verify_cert(domain).serial_number != serial
