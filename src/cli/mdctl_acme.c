@@ -134,20 +134,30 @@ static int revoke_spec(mdctl_acme_t *c, md_acme_t *acme, const md_t *md,
     return 1;
 }
 
+/* The MD from the store's domains/<name>/md.json, if it has a CA; else a message. */
+static md_t *md_with_ca(mdctl_acme_t *c, const char *name)
+{
+    md_json_t *j;
+    md_t *md;
+
+    if (md_store_load_json(&j, c->store, MD_SG_DOMAINS, name, MD_FN_MD, c->p) != APR_SUCCESS
+        || md_from_json(&md, j, c->p) != APR_SUCCESS || !md->ca_effective) {
+        fprintf(stderr, "mdctl: no MD named %s with a CA in the store\n", name);
+        return NULL;
+    }
+    return md;
+}
+
 static int cmd_revoke(mdctl_acme_t *c, md_result_t *r)
 {
     const char *name = APR_ARRAY_IDX(c->args, 0, const char *);
     md_acme_acct_t *acct;
     md_acme_t *acme;
-    md_json_t *j;
     md_t *md;
     int i, n, done = 0;
 
-    if (md_store_load_json(&j, c->store, MD_SG_DOMAINS, name, MD_FN_MD, c->p) != APR_SUCCESS
-        || md_from_json(&md, j, c->p) != APR_SUCCESS || !md->ca_effective) {
-        fprintf(stderr, "mdctl: no MD named %s with a CA in the store\n", name);
-        return 1;
-    }
+    md = md_with_ca(c, name);
+    if (!md) return 1;
     if (c->with_cert_key) {
         if (acme_make(&acme, c, md->ca_effective) != APR_SUCCESS) return 1;
     }
@@ -251,15 +261,11 @@ static int cmd_ari(mdctl_acme_t *c, md_result_t *r)
 {
     const char *name = APR_ARRAY_IDX(c->args, 0, const char *);
     md_acme_t *acme;
-    md_json_t *j;
     md_t *md;
     int i, n, done = 0;
 
-    if (md_store_load_json(&j, c->store, MD_SG_DOMAINS, name, MD_FN_MD, c->p) != APR_SUCCESS
-        || md_from_json(&md, j, c->p) != APR_SUCCESS || !md->ca_effective) {
-        fprintf(stderr, "mdctl: no MD named %s with a CA in the store\n", name);
-        return 1;
-    }
+    md = md_with_ca(c, name);
+    if (!md) return 1;
     if (acme_make(&acme, c, md->ca_effective) != APR_SUCCESS) return 1;
     for (i = 0; i < md_pkey_spec_count(md); ++i) {
         n = ari_spec(c, acme, md, md_pkey_spec_at(md, i), r);
