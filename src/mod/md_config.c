@@ -302,12 +302,6 @@ static const char *md_cmd_ca(cmd_parms *cmd, void *dc, int argc, char *const arg
     return NULL;
 }
 
-static const char *md_cmd_agreement(cmd_parms *cmd, void *dc, const char *arg)
-{
-    settings_for(cmd)->ca_agreement = arg;
-    return NULL;
-}
-
 static const char *md_cmd_protocol(cmd_parms *cmd, void *dc, const char *arg)
 {
     return strcasecmp(arg, "ACME") ? at(cmd, "only 'ACME' is supported") : NULL;
@@ -530,6 +524,13 @@ static const char *md_cmd_settings_flag(cmd_parms *cmd, void *dc, const char *ar
     return flag_parse(cmd, arg, field);
 }
 
+/* A text value taken as written, at an offset in the scope's settings. */
+static const char *md_cmd_settings_text(cmd_parms *cmd, void *dc, const char *arg)
+{
+    *(const char **)((char *)settings_for(cmd) + (apr_size_t)cmd->info) = arg;
+    return NULL;
+}
+
 static const char *md_cmd_global_flag(cmd_parms *cmd, void *dc, const char *arg)
 {
     md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
@@ -592,23 +593,11 @@ static const char *md_cmd_eab(cmd_parms *cmd, void *dc, const char *a1, const ch
     return NULL;
 }
 
-static const char *md_cmd_profile(cmd_parms *cmd, void *dc, const char *arg)
-{
-    settings_for(cmd)->profile = arg;
-    return NULL;
-}
-
 /* MDPreferredChain <issuer CN> | none */
 static const char *md_cmd_preferred_chain(cmd_parms *cmd, void *dc, const char *arg)
 {
     if (!*arg) return at(cmd, "needs the common name of an issuer, or 'none'");
     settings_for(cmd)->preferred_chain = arg;
-    return NULL;
-}
-
-static const char *md_cmd_dns01(cmd_parms *cmd, void *dc, const char *arg)
-{
-    settings_for(cmd)->dns01_cmd = arg;
     return NULL;
 }
 
@@ -829,7 +818,7 @@ const command_rec md_cmds[] = {
     AP_INIT_TAKE_ARGV("MDMembers", md_cmd_member, NULL, SRV_CONF, "Names added to the MD, or auto|manual"),
     AP_INIT_TAKE_ARGV("MDCertificateAuthority", md_cmd_ca, NULL, SRV_CONF,
                       "ACME directory URLs or known CA names, in failover order"),
-    AP_INIT_TAKE1("MDCertificateAgreement", md_cmd_agreement, NULL, SRV_CONF,
+    AP_INIT_TAKE1("MDCertificateAgreement", md_cmd_settings_text, SETTING(ca_agreement), SRV_CONF,
                   "'accepted': agree to the CA's terms of service"),
     AP_INIT_TAKE1("MDCertificateProtocol", md_cmd_protocol, NULL, SRV_CONF, "ACME"),
     AP_INIT_TAKE_ARGV("MDCAChallenges", md_cmd_challenges, NULL, SRV_CONF,
@@ -861,7 +850,7 @@ const command_rec md_cmds[] = {
                    "'kid hmac', a JSON file with both, or 'none'"),
     AP_INIT_TAKE1("MDPreferredChain", md_cmd_preferred_chain, NULL, SRV_CONF,
                   "the issuer CN of the chain to prefer among the CA's alternates, or 'none'"),
-    AP_INIT_TAKE1("MDProfile", md_cmd_profile, NULL, SRV_CONF, "ACME profile for new orders"),
+    AP_INIT_TAKE1("MDProfile", md_cmd_settings_text, SETTING(profile), SRV_CONF, "ACME profile for new orders"),
     AP_INIT_TAKE1("MDProfileMandatory", md_cmd_settings_flag, SETTING(profile_mandatory), SRV_CONF,
                   "on: fail the order when the CA does not offer the profile"),
     AP_INIT_TAKE1("MDRenewViaARI", md_cmd_settings_flag, SETTING(ari_renewals), SRV_CONF,
@@ -874,7 +863,7 @@ const command_rec md_cmds[] = {
                   "Remove OCSP responses older than this at start"),
     AP_INIT_TAKE1("MDStaplingRenewWindow", md_cmd_staple_window, NULL, SRV_CONF,
                   "Renew an OCSP response when this much of its validity remains"),
-    AP_INIT_RAW_ARGS("MDChallengeDns01", md_cmd_dns01, NULL, SRV_CONF,
+    AP_INIT_RAW_ARGS("MDChallengeDns01", md_cmd_settings_text, SETTING(dns01_cmd), SRV_CONF,
                      "Program that sets up and tears down dns-01 TXT records"),
     AP_INIT_TAKE1("MDChallengeDns01Version", md_cmd_dns01_version, NULL, SRV_CONF,
                   "1 or 2: with 2, teardown also gets the token"),

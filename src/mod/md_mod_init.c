@@ -164,21 +164,20 @@ static int md_is_complete(md_store_t *store, md_t *md, apr_pool_t *p)
     return 1;
 }
 
-/* When the first certificate of the served set is due for renewal; 0 if it is missing. */
-static apr_time_t md_renew_time(md_store_t *store, md_t *md, apr_pool_t *p)
+/* When the first certificate of the served chains (one per key spec) is due for renewal;
+ * 0 when one is missing. */
+static apr_time_t chains_renew_time(const md_t *md, const apr_array_header_t *chains)
 {
-    apr_array_header_t *chain;
+    const apr_array_header_t *chain;
+    const md_cert_t *leaf;
     apr_time_t at = 0, t;
     int i;
 
-    for (i = 0; i < md_pkey_spec_count(md); ++i) {
-        if (md_store_load_chain(&chain, store, MD_SG_DOMAINS, md->name,
-                                md_pkey_file_name(md_pkey_spec_at(md, i), MD_FN_PUBCERT, p), p)
-            != APR_SUCCESS || !chain->nelts) {
-            return 0;
-        }
-        t = md_renew_at(&md->renew_window, md_cert_not_before(APR_ARRAY_IDX(chain, 0, md_cert_t *)),
-                        md_cert_not_after(APR_ARRAY_IDX(chain, 0, md_cert_t *)));
+    for (i = 0; i < chains->nelts; ++i) {
+        chain = APR_ARRAY_IDX(chains, i, const apr_array_header_t *);
+        if (!chain) return 0;
+        leaf = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+        t = md_renew_at(&md->renew_window, md_cert_not_before(leaf), md_cert_not_after(leaf));
         if (!at || t < at) at = t;
     }
     return at;
@@ -327,20 +326,27 @@ static md_cert_t *served_leaf(md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
 static void md_watch(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
 {
     md_watch_t *w = apr_pcalloc(mc->pconf, sizeof(*w));
-    md_cert_t *leaf = (md->state == MD_S_COMPLETE) ? served_leaf(mc, md, p) : NULL;
+    const apr_array_header_t *first;
+    const md_cert_t *leaf = NULL;
     apr_time_t from, until;
 
     w->md = md;
     md->ca_challenges = challenge_types(mc, md, mc->pconf);
     /* the renewal runs unprivileged: it gets the served certificates (ARI) from here */
     md->served_chains = md_renew_served_chains(mc->store, md, mc->pconf);
+    first = md->served_chains->nelts ? APR_ARRAY_IDX(md->served_chains, 0, const apr_array_header_t *)
+                                     : NULL;
+    if (md->state == MD_S_COMPLETE) {
+        leaf = md->cert_files->nelts ? served_leaf(mc, md, p)
+               : first ? APR_ARRAY_IDX(first, 0, const md_cert_t *) : NULL;
+    }
     if (leaf) {
         from = md_cert_not_before(leaf);
         until = md_cert_not_after(leaf);
         w->valid_until = until;
         /* static files (MDRenewMode always) by their own dates, managed ones by all keys' */
         w->renew_at = md->cert_files->nelts ? md_renew_at(&md->renew_window, from, until)
-                                            : md_renew_time(mc->store, md, p);
+                                            : chains_renew_time(md, md->served_chains);
         w->warn_at = until - md_timeslice_length(&md->warn_window, from, until);
         /* a certificate its OCSP responder reported revoked is renewed now */
         if (md_ocsp_md_revoked(mc->store, md, p)) {

@@ -18,39 +18,16 @@ import time
 
 import pytest
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
+from cryptography.hazmat.primitives import hashes
 
 from mdtest import prometheus, tlsclient
+from mdtest.selfsigned import write_self_signed
 from mdtest.procs import wait_until
 
 STATUS_HOST = "mdstat"
 EAB_HMAC = "c2VjcmV0LWhtYWMtdmFsdWUtbm90LXRvLWJlLXNob3du"
 RFC822 = re.compile(r"^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$")
 DEBIAN_MOD_MD = "/usr/lib/apache2/modules/mod_md.so"
-
-
-def make_static_cert(directory, name):
-    """A self-signed EC certificate for `name`; returns (cert, key, x509)."""
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=90))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .sign(key, hashes.SHA256()))
-    cert_path = os.path.join(directory, f"{name}.cert.pem")
-    key_path = os.path.join(directory, f"{name}.key.pem")
-    with open(cert_path, "wb") as f:
-        f.write(cert.public_bytes(serialization.Encoding.PEM))
-    with open(key_path, "wb") as f:
-        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                  serialization.NoEncryption()))
-    os.chmod(key_path, 0o600)
-    return cert_path, key_path, cert
 
 
 def not_after(cert):
@@ -129,8 +106,10 @@ def wait_for_status(apache, name, check, timeout=15):
 @pytest.fixture
 def four_mds(apache, domain):
     names = {k: f"{k}-{domain}" for k in ("fresh", "renewed", "errored", "static")}
-    cert_path, key_path, static_cert = make_static_cert(os.path.join(apache.server_root, "conf"),
-                                                        names["static"])
+    cert_path, key_path = write_self_signed(os.path.join(apache.server_root, "conf"),
+                                            names["static"], [names["static"]])
+    with open(cert_path, "rb") as f:
+        static_cert = x509.load_pem_x509_certificate(f.read())
     apache.add(f"""
         <MDomain {names['fresh']}>
             MDRenewMode manual

@@ -11,7 +11,6 @@
   start, after a renewal, and after activation (mdtest.storecheck).
 """
 import base64
-import datetime
 import json
 import os
 import re
@@ -19,12 +18,9 @@ import secrets
 import subprocess
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from mdtest import storecheck, tlsclient
+from mdtest.selfsigned import make_self_signed
 from mdtest.certs import make_ca_and_server
 
 PREFIX = "/.well-known/acme-challenge/"
@@ -98,21 +94,6 @@ def test_0900_http01_exact_token_only(apache, domain):
     apache.expect_log(r"AH00126|AH10244|Invalid URI")
 
 
-def _self_signed(name, marker):
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, marker)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject)
-            .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5))
-            .not_valid_after(now + datetime.timedelta(days=7))
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
-            .sign(key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                serialization.NoEncryption())
-    return cert.public_bytes(serialization.Encoding.PEM), key_pem
-
-
 def _s_client_subject(port, name, alpn=None):
     """The subject of what `openssl s_client` gets for SNI name (and ALPN)."""
     argv = ["openssl", "s_client", "-connect", f"127.0.0.1:{port}", "-servername", name]
@@ -132,7 +113,7 @@ def test_0901_tlsalpn01_only_on_acme_tls_1(apache, domain):
     apache.add_vhost(domain, extra="Protocols h2 http/1.1 acme-tls/1")
     apache.start()
     marker = "tls-alpn-01-challenge-" + secrets.token_hex(4)
-    cert_pem, key_pem = _self_signed(domain, marker)
+    cert_pem, key_pem = make_self_signed([domain], days=7, cn=marker)
     d = apache.store_path("challenges", domain)
     os.makedirs(d, exist_ok=True)
     for fn, data, mode in (("acme-tls-alpn-01-pubcert.secp256r1.pem", cert_pem, 0o644),

@@ -8,12 +8,12 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 
-def make_self_signed(names, days=90, not_before_days=1):
-    """(cert_pem, key_pem) for `names` (first is the CN), valid `days` days
-    from `not_before_days` ago."""
+def make_self_signed(names, days=90, not_before_days=1, cn=None):
+    """(cert_pem, key_pem) for `names` (the CN is `cn`, by default the first
+    name), valid `days` days from `not_before_days` ago."""
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.timezone.utc)
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, names[0])])
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn or names[0])])
     start = now - datetime.timedelta(days=not_before_days)
     cert = (
         x509.CertificateBuilder()
