@@ -20,6 +20,7 @@ struct md_store_t {
     const unsigned char *key;   /* passphrase for encrypted keys */
     apr_size_t key_len;
     int uid, gid;               /* owner of the children's groups, -1 = unchanged */
+    int group_write;            /* the children write through the group (MDStoreOwner) */
 };
 
 typedef struct {
@@ -49,10 +50,24 @@ static const md_group_info_t GROUPS[MD_SG_COUNT] = {
 const char *md_store_group_name(md_store_group_t group) { return GROUPS[group].dir; }
 const char *md_store_base(const md_store_t *store) { return store->base; }
 
-void md_store_set_owner(md_store_t *store, int uid, int gid)
+void md_store_set_owner(md_store_t *store, int uid, int gid, int group_write)
 {
     store->uid = uid;
     store->gid = gid;
+    store->group_write = group_write;
+}
+
+/* The mode of a file or directory of a group: when the children write through the
+ * group, what the owner may do the group may do too, and directories pass their group
+ * on to what the children create in them (set-group-id). */
+static apr_fileperms_t group_perms(const md_store_t *store, md_store_group_t group,
+                                   apr_fileperms_t perms, int is_dir)
+{
+    if (!store->group_write || !GROUPS[group].for_children) return perms;
+    if (perms & APR_FPROT_UREAD) perms |= APR_FPROT_GREAD;
+    if (perms & APR_FPROT_UWRITE) perms |= APR_FPROT_GWRITE;
+    if (perms & APR_FPROT_UEXECUTE) perms |= APR_FPROT_GEXECUTE;
+    return is_dir ? (perms | APR_FPROT_GSETID) : perms;
 }
 
 const char *md_store_path(const md_store_t *store, md_store_group_t group, const char *name,
@@ -89,10 +104,14 @@ static apr_status_t ensure_dir(const md_store_t *store, md_store_group_t group, 
                                apr_pool_t *p)
 {
     const char *dir = md_store_path(store, group, name, NULL, p);
-    apr_status_t rv = md_dir_make(dir, GROUPS[group].dir_perms, p);
+    apr_fileperms_t perms = group_perms(store, group, GROUPS[group].dir_perms, 1);
+    apr_status_t rv = md_dir_make(dir, perms, p);
 
-    if (rv == APR_SUCCESS) give_to_children(store, group, dir);
-    return rv;
+    if (rv != APR_SUCCESS) return rv;
+    give_to_children(store, group, dir);
+    /* the umask takes group write away; a child cannot change a directory root made */
+    if (perms != GROUPS[group].dir_perms) apr_file_perms_set(dir, perms);
+    return APR_SUCCESS;
 }
 
 static apr_status_t write_file_as(const md_store_t *store, md_store_group_t group, const char *name,
@@ -105,6 +124,7 @@ static apr_status_t write_file_as(const md_store_t *store, md_store_group_t grou
     if (names_bad(name, aspect)) return APR_EINVAL;
     rv = ensure_dir(store, group, name, p);
     if (rv != APR_SUCCESS) return rv;
+    perms = group_perms(store, group, perms, 0);
     rv = durable ? md_file_write_atomic(path, data, len, perms, p)
                  : md_file_write_scratch(path, data, len, perms, p);
     if (rv == APR_SUCCESS) give_to_children(store, group, path);
@@ -185,14 +205,67 @@ apr_status_t md_store_open(md_store_t **pstore, const char *base_dir, int create
     return APR_SUCCESS;
 }
 
+/* The mode a file or directory of a children's group should have, from its own. */
+static apr_fileperms_t owned_perms(const md_store_t *store, md_store_group_t group,
+                                   apr_fileperms_t perms, int is_dir)
+{
+    perms &= ~(APR_FPROT_GREAD | APR_FPROT_GWRITE | APR_FPROT_GEXECUTE | APR_FPROT_GSETID);
+    if (!store->group_write) {
+        /* as before MDStoreOwner: group and others read what is not a secret */
+        if (perms & APR_FPROT_WREAD) perms |= APR_FPROT_GREAD;
+        if (perms & APR_FPROT_WEXECUTE) perms |= APR_FPROT_GEXECUTE;
+        return perms;
+    }
+    return group_perms(store, group, perms, is_dir);
+}
+
+/* Give a tree to the store's owner, with the group's modes (MDStoreOwner changed). */
+static void tree_fix(const md_store_t *store, md_store_group_t group, const char *path,
+                     int depth, apr_pool_t *p)
+{
+    apr_finfo_t info;
+    apr_dir_t *d;
+
+    if (apr_stat(&info, path, APR_FINFO_TYPE | APR_FINFO_PROT, p) != APR_SUCCESS) return;
+    give_to_children(store, group, path);
+    apr_file_perms_set(path, owned_perms(store, group, info.protection, info.filetype == APR_DIR));
+    if (info.filetype != APR_DIR || depth > 8 || apr_dir_open(&d, path, p) != APR_SUCCESS) return;
+    while (apr_dir_read(&info, APR_FINFO_NAME, d) == APR_SUCCESS) {
+        if (!strcmp(info.name, ".") || !strcmp(info.name, "..")) continue;
+        tree_fix(store, group, apr_pstrcat(p, path, "/", info.name, NULL), depth + 1, p);
+    }
+    apr_dir_close(d);
+}
+
+/* Does a group's directory have the owner and modes the store wants? */
+static int group_dir_right(const md_store_t *store, md_store_group_t group, const char *dir,
+                           apr_pool_t *p)
+{
+    apr_finfo_t info;
+
+    if (apr_stat(&info, dir, APR_FINFO_OWNER | APR_FINFO_PROT, p) != APR_SUCCESS) return 1;
+    return (int)info.user == store->uid && (int)info.group == store->gid
+           && !!(info.protection & APR_FPROT_GWRITE) == !!store->group_write;
+}
+
 apr_status_t md_store_prepare_children(md_store_t *store, apr_pool_t *p)
 {
+    const char *dir;
+    apr_pool_t *ptmp;
     int g;
 
+    if (store->uid < 0 || geteuid() != 0) return APR_SUCCESS;
+    apr_pool_create(&ptmp, p);
     for (g = 0; g < MD_SG_COUNT; ++g) {
-        give_to_children(store, (md_store_group_t)g, md_store_path(store, (md_store_group_t)g,
-                                                                   NULL, NULL, p));
+        if (!GROUPS[g].for_children) continue;
+        apr_pool_clear(ptmp);
+        dir = md_store_path(store, (md_store_group_t)g, NULL, NULL, ptmp);
+        /* the usual start: one stat per group; a new owner or mode: the whole group */
+        if (!group_dir_right(store, (md_store_group_t)g, dir, ptmp)) {
+            tree_fix(store, (md_store_group_t)g, dir, 0, ptmp);
+        }
     }
+    apr_pool_destroy(ptmp);
     return APR_SUCCESS;
 }
 
@@ -470,6 +543,10 @@ static apr_status_t lock_file(md_store_lock_t **plock, const md_store_t *store, 
     rv = apr_file_open(&lock->f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE,
                        APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD, p);
     if (rv != APR_SUCCESS) return rv;
+    if (group != MD_SG_COUNT && GROUPS[group].for_children && store->group_write) {
+        apr_file_perms_set(path, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
+                                 | APR_FPROT_GWRITE);
+    }
     if (group != MD_SG_COUNT) give_to_children(store, group, path);
     for (;;) {
         rv = apr_file_lock(lock->f, APR_FLOCK_EXCLUSIVE | APR_FLOCK_NONBLOCK);
@@ -494,7 +571,7 @@ apr_status_t md_store_lock_global(md_store_lock_t **plock, const md_store_t *sto
 apr_status_t md_store_lock_md(md_store_lock_t **plock, const md_store_t *store, const char *name,
                               apr_interval_time_t wait, apr_pool_t *p)
 {
-    apr_status_t rv = md_dir_make(md_store_path(store, MD_SG_LOCKS, NULL, NULL, p), PERMS_0755, p);
+    apr_status_t rv = ensure_dir(store, MD_SG_LOCKS, NULL, p);
 
     if (rv != APR_SUCCESS) return rv;
     return lock_file(plock, store, md_store_path(store, MD_SG_LOCKS, apr_pstrcat(p, name, ".lock", NULL),

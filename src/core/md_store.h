@@ -35,10 +35,13 @@ typedef struct md_store_t md_store_t;
  * a new random key) are created; without, a store that does not exist yet is APR_ENOENT. */
 apr_status_t md_store_open(md_store_t **pstore, const char *base_dir, int create, apr_pool_t *p);
 const char *md_store_base(const md_store_t *store);
-/* Files the unprivileged children write (staging, challenges, ocsp, accounts) are given
- * to this owner when the store is written by root. -1 keeps the current owner. */
-void md_store_set_owner(md_store_t *store, int uid, int gid);
-/* Give the directories the children work in to the owner (parent, at start). */
+/* Files the unprivileged children write (accounts, staging, challenges, ocsp, locks) are
+ * given to this owner when the store is written by root. -1 keeps the current owner.
+ * With group_write (MDStoreOwner names another user than the children's), the group may
+ * do what the owner may in those parts: directories 2775, files 0664, keys 0660. */
+void md_store_set_owner(md_store_t *store, int uid, int gid, int group_write);
+/* Give the directories the children work in to the owner (parent, at start); when the
+ * owner or the modes changed since the last start, everything in them. */
 apr_status_t md_store_prepare_children(md_store_t *store, apr_pool_t *p);
 
 const char *md_store_group_name(md_store_group_t group);

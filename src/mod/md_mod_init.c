@@ -546,6 +546,7 @@ static apr_status_t store_open(md_mod_conf_t *mc, server_rec *s, int create, apr
 {
     const char *dir = ap_server_root_relative(p, mc->store_dir);
     apr_status_t rv;
+    int uid, gid;
 
     rv = md_store_open(&mc->store, dir, create, p);
     if (rv != APR_SUCCESS) {
@@ -554,7 +555,11 @@ static apr_status_t store_open(md_mod_conf_t *mc, server_rec *s, int create, apr
                      "opened: check MDStoreDir and the directory's permissions", dir);
         return rv;
     }
-    md_store_set_owner(mc->store, (int)ap_unixd_config.user_id, (int)ap_unixd_config.group_id);
+    /* MDStoreOwner, or the children's User/Group; another user than the children's
+     * lets them write through the group (checked in md_config_check.c) */
+    uid = mc->store_uid >= 0 ? mc->store_uid : (int)ap_unixd_config.user_id;
+    gid = mc->store_gid >= 0 ? mc->store_gid : (int)ap_unixd_config.group_id;
+    md_store_set_owner(mc->store, uid, gid, uid != (int)ap_unixd_config.user_id);
     return create ? md_store_prepare_children(mc->store, p) : APR_SUCCESS;
 }
 

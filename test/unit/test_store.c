@@ -206,6 +206,61 @@ START_TEST(store_md_lock_between_processes)
 }
 END_TEST
 
+static void owner_of(const char *path, int *puid, int *pgid)
+{
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    *puid = (int)st.st_uid;
+    *pgid = (int)st.st_gid;
+}
+
+/* MDStoreOwner: another owner than the children's user makes the children's parts
+ * group-writable (2775/0664/0660), root's parts stay 0700/0600; back to the default,
+ * the modes and owners are put back at the next start. */
+START_TEST(store_owner_group_write)
+{
+    const char *staging = md_store_path(store, MD_SG_STAGING, NULL, NULL, md_test_pool);
+    const char *sfile = md_store_path(store, MD_SG_STAGING, "a.test", "md.json", md_test_pool);
+    const char *skey = md_store_path(store, MD_SG_STAGING, "a.test", "privkey.pem", md_test_pool);
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+    md_store_lock_t *lock;
+    md_pkey_t *pkey;
+    int uid, gid;
+
+    if (geteuid() != 0) return;   /* owners change only as root */
+    md_store_set_owner(store, 1, 2, 1);
+    ck_assert_int_eq(md_store_prepare_children(store, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(mode_of(staging), 02775);
+    owner_of(staging, &uid, &gid);
+    ck_assert_int_eq(uid, 1);
+    ck_assert_int_eq(gid, 2);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_STAGING, "a.test", "md.json", "{}", md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_pkey_gen(&pkey, &spec, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_pkey(store, MD_SG_STAGING, "a.test", "privkey.pem", pkey, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(mode_of(md_store_path(store, MD_SG_STAGING, "a.test", NULL, md_test_pool)), 02775);
+    ck_assert_int_eq(mode_of(sfile), 0664);
+    ck_assert_int_eq(mode_of(skey), 0660);
+    owner_of(skey, &uid, &gid);
+    ck_assert_int_eq(uid, 1);
+    ck_assert_int_eq(md_store_lock_md(&lock, store, "a.test", 0, md_test_pool), APR_SUCCESS);
+    md_store_unlock(lock);
+    ck_assert_int_eq(mode_of(md_store_path(store, MD_SG_LOCKS, "a.test.lock", NULL, md_test_pool)), 0660);
+    /* root's parts are untouched by the group */
+    ck_assert_int_eq(md_store_save_pkey(store, MD_SG_TMP, "a.test", "privkey.pem", pkey, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(mode_of(md_store_path(store, MD_SG_TMP, "a.test", "privkey.pem", md_test_pool)), 0600);
+    ck_assert_int_eq(mode_of(md_store_path(store, MD_SG_DOMAINS, NULL, NULL, md_test_pool)), 0700);
+    /* the next start without MDStoreOwner: everything back to the default owner */
+    md_store_set_owner(store, 33, 33, 0);
+    ck_assert_int_eq(md_store_prepare_children(store, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(mode_of(staging), 0755);
+    ck_assert_int_eq(mode_of(sfile), 0644);
+    ck_assert_int_eq(mode_of(skey), 0600);
+    owner_of(skey, &uid, &gid);
+    ck_assert_int_eq(uid, 33);
+    ck_assert_int_eq(gid, 33);
+}
+END_TEST
+
 Suite *md_test_store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -218,6 +273,7 @@ Suite *md_test_store_suite(void)
     tcase_add_test(tc, store_activation_archives_and_prunes);
     tcase_add_test(tc, store_recover_interrupted_activation);
     tcase_add_test(tc, store_md_lock_between_processes);
+    tcase_add_test(tc, store_owner_group_write);
     suite_add_tcase(s, tc);
     return s;
 }
