@@ -494,10 +494,13 @@ apr_status_t md_store_recover(const md_store_t *store, const char *name, apr_poo
         return md_dir_remove_all(tmp, p);  /* an unfinished copy: staging still has it */
     }
     rv = archive_current(store, name, p);
+    MD_FAULT("activate-archived");
     if (rv == APR_SUCCESS) rv = apr_file_rename(tmp, domains, p);
     if (rv == APR_SUCCESS) rv = md_dir_fsync(md_store_path(store, MD_SG_DOMAINS, NULL, NULL, p), p);
+    MD_FAULT("activate-renamed");
     /* staging goes before the marker: a crash in between repeats only this step */
     if (rv == APR_SUCCESS) rv = md_store_purge(store, MD_SG_STAGING, name, p);
+    MD_FAULT("activate-staging-purged");
     if (rv == APR_SUCCESS) rv = md_store_remove(store, MD_SG_DOMAINS, name, MD_FN_COMPLETE, p);
     return rv;
 }
@@ -515,13 +518,16 @@ apr_status_t md_store_activate(const md_store_t *store, const char *name,
     /* 2. every file of the set, with its final permissions, keys decrypted */
     for (i = 0; i < files->nelts && rv == APR_SUCCESS; ++i) {
         rv = copy_to_tmp(store, name, APR_ARRAY_IDX(files, i, const char *), p);
+        MD_FAULT("activate-copying");   /* after the first file, and the others */
     }
+    MD_FAULT("activate-copied");
     /* 3. the marker that tmp/<name> is complete: from here on, recovery finishes the job */
     if (rv == APR_SUCCESS) rv = md_store_save_text(store, MD_SG_TMP, name, MD_FN_COMPLETE, "", p);
     if (rv != APR_SUCCESS) {
         md_store_purge(store, MD_SG_TMP, name, p);
         return rv;
     }
+    MD_FAULT("activate-marked");
     /* 4. old set to the archive, new set in place, staging gone */
     return md_store_recover(store, name, p);
 }
@@ -598,6 +604,7 @@ apr_status_t md_store_archive_prune(const md_store_t *store, const char *name, i
     for (n = 1; n <= newest - keep && rv == APR_SUCCESS; ++n) {
         rv = md_dir_remove_all(archive_path(store, name, n, p), p);
     }
+    MD_FAULT("archive-pruned");
     /* 2. the rest renumbered 1..keep, oldest first, so numbers stay small */
     for (; n <= newest && rv == APR_SUCCESS; ++n) {
         if (apr_stat(&info, archive_path(store, name, n, p), APR_FINFO_TYPE, p) != APR_SUCCESS) continue;

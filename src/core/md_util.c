@@ -1,3 +1,5 @@
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <apr_strings.h>
@@ -338,3 +340,12 @@ apr_status_t md_rand_bytes(unsigned char *buf, apr_size_t len)
 {
     return RAND_bytes(buf, (int)len) == 1 ? APR_SUCCESS : APR_EGENERAL;
 }
+
+#ifdef MD_FAULT_POINTS
+void md_fault_point(const char *name)
+{
+    const char *want = getenv("MD_FAULT_POINT");
+
+    if (want && !strcmp(want, name)) raise(SIGKILL);
+}
+#endif

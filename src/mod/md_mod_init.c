@@ -514,8 +514,10 @@ static void mds_carry_renames(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     }
     for (i = 0; i < mc->mds->nelts; ++i) {
         md_t *md = APR_ARRAY_IDX(mc->mds, i, md_t *);
-        /* an existing directory, even without md.json, may hold a certificate: keep it */
-        if (store_dir_exists(mc->store, MD_SG_DOMAINS, md->name, p)) continue;
+        /* an existing directory, even without md.json, may hold a certificate: keep it;
+         * so may tmp/<name>, of an activation a crash interrupted (recovered in md_sync) */
+        if (store_dir_exists(mc->store, MD_SG_DOMAINS, md->name, p)
+            || store_dir_exists(mc->store, MD_SG_TMP, md->name, p)) continue;
         from = rename_source(mc, md, stored, claimed, p);
         if (!from) continue;
         apr_hash_set(claimed, from, APR_HASH_KEY_STRING, md);

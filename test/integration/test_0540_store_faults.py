@@ -12,10 +12,15 @@ import grp
 import json
 import os
 import pwd
+import re
+import signal
 import stat
+import subprocess
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
+from mdtest.apache import APACHE_BIN
 from mdtest.procs import wait_until
 
 CHILD_GROUPS = ["accounts", "staging", "challenges", "ocsp", "locks"]
@@ -66,7 +71,6 @@ def test_0540_store_owner(apache, domain):
 def test_0541_store_owner_invalid(apache, domain, owner, error):
     """An unknown user or group, or a group the children are not in, stops the
     configuration test and the start with a message naming the directive and line."""
-    import re
     apache.add(f"MDStoreOwner {owner}\nMDomain {domain}\nMDCAChallenges http-01")
     apache.add_vhost(domain)
     rc, out = apache.configtest()
@@ -74,3 +78,86 @@ def test_0541_store_owner_invalid(apache, domain, owner, error):
     assert re.search(error, out), out
     if "MD6001" not in error:
         assert re.search(r"line \d+ of .*httpd.conf", out), out
+
+
+# ---- the parent killed while activating ------------------------------------------
+
+REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+# every step of an activation (src/core/md_store.c, md_store_activate/_recover)
+ACTIVATION_POINTS = [
+    "activate-copying",         # staging -> tmp/<md>: one file copied, the rest not
+    "activate-copied",          # all copied, no .complete marker yet
+    "activate-marked",          # tmp/<md>/.complete written
+    "activate-archived",        # domains/<md> moved to archive/, tmp/<md> not yet in place
+    "activate-renamed",         # tmp/<md> is domains/<md>, marker and staging still there
+    "activate-staging-purged",  # staging/<md> gone, the marker still in domains/<md>
+]
+
+
+@pytest.fixture(scope="module")
+def fault_module():
+    """build-fault/mod_md.so: the module with its crash points (make fault-module)."""
+    r = subprocess.run(["make", "-C", REPO, "fault-module"], capture_output=True, text=True,
+                       timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return os.path.join(REPO, "build-fault", "mod_md.so")
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def _run_until_killed(apache, point):
+    """The server in the foreground with MD_FAULT_POINT set: it kills itself there."""
+    apache.write_config()
+    env = dict(os.environ, MD_FAULT_POINT=point)
+    proc = subprocess.Popen([APACHE_BIN, "-d", apache.server_root, "-f", apache.conf_path,
+                             "-DFOREGROUND"], env=env, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        rc = proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()                 # ours, by its pid: the point was never reached
+        proc.wait()
+        pytest.fail(f"the crash point {point} was not reached")
+    assert rc == -signal.SIGKILL, f"exit {rc}"
+
+
+@pytest.mark.parametrize("point", ACTIVATION_POINTS)
+def test_0545_parent_killed_in_activation(apache, domain, fault_module, point):
+    """The parent is killed (SIGKILL) at a step of activating a renewed set of two
+    key specs; at the next start the renewed set serves, complete (both
+    certificates of the new set), the old one is in the archive, no leftovers."""
+    specs = ["pubcert.pem", "pubcert.secp256r1.pem"]
+    apache.md_module = fault_module
+    apache.add(f"MDomain {domain}\nMDCAChallenges http-01\nMDPrivateKeys RSA secp256r1")
+    apache.add_vhost(domain)
+    apache.start()
+    staged = lambda: all(os.path.exists(apache.store_path("staging", domain, f)) for f in specs) \
+        and apache._job_finished(domain)
+    wait_until(staged, 60, what="the first certificates")
+    apache.graceful()
+    old = {f: _read(apache.store_path("domains", domain, f)) for f in specs}
+    # a renewal, staged
+    apache.add("MDRenewWindow 3650d")
+    apache.expect_log(r"MD4012: ", required=True)
+    apache.graceful()
+    wait_until(staged, 60, what="the renewed certificates")
+    new = {f: _read(apache.store_path("staging", domain, f)) for f in specs}
+    assert new != old
+    apache.stop()
+
+    _run_until_killed(apache, point)
+    apache.start()
+    # the renewed set serves, whole; nothing half-done is left
+    for f in specs:
+        assert _read(apache.store_path("domains", domain, f)) == new[f], f
+    assert not os.path.exists(apache.store_path("tmp", domain))
+    assert not os.path.exists(apache.store_path("domains", domain, ".complete"))
+    # the old set in the archive (the first start archived a set without certificate)
+    archived = [apache.store_path("archive", d, "pubcert.pem")
+                for d in os.listdir(apache.store_path("archive")) if d.startswith(domain + ".")]
+    assert [_read(p) for p in archived if os.path.exists(p)] == [old["pubcert.pem"]]
+    served = apache.verify_cert(domain)
+    assert served.public_bytes(serialization.Encoding.PEM) in b"".join(new.values())
