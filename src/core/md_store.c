@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <apr_portable.h>
 #include <apr_strings.h>
+#include <apr_hash.h>
+#include <apr_thread_mutex.h>
 
 #include "md_store.h"
 #include "md_json_keys.h"
@@ -21,6 +23,9 @@ struct md_store_t {
     apr_size_t key_len;
     int uid, gid;               /* owner of the children's groups, -1 = unchanged */
     int group_write;            /* the children write through the group (MDStoreOwner) */
+    apr_hash_t *damage;         /* "group/name" -> apr_array_header_t of md_store_damage_t* */
+    apr_pool_t *damage_pool;    /* only used under damage_lock */
+    apr_thread_mutex_t *damage_lock;
 };
 
 typedef struct {
@@ -187,6 +192,9 @@ apr_status_t md_store_open(md_store_t **pstore, const char *base_dir, int create
     store->p = p;
     store->base = apr_pstrdup(p, base_dir);
     store->uid = store->gid = -1;
+    apr_pool_create(&store->damage_pool, p);
+    store->damage = apr_hash_make(store->damage_pool);
+    apr_thread_mutex_create(&store->damage_lock, APR_THREAD_MUTEX_DEFAULT, p);
     rv = md_file_exists(path, p);
     if (rv == APR_SUCCESS) {
         rv = store_key_load(store, path, p);
@@ -281,9 +289,21 @@ apr_status_t md_store_exists(const md_store_t *store, md_store_group_t group, co
 apr_status_t md_store_load_json(md_json_t **pjson, const md_store_t *store, md_store_group_t group,
                                 const char *name, const char *aspect, apr_pool_t *p)
 {
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+
     *pjson = NULL;
     if (names_bad(name, aspect)) return APR_EINVAL;
-    return md_json_readf(pjson, md_store_path(store, group, name, aspect, p), p);
+    rv = md_file_read(&data, &len, md_store_path(store, group, name, aspect, p),
+                      16 * 1024 * 1024, p);
+    if (rv != APR_SUCCESS) return rv;
+    rv = md_json_parse(pjson, data, len, p);
+    if (rv != APR_SUCCESS) {
+        md_store_damage_report(store, group, name, aspect, len ? "not valid JSON (truncated?)"
+                               : "empty", p);
+    }
+    return rv;
 }
 
 apr_status_t md_store_save_json(const md_store_t *store, md_store_group_t group, const char *name,
@@ -347,8 +367,14 @@ apr_status_t md_store_load_pkey(md_pkey_t **ppkey, const md_store_t *store, md_s
 
     rv = read_pem(&pem, &len, store, group, name, aspect, p);
     if (rv != APR_SUCCESS) return rv;
-    if (GROUPS[group].plain_keys) return md_pkey_from_pem(ppkey, pem, len, NULL, 0, p);
-    return md_pkey_from_pem(ppkey, pem, len, store->key, store->key_len, p);
+    if (GROUPS[group].plain_keys) rv = md_pkey_from_pem(ppkey, pem, len, NULL, 0, p);
+    else rv = md_pkey_from_pem(ppkey, pem, len, store->key, store->key_len, p);
+    if (rv != APR_SUCCESS) {
+        md_store_damage_report(store, group, name, aspect, GROUPS[group].plain_keys
+                               ? "not a private key in PEM (truncated?)"
+                               : "not a private key that the store key decrypts (truncated?)", p);
+    }
+    return rv;
 }
 
 apr_status_t md_store_save_pkey(const md_store_t *store, md_store_group_t group, const char *name,
@@ -374,7 +400,13 @@ apr_status_t md_store_load_chain(apr_array_header_t **pchain, const md_store_t *
 
     rv = read_pem(&pem, &len, store, group, name, aspect, p);
     if (rv != APR_SUCCESS) return rv;
-    return md_chain_from_pem(pchain, pem, len, p);
+    rv = md_chain_from_pem(pchain, pem, len, p);
+    if (rv == APR_SUCCESS && !(*pchain)->nelts) rv = APR_EINVAL;
+    if (rv != APR_SUCCESS) {
+        md_store_damage_report(store, group, name, aspect,
+                               "no valid certificate chain in PEM (truncated?)", p);
+    }
+    return rv;
 }
 
 apr_status_t md_store_save_chain(const md_store_t *store, md_store_group_t group, const char *name,
@@ -530,6 +562,87 @@ apr_status_t md_store_activate(const md_store_t *store, const char *name,
     MD_FAULT("activate-marked");
     /* 4. old set to the archive, new set in place, staging gone */
     return md_store_recover(store, name, p);
+}
+
+/* ---- damage ------------------------------------------------------------------------ */
+
+static apr_array_header_t *damage_list(const md_store_t *store, md_store_group_t group,
+                                       const char *name, int create, apr_pool_t *p)
+{
+    const char *key = apr_pstrcat(p, GROUPS[group].dir, "/", name ? name : "", NULL);
+    apr_array_header_t *list = apr_hash_get(store->damage, key, APR_HASH_KEY_STRING);
+
+    if (!list && create) {
+        list = apr_array_make(store->damage_pool, 2, sizeof(md_store_damage_t *));
+        apr_hash_set(store->damage, apr_pstrdup(store->damage_pool, key), APR_HASH_KEY_STRING, list);
+    }
+    return list;
+}
+
+static md_store_damage_t *damage_find(apr_array_header_t *list, const char *path)
+{
+    int i;
+
+    for (i = 0; list && i < list->nelts; ++i) {
+        md_store_damage_t *d = APR_ARRAY_IDX(list, i, md_store_damage_t *);
+        if (!strcmp(d->path, path)) return d;
+    }
+    return NULL;
+}
+
+void md_store_damage_report(const md_store_t *store, md_store_group_t group, const char *name,
+                            const char *aspect, const char *problem, apr_pool_t *p)
+{
+    const char *path = md_store_path(store, group, name, aspect, p);
+    apr_array_header_t *list;
+    md_store_damage_t *d;
+    int fresh = 0;
+
+    apr_thread_mutex_lock(store->damage_lock);
+    list = damage_list(store, group, name, 1, p);
+    d = damage_find(list, path);
+    if (!d) {
+        /* long-lived: one entry per damaged path, whatever the number of reports */
+        d = apr_pcalloc(store->damage_pool, sizeof(*d));
+        d->path = apr_pstrdup(store->damage_pool, path);
+        d->problem = apr_pstrdup(store->damage_pool, problem);
+        APR_ARRAY_PUSH(list, md_store_damage_t *) = d;
+        fresh = 1;
+    }
+    apr_thread_mutex_unlock(store->damage_lock);
+    if (fresh) md_log_perror(MD_LOG_MARK, MD_LOG_ERR, 0, p, "MD6002: %s is damaged: %s", path, problem);
+}
+
+void md_store_damage_note(const md_store_t *store, md_store_group_t group, const char *name,
+                          const char *aspect, const char *done, apr_pool_t *p)
+{
+    const char *path = md_store_path(store, group, name, aspect, p);
+    md_store_damage_t *d;
+
+    apr_thread_mutex_lock(store->damage_lock);
+    d = damage_find(damage_list(store, group, name, 0, p), path);
+    if (d && !strstr(d->problem, done)) d->problem = apr_pstrcat(store->damage_pool, d->problem, "; ", done, NULL);
+    apr_thread_mutex_unlock(store->damage_lock);
+    if (d) md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p, "MD6003: %s: %s", path, done);
+}
+
+apr_array_header_t *md_store_damage_get(const md_store_t *store, md_store_group_t group,
+                                        const char *name, apr_pool_t *p)
+{
+    apr_array_header_t *list, *copy = apr_array_make(p, 2, sizeof(md_store_damage_t *));
+    int i;
+
+    apr_thread_mutex_lock(store->damage_lock);
+    list = damage_list(store, group, name, 0, p);
+    for (i = 0; list && i < list->nelts; ++i) {
+        const md_store_damage_t *d = APR_ARRAY_IDX(list, i, md_store_damage_t *);
+        md_store_damage_t *c = apr_pcalloc(p, sizeof(*c));
+        c->path = apr_pstrdup(p, d->path);
+        c->problem = apr_pstrdup(p, d->problem);
+        APR_ARRAY_PUSH(copy, md_store_damage_t *) = c;
+    }
+    apr_thread_mutex_unlock(store->damage_lock);
+    return copy;
 }
 
 /* ---- locks -------------------------------------------------------------------------- */

@@ -91,6 +91,25 @@ apr_status_t md_store_rename(const md_store_t *store, md_store_group_t group, co
  * by md_store_recover() at the next start. */
 apr_status_t md_store_activate(const md_store_t *store, const char *name,
                                const apr_array_header_t *files, apr_pool_t *p);
+/* Damage. A file that is there but does not parse (truncated or invalid JSON, a PEM
+ * file without certificate, a key that does not load) is damage: the loaders report it
+ * themselves, and so may callers that check files otherwise. Each damaged path is logged
+ * once (MD6002) and kept for the status (per group and name: the MD, or the account),
+ * with what was done about it. Safe from several threads. */
+typedef struct {
+    const char *path;
+    const char *problem;        /* what is wrong, and what was done */
+} md_store_damage_t;
+
+void md_store_damage_report(const md_store_t *store, md_store_group_t group, const char *name,
+                            const char *aspect, const char *problem, apr_pool_t *p);
+/* Say what was done about a reported file ("removed, rebuilt when needed"). */
+void md_store_damage_note(const md_store_t *store, md_store_group_t group, const char *name,
+                          const char *aspect, const char *done, apr_pool_t *p);
+/* The damage reported for group/name, oldest first (md_store_damage_t*, copies in p). */
+apr_array_header_t *md_store_damage_get(const md_store_t *store, md_store_group_t group,
+                                        const char *name, apr_pool_t *p);
+
 /* Locks. The global lock (store.lock, MDStoreLocks) guards the start-up sync and
  * activation; an MD's lock (locks/<name>.lock) is held by whoever renews or activates
  * it, so servers sharing the store never work on one MD at once. Both are fcntl locks:

@@ -20,6 +20,7 @@ import subprocess
 import pytest
 from cryptography.hazmat.primitives import serialization
 
+from mdtest import tlsclient
 from mdtest.apache import APACHE_BIN
 from mdtest.procs import wait_until
 
@@ -78,6 +79,126 @@ def test_0541_store_owner_invalid(apache, domain, owner, error):
     assert re.search(error, out), out
     if "MD6001" not in error:
         assert re.search(r"line \d+ of .*httpd.conf", out), out
+
+
+
+# ---- damaged files ---------------------------------------------------------------
+
+STATUS_HOST = "mdstat0540"
+
+
+def _status_vhost(apache):
+    apache.add(f"""
+        <VirtualHost 127.0.0.1:{apache.ctrl_port}>
+            ServerName {STATUS_HOST}
+            <Location /md-status>
+                SetHandler md-status
+            </Location>
+        </VirtualHost>
+    """)
+
+
+def _md_status(apache, name):
+    r = tlsclient.http_get(apache.ctrl_port, STATUS_HOST, f"/md-status/{name}")
+    assert r.status == 200, r.status_line
+    return json.loads(r.text)
+
+
+def _truncate(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    with open(path, "wb") as f:
+        f.write(data[: len(data) // 2])
+
+
+def _account(apache, domain):
+    with open(apache.store_path("domains", domain, "md.json")) as f:
+        return json.load(f)["ca"]["account"]
+
+
+# kind -> (the file, relative to the store, as a function of apache and the MD;
+#          what the status says was done; does the served certificate stay?)
+DAMAGE = {
+    "md.json": (lambda a, d: ("domains", d, "md.json"), "not valid JSON", True),
+    "job.json": (lambda a, d: ("domains", d, "job.json"), "a fresh job replaces it", True),
+    "account.json": (lambda a, d: ("accounts", _account(a, d), "account.json"), "not valid JSON", True),
+    "account.pem": (lambda a, d: ("accounts", _account(a, d), "account.pem"),
+                    "not a private key that the store key decrypts", True),
+    "ocsp": (lambda a, d: ("ocsp", d, "ocsp-0540.json"), "fetched again", True),
+    "pubcert.pem": (lambda a, d: ("domains", d, "pubcert.pem"), "the MD gets a new certificate", False),
+    "privkey.pem": (lambda a, d: ("domains", d, "privkey.pem"), "the MD gets a new certificate", False),
+}
+
+
+@pytest.mark.parametrize("kind", list(DAMAGE))
+def test_0542_damaged_file_reported(apache, domain, kind):
+    """A damaged store file is reported at the next start with its path, in the log
+    and in the MD's status (md-status "store-damage", server-status StoreDamage);
+    what can be rebuilt is; the last good certificate keeps serving, or, when it is
+    the served set that is damaged, the MD gets a new one."""
+    where, done, keeps = DAMAGE[kind]
+    _status_vhost(apache)
+    apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
+    apache.add_vhost(domain)
+    apache.start()
+    apache.wait_for_cert(domain)
+    apache.graceful()
+    serial = apache.verify_cert(domain).serial_number
+    path = apache.store_path(*where(apache, domain))
+    if kind == "ocsp":
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "w") as f:
+            f.write('{"response": "MIIB')
+    else:
+        _truncate(path)
+    apache.expect_log(r"MD6002: " + re.escape(path) + " is damaged", required=True)
+    if not keeps:
+        apache.expect_log(r"AH10085: .*503", required=False)   # the fallback, meanwhile
+    apache.restart()
+    st = _md_status(apache, domain)
+    damage = {e["path"]: e["problem"] for e in st.get("store-damage", [])}
+    assert path in damage, st.get("store-damage")
+    assert done in damage[path]
+    auto = apache.server_status("auto")
+    assert re.search(r"ManagedDomain\[0\]StoreDamage\[0\]: " + re.escape(path), auto), auto
+    if keeps:
+        assert apache.verify_cert(domain).serial_number == serial
+        if kind in ("job.json", "ocsp"):       # rebuilt: removed, made again when needed
+            assert not os.path.exists(path) or json.load(open(path))
+    else:
+        wait_until(lambda: apache._job_finished(domain), 60, what="the new certificate")
+        apache.graceful()
+        assert apache.verify_cert(domain).serial_number != serial
+
+
+def test_0543_damaged_staged_set(apache, domain):
+    """A staged (renewed, not yet active) set with a damaged certificate is not
+    activated: it is reported and removed, the served certificate stays, and the
+    renewal starts over and stages a good set."""
+    _status_vhost(apache)
+    apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
+    apache.add_vhost(domain)
+    apache.start()
+    apache.wait_for_cert(domain)
+    apache.graceful()
+    serial = apache.verify_cert(domain).serial_number
+    apache.add("MDRenewWindow 3650d")
+    apache.expect_log(r"MD4012: ", required=True)
+    apache.graceful()
+    wait_until(lambda: os.path.exists(apache.store_path("staging", domain, "pubcert.pem"))
+               and apache._job_finished(domain), 60, what="the renewed certificate")
+    apache.stop()
+    path = apache.store_path("staging", domain, "pubcert.pem")
+    _truncate(path)
+    apache.expect_log(r"MD6002: " + re.escape(path) + " is damaged", required=True)
+    apache.start()
+    assert apache.verify_cert(domain).serial_number == serial
+    damage = {e["path"]: e["problem"] for e in _md_status(apache, domain).get("store-damage", [])}
+    assert "staging removed; the renewal starts over" in damage[path]
+    wait_until(lambda: os.path.exists(path) and apache._job_finished(domain), 60,
+               what="a good renewed certificate")
+    apache.graceful()
+    assert apache.verify_cert(domain).serial_number != serial
 
 
 # ---- the parent killed while activating ------------------------------------------

@@ -106,6 +106,49 @@ START_TEST(store_atomic_replace_and_corruption)
 }
 END_TEST
 
+/* Damaged files of each kind are reported once each, with their path, per group and
+ * name; a missing file is no damage; what was done is added to the report. */
+START_TEST(store_damage_reported)
+{
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+    const char *job = md_store_path(store, MD_SG_STAGING, "a.test", "job.json", md_test_pool);
+    const char *cert = md_store_path(store, MD_SG_DOMAINS, "a.test", "pubcert.pem", md_test_pool);
+    const md_store_damage_t *d;
+    apr_array_header_t *found, *chain;
+    md_json_t *json;
+    md_pkey_t *pkey;
+    const char *pem;
+
+    ck_assert_int_eq(md_store_load_json(&json, store, MD_SG_STAGING, "a.test", "job.json", md_test_pool), APR_ENOENT);
+    ck_assert_int_eq(md_store_damage_get(store, MD_SG_STAGING, "a.test", md_test_pool)->nelts, 0);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_STAGING, "a.test", "job.json", "{\"name\": \"a", md_test_pool), APR_SUCCESS);
+    ck_assert_int_ne(md_store_load_json(&json, store, MD_SG_STAGING, "a.test", "job.json", md_test_pool), APR_SUCCESS);
+    md_job_load(store, MD_SG_STAGING, "a.test", md_test_pool);    /* again: still one report */
+    /* an encrypted key cut in half, a certificate file without certificate */
+    ck_assert_int_eq(md_pkey_gen(&pkey, &spec, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_pkey_to_pem(&pem, pkey, NULL, 0, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_STAGING, "a.test", "privkey.pem",
+                                        apr_pstrndup(md_test_pool, pem, strlen(pem) / 2), md_test_pool), APR_SUCCESS);
+    ck_assert_int_ne(md_store_load_pkey(&pkey, store, MD_SG_STAGING, "a.test", "privkey.pem", md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_DOMAINS, "a.test", "pubcert.pem", "-----BEGIN CERT", md_test_pool), APR_SUCCESS);
+    ck_assert_int_ne(md_store_load_chain(&chain, store, MD_SG_DOMAINS, "a.test", "pubcert.pem", md_test_pool), APR_SUCCESS);
+
+    found = md_store_damage_get(store, MD_SG_STAGING, "a.test", md_test_pool);
+    ck_assert_int_eq(found->nelts, 2);
+    d = APR_ARRAY_IDX(found, 0, const md_store_damage_t *);
+    ck_assert_str_eq(d->path, job);
+    ck_assert_ptr_nonnull(strstr(d->problem, "not valid JSON"));
+    md_store_damage_note(store, MD_SG_STAGING, "a.test", "job.json", "removed", md_test_pool);
+    d = APR_ARRAY_IDX(md_store_damage_get(store, MD_SG_STAGING, "a.test", md_test_pool), 0,
+                      const md_store_damage_t *);
+    ck_assert_ptr_nonnull(strstr(d->problem, "; removed"));
+    found = md_store_damage_get(store, MD_SG_DOMAINS, "a.test", md_test_pool);
+    ck_assert_int_eq(found->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(found, 0, const md_store_damage_t *)->path, cert);
+    ck_assert_int_eq(md_store_damage_get(store, MD_SG_STAGING, "b.test", md_test_pool)->nelts, 0);
+}
+END_TEST
+
 static void stage_set(const char *name, const char *marker)
 {
     md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
@@ -274,6 +317,7 @@ Suite *md_test_store_suite(void)
     tcase_add_test(tc, store_recover_interrupted_activation);
     tcase_add_test(tc, store_md_lock_between_processes);
     tcase_add_test(tc, store_owner_group_write);
+    tcase_add_test(tc, store_damage_reported);
     suite_add_tcase(s, tc);
     return s;
 }
