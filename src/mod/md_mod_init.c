@@ -491,6 +491,11 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
     now = md_json_dump(md_to_json(md, p), MD_JSON_INDENT, p);
     if (!stored || strcmp(stored, now)) {
         rv = md_store_save_record(mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, p);
+        /* a damaged one (reported when it was read) is rebuilt so */
+        if (rv == APR_SUCCESS && !stored) {
+            md_store_damage_note(mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD,
+                                 "written again from the configuration", p);
+        }
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1009: %s: md.json cannot be written to "

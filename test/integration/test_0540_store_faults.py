@@ -119,7 +119,7 @@ def _account(apache, domain):
 # kind -> (the file, relative to the store, as a function of apache and the MD;
 #          what the status says was done; does the served certificate stay?)
 DAMAGE = {
-    "md.json": (lambda a, d: ("domains", d, "md.json"), "not valid JSON", True),
+    "md.json": (lambda a, d: ("domains", d, "md.json"), "written again from the configuration", True),
     "job.json": (lambda a, d: ("domains", d, "job.json"), "a fresh job replaces it", True),
     "account.json": (lambda a, d: ("accounts", _account(a, d), "account.json"), "not valid JSON", True),
     "account.pem": (lambda a, d: ("accounts", _account(a, d), "account.pem"),
