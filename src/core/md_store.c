@@ -1,6 +1,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <apr_portable.h>
 #include <apr_strings.h>
 #include <apr_hash.h>
@@ -100,7 +102,8 @@ static int names_bad(const char *name, const char *aspect)
 static void give_to_children(const md_store_t *store, md_store_group_t group, const char *path)
 {
     if (!GROUPS[group].for_children || store->uid < 0 || geteuid() != 0) return;
-    if (chown(path, (uid_t)store->uid, (gid_t)store->gid) != 0) {
+    /* lchown: a link a child put there must not hand its target to the child */
+    if (lchown(path, (uid_t)store->uid, (gid_t)store->gid) != 0) {
         /* The write succeeded; a child that cannot use the file reports it where it fails. */
     }
 }
@@ -111,11 +114,17 @@ static apr_status_t ensure_dir(const md_store_t *store, md_store_group_t group, 
     const char *dir = md_store_path(store, group, name, NULL, p);
     apr_fileperms_t perms = group_perms(store, group, GROUPS[group].dir_perms, 1);
     apr_status_t rv = md_dir_make(dir, perms, p);
+    apr_finfo_t info;
 
     if (rv != APR_SUCCESS) return rv;
     give_to_children(store, group, dir);
-    /* the umask takes group write away; a child cannot change a directory root made */
-    if (perms != GROUPS[group].dir_perms) apr_file_perms_set(dir, perms);
+    /* the umask takes group write away; a child cannot change a directory root made
+     * (chmod follows links: only a real directory) */
+    if (perms != GROUPS[group].dir_perms
+        && apr_stat(&info, dir, APR_FINFO_LINK | APR_FINFO_TYPE, p) == APR_SUCCESS
+        && info.filetype == APR_DIR) {
+        apr_file_perms_set(dir, perms);
+    }
     return APR_SUCCESS;
 }
 
@@ -234,7 +243,9 @@ static void tree_fix(const md_store_t *store, md_store_group_t group, const char
     apr_finfo_t info;
     apr_dir_t *d;
 
-    if (apr_stat(&info, path, APR_FINFO_TYPE | APR_FINFO_PROT, p) != APR_SUCCESS) return;
+    /* links are not followed: a child's link must not hand its target to the child */
+    if (apr_stat(&info, path, APR_FINFO_LINK | APR_FINFO_TYPE | APR_FINFO_PROT, p) != APR_SUCCESS
+        || (info.filetype != APR_DIR && info.filetype != APR_REG)) return;
     give_to_children(store, group, path);
     apr_file_perms_set(path, owned_perms(store, group, info.protection, info.filetype == APR_DIR));
     if (info.filetype != APR_DIR || depth > 8 || apr_dir_open(&d, path, p) != APR_SUCCESS) return;
@@ -651,6 +662,35 @@ struct md_store_lock_t {
     apr_file_t *f;
 };
 
+/* The lock file, opened without following a link (locks/ is the children's: a link
+ * there must not make root change the mode or owner of its target). */
+static apr_status_t lock_open(apr_file_t **pf, const md_store_t *store, const char *path,
+                              md_store_group_t group, apr_pool_t *p)
+{
+    int children = (group != MD_SG_COUNT && GROUPS[group].for_children);
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+
+    if (fd < 0) return APR_FROM_OS_ERROR(errno);
+    if (children && store->group_write && fchmod(fd, 0660) != 0) {
+        /* a lock file of the other owner: its mode is that owner's to give */
+    }
+    if (children && store->uid >= 0 && geteuid() == 0
+        && fchown(fd, (uid_t)store->uid, (gid_t)store->gid) != 0) {
+        /* the lock works all the same; a child that cannot open it says so */
+    }
+    return apr_os_file_put(pf, &fd, APR_FOPEN_WRITE, p);
+}
+
+/* A lock its holder forgot is released with its pool, as an apr_file_open()ed one. */
+static apr_status_t lock_cleanup(void *data)
+{
+    md_store_lock_t *lock = data;
+
+    if (lock->f) apr_file_close(lock->f);
+    lock->f = NULL;
+    return APR_SUCCESS;
+}
+
 static apr_status_t lock_file(md_store_lock_t **plock, const md_store_t *store, const char *path,
                               md_store_group_t group, apr_interval_time_t wait, apr_pool_t *p)
 {
@@ -659,19 +699,14 @@ static apr_status_t lock_file(md_store_lock_t **plock, const md_store_t *store, 
     apr_status_t rv;
 
     *plock = NULL;
-    rv = apr_file_open(&lock->f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE,
-                       APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD, p);
+    rv = lock_open(&lock->f, store, path, group, p);
     if (rv != APR_SUCCESS) return rv;
-    if (group != MD_SG_COUNT && GROUPS[group].for_children && store->group_write) {
-        apr_file_perms_set(path, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD
-                                 | APR_FPROT_GWRITE);
-    }
-    if (group != MD_SG_COUNT) give_to_children(store, group, path);
+    apr_pool_cleanup_register(p, lock, lock_cleanup, apr_pool_cleanup_null);
     for (;;) {
         rv = apr_file_lock(lock->f, APR_FLOCK_EXCLUSIVE | APR_FLOCK_NONBLOCK);
         if (rv == APR_SUCCESS) break;
         if (apr_time_now() >= deadline) {
-            apr_file_close(lock->f);
+            lock_cleanup(lock);
             return APR_TIMEUP;
         }
         apr_sleep(apr_time_from_msec(100));
@@ -699,9 +734,9 @@ apr_status_t md_store_lock_md(md_store_lock_t **plock, const md_store_t *store, 
 
 void md_store_unlock(md_store_lock_t *lock)
 {
-    if (!lock) return;
+    if (!lock || !lock->f) return;
     apr_file_unlock(lock->f);
-    apr_file_close(lock->f);
+    lock_cleanup(lock);
 }
 
 /* ---- archive -------------------------------------------------------------------------- */

@@ -188,8 +188,10 @@ static apr_status_t file_replace(const char *path, const void *data, apr_size_t 
     apr_size_t written;
     apr_status_t rv;
 
-    rv = apr_file_open(&f, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
-                       perms, p);
+    /* a fresh file, never one that is there: a leftover of a crash is removed, and a
+     * link someone put in its place is neither followed nor written through */
+    apr_file_remove(tmp, p);
+    rv = apr_file_open(&f, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL, perms, p);
     if (rv != APR_SUCCESS) return rv;
     apr_file_perms_set(tmp, perms);  /* the umask must not widen nor narrow it */
     rv = apr_file_write_full(f, data, len, &written);

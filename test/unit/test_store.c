@@ -304,6 +304,33 @@ START_TEST(store_owner_group_write)
 }
 END_TEST
 
+/* Links the children could put into their parts are never followed by root's writes:
+ * not a "<file>.tmp" link, not a lock file link, not a directory link on chown. */
+START_TEST(store_links_not_followed)
+{
+    const char *target = apr_pstrcat(md_test_pool, base, "/target", NULL);
+    const char *tmp = md_store_path(store, MD_SG_STAGING, "a.test", "job.json.tmp", md_test_pool);
+    const char *lock_path = md_store_path(store, MD_SG_LOCKS, "b.test.lock", NULL, md_test_pool);
+    md_store_lock_t *lock;
+
+    ck_assert_int_eq(md_file_write_atomic(target, "keep", 4, APR_FPROT_UREAD | APR_FPROT_UWRITE, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_STAGING, "a.test", "md.json", "{}", md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(symlink(target, tmp), 0);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_STAGING, "a.test", "job.json", "{}", md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(read_text(target), "keep");
+    ck_assert_str_eq(read_text(md_store_path(store, MD_SG_STAGING, "a.test", "job.json", md_test_pool)), "{}");
+    md_store_set_owner(store, 1, 2, 1);
+    ck_assert_int_eq(symlink(target, lock_path), 0);
+    ck_assert_int_ne(md_store_lock_md(&lock, store, "b.test", 0, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(mode_of(target), 0600);
+    if (geteuid() == 0) {
+        int uid, gid;
+        owner_of(target, &uid, &gid);
+        ck_assert_int_eq(uid, 0);
+    }
+}
+END_TEST
+
 Suite *md_test_store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -318,6 +345,7 @@ Suite *md_test_store_suite(void)
     tcase_add_test(tc, store_md_lock_between_processes);
     tcase_add_test(tc, store_owner_group_write);
     tcase_add_test(tc, store_damage_reported);
+    tcase_add_test(tc, store_links_not_followed);
     suite_add_tcase(s, tc);
     return s;
 }
