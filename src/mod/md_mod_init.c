@@ -307,7 +307,11 @@ static void account_scan(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
 {
     md_pkey_t *pkey;
 
-    if (!md->ca_account) return;
+    /* many MDs share an account: its files are read (and the key decrypted) once */
+    if (!md->ca_account || apr_hash_get(mc->accounts_checked, md->ca_account, APR_HASH_KEY_STRING)) {
+        return;
+    }
+    apr_hash_set(mc->accounts_checked, apr_pstrdup(mc->pconf, md->ca_account), APR_HASH_KEY_STRING, "");
     json_damaged(mc->store, MD_SG_ACCOUNTS, md->ca_account, MD_FN_ACCOUNT, NULL, p);
     md_store_load_pkey(&pkey, mc->store, MD_SG_ACCOUNTS, md->ca_account, MD_FN_ACCT_KEY, p);
 }
@@ -681,6 +685,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     if (!mc->mds->nelts && !md_stapling_configured(mc, s)) return OK;
     /* 2. the store; only the serving pass writes to it */
     mc->fallbacks = apr_hash_make(pconf);
+    mc->accounts_checked = apr_hash_make(pconf);
     rv = store_open(mc, s, !dry_run, pconf);
     if (rv != APR_SUCCESS) return !OK;
     /* 3. with MDStoreLocks, the rest under the store's global lock (each MD's own lock
