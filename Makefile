@@ -8,6 +8,8 @@
 #   make fuzz-ci         seeds replayed + FUZZ_CI_SECONDS (10) of fuzzing each (in check)
 #   make check           all of the above but `make fuzz`: what CI runs
 #   make install         install the module (see README: where it goes and why)
+#   make fault-module    build-fault/mod_md.so with crash points (-DMD_FAULT_POINTS) for
+#                        the crash tests (test_0540_store_faults.py); never the normal build
 
 APXS       ?= apxs
 PKG_CONFIG ?= pkg-config
@@ -26,7 +28,8 @@ DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS_PC)) -lapr-1 -laprutil-1
 
 WARNINGS   := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
               -Wformat=2 -Wformat-security -Wvla -Wundef -Wno-unused-parameter -Werror
-DEFINES    := -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED -DLINUX -D_REENTRANT -D_GNU_SOURCE
+DEFINES    := -DOPENSSL_API_COMPAT=30000 -DOPENSSL_NO_DEPRECATED -DLINUX -D_REENTRANT -D_GNU_SOURCE \
+              $(FAULT_DEFINES)
 OPT        ?= -O2 -g
 SAN        ?=
 CFLAGS_ALL := -std=gnu11 $(OPT) $(SAN) -fPIC -pthread $(WARNINGS) $(DEFINES) $(DEP_CFLAGS) -Isrc/core -Isrc/core/acme
@@ -42,7 +45,8 @@ MOD_OBJ    := $(MOD_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(B)/%.o)
 
-.PHONY: all test asan-test integration check install lint clean fuzz fuzz-ci fuzz-build fuzz-bins
+.PHONY: all test asan-test integration check install lint clean fuzz fuzz-ci fuzz-build fuzz-bins \
+        fault-module
 all: lint $(B)/libmdcore.a $(B)/mod_md.so $(B)/mdctl
 
 $(B)/%.o: %.c $(wildcard src/core/*.h src/core/acme/*.h src/mod/*.h test/unit/*.h)
@@ -79,6 +83,12 @@ test: $(B)/unit-tests
 asan-test:
 	$(MAKE) SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPT="-O1 -g" $(BUILD)/san/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/san/unit-tests
+
+# The module with crash points (MD_FAULT_POINT=<name> in the environment: SIGKILL there),
+# in its own directory so that no object of it reaches the normal build.
+FAULT_BUILD ?= build-fault
+fault-module:
+	$(MAKE) BUILD=$(FAULT_BUILD) FAULT_DEFINES=-DMD_FAULT_POINTS $(FAULT_BUILD)/mod_md.so
 
 integration: all
 	$(PYTHON) -m pytest -v test/integration
@@ -130,4 +140,4 @@ install: all
 	@echo "    LoadModule md_module $(LIBEXECDIR)/mod_md.so"
 
 clean:
-	rm -rf build
+	rm -rf build $(FAULT_BUILD)

@@ -61,6 +61,8 @@
 #define MD_KEY_PKEY             "privkey"
 #define MD_KEY_PORT_MAP         "port-map"
 #define MD_KEY_PROBLEM          "problem"
+#define MD_KEY_PATH             "path"
+#define MD_KEY_STORE_DAMAGE     "store-damage"
 #define MD_KEY_PROFILE          "profile"
 #define MD_KEY_PROFILES         "profiles"
 #define MD_KEY_PROTECTED        "protected"

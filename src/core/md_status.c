@@ -196,6 +196,34 @@ static void renew_at_set(md_json_t *mdj, apr_time_t window_at, const md_json_t *
     md_json_sets(reason, mdj, MD_KEY_RENEW_REASON, NULL);
 }
 
+/* Damaged store files of the MD (and of its account) as found so far in this process:
+ * at start by the parent, later by the watchdog. */
+static void damage_json(md_json_t *mdj, const md_t *md, md_store_t *store, apr_pool_t *p)
+{
+    static const md_store_group_t groups[] = { MD_SG_DOMAINS, MD_SG_STAGING, MD_SG_OCSP,
+                                               MD_SG_ACCOUNTS };
+    md_json_t *list = md_json_create_array(p), *e;
+    apr_array_header_t *found;
+    const char *name;
+    size_t g;
+    int i;
+
+    for (g = 0; g < sizeof(groups) / sizeof(groups[0]); ++g) {
+        name = groups[g] == MD_SG_ACCOUNTS ? md->ca_account : md->name;
+        if (!name) continue;
+        found = md_store_damage_get(store, groups[g], name, p);
+        for (i = 0; i < found->nelts; ++i) {
+            const md_store_damage_t *d = APR_ARRAY_IDX(found, i, md_store_damage_t *);
+            e = md_json_create(p);
+            md_json_sets(d->path, e, MD_KEY_PATH, NULL);
+            md_json_sets(d->problem, e, MD_KEY_PROBLEM, NULL);
+            md_json_array_append(list, e);
+        }
+    }
+    md_json_del(mdj, MD_KEY_STORE_DAMAGE, NULL);
+    if (md_json_array_len(list) > 0) md_json_setj(list, mdj, MD_KEY_STORE_DAMAGE, NULL);
+}
+
 void md_status_renewal_refresh(md_json_t *mdj, const md_t *md, md_store_t *store,
                                int with_log, apr_pool_t *p)
 {
@@ -213,9 +241,10 @@ void md_status_renewal_refresh(md_json_t *mdj, const md_t *md, md_store_t *store
                                 md_time_parse(md_json_gets(mdj, MD_KEY_CERT, MD_KEY_VALID, MD_KEY_FROM, NULL)),
                                 md_time_parse(md_json_gets(mdj, MD_KEY_CERT, MD_KEY_VALID, MD_KEY_UNTIL, NULL)));
     }
-    /* 2. the renewal job in staging, if any */
+    /* 2. the renewal job in staging, if any; damaged files found so far */
     has_job = md_store_load_json(&job, store, MD_SG_STAGING, md->name, MD_FN_JOB, p) == APR_SUCCESS;
     renew_at_set(mdj, window_at, has_job ? job : NULL, p);
+    damage_json(mdj, md, store, p);
     renewed = has_job ? last_finished(job) : 0;
     if (renewed) md_json_sets(md_time_print(renewed, p), mdj, MD_KEY_LAST_RENEWAL, NULL);
     /* 3. renew: due, missing, or a job exists; then its job and staged certificates */

@@ -80,6 +80,7 @@ typedef struct {
     apr_time_t next_run, last_run, last_renewal;
     long last_status;
     const char *last_status_descr, *last_problem, *last_detail;
+    apr_array_header_t *damage;     /* const char* "path: problem", damaged store files */
     const char *json;               /* this MD's status, compact, without job log */
 } md_status_md_t;
 

@@ -72,6 +72,20 @@ static void renewal_from_json(md_status_md_t *m, const md_json_t *r, apr_pool_t 
     m->staged = certs_from_json(md_json_getj(r, MD_KEY_CERT, NULL), p);
 }
 
+/* "store-damage": [{path, problem}] as "path: problem" lines. */
+static apr_array_header_t *damage_from_json(const md_json_t *list, apr_pool_t *p)
+{
+    apr_array_header_t *a = apr_array_make(p, 1, sizeof(const char *));
+    apr_size_t i;
+
+    for (i = 0; list && i < md_json_array_len(list); ++i) {
+        const md_json_t *e = md_json_array_at(list, i);
+        APR_ARRAY_PUSH(a, const char *) = apr_pstrcat(p, md_json_gets(e, MD_KEY_PATH, NULL), ": ",
+                                                      md_json_gets(e, MD_KEY_PROBLEM, NULL), NULL);
+    }
+    return a;
+}
+
 static md_status_md_t *view_md_from_json(const md_json_t *j, apr_pool_t *p, apr_pool_t *ptemp)
 {
     md_status_md_t *m = apr_pcalloc(p, sizeof(*m));
@@ -97,6 +111,7 @@ static md_status_md_t *view_md_from_json(const md_json_t *j, apr_pool_t *p, apr_
     m->last_renewal = get_time(j, MD_KEY_LAST_RENEWAL, NULL, NULL);
     m->certs = certs_from_json(md_json_getj(j, MD_KEY_CERT, NULL), p);
     m->staged = apr_array_make(p, 1, sizeof(md_status_cert_t *));
+    m->damage = damage_from_json(md_json_getj(j, MD_KEY_STORE_DAMAGE, NULL), p);
     if (renewal) renewal_from_json(m, renewal, p);
     m->json = apr_pstrdup(p, md_json_dump(j, MD_JSON_COMPACT, ptemp));
     return m;

@@ -1,8 +1,12 @@
 #include <string.h>
 #include <unistd.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <apr_portable.h>
 #include <apr_strings.h>
+#include <apr_hash.h>
+#include <apr_thread_mutex.h>
 
 #include "md_store.h"
 #include "md_json_keys.h"
@@ -20,6 +24,10 @@ struct md_store_t {
     const unsigned char *key;   /* passphrase for encrypted keys */
     apr_size_t key_len;
     int uid, gid;               /* owner of the children's groups, -1 = unchanged */
+    int group_write;            /* the children write through the group (MDStoreOwner) */
+    apr_hash_t *damage;         /* "group/name" -> apr_array_header_t of md_store_damage_t* */
+    apr_pool_t *damage_pool;    /* only used under damage_lock */
+    apr_thread_mutex_t *damage_lock;
 };
 
 typedef struct {
@@ -49,10 +57,24 @@ static const md_group_info_t GROUPS[MD_SG_COUNT] = {
 const char *md_store_group_name(md_store_group_t group) { return GROUPS[group].dir; }
 const char *md_store_base(const md_store_t *store) { return store->base; }
 
-void md_store_set_owner(md_store_t *store, int uid, int gid)
+void md_store_set_owner(md_store_t *store, int uid, int gid, int group_write)
 {
     store->uid = uid;
     store->gid = gid;
+    store->group_write = group_write;
+}
+
+/* The mode of a file or directory of a group: when the children write through the
+ * group, what the owner may do the group may do too, and directories pass their group
+ * on to what the children create in them (set-group-id). */
+static apr_fileperms_t group_perms(const md_store_t *store, md_store_group_t group,
+                                   apr_fileperms_t perms, int is_dir)
+{
+    if (!store->group_write || !GROUPS[group].for_children) return perms;
+    if (perms & APR_FPROT_UREAD) perms |= APR_FPROT_GREAD;
+    if (perms & APR_FPROT_UWRITE) perms |= APR_FPROT_GWRITE;
+    if (perms & APR_FPROT_UEXECUTE) perms |= APR_FPROT_GEXECUTE;
+    return is_dir ? (perms | APR_FPROT_GSETID) : perms;
 }
 
 const char *md_store_path(const md_store_t *store, md_store_group_t group, const char *name,
@@ -80,7 +102,8 @@ static int names_bad(const char *name, const char *aspect)
 static void give_to_children(const md_store_t *store, md_store_group_t group, const char *path)
 {
     if (!GROUPS[group].for_children || store->uid < 0 || geteuid() != 0) return;
-    if (chown(path, (uid_t)store->uid, (gid_t)store->gid) != 0) {
+    /* lchown: a link a child put there must not hand its target to the child */
+    if (lchown(path, (uid_t)store->uid, (gid_t)store->gid) != 0) {
         /* The write succeeded; a child that cannot use the file reports it where it fails. */
     }
 }
@@ -89,10 +112,20 @@ static apr_status_t ensure_dir(const md_store_t *store, md_store_group_t group, 
                                apr_pool_t *p)
 {
     const char *dir = md_store_path(store, group, name, NULL, p);
-    apr_status_t rv = md_dir_make(dir, GROUPS[group].dir_perms, p);
+    apr_fileperms_t perms = group_perms(store, group, GROUPS[group].dir_perms, 1);
+    apr_status_t rv = md_dir_make(dir, perms, p);
+    apr_finfo_t info;
 
-    if (rv == APR_SUCCESS) give_to_children(store, group, dir);
-    return rv;
+    if (rv != APR_SUCCESS) return rv;
+    give_to_children(store, group, dir);
+    /* the umask takes group write away; a child cannot change a directory root made
+     * (chmod follows links: only a real directory) */
+    if (perms != GROUPS[group].dir_perms
+        && apr_stat(&info, dir, APR_FINFO_LINK | APR_FINFO_TYPE, p) == APR_SUCCESS
+        && info.filetype == APR_DIR) {
+        apr_file_perms_set(dir, perms);
+    }
+    return APR_SUCCESS;
 }
 
 static apr_status_t write_file_as(const md_store_t *store, md_store_group_t group, const char *name,
@@ -105,6 +138,7 @@ static apr_status_t write_file_as(const md_store_t *store, md_store_group_t grou
     if (names_bad(name, aspect)) return APR_EINVAL;
     rv = ensure_dir(store, group, name, p);
     if (rv != APR_SUCCESS) return rv;
+    perms = group_perms(store, group, perms, 0);
     rv = durable ? md_file_write_atomic(path, data, len, perms, p)
                  : md_file_write_scratch(path, data, len, perms, p);
     if (rv == APR_SUCCESS) give_to_children(store, group, path);
@@ -167,6 +201,9 @@ apr_status_t md_store_open(md_store_t **pstore, const char *base_dir, int create
     store->p = p;
     store->base = apr_pstrdup(p, base_dir);
     store->uid = store->gid = -1;
+    apr_pool_create(&store->damage_pool, p);
+    store->damage = apr_hash_make(store->damage_pool);
+    apr_thread_mutex_create(&store->damage_lock, APR_THREAD_MUTEX_DEFAULT, p);
     rv = md_file_exists(path, p);
     if (rv == APR_SUCCESS) {
         rv = store_key_load(store, path, p);
@@ -185,14 +222,69 @@ apr_status_t md_store_open(md_store_t **pstore, const char *base_dir, int create
     return APR_SUCCESS;
 }
 
+/* The mode a file or directory of a children's group should have, from its own. */
+static apr_fileperms_t owned_perms(const md_store_t *store, md_store_group_t group,
+                                   apr_fileperms_t perms, int is_dir)
+{
+    perms &= ~(APR_FPROT_GREAD | APR_FPROT_GWRITE | APR_FPROT_GEXECUTE | APR_FPROT_GSETID);
+    if (!store->group_write) {
+        /* as before MDStoreOwner: group and others read what is not a secret */
+        if (perms & APR_FPROT_WREAD) perms |= APR_FPROT_GREAD;
+        if (perms & APR_FPROT_WEXECUTE) perms |= APR_FPROT_GEXECUTE;
+        return perms;
+    }
+    return group_perms(store, group, perms, is_dir);
+}
+
+/* Give a tree to the store's owner, with the group's modes (MDStoreOwner changed). */
+static void tree_fix(const md_store_t *store, md_store_group_t group, const char *path,
+                     int depth, apr_pool_t *p)
+{
+    apr_finfo_t info;
+    apr_dir_t *d;
+
+    /* links are not followed: a child's link must not hand its target to the child */
+    if (apr_stat(&info, path, APR_FINFO_LINK | APR_FINFO_TYPE | APR_FINFO_PROT, p) != APR_SUCCESS
+        || (info.filetype != APR_DIR && info.filetype != APR_REG)) return;
+    give_to_children(store, group, path);
+    apr_file_perms_set(path, owned_perms(store, group, info.protection, info.filetype == APR_DIR));
+    if (info.filetype != APR_DIR || depth > 8 || apr_dir_open(&d, path, p) != APR_SUCCESS) return;
+    while (apr_dir_read(&info, APR_FINFO_NAME, d) == APR_SUCCESS) {
+        if (!strcmp(info.name, ".") || !strcmp(info.name, "..")) continue;
+        tree_fix(store, group, apr_pstrcat(p, path, "/", info.name, NULL), depth + 1, p);
+    }
+    apr_dir_close(d);
+}
+
+/* Does a group's directory have the owner and modes the store wants? */
+static int group_dir_right(const md_store_t *store, md_store_group_t group, const char *dir,
+                           apr_pool_t *p)
+{
+    apr_finfo_t info;
+
+    if (apr_stat(&info, dir, APR_FINFO_OWNER | APR_FINFO_PROT, p) != APR_SUCCESS) return 1;
+    return (int)info.user == store->uid && (int)info.group == store->gid
+           && !!(info.protection & APR_FPROT_GWRITE) == !!store->group_write;
+}
+
 apr_status_t md_store_prepare_children(md_store_t *store, apr_pool_t *p)
 {
+    const char *dir;
+    apr_pool_t *ptmp;
     int g;
 
+    if (store->uid < 0 || geteuid() != 0) return APR_SUCCESS;
+    apr_pool_create(&ptmp, p);
     for (g = 0; g < MD_SG_COUNT; ++g) {
-        give_to_children(store, (md_store_group_t)g, md_store_path(store, (md_store_group_t)g,
-                                                                   NULL, NULL, p));
+        if (!GROUPS[g].for_children) continue;
+        apr_pool_clear(ptmp);
+        dir = md_store_path(store, (md_store_group_t)g, NULL, NULL, ptmp);
+        /* the usual start: one stat per group; a new owner or mode: the whole group */
+        if (!group_dir_right(store, (md_store_group_t)g, dir, ptmp)) {
+            tree_fix(store, (md_store_group_t)g, dir, 0, ptmp);
+        }
     }
+    apr_pool_destroy(ptmp);
     return APR_SUCCESS;
 }
 
@@ -208,9 +300,21 @@ apr_status_t md_store_exists(const md_store_t *store, md_store_group_t group, co
 apr_status_t md_store_load_json(md_json_t **pjson, const md_store_t *store, md_store_group_t group,
                                 const char *name, const char *aspect, apr_pool_t *p)
 {
+    const char *data;
+    apr_size_t len;
+    apr_status_t rv;
+
     *pjson = NULL;
     if (names_bad(name, aspect)) return APR_EINVAL;
-    return md_json_readf(pjson, md_store_path(store, group, name, aspect, p), p);
+    rv = md_file_read(&data, &len, md_store_path(store, group, name, aspect, p),
+                      16 * 1024 * 1024, p);
+    if (rv != APR_SUCCESS) return rv;
+    rv = md_json_parse(pjson, data, len, p);
+    if (rv != APR_SUCCESS) {
+        md_store_damage_report(store, group, name, aspect, len ? "not valid JSON (truncated?)"
+                               : "empty", p);
+    }
+    return rv;
 }
 
 apr_status_t md_store_save_json(const md_store_t *store, md_store_group_t group, const char *name,
@@ -274,8 +378,14 @@ apr_status_t md_store_load_pkey(md_pkey_t **ppkey, const md_store_t *store, md_s
 
     rv = read_pem(&pem, &len, store, group, name, aspect, p);
     if (rv != APR_SUCCESS) return rv;
-    if (GROUPS[group].plain_keys) return md_pkey_from_pem(ppkey, pem, len, NULL, 0, p);
-    return md_pkey_from_pem(ppkey, pem, len, store->key, store->key_len, p);
+    if (GROUPS[group].plain_keys) rv = md_pkey_from_pem(ppkey, pem, len, NULL, 0, p);
+    else rv = md_pkey_from_pem(ppkey, pem, len, store->key, store->key_len, p);
+    if (rv != APR_SUCCESS) {
+        md_store_damage_report(store, group, name, aspect, GROUPS[group].plain_keys
+                               ? "not a private key in PEM (truncated?)"
+                               : "not a private key that the store key decrypts (truncated?)", p);
+    }
+    return rv;
 }
 
 apr_status_t md_store_save_pkey(const md_store_t *store, md_store_group_t group, const char *name,
@@ -301,7 +411,13 @@ apr_status_t md_store_load_chain(apr_array_header_t **pchain, const md_store_t *
 
     rv = read_pem(&pem, &len, store, group, name, aspect, p);
     if (rv != APR_SUCCESS) return rv;
-    return md_chain_from_pem(pchain, pem, len, p);
+    rv = md_chain_from_pem(pchain, pem, len, p);
+    if (rv == APR_SUCCESS && !(*pchain)->nelts) rv = APR_EINVAL;
+    if (rv != APR_SUCCESS) {
+        md_store_damage_report(store, group, name, aspect,
+                               "no valid certificate chain in PEM (truncated?)", p);
+    }
+    return rv;
 }
 
 apr_status_t md_store_save_chain(const md_store_t *store, md_store_group_t group, const char *name,
@@ -421,10 +537,13 @@ apr_status_t md_store_recover(const md_store_t *store, const char *name, apr_poo
         return md_dir_remove_all(tmp, p);  /* an unfinished copy: staging still has it */
     }
     rv = archive_current(store, name, p);
+    MD_FAULT("activate-archived");
     if (rv == APR_SUCCESS) rv = apr_file_rename(tmp, domains, p);
     if (rv == APR_SUCCESS) rv = md_dir_fsync(md_store_path(store, MD_SG_DOMAINS, NULL, NULL, p), p);
+    MD_FAULT("activate-renamed");
     /* staging goes before the marker: a crash in between repeats only this step */
     if (rv == APR_SUCCESS) rv = md_store_purge(store, MD_SG_STAGING, name, p);
+    MD_FAULT("activate-staging-purged");
     if (rv == APR_SUCCESS) rv = md_store_remove(store, MD_SG_DOMAINS, name, MD_FN_COMPLETE, p);
     return rv;
 }
@@ -442,15 +561,99 @@ apr_status_t md_store_activate(const md_store_t *store, const char *name,
     /* 2. every file of the set, with its final permissions, keys decrypted */
     for (i = 0; i < files->nelts && rv == APR_SUCCESS; ++i) {
         rv = copy_to_tmp(store, name, APR_ARRAY_IDX(files, i, const char *), p);
+        MD_FAULT("activate-copying");   /* after the first file, and the others */
     }
+    MD_FAULT("activate-copied");
     /* 3. the marker that tmp/<name> is complete: from here on, recovery finishes the job */
     if (rv == APR_SUCCESS) rv = md_store_save_text(store, MD_SG_TMP, name, MD_FN_COMPLETE, "", p);
     if (rv != APR_SUCCESS) {
         md_store_purge(store, MD_SG_TMP, name, p);
         return rv;
     }
+    MD_FAULT("activate-marked");
     /* 4. old set to the archive, new set in place, staging gone */
     return md_store_recover(store, name, p);
+}
+
+/* ---- damage ------------------------------------------------------------------------ */
+
+static apr_array_header_t *damage_list(const md_store_t *store, md_store_group_t group,
+                                       const char *name, int create, apr_pool_t *p)
+{
+    const char *key = apr_pstrcat(p, GROUPS[group].dir, "/", name ? name : "", NULL);
+    apr_array_header_t *list = apr_hash_get(store->damage, key, APR_HASH_KEY_STRING);
+
+    if (!list && create) {
+        list = apr_array_make(store->damage_pool, 2, sizeof(md_store_damage_t *));
+        apr_hash_set(store->damage, apr_pstrdup(store->damage_pool, key), APR_HASH_KEY_STRING, list);
+    }
+    return list;
+}
+
+static md_store_damage_t *damage_find(apr_array_header_t *list, const char *path)
+{
+    int i;
+
+    for (i = 0; list && i < list->nelts; ++i) {
+        md_store_damage_t *d = APR_ARRAY_IDX(list, i, md_store_damage_t *);
+        if (!strcmp(d->path, path)) return d;
+    }
+    return NULL;
+}
+
+void md_store_damage_report(const md_store_t *store, md_store_group_t group, const char *name,
+                            const char *aspect, const char *problem, apr_pool_t *p)
+{
+    const char *path = md_store_path(store, group, name, aspect, p);
+    apr_array_header_t *list;
+    md_store_damage_t *d;
+    int fresh = 0;
+
+    apr_thread_mutex_lock(store->damage_lock);
+    list = damage_list(store, group, name, 1, p);
+    d = damage_find(list, path);
+    if (!d) {
+        /* long-lived: one entry per damaged path, whatever the number of reports */
+        d = apr_pcalloc(store->damage_pool, sizeof(*d));
+        d->path = apr_pstrdup(store->damage_pool, path);
+        d->problem = apr_pstrdup(store->damage_pool, problem);
+        APR_ARRAY_PUSH(list, md_store_damage_t *) = d;
+        fresh = 1;
+    }
+    apr_thread_mutex_unlock(store->damage_lock);
+    if (fresh) md_log_perror(MD_LOG_MARK, MD_LOG_ERR, 0, p, "MD6002: %s is damaged: %s", path, problem);
+}
+
+void md_store_damage_note(const md_store_t *store, md_store_group_t group, const char *name,
+                          const char *aspect, const char *done, apr_pool_t *p)
+{
+    const char *path = md_store_path(store, group, name, aspect, p);
+    md_store_damage_t *d;
+
+    apr_thread_mutex_lock(store->damage_lock);
+    d = damage_find(damage_list(store, group, name, 0, p), path);
+    if (d && !strstr(d->problem, done)) d->problem = apr_pstrcat(store->damage_pool, d->problem, "; ", done, NULL);
+    apr_thread_mutex_unlock(store->damage_lock);
+    if (d) md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p, "MD6003: %s: %s", path, done);
+}
+
+apr_array_header_t *md_store_damage_get(const md_store_t *store, md_store_group_t group,
+                                        const char *name, apr_pool_t *p)
+{
+    apr_array_header_t *list, *copy = apr_array_make(p, 2, sizeof(md_store_damage_t *));
+    int i;
+
+    apr_thread_mutex_lock(store->damage_lock);
+    list = damage_list(store, group, name, 0, p);
+    for (i = 0; list && i < list->nelts; ++i) {
+        const md_store_damage_t *d = APR_ARRAY_IDX(list, i, md_store_damage_t *);
+        md_store_damage_t *c = apr_pcalloc(p, sizeof(*c));
+        c->path = apr_pstrdup(p, d->path);
+        c->problem = apr_pstrdup(p, d->problem);
+        APR_ARRAY_PUSH(copy, md_store_damage_t *) = c;
+    }
+    apr_thread_mutex_unlock(store->damage_lock);
+    return copy;
 }
 
 /* ---- locks -------------------------------------------------------------------------- */
@@ -458,6 +661,35 @@ apr_status_t md_store_activate(const md_store_t *store, const char *name,
 struct md_store_lock_t {
     apr_file_t *f;
 };
+
+/* The lock file, opened without following a link (locks/ is the children's: a link
+ * there must not make root change the mode or owner of its target). */
+static apr_status_t lock_open(apr_file_t **pf, const md_store_t *store, const char *path,
+                              md_store_group_t group, apr_pool_t *p)
+{
+    int children = (group != MD_SG_COUNT && GROUPS[group].for_children);
+    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+
+    if (fd < 0) return APR_FROM_OS_ERROR(errno);
+    if (children && store->group_write && fchmod(fd, 0660) != 0) {
+        /* a lock file of the other owner: its mode is that owner's to give */
+    }
+    if (children && store->uid >= 0 && geteuid() == 0
+        && fchown(fd, (uid_t)store->uid, (gid_t)store->gid) != 0) {
+        /* the lock works all the same; a child that cannot open it says so */
+    }
+    return apr_os_file_put(pf, &fd, APR_FOPEN_WRITE, p);
+}
+
+/* A lock its holder forgot is released with its pool, as an apr_file_open()ed one. */
+static apr_status_t lock_cleanup(void *data)
+{
+    md_store_lock_t *lock = data;
+
+    if (lock->f) apr_file_close(lock->f);
+    lock->f = NULL;
+    return APR_SUCCESS;
+}
 
 static apr_status_t lock_file(md_store_lock_t **plock, const md_store_t *store, const char *path,
                               md_store_group_t group, apr_interval_time_t wait, apr_pool_t *p)
@@ -467,15 +699,14 @@ static apr_status_t lock_file(md_store_lock_t **plock, const md_store_t *store, 
     apr_status_t rv;
 
     *plock = NULL;
-    rv = apr_file_open(&lock->f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE,
-                       APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD, p);
+    rv = lock_open(&lock->f, store, path, group, p);
     if (rv != APR_SUCCESS) return rv;
-    if (group != MD_SG_COUNT) give_to_children(store, group, path);
+    apr_pool_cleanup_register(p, lock, lock_cleanup, apr_pool_cleanup_null);
     for (;;) {
         rv = apr_file_lock(lock->f, APR_FLOCK_EXCLUSIVE | APR_FLOCK_NONBLOCK);
         if (rv == APR_SUCCESS) break;
         if (apr_time_now() >= deadline) {
-            apr_file_close(lock->f);
+            lock_cleanup(lock);
             return APR_TIMEUP;
         }
         apr_sleep(apr_time_from_msec(100));
@@ -494,7 +725,7 @@ apr_status_t md_store_lock_global(md_store_lock_t **plock, const md_store_t *sto
 apr_status_t md_store_lock_md(md_store_lock_t **plock, const md_store_t *store, const char *name,
                               apr_interval_time_t wait, apr_pool_t *p)
 {
-    apr_status_t rv = md_dir_make(md_store_path(store, MD_SG_LOCKS, NULL, NULL, p), PERMS_0755, p);
+    apr_status_t rv = ensure_dir(store, MD_SG_LOCKS, NULL, p);
 
     if (rv != APR_SUCCESS) return rv;
     return lock_file(plock, store, md_store_path(store, MD_SG_LOCKS, apr_pstrcat(p, name, ".lock", NULL),
@@ -503,9 +734,9 @@ apr_status_t md_store_lock_md(md_store_lock_t **plock, const md_store_t *store, 
 
 void md_store_unlock(md_store_lock_t *lock)
 {
-    if (!lock) return;
+    if (!lock || !lock->f) return;
     apr_file_unlock(lock->f);
-    apr_file_close(lock->f);
+    lock_cleanup(lock);
 }
 
 /* ---- archive -------------------------------------------------------------------------- */
@@ -521,6 +752,7 @@ apr_status_t md_store_archive_prune(const md_store_t *store, const char *name, i
     for (n = 1; n <= newest - keep && rv == APR_SUCCESS; ++n) {
         rv = md_dir_remove_all(archive_path(store, name, n, p), p);
     }
+    MD_FAULT("archive-pruned");
     /* 2. the rest renumbered 1..keep, oldest first, so numbers stay small */
     for (; n <= newest && rv == APR_SUCCESS; ++n) {
         if (apr_stat(&info, archive_path(store, name, n, p), APR_FINFO_TYPE, p) != APR_SUCCESS) continue;

@@ -35,10 +35,13 @@ typedef struct md_store_t md_store_t;
  * a new random key) are created; without, a store that does not exist yet is APR_ENOENT. */
 apr_status_t md_store_open(md_store_t **pstore, const char *base_dir, int create, apr_pool_t *p);
 const char *md_store_base(const md_store_t *store);
-/* Files the unprivileged children write (staging, challenges, ocsp, accounts) are given
- * to this owner when the store is written by root. -1 keeps the current owner. */
-void md_store_set_owner(md_store_t *store, int uid, int gid);
-/* Give the directories the children work in to the owner (parent, at start). */
+/* Files the unprivileged children write (accounts, staging, challenges, ocsp, locks) are
+ * given to this owner when the store is written by root. -1 keeps the current owner.
+ * With group_write (MDStoreOwner names another user than the children's), the group may
+ * do what the owner may in those parts: directories 2775, files 0664, keys 0660. */
+void md_store_set_owner(md_store_t *store, int uid, int gid, int group_write);
+/* Give the directories the children work in to the owner (parent, at start); when the
+ * owner or the modes changed since the last start, everything in them. */
 apr_status_t md_store_prepare_children(md_store_t *store, apr_pool_t *p);
 
 const char *md_store_group_name(md_store_group_t group);
@@ -88,6 +91,25 @@ apr_status_t md_store_rename(const md_store_t *store, md_store_group_t group, co
  * by md_store_recover() at the next start. */
 apr_status_t md_store_activate(const md_store_t *store, const char *name,
                                const apr_array_header_t *files, apr_pool_t *p);
+/* Damage. A file that is there but does not parse (truncated or invalid JSON, a PEM
+ * file without certificate, a key that does not load) is damage: the loaders report it
+ * themselves, and so may callers that check files otherwise. Each damaged path is logged
+ * once (MD6002) and kept for the status (per group and name: the MD, or the account),
+ * with what was done about it. Safe from several threads. */
+typedef struct {
+    const char *path;
+    const char *problem;        /* what is wrong, and what was done */
+} md_store_damage_t;
+
+void md_store_damage_report(const md_store_t *store, md_store_group_t group, const char *name,
+                            const char *aspect, const char *problem, apr_pool_t *p);
+/* Say what was done about a reported file ("removed, rebuilt when needed"). */
+void md_store_damage_note(const md_store_t *store, md_store_group_t group, const char *name,
+                          const char *aspect, const char *done, apr_pool_t *p);
+/* The damage reported for group/name, oldest first (md_store_damage_t*, copies in p). */
+apr_array_header_t *md_store_damage_get(const md_store_t *store, md_store_group_t group,
+                                        const char *name, apr_pool_t *p);
+
 /* Locks. The global lock (store.lock, MDStoreLocks) guards the start-up sync and
  * activation; an MD's lock (locks/<name>.lock) is held by whoever renews or activates
  * it, so servers sharing the store never work on one MD at once. Both are fcntl locks:

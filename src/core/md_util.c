@@ -1,3 +1,5 @@
+#include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <apr_strings.h>
@@ -186,8 +188,10 @@ static apr_status_t file_replace(const char *path, const void *data, apr_size_t 
     apr_size_t written;
     apr_status_t rv;
 
-    rv = apr_file_open(&f, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_TRUNCATE,
-                       perms, p);
+    /* a fresh file, never one that is there: a leftover of a crash is removed, and a
+     * link someone put in its place is neither followed nor written through */
+    apr_file_remove(tmp, p);
+    rv = apr_file_open(&f, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL, perms, p);
     if (rv != APR_SUCCESS) return rv;
     apr_file_perms_set(tmp, perms);  /* the umask must not widen nor narrow it */
     rv = apr_file_write_full(f, data, len, &written);
@@ -338,3 +342,12 @@ apr_status_t md_rand_bytes(unsigned char *buf, apr_size_t len)
 {
     return RAND_bytes(buf, (int)len) == 1 ? APR_SUCCESS : APR_EGENERAL;
 }
+
+#ifdef MD_FAULT_POINTS
+void md_fault_point(const char *name)
+{
+    const char *want = getenv("MD_FAULT_POINT");
+
+    if (want && !strcmp(want, name)) raise(SIGKILL);
+}
+#endif

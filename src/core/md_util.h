@@ -48,6 +48,16 @@ const char *md_time_print(apr_time_t t, apr_pool_t *p);
 apr_time_t md_time_parse(const char *s);
 apr_time_t md_time_parse_rfc3339(const char *s);
 
+/* Crash points for the crash tests, only in the fault-injecting build (`make
+ * fault-module`, -DMD_FAULT_POINTS): the process kills itself (SIGKILL) at the point
+ * the environment variable MD_FAULT_POINT names. Nothing at all in the normal build. */
+#ifdef MD_FAULT_POINTS
+void md_fault_point(const char *name);
+#define MD_FAULT(name) md_fault_point(name)
+#else
+#define MD_FAULT(name) ((void)0)
+#endif
+
 /* Random bytes from OpenSSL's CSPRNG. */
 apr_status_t md_rand_bytes(unsigned char *buf, apr_size_t len);
 

@@ -56,6 +56,7 @@ static md_mod_conf_t *mod_conf_get(apr_pool_t *pool)
     mc->renew_concurrency = 8;
     mc->program_timeout = apr_time_from_sec(60);
     mc->archive_keep = 5;
+    mc->store_uid = mc->store_gid = -1;
     mc->restart_from = mc->restart_to = -1;
     mc->dns01_version = 1;
     mc->store_lock_wait = apr_time_from_sec(5);
@@ -772,6 +773,29 @@ static const char *md_cmd_archive_keep(cmd_parms *cmd, void *dc, const char *arg
     return number_parse(cmd, arg, 0, 900, &md_config_get(cmd->server)->mc->archive_keep);
 }
 
+/* MDStoreOwner user [group]: names resolved now, so a typo is a syntax error. */
+static const char *md_cmd_store_owner(cmd_parms *cmd, void *dc, const char *user,
+                                      const char *group)
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+    const char *err = not_in_section(cmd);
+    apr_uid_t uid;
+    apr_gid_t gid;
+
+    if (err) return err;
+    if (apr_uid_get(&uid, &gid, user, cmd->pool) != APR_SUCCESS) {
+        return at(cmd, apr_psprintf(cmd->pool, "unknown user '%s'", user));
+    }
+    if (group && apr_gid_get(&gid, group, cmd->pool) != APR_SUCCESS) {
+        return at(cmd, apr_psprintf(cmd->pool, "unknown group '%s'", group));
+    }
+    mc->store_uid = (int)uid;
+    mc->store_gid = group ? (int)gid : -1;   /* without one: the server's Group */
+    mc->store_owner_at = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename,
+                                      cmd->directive->line_num);
+    return NULL;
+}
+
 static const char *md_cmd_program_timeout(cmd_parms *cmd, void *dc, const char *arg)
 {
     return duration_parse(cmd, arg, apr_time_from_sec(1), &md_config_get(cmd->server)->mc->program_timeout);
@@ -895,6 +919,8 @@ const command_rec md_cmds[] = {
                   "How many MDs renew at the same time"),
     AP_INIT_TAKE1("MDArchiveKeep", md_cmd_archive_keep, NULL, SRV_CONF,
                   "How many replaced certificate sets of an MD the archive keeps"),
+    AP_INIT_TAKE12("MDStoreOwner", md_cmd_store_owner, NULL, SRV_CONF,
+                   "user [group]: who owns the parts of the store the children write"),
     AP_INIT_TAKE1("MDProgramTimeout", md_cmd_program_timeout, NULL, SRV_CONF,
                   "How long an external program may run before it is killed"),
     AP_INIT_TAKE12("MDActivationRestart", md_cmd_activation_restart, NULL, SRV_CONF,

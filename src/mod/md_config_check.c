@@ -7,6 +7,8 @@
 #include <http_config.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <unixd.h>
+#include <grp.h>
 
 #include "md_mod.h"
 #include "md_names.h"
@@ -103,10 +105,46 @@ static void usage_reports(server_rec *s, apr_pool_t *p)
     }
 }
 
+/* Is the server's User in the group gid (primary or supplementary)? */
+static int user_in_group(gid_t gid)
+{
+    gid_t groups[256];
+    int i, n = 256;
+
+    if (ap_unixd_config.group_id == gid) return 1;
+    if (!ap_unixd_config.user_name
+        || getgrouplist(ap_unixd_config.user_name, ap_unixd_config.group_id, groups, &n) < 0) {
+        return 0;
+    }
+    for (i = 0; i < n; ++i) {
+        if (groups[i] == gid) return 1;
+    }
+    return 0;
+}
+
+/* MDStoreOwner naming another user than the children's: they write through the group,
+ * so the server's User must be in it, or no renewal could ever write its files. */
+static int store_owner_check(const md_mod_conf_t *mc, server_rec *s)
+{
+    gid_t gid;
+
+    if (mc->store_uid < 0 || (uid_t)mc->store_uid == ap_unixd_config.user_id) return OK;
+    gid = mc->store_gid >= 0 ? (gid_t)mc->store_gid : ap_unixd_config.group_id;
+    if (user_in_group(gid)) return OK;
+    ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD6001: MDStoreOwner (%s): the store's "
+                 "group (gid %d) does not contain the server's User '%s', so the renewals, "
+                 "which run as that user, could not write the store. Name a group the User "
+                 "belongs to, or leave the group out to use the server's Group",
+                 mc->store_owner_at, (int)gid,
+                 ap_unixd_config.user_name ? ap_unixd_config.user_name : "?");
+    return !OK;
+}
+
 int md_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     /* 1. errors: in every pass */
     if (overlaps_check(md_config_get(s)->mc, s, ptemp) != OK) return !OK;
+    if (store_owner_check(md_config_get(s)->mc, s) != OK) return !OK;
     /* 2. warnings: here only for `apache2 -t`; a start reports them after the logs
      * are open (md_config_report) */
     if (ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST) usage_reports(s, ptemp);

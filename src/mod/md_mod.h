@@ -76,6 +76,9 @@ typedef struct {
     int renew_concurrency;          /* MDRenewConcurrency */
     apr_interval_time_t program_timeout;  /* MDProgramTimeout */
     int archive_keep;               /* MDArchiveKeep */
+    int store_uid, store_gid;       /* MDStoreOwner, -1: the server's User/Group */
+    const char *store_owner_at;     /* "file:line" of MDStoreOwner, for messages */
+    apr_hash_t *accounts_checked;   /* accounts whose files were checked at this start */
     int restart_auto;               /* MDActivationRestart on */
     int restart_from, restart_to;   /* its time-of-day window in minutes, -1 for any time */
     apr_hash_t *fallbacks;          /* MD name -> md_fallback_t*, while no certificate */

@@ -114,17 +114,17 @@ static apr_array_header_t *challenge_types(const md_mod_conf_t *mc, const md_t *
 
 /* ---- the store ------------------------------------------------------------------ */
 
-/* The served set: a certificate and key per key spec, covering every name. */
-/* Is a served file there but unusable? Then say so, with its path: the MD falls back to
- * a new certificate instead of handing mod_ssl a file it would stop the server for. */
+/* Is a served file there but unusable? Then it is reported (with its path, in the log
+ * and the status): the MD falls back to a new certificate instead of handing mod_ssl a
+ * file it would stop the server for. */
 static int served_file_ok(md_store_t *store, md_t *md, const char *file, apr_status_t rv,
                           apr_pool_t *p)
 {
     if (rv == APR_SUCCESS) return 1;
     if (!APR_STATUS_IS_ENOENT(rv)) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD1011: %s: %s is damaged; the MD gets "
-                      "a new certificate", md->name, md_store_path(store, MD_SG_DOMAINS, md->name,
-                                                                    file, p));
+        md_store_damage_report(store, MD_SG_DOMAINS, md->name, file, "not usable by mod_ssl", p);
+        md_store_damage_note(store, MD_SG_DOMAINS, md->name, file,
+                             "not served; the MD gets a new certificate", p);
     }
     return 0;
 }
@@ -137,8 +137,12 @@ static apr_status_t key_file_check(md_store_t *store, md_t *md, const char *file
     apr_status_t rv = md_store_load_text(&pem, store, MD_SG_DOMAINS, md->name, file, p);
 
     if (rv != APR_SUCCESS) return rv;
-    return (strstr(pem, "-----BEGIN ") && strstr(pem, "PRIVATE KEY-----\n")
-            && strstr(pem, "-----END ")) ? APR_SUCCESS : APR_EINVAL;
+    if (strstr(pem, "-----BEGIN ") && strstr(pem, "PRIVATE KEY-----\n") && strstr(pem, "-----END ")) {
+        return APR_SUCCESS;
+    }
+    md_store_damage_report(store, MD_SG_DOMAINS, md->name, file,
+                           "not a private key in PEM (truncated?)", p);
+    return APR_EINVAL;
 }
 
 static int md_is_complete(md_store_t *store, md_t *md, apr_pool_t *p)
@@ -221,6 +225,95 @@ static apr_status_t fallback_ensure(md_mod_conf_t *mc, md_t *md, md_pkey_t **psh
     if (rv == APR_SUCCESS) rv = md_file_write_scratch(fb->cert_file, kpem, strlen(kpem),
                                                       APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
     return rv;
+}
+
+/* ---- damaged store files, found and rebuilt at start ------------------------------- */
+
+/* A JSON file of the MD that does not parse (reported by the loader) is removed when
+ * it can be rebuilt: a job starts fresh, an order is asked of the CA again. */
+static int json_damaged(md_store_t *store, md_store_group_t group, const char *name,
+                        const char *file, const char *rebuilt, apr_pool_t *p)
+{
+    md_json_t *json;
+    apr_status_t rv = md_store_load_json(&json, store, group, name, file, p);
+
+    if (rv == APR_SUCCESS || APR_STATUS_IS_ENOENT(rv) || APR_STATUS_IS_EACCES(rv)) return 0;
+    if (rebuilt && md_store_remove(store, group, name, file, p) == APR_SUCCESS) {
+        md_store_damage_note(store, group, name, file, rebuilt, p);
+    }
+    return 1;
+}
+
+/* A staged set with a damaged file is not activated: it is removed, and the renewal
+ * starts over (the served certificate stays). */
+static void staging_scan(md_store_t *store, md_t *md, apr_pool_t *p)
+{
+    static const char *const ALL = "staging removed; the renewal starts over";
+    const char *name = md->name, *bad = NULL;
+    md_pkey_t *pkey;
+    apr_array_header_t *chain;
+    apr_status_t rv;
+    int i;
+
+    json_damaged(store, MD_SG_STAGING, name, MD_FN_JOB, "removed; a fresh job replaces it", p);
+    json_damaged(store, MD_SG_STAGING, name, MD_FN_ORDER, "removed; a new order is made", p);
+    if (json_damaged(store, MD_SG_STAGING, name, MD_FN_MD, NULL, p)) bad = MD_FN_MD;
+    if (json_damaged(store, MD_SG_STAGING, name, MD_FN_ACCOUNT, NULL, p)) bad = MD_FN_ACCOUNT;
+    rv = md_store_load_pkey(&pkey, store, MD_SG_STAGING, name, MD_FN_ACCT_KEY, p);
+    if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) bad = MD_FN_ACCT_KEY;
+    for (i = 0; i < md_pkey_spec_count(md); ++i) {
+        const char *cert = md_pkey_file_name(md_pkey_spec_at(md, i), MD_FN_PUBCERT, p);
+        const char *key = md_pkey_file_name(md_pkey_spec_at(md, i), MD_FN_PRIVKEY, p);
+        rv = md_store_load_chain(&chain, store, MD_SG_STAGING, name, cert, p);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) bad = cert;
+        rv = md_store_load_pkey(&pkey, store, MD_SG_STAGING, name, key, p);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) bad = key;
+    }
+    if (bad && md_store_purge(store, MD_SG_STAGING, name, p) == APR_SUCCESS) {
+        md_store_damage_note(store, MD_SG_STAGING, name, bad, ALL, p);
+    }
+}
+
+/* Every file of the MD's groups that should parse, before anything uses them; what can
+ * be rebuilt is removed (the served files are checked when the state is computed). */
+static void md_store_scan(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
+{
+    md_store_t *store = mc->store;
+    apr_array_header_t *files;
+    apr_finfo_t info;
+    int i;
+
+    /* 1. domains/: the job starts fresh (a damaged md.json is reported when the state is
+     *    computed, and written again from the configuration) */
+    json_damaged(store, MD_SG_DOMAINS, md->name, MD_FN_JOB, "removed; a fresh job replaces it", p);
+    /* 2. staging/, when a renewal is there */
+    if (apr_stat(&info, md_store_path(store, MD_SG_STAGING, md->name, NULL, p), APR_FINFO_TYPE, p)
+        == APR_SUCCESS) {
+        staging_scan(store, md, p);
+    }
+    /* 3. ocsp/: a damaged response is fetched again */
+    if (md_dir_list(&files, md_store_path(store, MD_SG_OCSP, md->name, NULL, p), 0, p) != APR_SUCCESS) {
+        return;
+    }
+    for (i = 0; i < files->nelts; ++i) {
+        const char *f = APR_ARRAY_IDX(files, i, const char *);
+        if (strlen(f) < 5 || strcmp(f + strlen(f) - 5, ".json")) continue;
+        json_damaged(store, MD_SG_OCSP, md->name, f, "removed; fetched again", p);
+    }
+}
+
+/* The MD's account: reported when damaged (it cannot be rebuilt: a new one is made). */
+static void account_scan(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
+{
+    md_pkey_t *pkey;
+
+    /* many MDs share an account: its files are read (and the key decrypted) once */
+    if (!md->ca_account || apr_hash_get(mc->accounts_checked, md->ca_account, APR_HASH_KEY_STRING)) {
+        return;
+    }
+    apr_hash_set(mc->accounts_checked, apr_pstrdup(mc->pconf, md->ca_account), APR_HASH_KEY_STRING, "");
+    json_damaged(mc->store, MD_SG_ACCOUNTS, md->ca_account, MD_FN_ACCOUNT, NULL, p);
+    md_store_load_pkey(&pkey, mc->store, MD_SG_ACCOUNTS, md->ca_account, MD_FN_ACCT_KEY, p);
 }
 
 /* The staged set may go live once its notBefore plus MDActivationDelay has passed, or
@@ -391,14 +484,22 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
     const char *stored, *now;
     apr_status_t rv = APR_SUCCESS;
 
-    /* 1. a staged set becomes the served one */
+    /* 1. damaged files reported, what can be rebuilt removed; a staged set becomes the
+     *    served one */
+    md_store_scan(mc, md, p);
     md_activate_staged(mc, md, s, p);
     /* 2. the state, and md.json as configured now (written only when it changed); a store
      *    that cannot be written (a full disk) costs the record, not the serving */
     md_state_update(mc, md, &stored, p);
+    account_scan(mc, md, p);
     now = md_json_dump(md_to_json(md, p), MD_JSON_INDENT, p);
     if (!stored || strcmp(stored, now)) {
         rv = md_store_save_record(mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, now, p);
+        /* a damaged one (reported when it was read) is rebuilt so */
+        if (rv == APR_SUCCESS && !stored) {
+            md_store_damage_note(mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD,
+                                 "written again from the configuration", p);
+        }
     }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1009: %s: md.json cannot be written to "
@@ -514,8 +615,10 @@ static void mds_carry_renames(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     }
     for (i = 0; i < mc->mds->nelts; ++i) {
         md_t *md = APR_ARRAY_IDX(mc->mds, i, md_t *);
-        /* an existing directory, even without md.json, may hold a certificate: keep it */
-        if (store_dir_exists(mc->store, MD_SG_DOMAINS, md->name, p)) continue;
+        /* an existing directory, even without md.json, may hold a certificate: keep it;
+         * so may tmp/<name>, of an activation a crash interrupted (recovered in md_sync) */
+        if (store_dir_exists(mc->store, MD_SG_DOMAINS, md->name, p)
+            || store_dir_exists(mc->store, MD_SG_TMP, md->name, p)) continue;
         from = rename_source(mc, md, stored, claimed, p);
         if (!from) continue;
         apr_hash_set(claimed, from, APR_HASH_KEY_STRING, md);
@@ -546,6 +649,7 @@ static apr_status_t store_open(md_mod_conf_t *mc, server_rec *s, int create, apr
 {
     const char *dir = ap_server_root_relative(p, mc->store_dir);
     apr_status_t rv;
+    int uid, gid;
 
     rv = md_store_open(&mc->store, dir, create, p);
     if (rv != APR_SUCCESS) {
@@ -554,7 +658,11 @@ static apr_status_t store_open(md_mod_conf_t *mc, server_rec *s, int create, apr
                      "opened: check MDStoreDir and the directory's permissions", dir);
         return rv;
     }
-    md_store_set_owner(mc->store, (int)ap_unixd_config.user_id, (int)ap_unixd_config.group_id);
+    /* MDStoreOwner, or the children's User/Group; another user than the children's
+     * lets them write through the group (checked in md_config_check.c) */
+    uid = mc->store_uid >= 0 ? mc->store_uid : (int)ap_unixd_config.user_id;
+    gid = mc->store_gid >= 0 ? mc->store_gid : (int)ap_unixd_config.group_id;
+    md_store_set_owner(mc->store, uid, gid, uid != (int)ap_unixd_config.user_id);
     return create ? md_store_prepare_children(mc->store, p) : APR_SUCCESS;
 }
 
@@ -577,6 +685,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     if (!mc->mds->nelts && !md_stapling_configured(mc, s)) return OK;
     /* 2. the store; only the serving pass writes to it */
     mc->fallbacks = apr_hash_make(pconf);
+    mc->accounts_checked = apr_hash_make(pconf);
     rv = store_open(mc, s, !dry_run, pconf);
     if (rv != APR_SUCCESS) return !OK;
     /* 3. with MDStoreLocks, the rest under the store's global lock (each MD's own lock

@@ -143,6 +143,10 @@ static void auto_md(page_t *pg, int i, const md_status_md_t *m)
         ap_rprintf(r, "ManagedDomain[%d]CheckAtFingerprint: %s\n", i, c->sha256);
     }
     auto_activity(pg, i, m);
+    for (k = 0; k < m->damage->nelts; ++k) {
+        ap_rprintf(r, "ManagedDomain[%d]StoreDamage[%d]: %s\n", i, k,
+                   APR_ARRAY_IDX(m->damage, k, const char *));
+    }
 }
 
 static void auto_summary(page_t *pg)
@@ -231,6 +235,9 @@ static void html_md(page_t *pg, int i, const md_status_md_t *m)
     html_check_at(pg, m);
     ap_rputs("</td><td>", r);
     html_activity(pg, m);
+    for (k = 0; k < m->damage->nelts; ++k) {
+        ap_rprintf(r, "<br>Damaged: %s", esc(pg, APR_ARRAY_IDX(m->damage, k, const char *)));
+    }
     ap_rputs("</td></tr>\n", r);
 }
 

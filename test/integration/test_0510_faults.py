@@ -133,7 +133,7 @@ def test_0512_damaged_served_file(apache, domain, damaged):
         text = f.read()
     with open(path, "w") as f:
         f.write(text[: len(text) // 2])
-    apache.expect_log(r"MD1011: .*" + damaged + " is damaged", required=True)
+    apache.expect_log(r"MD6002: .*" + damaged + " is damaged", required=True)
     apache.expect_log(r"AH10085: .*503", required=False)
     apache.restart()
     assert apache.https_get(domain).status == 503          # the fallback, meanwhile

@@ -106,6 +106,49 @@ START_TEST(store_atomic_replace_and_corruption)
 }
 END_TEST
 
+/* Damaged files of each kind are reported once each, with their path, per group and
+ * name; a missing file is no damage; what was done is added to the report. */
+START_TEST(store_damage_reported)
+{
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+    const char *job = md_store_path(store, MD_SG_STAGING, "a.test", "job.json", md_test_pool);
+    const char *cert = md_store_path(store, MD_SG_DOMAINS, "a.test", "pubcert.pem", md_test_pool);
+    const md_store_damage_t *d;
+    apr_array_header_t *found, *chain;
+    md_json_t *json;
+    md_pkey_t *pkey;
+    const char *pem;
+
+    ck_assert_int_eq(md_store_load_json(&json, store, MD_SG_STAGING, "a.test", "job.json", md_test_pool), APR_ENOENT);
+    ck_assert_int_eq(md_store_damage_get(store, MD_SG_STAGING, "a.test", md_test_pool)->nelts, 0);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_STAGING, "a.test", "job.json", "{\"name\": \"a", md_test_pool), APR_SUCCESS);
+    ck_assert_int_ne(md_store_load_json(&json, store, MD_SG_STAGING, "a.test", "job.json", md_test_pool), APR_SUCCESS);
+    md_job_load(store, MD_SG_STAGING, "a.test", md_test_pool);    /* again: still one report */
+    /* an encrypted key cut in half, a certificate file without certificate */
+    ck_assert_int_eq(md_pkey_gen(&pkey, &spec, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_pkey_to_pem(&pem, pkey, NULL, 0, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_STAGING, "a.test", "privkey.pem",
+                                        apr_pstrndup(md_test_pool, pem, strlen(pem) / 2), md_test_pool), APR_SUCCESS);
+    ck_assert_int_ne(md_store_load_pkey(&pkey, store, MD_SG_STAGING, "a.test", "privkey.pem", md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_DOMAINS, "a.test", "pubcert.pem", "-----BEGIN CERT", md_test_pool), APR_SUCCESS);
+    ck_assert_int_ne(md_store_load_chain(&chain, store, MD_SG_DOMAINS, "a.test", "pubcert.pem", md_test_pool), APR_SUCCESS);
+
+    found = md_store_damage_get(store, MD_SG_STAGING, "a.test", md_test_pool);
+    ck_assert_int_eq(found->nelts, 2);
+    d = APR_ARRAY_IDX(found, 0, const md_store_damage_t *);
+    ck_assert_str_eq(d->path, job);
+    ck_assert_ptr_nonnull(strstr(d->problem, "not valid JSON"));
+    md_store_damage_note(store, MD_SG_STAGING, "a.test", "job.json", "removed", md_test_pool);
+    d = APR_ARRAY_IDX(md_store_damage_get(store, MD_SG_STAGING, "a.test", md_test_pool), 0,
+                      const md_store_damage_t *);
+    ck_assert_ptr_nonnull(strstr(d->problem, "; removed"));
+    found = md_store_damage_get(store, MD_SG_DOMAINS, "a.test", md_test_pool);
+    ck_assert_int_eq(found->nelts, 1);
+    ck_assert_str_eq(APR_ARRAY_IDX(found, 0, const md_store_damage_t *)->path, cert);
+    ck_assert_int_eq(md_store_damage_get(store, MD_SG_STAGING, "b.test", md_test_pool)->nelts, 0);
+}
+END_TEST
+
 static void stage_set(const char *name, const char *marker)
 {
     md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
@@ -206,6 +249,88 @@ START_TEST(store_md_lock_between_processes)
 }
 END_TEST
 
+static void owner_of(const char *path, int *puid, int *pgid)
+{
+    struct stat st;
+    ck_assert_int_eq(stat(path, &st), 0);
+    *puid = (int)st.st_uid;
+    *pgid = (int)st.st_gid;
+}
+
+/* MDStoreOwner: another owner than the children's user makes the children's parts
+ * group-writable (2775/0664/0660), root's parts stay 0700/0600; back to the default,
+ * the modes and owners are put back at the next start. */
+START_TEST(store_owner_group_write)
+{
+    const char *staging = md_store_path(store, MD_SG_STAGING, NULL, NULL, md_test_pool);
+    const char *sfile = md_store_path(store, MD_SG_STAGING, "a.test", "md.json", md_test_pool);
+    const char *skey = md_store_path(store, MD_SG_STAGING, "a.test", "privkey.pem", md_test_pool);
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+    md_store_lock_t *lock;
+    md_pkey_t *pkey;
+    int uid, gid;
+
+    if (geteuid() != 0) return;   /* owners change only as root */
+    md_store_set_owner(store, 1, 2, 1);
+    ck_assert_int_eq(md_store_prepare_children(store, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(mode_of(staging), 02775);
+    owner_of(staging, &uid, &gid);
+    ck_assert_int_eq(uid, 1);
+    ck_assert_int_eq(gid, 2);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_STAGING, "a.test", "md.json", "{}", md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_pkey_gen(&pkey, &spec, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_pkey(store, MD_SG_STAGING, "a.test", "privkey.pem", pkey, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(mode_of(md_store_path(store, MD_SG_STAGING, "a.test", NULL, md_test_pool)), 02775);
+    ck_assert_int_eq(mode_of(sfile), 0664);
+    ck_assert_int_eq(mode_of(skey), 0660);
+    owner_of(skey, &uid, &gid);
+    ck_assert_int_eq(uid, 1);
+    ck_assert_int_eq(md_store_lock_md(&lock, store, "a.test", 0, md_test_pool), APR_SUCCESS);
+    md_store_unlock(lock);
+    ck_assert_int_eq(mode_of(md_store_path(store, MD_SG_LOCKS, "a.test.lock", NULL, md_test_pool)), 0660);
+    /* root's parts are untouched by the group */
+    ck_assert_int_eq(md_store_save_pkey(store, MD_SG_TMP, "a.test", "privkey.pem", pkey, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(mode_of(md_store_path(store, MD_SG_TMP, "a.test", "privkey.pem", md_test_pool)), 0600);
+    ck_assert_int_eq(mode_of(md_store_path(store, MD_SG_DOMAINS, NULL, NULL, md_test_pool)), 0700);
+    /* the next start without MDStoreOwner: everything back to the default owner */
+    md_store_set_owner(store, 33, 33, 0);
+    ck_assert_int_eq(md_store_prepare_children(store, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(mode_of(staging), 0755);
+    ck_assert_int_eq(mode_of(sfile), 0644);
+    ck_assert_int_eq(mode_of(skey), 0600);
+    owner_of(skey, &uid, &gid);
+    ck_assert_int_eq(uid, 33);
+    ck_assert_int_eq(gid, 33);
+}
+END_TEST
+
+/* Links the children could put into their parts are never followed by root's writes:
+ * not a "<file>.tmp" link, not a lock file link, not a directory link on chown. */
+START_TEST(store_links_not_followed)
+{
+    const char *target = apr_pstrcat(md_test_pool, base, "/target", NULL);
+    const char *tmp = md_store_path(store, MD_SG_STAGING, "a.test", "job.json.tmp", md_test_pool);
+    const char *lock_path = md_store_path(store, MD_SG_LOCKS, "b.test.lock", NULL, md_test_pool);
+    md_store_lock_t *lock;
+
+    ck_assert_int_eq(md_file_write_atomic(target, "keep", 4, APR_FPROT_UREAD | APR_FPROT_UWRITE, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_STAGING, "a.test", "md.json", "{}", md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(symlink(target, tmp), 0);
+    ck_assert_int_eq(md_store_save_text(store, MD_SG_STAGING, "a.test", "job.json", "{}", md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(read_text(target), "keep");
+    ck_assert_str_eq(read_text(md_store_path(store, MD_SG_STAGING, "a.test", "job.json", md_test_pool)), "{}");
+    md_store_set_owner(store, 1, 2, 1);
+    ck_assert_int_eq(symlink(target, lock_path), 0);
+    ck_assert_int_ne(md_store_lock_md(&lock, store, "b.test", 0, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(mode_of(target), 0600);
+    if (geteuid() == 0) {
+        int uid, gid;
+        owner_of(target, &uid, &gid);
+        ck_assert_int_eq(uid, 0);
+    }
+}
+END_TEST
+
 Suite *md_test_store_suite(void)
 {
     Suite *s = suite_create("store");
@@ -218,6 +343,9 @@ Suite *md_test_store_suite(void)
     tcase_add_test(tc, store_activation_archives_and_prunes);
     tcase_add_test(tc, store_recover_interrupted_activation);
     tcase_add_test(tc, store_md_lock_between_processes);
+    tcase_add_test(tc, store_owner_group_write);
+    tcase_add_test(tc, store_damage_reported);
+    tcase_add_test(tc, store_links_not_followed);
     suite_add_tcase(s, tc);
     return s;
 }
