@@ -169,7 +169,8 @@ def main():
             say(f"  store with {n} MDs written in {time.monotonic() - t:.1f} s")
             for server in servers:
                 results.append(run_one(env, n, server, template, args.timeout, say))
-            shutil.rmtree(template, ignore_errors=True)
+            if not os.environ.get("BENCH_KEEP"):
+                shutil.rmtree(template, ignore_errors=True)
     finally:
         if not os.environ.get("BENCH_KEEP"):
             env.cleanup()

@@ -329,20 +329,15 @@ apr_status_t md_ocsp_resp_save(const md_ocsp_resp_t *resp, const md_store_t *sto
 
 int md_ocsp_md_revoked(const md_store_t *store, const md_t *md, apr_pool_t *p)
 {
-    unsigned char id[MD_OCSP_ID_LEN];
-    apr_array_header_t *chain;
+    const md_served_t *served;
     md_ocsp_resp_t *resp;
     int i;
 
-    for (i = 0; store && i < md_pkey_spec_count(md); ++i) {
-        const char *fn = md_pkey_file_name(md_pkey_spec_at(md, i), MD_FN_PUBCERT, p);
-        if (md_store_load_chain(&chain, store, MD_SG_DOMAINS, md->name, fn, p) != APR_SUCCESS
-            || !chain->nelts
-            || md_ocsp_cert_id(id, APR_ARRAY_IDX(chain, 0, md_cert_t *)) != APR_SUCCESS) {
-            continue;
-        }
-        if (md_ocsp_resp_load(&resp, store, md->name, md_ocsp_file_name(id, sizeof(id), p), p)
-            == APR_SUCCESS && resp->status == MD_OCSP_REVOKED) {
+    for (i = 0; store && md->served && i < md->served->nelts; ++i) {
+        served = APR_ARRAY_IDX(md->served, i, const md_served_t *);
+        if (served && served->ocsp_file
+            && md_ocsp_resp_load(&resp, store, md->name, served->ocsp_file, p) == APR_SUCCESS
+            && resp->status == MD_OCSP_REVOKED) {
             return 1;
         }
     }

@@ -77,7 +77,7 @@ apr_status_t md_ocsp_resp_save(const md_ocsp_resp_t *resp, const md_store_t *sto
                                const char *name, const char *file, apr_pool_t *p);
 
 /* The revocation marker for the renewal side: does the persisted response of any served
- * certificate of the MD (domains/<md>/pubcert*.pem) say "revoked"? */
+ * certificate of the MD (md->served, as read at start) say "revoked"? */
 int md_ocsp_md_revoked(const md_store_t *store, const md_t *md, apr_pool_t *p);
 
 /* Remove response files under ocsp/ not written for keep and no longer valid (or

@@ -94,20 +94,6 @@ apr_array_header_t *md_renew_staged_files(md_store_t *store, const md_t *md, apr
     return files;
 }
 
-apr_array_header_t *md_renew_served_chains(md_store_t *store, const md_t *md, apr_pool_t *p)
-{
-    apr_array_header_t *all = apr_array_make(p, 2, sizeof(apr_array_header_t *)), *chain;
-    int i;
-
-    for (i = 0; i < md_pkey_spec_count(md); ++i) {
-        if (md_store_load_chain(&chain, store, MD_SG_DOMAINS, md->name,
-                                md_pkey_file_name(md_pkey_spec_at(md, i), MD_FN_PUBCERT, p), p)
-            != APR_SUCCESS || chain->nelts == 0) chain = NULL;
-        APR_ARRAY_PUSH(all, apr_array_header_t *) = chain;
-    }
-    return all;
-}
-
 /* ---- one certificate ------------------------------------------------------------ */
 
 typedef struct {
@@ -188,26 +174,30 @@ static const char *replaces_id(md_renew_spec_t *rs, apr_pool_t *p)
 {
     md_renew_ctx_t *ctx = rs->ctx;
     apr_array_header_t *chain;
-    md_json_t *served;
+    const md_served_t *served;
+    md_json_t *stored;
     const char *issued_by;
 
     md_log_perror(MD_LOG_MARK, MD_LOG_TRACE1, 0, p, "MD3041: %s: ARI %s, renewalInfo %s",
                   ctx->md->name, ctx->md->ari_renewals ? "on" : "off",
                   rs->acme->renewal_info ? rs->acme->renewal_info : "not offered");
     if (!ctx->md->ari_renewals || !rs->acme->renewal_info) return NULL;
-    if (md_store_load_json(&served, ctx->store, MD_SG_DOMAINS, ctx->md->name, MD_FN_MD, p)
+    if (md_store_load_json(&stored, ctx->store, MD_SG_DOMAINS, ctx->md->name, MD_FN_MD, p)
         == APR_SUCCESS) {
-        issued_by = md_json_gets(served, MD_KEY_CA, MD_KEY_URL, NULL);
+        issued_by = md_json_gets(stored, MD_KEY_CA, MD_KEY_URL, NULL);
         if (issued_by && strcmp(issued_by, rs->acme->url)) return NULL;  /* another CA's */
     }
-    /* loaded by the parent; as root (mdctl) the store can be read directly */
-    chain = ctx->md->served_chains && rs->spec_index < ctx->md->served_chains->nelts
-            ? APR_ARRAY_IDX(ctx->md->served_chains, rs->spec_index, apr_array_header_t *) : NULL;
-    if (!chain && md_store_load_chain(&chain, ctx->store, MD_SG_DOMAINS, ctx->md->name,
-                                      md_pkey_file_name(rs->spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS) {
+    /* read by the parent at start; as root (mdctl) the store can be read directly */
+    if (ctx->md->served) {
+        served = rs->spec_index < ctx->md->served->nelts
+                 ? APR_ARRAY_IDX(ctx->md->served, rs->spec_index, const md_served_t *) : NULL;
+        return served ? served->ari_id : NULL;
+    }
+    if (md_store_load_chain(&chain, ctx->store, MD_SG_DOMAINS, ctx->md->name,
+                            md_pkey_file_name(rs->spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS
+        || chain->nelts == 0) {
         return NULL;
     }
-    if (!chain || chain->nelts == 0) return NULL;
     return md_acme_ari_cert_id(APR_ARRAY_IDX(chain, 0, md_cert_t *),
                                chain->nelts > 1 ? APR_ARRAY_IDX(chain, 1, md_cert_t *) : NULL, p);
 }

@@ -36,9 +36,6 @@ int md_renew_staging_complete(md_store_t *store, const md_t *md, apr_pool_t *p);
 /* The aspects of a complete staged set to activate: md.json, job.json, keys, certs. */
 apr_array_header_t *md_renew_staged_files(md_store_t *store, const md_t *md, apr_pool_t *p);
 
-/* The served chain of each key spec from domains/ (for md->served_chains); an entry is
- * NULL where a spec has none. To be called where domains/ is readable (as root). */
-apr_array_header_t *md_renew_served_chains(md_store_t *store, const md_t *md, apr_pool_t *p);
 
 /* ---- decisions (pure) -------------------------------------------------------- */
 

@@ -3,6 +3,7 @@
 #include <string.h>
 #include <apr_strings.h>
 
+#include "md_acme_ari.h"
 #include "md_job.h"
 #include "md_json_keys.h"
 #include "md_log.h"
@@ -41,16 +42,14 @@ md_json_t *md_status_cert_json(const md_cert_t *cert, apr_pool_t *p)
 /* The OCSP status of a served certificate for its "ocsp" member, in today's format
  * (status good|revoked|unknown, valid{from,until}), from the response stapling keeps in
  * ocsp/<md>/; NULL while there is none. */
-static md_json_t *cert_ocsp_json(const md_t *md, const md_cert_t *cert, md_store_t *store,
+static md_json_t *cert_ocsp_json(const md_t *md, const md_served_t *served, md_store_t *store,
                                  apr_pool_t *p)
 {
-    unsigned char id[MD_OCSP_ID_LEN];
     md_ocsp_resp_t *resp;
     md_json_t *j;
 
-    if (!store || md_ocsp_cert_id(id, cert) != APR_SUCCESS
-        || md_ocsp_resp_load(&resp, store, md->name, md_ocsp_file_name(id, sizeof(id), p), p)
-           != APR_SUCCESS) {
+    if (!store || !served->ocsp_file
+        || md_ocsp_resp_load(&resp, store, md->name, served->ocsp_file, p) != APR_SUCCESS) {
         return NULL;
     }
     j = md_json_create(p);
@@ -68,10 +67,8 @@ typedef struct {
 } cert_set_t;
 
 static void cert_set_add(cert_set_t *set, const char *name, md_json_t *certj,
-                         const md_cert_t *cert)
+                         apr_time_t from, apr_time_t until)
 {
-    apr_time_t from = md_cert_not_before(cert), until = md_cert_not_after(cert);
-
     md_json_setj(certj, set->certs, name, NULL);
     if (!set->count || from > set->from) set->from = from;
     if (!set->count || until < set->until) set->until = until;
@@ -83,20 +80,26 @@ static void cert_set_finish(cert_set_t *set, apr_pool_t *p)
     if (set->count) set_valid(set->certs, set->from, set->until, p);
 }
 
-static const md_cert_t *load_leaf(md_store_t *store, md_store_group_t group, const md_t *md,
-                                  const md_pkey_spec_t *spec, apr_pool_t *p)
+md_served_t *md_status_served_of(const char *name, const apr_array_header_t *chain, apr_pool_t *p)
 {
-    apr_array_header_t *chain;
+    const md_cert_t *leaf = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+    unsigned char id[MD_OCSP_ID_LEN];
+    md_served_t *served = apr_pcalloc(p, sizeof(*served));
 
-    if (md_store_load_chain(&chain, store, group, md->name,
-                            md_pkey_file_name(spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS
-        || !chain->nelts) {
-        return NULL;
+    served->name = apr_pstrdup(p, name);
+    served->not_before = md_cert_not_before(leaf);
+    served->not_after = md_cert_not_after(leaf);
+    served->ari_id = md_acme_ari_cert_id(leaf, chain->nelts > 1
+                                         ? APR_ARRAY_IDX(chain, 1, const md_cert_t *) : NULL, p);
+    if (md_ocsp_cert_id(id, leaf) == APR_SUCCESS) {
+        served->ocsp_file = md_ocsp_file_name(id, sizeof(id), p);
     }
-    return APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+    served->json = md_status_cert_json(leaf, p);
+    return served;
 }
 
-static const md_cert_t *load_static(const char *file, apr_pool_t *p)
+static md_served_t *served_from_file(const char *name, const char *file, apr_pool_t *presult,
+                                     apr_pool_t *p)
 {
     apr_array_header_t *chain;
     const char *pem;
@@ -106,37 +109,77 @@ static const md_cert_t *load_static(const char *file, apr_pool_t *p)
         || md_chain_from_pem(&chain, pem, len, p) != APR_SUCCESS || !chain->nelts) {
         return NULL;
     }
-    return APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+    return md_status_served_of(name, chain, presult);
 }
 
-/* The served certificates: the static files (named by index, as today), or one per key
- * spec in domains/. The earliest renewal time of them goes to *prenew_at. */
+static md_served_t *served_from_store(md_store_t *store, md_store_group_t group, const md_t *md,
+                                      const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    apr_array_header_t *chain;
+
+    if (!store || md_store_load_chain(&chain, store, group, md->name,
+                                      md_pkey_file_name(spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS
+        || !chain->nelts) {
+        return NULL;
+    }
+    return md_status_served_of(md_pkey_spec_name(spec), chain, p);
+}
+
+apr_array_header_t *md_status_served_load(const md_t *md, md_store_t *store,
+                                          apr_pool_t *presult, apr_pool_t *p)
+{
+    apr_array_header_t *all = apr_array_make(presult, 2, sizeof(md_served_t *));
+    int i;
+
+    for (i = 0; i < md->cert_files->nelts; ++i) {
+        APR_ARRAY_PUSH(all, md_served_t *) = served_from_file(
+            apr_itoa(p, i), APR_ARRAY_IDX(md->cert_files, i, const char *), presult, p);
+    }
+    for (i = 0; !md->cert_files->nelts && i < md_pkey_spec_count(md); ++i) {
+        APR_ARRAY_PUSH(all, md_served_t *) = served_from_store(store, MD_SG_DOMAINS, md,
+                                                               md_pkey_spec_at(md, i), p);
+    }
+    return all;
+}
+
+apr_time_t md_status_served_renew_at(const md_t *md, const apr_array_header_t *served)
+{
+    const md_served_t *one;
+    apr_time_t at = 0, t;
+    int i;
+
+    for (i = 0; served && i < served->nelts; ++i) {
+        one = APR_ARRAY_IDX(served, i, const md_served_t *);
+        if (!one) return 0;
+        t = md_renew_at(&md->renew_window, one->not_before, one->not_after);
+        if (!at || t < at) at = t;
+    }
+    return at;
+}
+
+/* The served certificates (read at start, or now from the store): the static files
+ * (named by index, as today), or one per key spec. The earliest renewal time of them
+ * goes to *prenew_at. */
 static md_json_t *served_certs_json(const md_t *md, md_store_t *store, apr_time_t *prenew_at,
                                     apr_pool_t *p)
 {
     cert_set_t set = { md_json_create(p), 0, 0, 0 };
-    const md_cert_t *cert;
+    const apr_array_header_t *all = md->served ? md->served
+                                               : md_status_served_load(md, store, p, p);
+    const md_served_t *served;
     md_json_t *certj, *ocspj;
-    const char *name;
     apr_time_t at;
-    int i, n = md->cert_files->nelts ? md->cert_files->nelts : md_pkey_spec_count(md);
+    int i;
 
     *prenew_at = 0;
-    for (i = 0; i < n; ++i) {
-        if (md->cert_files->nelts) {
-            name = apr_itoa(p, i);
-            cert = load_static(APR_ARRAY_IDX(md->cert_files, i, const char *), p);
-        }
-        else {
-            name = md_pkey_spec_name(md_pkey_spec_at(md, i));
-            cert = store ? load_leaf(store, MD_SG_DOMAINS, md, md_pkey_spec_at(md, i), p) : NULL;
-        }
-        if (!cert) continue;
-        certj = md_status_cert_json(cert, p);
-        ocspj = cert_ocsp_json(md, cert, store, p);
+    for (i = 0; i < all->nelts; ++i) {
+        served = APR_ARRAY_IDX(all, i, const md_served_t *);
+        if (!served) continue;
+        certj = md_json_copy(served->json, p);
+        ocspj = cert_ocsp_json(md, served, store, p);
         if (ocspj) md_json_setj(ocspj, certj, MD_KEY_OCSP, NULL);
-        cert_set_add(&set, name, certj, cert);
-        at = md_renew_at(&md->renew_window, md_cert_not_before(cert), md_cert_not_after(cert));
+        cert_set_add(&set, served->name, certj, served->not_before, served->not_after);
+        at = md_renew_at(&md->renew_window, served->not_before, served->not_after);
         if (!*prenew_at || at < *prenew_at) *prenew_at = at;
     }
     cert_set_finish(&set, p);
@@ -146,13 +189,13 @@ static md_json_t *served_certs_json(const md_t *md, md_store_t *store, apr_time_
 static md_json_t *staged_certs_json(const md_t *md, md_store_t *store, apr_pool_t *p)
 {
     cert_set_t set = { md_json_create(p), 0, 0, 0 };
-    const md_cert_t *cert;
+    const md_served_t *staged;
     int i;
 
     for (i = 0; i < md_pkey_spec_count(md); ++i) {
-        cert = load_leaf(store, MD_SG_STAGING, md, md_pkey_spec_at(md, i), p);
-        if (cert) cert_set_add(&set, md_pkey_spec_name(md_pkey_spec_at(md, i)),
-                               md_status_cert_json(cert, p), cert);
+        staged = served_from_store(store, MD_SG_STAGING, md, md_pkey_spec_at(md, i), p);
+        if (staged) cert_set_add(&set, staged->name, staged->json, staged->not_before,
+                                 staged->not_after);
     }
     cert_set_finish(&set, p);
     return set.certs;

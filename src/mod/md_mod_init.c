@@ -17,6 +17,7 @@
 #include "md_job.h"
 #include "md_ocsp.h"
 #include "md_renew.h"
+#include "md_status.h"
 #include "md_util.h"
 
 APLOG_USE_MODULE(md);
@@ -145,46 +146,70 @@ static apr_status_t key_file_check(md_store_t *store, md_t *md, const char *file
     return APR_EINVAL;
 }
 
-static int md_is_complete(md_store_t *store, md_t *md, apr_pool_t *p)
+/* A certificate file that looks like one: the dry run's check. mod_ssl parses it right
+ * after; a torn or emptied file is caught here so that mod_ssl is not handed it. */
+static apr_status_t cert_file_check(md_store_t *store, md_t *md, const char *file, apr_pool_t *p)
 {
-    apr_array_header_t *chain = NULL;
-    const char *cert, *key;
-    apr_status_t rv;
-    int i, k;
+    const char *pem;
+    apr_status_t rv = md_store_load_text(&pem, store, MD_SG_DOMAINS, md->name, file, p);
 
+    if (rv != APR_SUCCESS) return rv;
+    if (strstr(pem, "-----BEGIN CERTIFICATE-----") && strstr(pem, "-----END CERTIFICATE-----")) {
+        return APR_SUCCESS;
+    }
+    md_store_damage_report(store, MD_SG_DOMAINS, md->name, file,
+                           "not a certificate in PEM (truncated?)", p);
+    return APR_EINVAL;
+}
+
+/* The served chain of one key spec, parsed once and recorded in md->served (pconf) for
+ * the watchdog and the status; *pcovers: it is for all of the MD's names. */
+static apr_status_t served_chain_read(int *pcovers, md_mod_conf_t *mc, md_t *md,
+                                      const md_pkey_spec_t *spec, apr_pool_t *p)
+{
+    const char *file = md_pkey_file_name(spec, MD_FN_PUBCERT, p);
+    apr_array_header_t *chain = NULL;
+    apr_status_t rv;
+    int k;
+
+    *pcovers = 0;
+    rv = md_store_load_chain(&chain, mc->store, MD_SG_DOMAINS, md->name, file, p);
+    if (rv == APR_SUCCESS && !chain->nelts) rv = APR_EINVAL;
+    if (rv != APR_SUCCESS) return rv;
+    APR_ARRAY_PUSH(md->served, md_served_t *) = md_status_served_of(md_pkey_spec_name(spec),
+                                                                    chain, mc->pconf);
+    for (k = 0; k < md->domains->nelts; ++k) {
+        if (!md_cert_covers(APR_ARRAY_IDX(chain, 0, md_cert_t *),
+                            APR_ARRAY_IDX(md->domains, k, const char *), p)) return APR_SUCCESS;
+    }
+    *pcovers = 1;
+    return APR_SUCCESS;
+}
+
+/* Does every key spec have a certificate and key in domains/? The serving pass parses
+ * each certificate once (md->served, names covered); the dry run only looks at the
+ * files, since mod_ssl parses them right after anyway. */
+static int md_is_complete(md_mod_conf_t *mc, md_t *md, int dry_run, apr_pool_t *p)
+{
+    const char *cert, *key;
+    int i, covers = 1, complete = 1;
+    apr_status_t rv;
+
+    if (!dry_run) md->served = apr_array_make(mc->pconf, 2, sizeof(md_served_t *));
     for (i = 0; i < md_pkey_spec_count(md); ++i) {
         const md_pkey_spec_t *spec = md_pkey_spec_at(md, i);
         cert = md_pkey_file_name(spec, MD_FN_PUBCERT, p);
         key = md_pkey_file_name(spec, MD_FN_PRIVKEY, p);
-        rv = md_store_load_chain(&chain, store, MD_SG_DOMAINS, md->name, cert, p);
-        if (rv == APR_SUCCESS && !chain->nelts) rv = APR_EINVAL;
-        if (!served_file_ok(store, md, cert, rv, p)) return 0;
-        if (!served_file_ok(store, md, key, key_file_check(store, md, key, p), p)) return 0;
-        for (k = 0; k < md->domains->nelts; ++k) {
-            if (!md_cert_covers(APR_ARRAY_IDX(chain, 0, md_cert_t *),
-                                APR_ARRAY_IDX(md->domains, k, const char *), p)) return 0;
+        rv = dry_run ? cert_file_check(mc->store, md, cert, p)
+                     : served_chain_read(&covers, mc, md, spec, p);
+        if (!dry_run && rv != APR_SUCCESS) APR_ARRAY_PUSH(md->served, md_served_t *) = NULL;
+        if (!served_file_ok(mc->store, md, cert, rv, p)
+            || !served_file_ok(mc->store, md, key, key_file_check(mc->store, md, key, p), p)
+            || !covers) {
+            complete = 0;
         }
     }
-    return 1;
-}
-
-/* When the first certificate of the served chains (one per key spec) is due for renewal;
- * 0 when one is missing. */
-static apr_time_t chains_renew_time(const md_t *md, const apr_array_header_t *chains)
-{
-    const apr_array_header_t *chain;
-    const md_cert_t *leaf;
-    apr_time_t at = 0, t;
-    int i;
-
-    for (i = 0; i < chains->nelts; ++i) {
-        chain = APR_ARRAY_IDX(chains, i, const apr_array_header_t *);
-        if (!chain) return 0;
-        leaf = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
-        t = md_renew_at(&md->renew_window, md_cert_not_before(leaf), md_cert_not_after(leaf));
-        if (!at || t < at) at = t;
-    }
-    return at;
+    return complete;
 }
 
 /* The fallback certificate while an MD has none: a scratch file in the runtime directory
@@ -395,52 +420,26 @@ static void md_activate_staged(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_p
     md_store_unlock(lock);
 }
 
-/* The first certificate served for the MD: its static file or the store's. */
-static md_cert_t *served_leaf(md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
+/* The first certificate served for the MD, as read at start; NULL when there is none. */
+static const md_served_t *served_first(const md_t *md)
 {
-    apr_array_header_t *chain = apr_array_make(p, 3, sizeof(md_cert_t *));
-    const char *pem;
-    apr_size_t len;
-
-    if (md->cert_files->nelts) {
-        if (md_file_read(&pem, &len, APR_ARRAY_IDX(md->cert_files, 0, const char *),
-                         1024 * 1024, p) != APR_SUCCESS
-            || md_chain_from_pem(&chain, pem, len, p) != APR_SUCCESS) return NULL;
-    }
-    else if (!mc->store || md_store_load_chain(&chain, mc->store, MD_SG_DOMAINS, md->name,
-                                               md_pkey_file_name(md_pkey_spec_at(md, 0), MD_FN_PUBCERT, p),
-                                               p) != APR_SUCCESS) {
-        return NULL;
-    }
-    return chain->nelts ? APR_ARRAY_IDX(chain, 0, md_cert_t *) : NULL;
+    return md->served && md->served->nelts ? APR_ARRAY_IDX(md->served, 0, const md_served_t *)
+                                           : NULL;
 }
 
 /* What the watchdog needs to know of the served certificate, which it cannot read. */
 static void md_watch(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
 {
     md_watch_t *w = apr_pcalloc(mc->pconf, sizeof(*w));
-    const apr_array_header_t *first;
-    const md_cert_t *leaf = NULL;
-    apr_time_t from, until;
+    const md_served_t *first = md->state == MD_S_COMPLETE ? served_first(md) : NULL;
 
     w->md = md;
     md->ca_challenges = challenge_types(mc, md, mc->pconf);
-    /* the renewal runs unprivileged: it gets the served certificates (ARI) from here */
-    md->served_chains = md_renew_served_chains(mc->store, md, mc->pconf);
-    first = md->served_chains->nelts ? APR_ARRAY_IDX(md->served_chains, 0, const apr_array_header_t *)
-                                     : NULL;
-    if (md->state == MD_S_COMPLETE) {
-        leaf = md->cert_files->nelts ? served_leaf(mc, md, p)
-               : first ? APR_ARRAY_IDX(first, 0, const md_cert_t *) : NULL;
-    }
-    if (leaf) {
-        from = md_cert_not_before(leaf);
-        until = md_cert_not_after(leaf);
-        w->valid_until = until;
-        /* static files (MDRenewMode always) by their own dates, managed ones by all keys' */
-        w->renew_at = md->cert_files->nelts ? md_renew_at(&md->renew_window, from, until)
-                                            : chains_renew_time(md, md->served_chains);
-        w->warn_at = until - md_timeslice_length(&md->warn_window, from, until);
+    if (first) {
+        w->valid_until = first->not_after;
+        w->renew_at = md_status_served_renew_at(md, md->served);
+        w->warn_at = first->not_after - md_timeslice_length(&md->warn_window, first->not_before,
+                                                            first->not_after);
         /* a certificate its OCSP responder reported revoked is renewed now */
         if (md_ocsp_md_revoked(mc->store, md, p)) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MD8040: %s: the "
@@ -453,15 +452,18 @@ static void md_watch(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
 
 /* The state of an MD from the served files: complete when every key spec has a
  * certificate for all names, and nothing changed that needs a new one. */
-static void md_state_update(md_mod_conf_t *mc, md_t *md, const char **pstored, apr_pool_t *p)
+static void md_state_update(md_mod_conf_t *mc, md_t *md, int dry_run, const char **pstored,
+                            apr_pool_t *p)
 {
     md_json_t *stored_json;
     md_t *stored = NULL;
 
     if (pstored) *pstored = NULL;
     md->state = MD_S_INCOMPLETE;
+    md->served = NULL;
     if (md->cert_files->nelts) {
         md->state = MD_S_COMPLETE;  /* static files: checked to exist at configuration */
+        if (!dry_run) md->served = md_status_served_load(md, NULL, mc->pconf, p);
     }
     else if (mc->store) {
         if (md_store_load_json(&stored_json, mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, p) == APR_SUCCESS
@@ -470,7 +472,7 @@ static void md_state_update(md_mod_conf_t *mc, md_t *md, const char **pstored, a
             md->ca_effective = apr_pstrdup(mc->pconf, stored->ca_effective);
             if (pstored) *pstored = md_json_dump(stored_json, MD_JSON_INDENT, p);
         }
-        if (md_is_complete(mc->store, md, p) && !(stored && md_needs_new_cert_for(md, stored))) {
+        if (md_is_complete(mc, md, dry_run, p) && !(stored && md_needs_new_cert_for(md, stored))) {
             md->state = MD_S_COMPLETE;
         }
     }
@@ -490,7 +492,7 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
     md_activate_staged(mc, md, s, p);
     /* 2. the state, and md.json as configured now (written only when it changed); a store
      *    that cannot be written (a full disk) costs the record, not the serving */
-    md_state_update(mc, md, &stored, p);
+    md_state_update(mc, md, 0, &stored, p);
     account_scan(mc, md, p);
     now = md_json_dump(md_to_json(md, p), MD_JSON_INDENT, p);
     if (!stored || strcmp(stored, now)) {
@@ -524,15 +526,15 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
 /* Warnings at start: an absolute MDRenewWindow as long as the certificate's whole life
  * (a renewal would be due at once, every time), and a static certificate inside its
  * MDWarnWindow (nobody renews it unless MDRenewMode is always). */
-static void md_windows_check(md_mod_conf_t *mc, const md_t *md, server_rec *s, apr_pool_t *p)
+static void md_windows_check(const md_t *md, server_rec *s, apr_pool_t *p)
 {
-    md_cert_t *leaf = served_leaf(mc, md, p);
+    const md_served_t *first = served_first(md);
     apr_time_t from, until;
     char date[APR_RFC822_DATE_LEN];
 
-    if (!leaf) return;
-    from = md_cert_not_before(leaf);
-    until = md_cert_not_after(leaf);
+    if (!first) return;
+    from = first->not_before;
+    until = first->not_after;
     if (!md->renew_window.norm && md->renew_window.len >= until - from) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MD4012: %s: MDRenewWindow %s is not "
                      "shorter than the certificate's lifetime of %d days, so a renewal is always due. "
@@ -641,7 +643,7 @@ static void mds_carry_renames(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 /* The configuration dry run: read the store, write nothing there. */
 static apr_status_t md_dry_run(md_mod_conf_t *mc, md_t *md, md_pkey_t **pfallback, apr_pool_t *p)
 {
-    md_state_update(mc, md, NULL, p);
+    md_state_update(mc, md, 1, NULL, p);
     return (md->state == MD_S_COMPLETE) ? APR_SUCCESS : fallback_ensure(mc, md, pfallback, p);
 }
 
@@ -707,7 +709,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
         apr_pool_clear(ptmp);
         rv = dry_run ? md_dry_run(mc, md, &fallback_key, ptmp)
                      : md_sync(mc, md, s, &fallback_key, ptmp);
-        if (!dry_run) md_windows_check(mc, md, s, ptmp);
+        if (!dry_run) md_windows_check(md, s, ptmp);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "MD1005: %s: the store at %s cannot "
                          "be written", md->name, mc->store ? md_store_base(mc->store) : mc->store_dir);

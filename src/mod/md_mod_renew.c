@@ -215,22 +215,21 @@ static int ari_check(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_pool_t
     int changed = 0;
     md_t *md = w->md;
     md_result_t *result = md_result_make(p);
-    apr_array_header_t *chain;
+    const md_served_t *served;
     md_acme_ari_t ari;
     md_acme_t *acme;
     md_http_t *http;
     apr_status_t rv;
 
-    if (!md->ari_renewals || !md->served_chains || !md->served_chains->nelts) return 0;
-    chain = APR_ARRAY_IDX(md->served_chains, 0, apr_array_header_t *);
-    if (!chain || chain->nelts < 2) return 0;
+    if (!md->ari_renewals || !md->served || !md->served->nelts) return 0;
+    served = APR_ARRAY_IDX(md->served, 0, const md_served_t *);
+    if (!served || !served->ari_id) return 0;
     http = http_for(wd, md, p);
     if (!http || md_acme_create(&acme, md->ca_effective ? md->ca_effective
                                 : APR_ARRAY_IDX(md->ca_urls, 0, const char *), http, p) != APR_SUCCESS) {
         return 0;
     }
-    rv = md_acme_ari_get(&ari, acme, APR_ARRAY_IDX(chain, 0, md_cert_t *),
-                         APR_ARRAY_IDX(chain, 1, md_cert_t *), result, p);
+    rv = md_acme_ari_get(&ari, acme, served->ari_id, result, p);
     if (rv != APR_SUCCESS) {
         if (rv != APR_ENOTIMPL) ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, wd->s, "MD1111: %s: "
                                              "no renewal information from the CA: %s",

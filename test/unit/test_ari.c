@@ -88,7 +88,7 @@ START_TEST(ari_get_and_renew_at)
     apr_time_t at;
 
     ck_assert_int_eq(md_acme_create(&acme, DIR_URL, http, md_test_pool), APR_SUCCESS);
-    ck_assert_int_eq(md_acme_ari_get(&ari, acme, example_cert(1), NULL, r, md_test_pool),
+    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool), r, md_test_pool),
                      APR_SUCCESS);
     ck_assert_int_eq(apr_time_sec(ari.start), 1925092800);
     ck_assert_int_eq(apr_time_sec(ari.end), 1925179200);
@@ -119,13 +119,13 @@ START_TEST(ari_not_offered_and_bad_answers)
     md_acme_t *acme;
 
     md_acme_create(&acme, DIR_URL, fake_http_create(none, md_test_pool), md_test_pool);
-    ck_assert_int_eq(md_acme_ari_get(&ari, acme, example_cert(1), NULL, r, md_test_pool),
+    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool), r, md_test_pool),
                      APR_ENOTIMPL);
     md_acme_create(&acme, DIR_URL, fake_http_create(bad, md_test_pool), md_test_pool);
-    ck_assert_int_eq(md_acme_ari_get(&ari, acme, example_cert(1), NULL, r, md_test_pool), APR_EINVAL);
-    ck_assert_int_eq(md_acme_ari_get(&ari, acme, example_cert(1), NULL, r, md_test_pool), APR_EINVAL);
-    ck_assert_int_eq(md_acme_ari_get(&ari, acme, example_cert(1), NULL, r, md_test_pool), APR_ENOENT);
-    ck_assert_int_ne(md_acme_ari_get(&ari, acme, example_cert(1), NULL, r, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool), r, md_test_pool), APR_EINVAL);
+    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool), r, md_test_pool), APR_EINVAL);
+    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool), r, md_test_pool), APR_ENOENT);
+    ck_assert_int_ne(md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool), r, md_test_pool), APR_SUCCESS);
     ck_assert_int_ge(r->retry_after, apr_time_now() + apr_time_from_sec(7100));
 }
 END_TEST

@@ -95,11 +95,11 @@ apr_status_t md_acme_ari_parse(md_acme_ari_t *ari, const md_http_response_t *res
     return APR_SUCCESS;
 }
 
-apr_status_t md_acme_ari_get(md_acme_ari_t *ari, md_acme_t *acme, const md_cert_t *cert,
-                             const md_cert_t *issuer, md_result_t *result, apr_pool_t *p)
+apr_status_t md_acme_ari_get(md_acme_ari_t *ari, md_acme_t *acme, const char *id,
+                             md_result_t *result, apr_pool_t *p)
 {
     md_http_response_t *resp;
-    const char *id, *url;
+    const char *url;
     apr_status_t rv;
 
     memset(ari, 0, sizeof(*ari));
@@ -109,7 +109,6 @@ apr_status_t md_acme_ari_get(md_acme_ari_t *ari, md_acme_t *acme, const md_cert_
         md_result_set(result, APR_ENOTIMPL, "the CA at %s offers no renewal information", acme->url);
         return APR_ENOTIMPL;
     }
-    id = md_acme_ari_cert_id(cert, issuer, p);
     if (!id) {
         md_result_set(result, APR_EINVAL, "the certificate has no authority key identifier");
         return APR_EINVAL;
@@ -141,7 +140,7 @@ apr_status_t md_acme_ari_renew_at(apr_time_t *pat, md_acme_t *acme, const md_cer
     apr_status_t rv;
 
     *pat = 0;
-    rv = md_acme_ari_get(&ari, acme, cert, issuer, result, p);
+    rv = md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(cert, issuer, p), result, p);
     if (rv != APR_SUCCESS) return rv;
     *pat = md_acme_ari_pick(ari.start, ari.end, apr_time_now(), rand_unit());
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD3020: ARI window %s .. %s, renew at %s%s%s",

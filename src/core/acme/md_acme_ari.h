@@ -17,8 +17,8 @@ const char *md_acme_ari_cert_id(const md_cert_t *cert, const md_cert_t *issuer, 
 
 /* Fetch the renewalInfo of the certificate from the CA that issued it (acme). APR_ENOTIMPL
  * when the CA has no renewalInfo resource. */
-apr_status_t md_acme_ari_get(md_acme_ari_t *ari, md_acme_t *acme, const md_cert_t *cert,
-                             const md_cert_t *issuer, md_result_t *result, apr_pool_t *p);
+apr_status_t md_acme_ari_get(md_acme_ari_t *ari, md_acme_t *acme, const char *cert_id,
+                             md_result_t *result, apr_pool_t *p);
 
 /* The CA's renewalInfo answer: a suggestedWindow with start <= end, else an error. */
 apr_status_t md_acme_ari_parse(md_acme_ari_t *ari, const md_http_response_t *resp,
