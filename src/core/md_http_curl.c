@@ -7,7 +7,6 @@
 #include "md_http.h"
 #include "md_log.h"
 
-#define MD_HTTP_DEFAULT_MAX_BODY (1024 * 1024)
 #define MD_HTTP_RETRY_AFTER_MAX (30 * 24 * 3600)
 
 typedef struct {
@@ -127,7 +126,7 @@ static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(curl);
     curl_slist_free_all(hdrs);
-    rv = ctx.too_large ? APR_ENOSPC : curl_status(rc);
+    rv = ctx.too_large ? MD_HTTP_ETOOLARGE : curl_status(rc);
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD0201: %s %s failed: %s%s", req->method,
                       req->url, curl_easy_strerror(rc), ctx.too_large ? " (response too large)" : "");

@@ -203,7 +203,9 @@ static void renew_outcome(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_
     job->next_run = apr_time_now() + delay;
     ap_log_error(APLOG_MARK, APLOG_ERR, result->status, wd->s, "MD1102: %s: renewal failed "
                  "(attempt %d), next try in %s: %s", md->name, job->errors,
-                 md_duration_print(apr_time_from_sec(apr_time_sec(delay)), p),
+                 md_duration_print(delay < apr_time_from_sec(10)   /* no "0d" for 0.4s */
+                                   ? apr_time_from_msec(apr_time_as_msec(delay))
+                                   : apr_time_from_sec(apr_time_sec(delay)), p),
                  md_result_line(result, p));
     md_event_raise(wd->events, "errored", md, job, NULL, &ran, p);
 }
