@@ -296,6 +296,9 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     if (!staged && w->renew_at > apr_time_now()) touched |= ari_check(wd, w, job, p);
     if (staged) {
         touched = 1;
+        /* the files say finished, even when the process that staged them died before
+         * it could save the job (status and metrics read the job) */
+        job->finished = 1;
         staged_ready(wd, w, job, p);
     }
     else if (w->renew_at <= apr_time_now() && job->next_run <= apr_time_now()) {
