@@ -35,6 +35,7 @@ typedef struct {
     apr_interval_time_t connect_timeout;
     apr_interval_time_t timeout;  /* whole request */
     apr_size_t max_body;          /* larger response bodies fail the request */
+    volatile apr_uint32_t *cancel;/* when set and non-zero, transfers stop at once (APR_EINTR) */
 } md_http_config_t;
 
 struct md_http_t {

@@ -36,12 +36,17 @@ typedef struct {
     md_mod_conf_t *mc;
     server_rec *s;
     apr_time_t start_at;
-    apr_thread_pool_t *workers;
+    apr_thread_pool_t *workers;       /* swapped out atomically when stopping */
     apr_thread_mutex_t *acct_lock;
     md_event_conf_t *events;
+    volatile apr_uint32_t stopping;   /* the child exits: abort CA requests, start nothing */
+    struct md_renew_task_t *tasks;    /* one per watched MD, made once */
 } md_renew_wd_t;
 
-typedef struct {
+/* This generation's watchdog, for the child's exit (md_renew_child_init); NULL if none. */
+static md_renew_wd_t *renew_wd;
+
+typedef struct md_renew_task_t {
     md_renew_wd_t *wd;
     md_watch_t *w;
 } md_renew_task_t;
@@ -79,6 +84,7 @@ static md_http_t *http_for(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
     cfg.proxy_url = md->proxy_url;
     cfg.proxy_ca_file = md->proxy_ca_certs;
     cfg.user_agent = "mod_md/" "0.1 (Apache httpd)";
+    cfg.cancel = &wd->stopping;
     md_http_create(&http, &cfg, p);
     return http;
 }
@@ -306,6 +312,10 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
         ca_pick(wd, md, job, p);
         result = md_result_make(p);
         renew_now(wd, md, job, result, p);
+        if (apr_atomic_read32(&wd->stopping)) {
+            md_store_unlock(lock);   /* cut short by the child's exit: the next one retries */
+            return;
+        }
         renew_outcome(wd, md, job, result, p);
         staged = (result->status == APR_SUCCESS);
         if (staged) staged_ready(wd, w, job, p);
@@ -382,8 +392,9 @@ static void renew_dispatch(md_renew_wd_t *wd, apr_pool_t *ptemp)
         md_watch_t *w = APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *);
         md_renew_task_t *task;
 
+        if (apr_atomic_read32(&wd->stopping) || !wd->workers) return;
         if (w->next_check > now || apr_atomic_read32(&w->running)) continue;
-        task = apr_pcalloc(wd->mc->watched->pool, sizeof(*task));
+        task = &wd->tasks[i];       /* one per MD: an MD runs once at a time */
         task->wd = wd;
         task->w = w;
         apr_atomic_set32(&w->running, 1);
@@ -392,6 +403,31 @@ static void renew_dispatch(md_renew_wd_t *wd, apr_pool_t *ptemp)
             apr_atomic_set32(&w->running, 0);
         }
     }
+}
+
+/* Stop the workers and wait for them, once (the watchdog's STOPPING and the child's
+ * exit may both ask): requests to the CA in flight are aborted. */
+static void workers_stop(md_renew_wd_t *wd)
+{
+    apr_thread_pool_t *workers;
+
+    apr_atomic_set32(&wd->stopping, 1);
+    workers = apr_atomic_xchgptr((volatile void **)&wd->workers, NULL);
+    if (workers) apr_thread_pool_destroy(workers);
+}
+
+/* A child exits without stopping the watchdog's thread first (mod_watchdog's pool
+ * outlives the child's): workers still talking to the CA would then run into
+ * OpenSSL's and APR's exit-time cleanups. They are stopped before anything else. */
+static apr_status_t renew_child_exit(void *baton)
+{
+    if (renew_wd) workers_stop(renew_wd);
+    return APR_SUCCESS;
+}
+
+void md_renew_child_init(apr_pool_t *pchild)
+{
+    apr_pool_pre_cleanup_register(pchild, NULL, renew_child_exit);
 }
 
 static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
@@ -407,6 +443,7 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
         for (i = 0; i < wd->mc->watched->nelts; ++i) {
             APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *)->next_check = wd->start_at;
         }
+        wd->tasks = apr_pcalloc(pool, sizeof(md_renew_task_t) * (apr_size_t)wd->mc->watched->nelts);
         rv = apr_thread_mutex_create(&wd->acct_lock, APR_THREAD_MUTEX_DEFAULT, pool);
         if (rv == APR_SUCCESS) rv = apr_thread_pool_create(&wd->workers, 0,
                                    (apr_size_t)wd->mc->renew_concurrency, pool);
@@ -420,8 +457,7 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
         }
         return APR_SUCCESS;
     case AP_WATCHDOG_STATE_STOPPING:
-        if (wd->workers) apr_thread_pool_destroy(wd->workers);
-        wd->workers = NULL;
+        workers_stop(wd);
         return APR_SUCCESS;
     default:
         return APR_SUCCESS;
@@ -436,6 +472,7 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
     md_renew_wd_t *wd;
     apr_status_t rv;
 
+    renew_wd = NULL;
     if (!mc->watched->nelts) return APR_SUCCESS;
     wd_get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
@@ -454,6 +491,7 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "MD1104: the renewal watchdog could not start");
         return rv;
     }
+    renew_wd = wd;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MD1105: watching %d managed domain(s), "
                  "renewing up to %d at a time", mc->watched->nelts, mc->renew_concurrency);
     return APR_SUCCESS;
