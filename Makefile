@@ -91,7 +91,7 @@ asan-module:
 # The integration tests named in ASAN_TESTS (a pytest -k expression; all with
 # ASAN_TESTS=all) with Apache loading the sanitized module: MDTEST_ASAN=1 makes the
 # harness preload libasan into apache2, collect ASan/UBSan reports and fail a test
-# on any (test/integration/README: "Sanitizers"). mdctl is the sanitized one too.
+# on any (mdtest/apache.py, README "Running the tests"). mdctl is the sanitized one too.
 ASAN_TESTS ?= test_0100 or test_0600 or test_052 or test_051 or test_0700 or test_0800 or test_0530 or test_035
 asan-integration: asan-module
 	MD_MODULE=$(abspath $(BUILD)/san/mod_md.so) MDTEST_MDCTL=$(abspath $(BUILD)/san/mdctl) \
