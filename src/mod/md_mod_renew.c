@@ -31,15 +31,17 @@ APLOG_USE_MODULE(md);
 #define MD_RESTART_MARKER ".restart-wanted"
 #define MD_RESTART_SETTLE apr_time_from_sec(5)
 #define MD_RENEW_REQUESTS ".renew-requests"
+#define MD_RENEW_EXIT_WAIT_MS 30000   /* a worker may be running a program, see MDProgramTimeout */
 
 typedef struct {
     md_mod_conf_t *mc;
     server_rec *s;
     apr_time_t start_at;
-    apr_thread_pool_t *workers;       /* swapped out atomically when stopping */
+    apr_thread_pool_t *workers;
     apr_thread_mutex_t *acct_lock;
     md_event_conf_t *events;
     volatile apr_uint32_t stopping;   /* the child exits: abort CA requests, start nothing */
+    volatile apr_uint32_t active;     /* tasks running */
     struct md_renew_task_t *tasks;    /* one per watched MD, made once */
 } md_renew_wd_t;
 
@@ -334,10 +336,14 @@ static void *APR_THREAD_FUNC renew_task(apr_thread_t *thread, void *baton)
     md_renew_task_t *task = baton;
     apr_pool_t *p;
 
-    apr_pool_create(&p, NULL);
-    renew_md(task->wd, task->w, p);
-    apr_pool_destroy(p);
+    apr_atomic_inc32(&task->wd->active);
+    if (!apr_atomic_read32(&task->wd->stopping)) {
+        apr_pool_create(&p, NULL);
+        renew_md(task->wd, task->w, p);
+        apr_pool_destroy(p);
+    }
     apr_atomic_set32(&task->w->running, 0);
+    apr_atomic_dec32(&task->wd->active);
     return NULL;
 }
 
@@ -392,7 +398,7 @@ static void renew_dispatch(md_renew_wd_t *wd, apr_pool_t *ptemp)
         md_watch_t *w = APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *);
         md_renew_task_t *task;
 
-        if (apr_atomic_read32(&wd->stopping) || !wd->workers) return;
+        if (apr_atomic_read32(&wd->stopping)) return;
         if (w->next_check > now || apr_atomic_read32(&w->running)) continue;
         task = &wd->tasks[i];       /* one per MD: an MD runs once at a time */
         task->wd = wd;
@@ -405,23 +411,20 @@ static void renew_dispatch(md_renew_wd_t *wd, apr_pool_t *ptemp)
     }
 }
 
-/* Stop the workers and wait for them, once (the watchdog's STOPPING and the child's
- * exit may both ask): requests to the CA in flight are aborted. */
-static void workers_stop(md_renew_wd_t *wd)
-{
-    apr_thread_pool_t *workers;
-
-    apr_atomic_set32(&wd->stopping, 1);
-    workers = apr_atomic_xchgptr((volatile void **)&wd->workers, NULL);
-    if (workers) apr_thread_pool_destroy(workers);
-}
-
 /* A child exits without stopping the watchdog's thread first (mod_watchdog's pool
  * outlives the child's): workers still talking to the CA would then run into
- * OpenSSL's and APR's exit-time cleanups. They are stopped before anything else. */
+ * OpenSSL's and APR's exit-time cleanups. So, before anything else is cleaned up,
+ * requests in flight are aborted and the running tasks waited for; the thread pool
+ * itself is left alone (the watchdog's thread may still use it). */
 static apr_status_t renew_child_exit(void *baton)
 {
-    if (renew_wd) workers_stop(renew_wd);
+    int i;
+
+    if (!renew_wd) return APR_SUCCESS;
+    apr_atomic_set32(&renew_wd->stopping, 1);
+    for (i = 0; i < MD_RENEW_EXIT_WAIT_MS / 10 && apr_atomic_read32(&renew_wd->active); ++i) {
+        apr_sleep(apr_time_from_msec(10));
+    }
     return APR_SUCCESS;
 }
 
@@ -457,7 +460,9 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
         }
         return APR_SUCCESS;
     case AP_WATCHDOG_STATE_STOPPING:
-        workers_stop(wd);
+        apr_atomic_set32(&wd->stopping, 1);
+        if (wd->workers) apr_thread_pool_destroy(wd->workers);   /* waits for the tasks */
+        wd->workers = NULL;
         return APR_SUCCESS;
     default:
         return APR_SUCCESS;
