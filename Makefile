@@ -3,10 +3,13 @@
 #   make                 build build/libmdcore.a, build/mod_md.so and build/mdctl
 #   make test            unit tests (libcheck)
 #   make asan-test       unit tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make asan-module     mod_md.so and mdctl with ASan+UBSan, in build/san/
+#   make asan-integration  integration tests (ASAN_TESTS) with Apache loading build/san/mod_md.so
 #   make integration     pytest against real Apache httpd, Pebble and pebble-challtestsrv
 #   make fuzz            libFuzzer targets (clang, ASan+UBSan), FUZZ_SECONDS (60) each
 #   make fuzz-ci         seeds replayed + FUZZ_CI_SECONDS (10) of fuzzing each (in check)
-#   make check           all of the above but `make fuzz`: what CI runs
+#   make check           all of the above but `make fuzz`: what CI runs (asan-integration
+#                        adds about 5 minutes on 2 cores)
 #   make install         install the module (see README: where it goes and why)
 #   make fault-module    build-fault/mod_md.so with crash points (-DMD_FAULT_POINTS) for
 #                        the crash tests (test_0540_store_faults.py); never the normal build
@@ -45,8 +48,8 @@ MOD_OBJ    := $(MOD_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(B)/%.o)
 
-.PHONY: all test asan-test integration check install lint clean fuzz fuzz-ci fuzz-build fuzz-bins \
-        fault-module
+.PHONY: all test asan-test asan-module asan-integration integration check install lint clean \
+        fuzz fuzz-ci fuzz-build fuzz-bins fault-module
 all: lint $(B)/libmdcore.a $(B)/mod_md.so $(B)/mdctl
 
 $(B)/%.o: %.c $(wildcard src/core/*.h src/core/acme/*.h src/mod/*.h test/unit/*.h)
@@ -80,8 +83,10 @@ lint:
 test: $(B)/unit-tests
 	$(B)/unit-tests
 
+ASAN_SAN := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
 asan-test:
-	$(MAKE) SAN="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" OPT="-O1 -g" $(BUILD)/san/unit-tests
+	$(MAKE) SAN="$(ASAN_SAN)" OPT="-O1 -g" $(BUILD)/san/unit-tests
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 $(BUILD)/san/unit-tests
 
 # The module with crash points (MD_FAULT_POINT=<name> in the environment: SIGKILL there),
@@ -89,6 +94,18 @@ asan-test:
 FAULT_BUILD ?= build-fault
 fault-module:
 	$(MAKE) BUILD=$(FAULT_BUILD) FAULT_DEFINES=-DMD_FAULT_POINTS $(FAULT_BUILD)/mod_md.so
+
+asan-module:
+	$(MAKE) SAN="$(ASAN_SAN)" OPT="-O1 -g" $(BUILD)/san/mod_md.so $(BUILD)/san/mdctl
+
+# The integration tests named in ASAN_TESTS (a pytest -k expression, or "all", the
+# default: about 5 minutes on 2 cores) with Apache loading the sanitized module: MDTEST_ASAN=1 makes the
+# harness preload libasan into apache2, collect ASan/UBSan reports and fail a test
+# on any (mdtest/apache.py, README "Running the tests"). mdctl is the sanitized one too.
+ASAN_TESTS ?= all
+asan-integration: asan-module
+	MD_MODULE=$(abspath $(BUILD)/san/mod_md.so) MDTEST_MDCTL=$(abspath $(BUILD)/san/mdctl) \
+	  MDTEST_ASAN=1 test/integration/run.sh $(if $(filter all,$(ASAN_TESTS)),,-k "$(ASAN_TESTS)")
 
 integration: all
 	$(PYTHON) -m pytest -v test/integration
@@ -122,7 +139,7 @@ fuzz: fuzz-build
 fuzz-ci: fuzz-build
 	test/fuzz/run.sh $(FUZZ_CI_SECONDS) $(FUZZ_TARGETS)
 
-check: all test asan-test fuzz-ci integration
+check: all test asan-test fuzz-ci integration asan-integration
 
 # Installs through apxs into LIBEXECDIR (default /usr/local/lib/apache2/modules, which no
 # Debian package owns) and honours DESTDIR. A mod_md.so that a distribution package owns

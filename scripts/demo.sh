@@ -16,7 +16,7 @@ say() { printf '\n### %s\n' "$*"; }
 # Keep in sync with .ci/run.
 PACKAGES=(apache2 apache2-dev pebble libssl-dev libcurl4-openssl-dev libjansson-dev check
           python3-pytest python3-cryptography python3-requests curl openssl pkg-config make gcc
-          clang libclang-rt-14-dev)
+          clang libclang-rt-14-dev valgrind)
 
 if [ "$(id -u)" -ne 0 ]; then
   echo "demo.sh: run as root (apt-get, and Apache switching its children to www-data)" >&2

@@ -35,6 +35,7 @@ typedef struct {
     apr_interval_time_t connect_timeout;
     apr_interval_time_t timeout;  /* whole request */
     apr_size_t max_body;          /* larger response bodies fail the request */
+    volatile apr_uint32_t *cancel;/* when set and non-zero, transfers stop at once (APR_EINTR) */
 } md_http_config_t;
 
 struct md_http_t {
@@ -46,6 +47,10 @@ struct md_http_t {
 /* perform() fails with this when the server's TLS certificate could not be verified
  * against the configured trust anchors (or those could not be read). */
 #define MD_HTTP_EVERIFY APR_EACCES
+/* perform() fails with this when the response body is larger than config.max_body. */
+#define MD_HTTP_ETOOLARGE APR_ENOSPC
+/* The response body limit when config.max_body is 0. */
+#define MD_HTTP_DEFAULT_MAX_BODY (1024 * 1024)
 
 /* A transport over libcurl. */
 apr_status_t md_http_create(md_http_t **phttp, const md_http_config_t *config, apr_pool_t *p);

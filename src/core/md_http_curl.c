@@ -2,12 +2,12 @@
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_date.h>
+#include <apr_atomic.h>
 #include <curl/curl.h>
 
 #include "md_http.h"
 #include "md_log.h"
 
-#define MD_HTTP_DEFAULT_MAX_BODY (1024 * 1024)
 #define MD_HTTP_RETRY_AFTER_MAX (30 * 24 * 3600)
 
 typedef struct {
@@ -60,6 +60,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *baton)
     return n;
 }
 
+/* curl asks about once a second, and while it waits for the network */
+static int on_progress(void *baton, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    return apr_atomic_read32(baton) != 0;   /* non-zero aborts the transfer */
+}
+
 static apr_status_t curl_status(CURLcode rc)
 {
     switch (rc) {
@@ -68,6 +75,7 @@ static apr_status_t curl_status(CURLcode rc)
     case CURLE_COULDNT_CONNECT: return APR_ECONNREFUSED;
     case CURLE_COULDNT_RESOLVE_HOST: case CURLE_COULDNT_RESOLVE_PROXY: return APR_EHOSTUNREACH;
     case CURLE_WRITE_ERROR: return APR_ENOSPC;
+    case CURLE_ABORTED_BY_CALLBACK: return APR_EINTR;
     case CURLE_RECV_ERROR: case CURLE_SEND_ERROR: case CURLE_GOT_NOTHING: return APR_ECONNRESET;
     /* the server's certificate did not verify, or the trust anchors could not be read */
     case CURLE_PEER_FAILED_VERIFICATION: case CURLE_SSL_CACERT_BADFILE: return MD_HTTP_EVERIFY;
@@ -92,6 +100,11 @@ static void configure(CURL *curl, const md_http_config_t *cfg, curl_ctx_t *ctx)
     if (cfg->ca_file) {
         curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->ca_file);
         curl_easy_setopt(curl, CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NO_REVOKE);
+    }
+    if (cfg->cancel) {
+        curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)cfg->cancel);
+        curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     }
     if (cfg->proxy_url) curl_easy_setopt(curl, CURLOPT_PROXY, cfg->proxy_url);
     if (cfg->proxy_ca_file) curl_easy_setopt(curl, CURLOPT_PROXY_CAINFO, cfg->proxy_ca_file);
@@ -127,7 +140,7 @@ static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(curl);
     curl_slist_free_all(hdrs);
-    rv = ctx.too_large ? APR_ENOSPC : curl_status(rc);
+    rv = ctx.too_large ? MD_HTTP_ETOOLARGE : curl_status(rc);
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD0201: %s %s failed: %s%s", req->method,
                       req->url, curl_easy_strerror(rc), ctx.too_large ? " (response too large)" : "");

@@ -156,7 +156,8 @@ static apr_status_t finalize_and_stage(md_renew_spec_t *rs, md_acme_order_t *ord
     if (rv != APR_SUCCESS) return rv;
     /* 3. the chain must be for our key and our names before it is staged */
     if (!md_cert_matches_key(APR_ARRAY_IDX(chain, 0, md_cert_t *), key)) {
-        md_result_set(ctx->result, APR_EINVAL, "the CA's certificate does not match our key");
+        md_result_set(ctx->result, APR_EINVAL, "the certificate from %s does not match the key "
+                      "of our request: it is not staged", order->certificate);
         return APR_EINVAL;
     }
     rv = md_store_save_pkey(ctx->store, MD_SG_STAGING, ctx->md->name,

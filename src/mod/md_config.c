@@ -801,6 +801,18 @@ static const char *md_cmd_program_timeout(cmd_parms *cmd, void *dc, const char *
     return duration_parse(cmd, arg, apr_time_from_sec(1), &md_config_get(cmd->server)->mc->program_timeout);
 }
 
+/* MDCATimeout: the longest an ACME request may take; connecting gets at most 30s of it */
+static const char *md_cmd_ca_timeout(cmd_parms *cmd, void *dc, const char *arg)
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+    const char *err = duration_parse(cmd, arg, apr_time_from_sec(1), &mc->http.timeout);
+
+    if (err) return err;
+    mc->http.connect_timeout = mc->http.timeout < apr_time_from_sec(30)
+                               ? mc->http.timeout : apr_time_from_sec(30);
+    return NULL;
+}
+
 /* "HH:MM" as minutes of the day, or -1. */
 static int minutes_parse(const char *s)
 {
@@ -923,6 +935,8 @@ const command_rec md_cmds[] = {
                    "user [group]: who owns the parts of the store the children write"),
     AP_INIT_TAKE1("MDProgramTimeout", md_cmd_program_timeout, NULL, SRV_CONF,
                   "How long an external program may run before it is killed"),
+    AP_INIT_TAKE1("MDCATimeout", md_cmd_ca_timeout, NULL, SRV_CONF,
+                  "How long one request to the ACME CA may take"),
     AP_INIT_TAKE12("MDActivationRestart", md_cmd_activation_restart, NULL, SRV_CONF,
                    "on [HH:MM-HH:MM]: restart gracefully by itself when renewed certificates are ready"),
     AP_INIT_TAKE2("MDCertificateMonitor", md_cmd_cert_check, NULL, SRV_CONF,

@@ -141,6 +141,8 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
 /* The file a child writes when a renewed set is ready and the parent should restart. */
 const char *md_renew_restart_marker(md_mod_conf_t *mc, apr_pool_t *p);
 int md_renew_monitor(apr_pool_t *p, server_rec *s);
+/* In each child: stop the renewal workers before the child's exit cleans up. */
+void md_renew_child_init(apr_pool_t *pchild);
 /* Ask the renewal watchdog (in whatever child it runs) to renew an MD now. */
 apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, apr_pool_t *p);
 md_event_conf_t *md_renew_event_conf(md_mod_conf_t *mc, apr_pool_t *p);

@@ -734,6 +734,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
 void md_init_child(apr_pool_t *pchild, server_rec *s)
 {
     md_log_install(s);
+    md_renew_child_init(pchild);
 }
 
 /* ---- mod_ssl's certificate hooks --------------------------------------------------- */

@@ -31,6 +31,7 @@ APLOG_USE_MODULE(md);
 #define MD_RESTART_MARKER ".restart-wanted"
 #define MD_RESTART_SETTLE apr_time_from_sec(5)
 #define MD_RENEW_REQUESTS ".renew-requests"
+#define MD_RENEW_EXIT_WAIT_MS 30000   /* a worker may be running a program, see MDProgramTimeout */
 
 typedef struct {
     md_mod_conf_t *mc;
@@ -39,9 +40,15 @@ typedef struct {
     apr_thread_pool_t *workers;
     apr_thread_mutex_t *acct_lock;
     md_event_conf_t *events;
+    volatile apr_uint32_t stopping;   /* the child exits: abort CA requests, start nothing */
+    volatile apr_uint32_t active;     /* tasks running */
+    struct md_renew_task_t *tasks;    /* one per watched MD, made once */
 } md_renew_wd_t;
 
-typedef struct {
+/* This generation's watchdog, for the child's exit (md_renew_child_init); NULL if none. */
+static md_renew_wd_t *renew_wd;
+
+typedef struct md_renew_task_t {
     md_renew_wd_t *wd;
     md_watch_t *w;
 } md_renew_task_t;
@@ -79,6 +86,7 @@ static md_http_t *http_for(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
     cfg.proxy_url = md->proxy_url;
     cfg.proxy_ca_file = md->proxy_ca_certs;
     cfg.user_agent = "mod_md/" "0.1 (Apache httpd)";
+    cfg.cancel = &wd->stopping;
     md_http_create(&http, &cfg, p);
     return http;
 }
@@ -203,7 +211,9 @@ static void renew_outcome(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_
     job->next_run = apr_time_now() + delay;
     ap_log_error(APLOG_MARK, APLOG_ERR, result->status, wd->s, "MD1102: %s: renewal failed "
                  "(attempt %d), next try in %s: %s", md->name, job->errors,
-                 md_duration_print(apr_time_from_sec(apr_time_sec(delay)), p),
+                 md_duration_print(delay < apr_time_from_sec(10)   /* no "0d" for 0.4s */
+                                   ? apr_time_from_msec(apr_time_as_msec(delay))
+                                   : apr_time_from_sec(apr_time_sec(delay)), p),
                  md_result_line(result, p));
     md_event_raise(wd->events, "errored", md, job, NULL, &ran, p);
 }
@@ -293,6 +303,9 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     if (!staged && w->renew_at > apr_time_now()) touched |= ari_check(wd, w, job, p);
     if (staged) {
         touched = 1;
+        /* the files say finished, even when the process that staged them died before
+         * it could save the job (status and metrics read the job) */
+        job->finished = 1;
         staged_ready(wd, w, job, p);
     }
     else if (w->renew_at <= apr_time_now() && job->next_run <= apr_time_now()) {
@@ -300,6 +313,10 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
         ca_pick(wd, md, job, p);
         result = md_result_make(p);
         renew_now(wd, md, job, result, p);
+        if (apr_atomic_read32(&wd->stopping)) {
+            md_store_unlock(lock);   /* cut short by the child's exit: the next one retries */
+            return;
+        }
         renew_outcome(wd, md, job, result, p);
         staged = (result->status == APR_SUCCESS);
         if (staged) staged_ready(wd, w, job, p);
@@ -318,10 +335,14 @@ static void *APR_THREAD_FUNC renew_task(apr_thread_t *thread, void *baton)
     md_renew_task_t *task = baton;
     apr_pool_t *p;
 
-    apr_pool_create(&p, NULL);
-    renew_md(task->wd, task->w, p);
-    apr_pool_destroy(p);
+    apr_atomic_inc32(&task->wd->active);
+    if (!apr_atomic_read32(&task->wd->stopping)) {
+        apr_pool_create(&p, NULL);
+        renew_md(task->wd, task->w, p);
+        apr_pool_destroy(p);
+    }
     apr_atomic_set32(&task->w->running, 0);
+    apr_atomic_dec32(&task->wd->active);
     return NULL;
 }
 
@@ -376,8 +397,9 @@ static void renew_dispatch(md_renew_wd_t *wd, apr_pool_t *ptemp)
         md_watch_t *w = APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *);
         md_renew_task_t *task;
 
+        if (apr_atomic_read32(&wd->stopping)) return;
         if (w->next_check > now || apr_atomic_read32(&w->running)) continue;
-        task = apr_pcalloc(wd->mc->watched->pool, sizeof(*task));
+        task = &wd->tasks[i];       /* one per MD: an MD runs once at a time */
         task->wd = wd;
         task->w = w;
         apr_atomic_set32(&w->running, 1);
@@ -386,6 +408,28 @@ static void renew_dispatch(md_renew_wd_t *wd, apr_pool_t *ptemp)
             apr_atomic_set32(&w->running, 0);
         }
     }
+}
+
+/* A child exits without stopping the watchdog's thread first (mod_watchdog's pool
+ * outlives the child's): workers still talking to the CA would then run into
+ * OpenSSL's and APR's exit-time cleanups. So, before anything else is cleaned up,
+ * requests in flight are aborted and the running tasks waited for; the thread pool
+ * itself is left alone (the watchdog's thread may still use it). */
+static apr_status_t renew_child_exit(void *baton)
+{
+    int i;
+
+    if (!renew_wd) return APR_SUCCESS;
+    apr_atomic_set32(&renew_wd->stopping, 1);
+    for (i = 0; i < MD_RENEW_EXIT_WAIT_MS / 10 && apr_atomic_read32(&renew_wd->active); ++i) {
+        apr_sleep(apr_time_from_msec(10));
+    }
+    return APR_SUCCESS;
+}
+
+void md_renew_child_init(apr_pool_t *pchild)
+{
+    apr_pool_pre_cleanup_register(pchild, NULL, renew_child_exit);
 }
 
 static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
@@ -401,6 +445,7 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
         for (i = 0; i < wd->mc->watched->nelts; ++i) {
             APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *)->next_check = wd->start_at;
         }
+        wd->tasks = apr_pcalloc(pool, sizeof(md_renew_task_t) * (apr_size_t)wd->mc->watched->nelts);
         rv = apr_thread_mutex_create(&wd->acct_lock, APR_THREAD_MUTEX_DEFAULT, pool);
         if (rv == APR_SUCCESS) rv = apr_thread_pool_create(&wd->workers, 0,
                                    (apr_size_t)wd->mc->renew_concurrency, pool);
@@ -414,7 +459,8 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
         }
         return APR_SUCCESS;
     case AP_WATCHDOG_STATE_STOPPING:
-        if (wd->workers) apr_thread_pool_destroy(wd->workers);
+        apr_atomic_set32(&wd->stopping, 1);
+        if (wd->workers) apr_thread_pool_destroy(wd->workers);   /* waits for the tasks */
         wd->workers = NULL;
         return APR_SUCCESS;
     default:
@@ -430,6 +476,7 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
     md_renew_wd_t *wd;
     apr_status_t rv;
 
+    renew_wd = NULL;
     if (!mc->watched->nelts) return APR_SUCCESS;
     wd_get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
@@ -448,6 +495,7 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "MD1104: the renewal watchdog could not start");
         return rv;
     }
+    renew_wd = wd;
     ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MD1105: watching %d managed domain(s), "
                  "renewing up to %d at a time", mc->watched->nelts, mc->renew_concurrency);
     return APR_SUCCESS;

@@ -202,9 +202,8 @@ def test_0338_ari_window_via_mdctl(acmeproxy_factory, apache_factory, domain):
     past means now, and the Retry-After of the answer says when to ask again."""
     import datetime
     import email.utils
-    import os
     import subprocess
-    from mdtest.env import REPO_ROOT
+    from mdtest.env import MDCTL
 
     proxy = acmeproxy_factory()
     proxy.ari = True
@@ -220,7 +219,7 @@ def test_0338_ari_window_via_mdctl(acmeproxy_factory, apache_factory, domain):
 
     def ari(start, end):
         proxy.ari_windows[cid] = (start, end)
-        r = subprocess.run([os.path.join(REPO_ROOT, "build", "mdctl"), "-d", apache.store_dir,
+        r = subprocess.run([MDCTL, "-d", apache.store_dir,
                             "ari", "-c", proxy.ca_file, domain], capture_output=True, text=True,
                            timeout=30)
         assert r.returncode == 0, r.stdout + r.stderr

@@ -9,9 +9,7 @@ import pytest
 
 from cryptography import x509
 
-from mdtest.env import REPO_ROOT
-
-MDCTL = os.path.join(REPO_ROOT, "build", "mdctl")
+from mdtest.env import MDCTL
 
 
 def mdctl(apache, *args):

@@ -3,6 +3,7 @@
 Whatever happens to the disk or the processes, the server keeps serving the last good
 certificate and the store stays consistent; once the fault is gone, renewals complete.
 """
+import json
 import os
 import random
 import signal
@@ -11,7 +12,7 @@ import time
 
 import pytest
 
-from mdtest import tlsclient
+from mdtest import storecheck, tlsclient
 from mdtest.procs import wait_until
 
 
@@ -82,40 +83,90 @@ def test_0510_full_disk(apache, domain, small_disk):
     assert apache.verify_cert(domain).serial_number != serial1
 
 
-def test_0511_renewals_killed_at_random(apache, env):
-    """The processes doing renewals are killed with SIGKILL at random moments while
-    ten MDs get their certificates; in the end every MD serves a certificate that
-    verifies, and no half-written set is anywhere in domains/."""
-    names = [f"k{i}.kill.test" for i in range(10)]
-    for name in names:
-        apache.add(f"MDomain {name}\nMDCAChallenges http-01")
-        apache.add_vhost(name)
-    apache.add("MDPrivateKeys secp256r1\nMDRetryDelay 1s\nMDRenewConcurrency 4")
-    # children killed mid-request leave these traces; they are the point of the test
-    apache.expect_log(r"AH00052: child pid \d+ exit signal Killed", required=False)
-    apache.expect_log(r"MD1102: .*renewal failed", required=False)
-    apache.expect_log(r"AH01909|AH00045|AH00046", required=False)
-    apache.start()
-    rnd = random.Random(4711)
+def _kill_at_random(apache, rnd, seconds, until=None, max_kills=60):
+    """SIGKILL every child of the server (one of them runs the renewal watchdog and its
+    workers) at random moments, for `seconds` or until `until()` holds."""
     kills = 0
-    deadline = time.time() + 20
-    while time.time() < deadline and kills < 25:
-        time.sleep(rnd.uniform(0.1, 0.8))
+    deadline = time.time() + seconds
+    while time.time() < deadline and kills < max_kills and not (until and until()):
+        time.sleep(rnd.uniform(0.05, 0.5))
         for pid in _children(apache):
             try:
                 os.kill(pid, signal.SIGKILL)
                 kills += 1
             except ProcessLookupError:
                 pass
+    return kills
+
+
+def _check_consistent(apache, names, cert_file, key_file):
+    """The store as a whole: owners and modes as documented, every JSON file readable,
+    no temporary file left in the served sets, every served key matching its
+    certificate."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography import x509
+    storecheck.assert_store(apache.store_dir, when="after the kills")
+    for dirpath, _dirs, files in os.walk(apache.store_dir):
+        for f in files:
+            path = os.path.join(dirpath, f)
+            if f.endswith(".json"):
+                with open(path) as fh:
+                    json.load(fh)                   # raises on a torn file
+            assert not (f.endswith(".tmp") and "/domains/" in path), path
     for name in names:
-        apache.wait_for_cert(name, timeout=120, cert_file="pubcert.secp256r1.pem")
+        with open(apache.store_path("domains", name, cert_file), "rb") as f:
+            cert = x509.load_pem_x509_certificate(f.read())
+        with open(apache.store_path("domains", name, key_file), "rb") as f:
+            key = serialization.load_pem_private_key(f.read(), None)
+        assert cert.public_key().public_numbers() == key.public_key().public_numbers(), name
+
+
+def test_0511_renewals_killed_at_random(apache, env):
+    """The processes doing renewals are killed with SIGKILL at random moments during
+    50 renewals: 25 MDs get their first certificates, then all 25 are renewed again.
+    In the end every MD serves a certificate that verifies (the renewed one), the store
+    is consistent and no half-written set is anywhere in domains/."""
+    names = [f"k{i}.kill.test" for i in range(25)]
+    cert_file, key_file = "pubcert.secp256r1.pem", "privkey.secp256r1.pem"
+    for name in names:
+        apache.add(f"MDomain {name}\nMDCAChallenges http-01")
+        apache.add_vhost(name)
+    apache.add("MDPrivateKeys secp256r1\nMDRetryDelay 1s\nMDRenewConcurrency 6")
+    # children killed mid-request leave these traces; they are the point of the test
+    apache.expect_log(r"AH00052: child pid \d+ exit signal Killed", required=False)
+    apache.expect_log(r"MD1102: .*renewal failed", required=False)
+    apache.expect_log(r"AH01909|AH00045|AH00046", required=False)
+    seed = int(time.time())
+    rnd = random.Random(seed)
+    t0 = time.time()
+
+    def all_staged():
+        return all(os.path.exists(apache.store_path("staging", n, cert_file))
+                   and apache._job_finished(n) for n in names)
+
+    # 1. first certificates, under fire
+    apache.start()
+    kills = _kill_at_random(apache, rnd, 15, until=all_staged)
+    for name in names:
+        apache.wait_for_cert(name, timeout=120, cert_file=cert_file)
+    apache.graceful()
+    serials = {n: apache.verify_cert(n).serial_number for n in names}
+    # 2. all of them renewed at once (the window longer than the lifetime), under fire
+    apache.add("MDRenewWindow 3650d")
+    apache.expect_log(r"MD4012: .*MDRenewWindow 3650d is not shorter", required=True)
+    apache.graceful()
+    kills += _kill_at_random(apache, rnd, 15, until=all_staged)
+    wait_until(all_staged, 120, interval=0.25, what="every MD renewed")
     apache.graceful()
     for name in names:
         cert = apache.verify_cert(name)
         assert name in tlsclient.cert_dns_names(cert)
-    assert not os.listdir(apache.store_path("tmp")) or all(
-        not os.listdir(apache.store_path("tmp", d)) for d in os.listdir(apache.store_path("tmp")))
-    print(f"{kills} renewal processes killed")
+        assert cert.serial_number != serials[name], name
+    _check_consistent(apache, names, cert_file, key_file)
+    tmp = apache.store_path("tmp")
+    assert not os.path.isdir(tmp) or all(not os.listdir(os.path.join(tmp, d))
+                                         for d in os.listdir(tmp))
+    print(f"50 renewals, {kills} processes killed, {time.time() - t0:.1f}s (seed {seed})")
 
 
 @pytest.mark.parametrize("damaged", ["privkey.pem", "pubcert.pem"])

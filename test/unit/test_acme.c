@@ -160,6 +160,47 @@ END_TEST
 
 /* ---- signed requests -------------------------------------------------------------- */
 
+/* Each transport failure in words that name it (and MDCATimeout for a timeout). */
+START_TEST(transport_errors_named)
+{
+    static const struct { apr_status_t rv; const char *words; } cases[] = {
+        { APR_TIMEUP, "no answer from the CA within 7s (MDCATimeout)" },
+        { MD_HTTP_ETOOLARGE, "larger than the limit of 1048576 bytes" },
+        { APR_ECONNRESET, "closed or reset" },
+        { APR_EHOSTUNREACH, "could not be resolved" },
+        { MD_HTTP_EVERIFY, "could not be verified" },
+    };
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(cases) / sizeof(cases[0]); ++i) {
+        fake_exchange_t script[] = { { "GET", DIR_URL, 0, NULL, NULL, cases[i].rv }, FAKE_END };
+        md_result_t *r = md_result_make(md_test_pool);
+        md_http_t *http;
+        md_acme_t *acme = acme_for(script, &http);
+
+        http->config.timeout = apr_time_from_sec(7);
+        ck_assert_int_eq(md_acme_setup(acme, r), cases[i].rv);
+        ck_assert_msg(strstr(r->detail, cases[i].words) != NULL, "%s", r->detail);
+    }
+}
+END_TEST
+
+/* ACME has no redirects: a 3xx is an error naming the target, never followed. */
+START_TEST(redirect_not_followed)
+{
+    static const fake_exchange_t script[] = {
+        { "GET", DIR_URL, 302, "Location: https://elsewhere.test/dir", "", 0 }, FAKE_END };
+    md_result_t *r = md_result_make(md_test_pool);
+    md_http_t *http;
+    md_acme_t *acme = acme_for(script, &http);
+
+    ck_assert_int_eq(md_acme_setup(acme, r), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(r->detail, "redirected (HTTP 302) to https://elsewhere.test/dir, "
+                                 "another host; redirects are not followed"));
+    script_done(http);
+}
+END_TEST
+
 #define BAD_NONCE(nonce) { "POST", CA "/x", 400, PROBLEM_CT "\nReplay-Nonce: " nonce, \
     "{\"type\":\"urn:ietf:params:acme:error:badNonce\",\"detail\":\"stale\"}", 0 }
 
@@ -455,6 +496,8 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, directory_429_long_retry_after);
     tcase_add_test(tc, directory_503_http_date);
     tcase_add_test(tc, transport_error);
+    tcase_add_test(tc, transport_errors_named);
+    tcase_add_test(tc, redirect_not_followed);
     tcase_add_test(tc, bad_nonce_retried_with_fresh_nonce);
     tcase_add_test(tc, bad_nonce_gives_up);
     tcase_add_test(tc, post_429_retry_after_short_and_long);

@@ -6,6 +6,7 @@
 #include "md_jws.h"
 #include "md_json_keys.h"
 #include "md_log.h"
+#include "md_time.h"
 
 #define MD_ACME_MAX_NONCES 10
 
@@ -51,21 +52,66 @@ static void nonce_keep(md_acme_t *acme, const md_http_response_t *resp)
     APR_ARRAY_PUSH(acme->nonces, const char *) = apr_pstrdup(acme->p, nonce);
 }
 
+/* What a transport failure means, for the operator. */
+static const char *transport_failure(apr_status_t rv, md_acme_t *acme, apr_pool_t *p)
+{
+    const md_http_config_t *cfg = &acme->http->config;
+
+    switch (rv) {
+    case MD_HTTP_EVERIFY:
+        return apr_psprintf(p, "the CA's TLS certificate could not be verified with %s; check "
+                            "MDCACertificateFile", cfg->ca_file ? cfg->ca_file
+                                                                : "the system's trusted CAs");
+    case MD_HTTP_ETOOLARGE:
+        return apr_psprintf(p, "the CA's answer is larger than the limit of %lu bytes and was "
+                            "not read", (unsigned long)(cfg->max_body ? cfg->max_body
+                                                        : MD_HTTP_DEFAULT_MAX_BODY));
+    case APR_TIMEUP:
+        return apr_psprintf(p, "no answer from the CA within %s (MDCATimeout)",
+                            md_duration_print(cfg->timeout, p));
+    case APR_ECONNREFUSED:
+        return apr_psprintf(p, "no answer from the CA: the connection%s was refused (down, or "
+                            "the wrong port?)", cfg->proxy_url
+                            ? apr_pstrcat(p, " through the proxy ", cfg->proxy_url, NULL) : "");
+    case APR_ECONNRESET:
+        return "no answer from the CA: the connection was closed or reset before a complete answer";
+    case APR_EHOSTUNREACH:
+        return "no answer from the CA: the host name could not be resolved";
+    default:
+        return "no answer from the CA";
+    }
+}
+
+/* ACME has no redirects (RFC 8555): a 3xx is not followed, least of all to another host. */
+static apr_status_t redirect_refuse(const md_http_request_t *req, const md_http_response_t *resp,
+                                    md_result_t *result, apr_pool_t *p)
+{
+    const char *to = header(resp, "Location");
+    apr_uri_t from_uri, to_uri;
+    int other = 0;
+
+    if (to && apr_uri_parse(p, req->url, &from_uri) == APR_SUCCESS
+        && apr_uri_parse(p, to, &to_uri) == APR_SUCCESS && to_uri.hostname && from_uri.hostname) {
+        other = apr_strnatcasecmp(to_uri.hostname, from_uri.hostname) != 0;
+    }
+    md_result_set(result, APR_EINVAL, "%s %s: the CA redirected (HTTP %d) to %s%s; redirects "
+                  "are not followed: check MDCertificateAuthority", req->method, req->url,
+                  resp->status, to ? to : "nowhere", other ? ", another host" : "");
+    return APR_EINVAL;
+}
+
 static apr_status_t http_do(md_http_response_t **presp, md_acme_t *acme,
                             const md_http_request_t *req, md_result_t *result, apr_pool_t *p)
 {
     apr_status_t rv = md_http_perform(presp, acme->http, req, p);
 
-    if (rv == MD_HTTP_EVERIFY) {
-        md_result_set(result, rv, "%s %s: the CA's TLS certificate could not be verified with "
-                      "%s; check MDCACertificateFile", req->method, req->url,
-                      acme->http->config.ca_file ? acme->http->config.ca_file
-                                                 : "the system's trusted CAs");
+    if (rv != APR_SUCCESS) {
+        md_result_set(result, rv, "%s %s: %s", req->method, req->url,
+                      transport_failure(rv, acme, p));
         return rv;
     }
-    if (rv != APR_SUCCESS) {
-        md_result_set(result, rv, "%s %s: no answer from the CA", req->method, req->url);
-        return rv;
+    if ((*presp)->status >= 300 && (*presp)->status < 400) {
+        return redirect_refuse(req, *presp, result, p);
     }
     nonce_keep(acme, *presp);
     return APR_SUCCESS;

@@ -96,7 +96,9 @@ apr_status_t md_acme_order_new(md_acme_order_t **porder, md_acme_t *acme,
                       0, result, p);
     if (rv != APR_SUCCESS) return rv;
     if (!resp->json || !resp->location) {
-        md_result_set(result, APR_EINVAL, "the CA's new order lacks a JSON body or Location");
+        md_result_set(result, APR_EINVAL, "the CA's answer to the new order at %s %s",
+                      acme->new_order, resp->json ? "lacks the order's Location"
+                                                  : "is not valid JSON");
         return APR_EINVAL;
     }
     order = apr_pcalloc(p, sizeof(*order));

@@ -66,10 +66,15 @@ class Fault:
       "delay"    wait `delay` seconds, then forward
       "garble"   forward, then answer with the body's bytes scrambled
       "truncate" forward, then answer with only the first half of the body
+      "hang"     read the request, then answer nothing and keep the connection
+                 open until the fault is cleared, the proxy stops or `delay` s pass
+      "transform" forward, then answer with transform(body bytes) -> bytes
+                 (e.g. an oversized or invalid JSON body, a replaced certificate)
+    Connection refused is not a fault of one request: see pause()/resume().
     """
 
     def __init__(self, pattern, kind, method=None, count=1, status=503, headers=None,
-                 body="", delay=0.0):
+                 body="", delay=0.0, transform=None):
         self.pattern = re.compile(pattern)
         self.kind = kind
         self.method = method
@@ -78,6 +83,7 @@ class Fault:
         self.headers = dict(headers or {})
         self.body = body
         self.delay = delay
+        self.transform = transform
         self.fired = 0
 
     def matches(self, method, path):
@@ -104,6 +110,7 @@ class AcmeProxy:
         self.faults = []
         self.log = []                       # dicts: method, path, status, payload
         self.lock = threading.Lock()
+        self.unhang = threading.Event()     # set: hanging requests give up
         self.httpd = None
         self.thread = None
 
@@ -135,6 +142,8 @@ class AcmeProxy:
     # -- scripting ----------------------------------------------------------------
     def add_fault(self, pattern, kind, **kw):
         f = Fault(pattern, kind, **kw)
+        if kind == "hang":
+            self.unhang.clear()
         with self.lock:
             self.faults.append(f)
         return f
@@ -142,6 +151,7 @@ class AcmeProxy:
     def clear_faults(self):
         with self.lock:
             self.faults = []
+        self.unhang.set()
 
     def take_fault(self, method, path):
         with self.lock:
@@ -167,6 +177,7 @@ class AcmeProxy:
     # -- lifecycle ------------------------------------------------------------------
     def start(self):
         proxy = self
+        self.unhang.clear()
 
         class Handler(ProxyHandler):
             pass
@@ -182,10 +193,19 @@ class AcmeProxy:
         return self
 
     def stop(self):
+        self.unhang.set()
         if self.httpd:
             self.httpd.shutdown()
             self.httpd.server_close()
             self.httpd = None
+
+    def pause(self):
+        """Close the listening port: connections are refused until resume()."""
+        self.stop()
+
+    def resume(self):
+        """Listen again on the same port (the URL stays the same)."""
+        return self.start()
 
     # -- upstream ------------------------------------------------------------------------
     def fresh_nonce(self, host):
@@ -248,10 +268,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
             self.proxy.log.append({"method": method, "path": self.path, "status": status,
                                    "payload": getattr(self, "_payload", None),
                                    "bad_nonce": getattr(self, "_bad_nonce", False),
-                                   "time": time.time()})
+                                   "time": getattr(self, "_t0", None) or time.time()})
 
     # -- dispatch --------------------------------------------------------------------------------
     def handle_any(self, method):
+        self._t0 = time.time()                  # when the request came in
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
         self._payload = jws_payload(body) if method == "POST" else None
@@ -268,7 +289,13 @@ class ProxyHandler(BaseHTTPRequestHandler):
             data = self.extend_directory(data)
         if fault and fault.kind in ("garble", "truncate"):
             data = self.damage(data, fault.kind)
-        self.send(status, headers, data, method)
+        if fault and fault.kind == "transform":
+            data = fault.transform(data)
+        try:
+            self.send(status, headers, data, method)
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
+            self.close_connection = True      # the client stopped reading (size limits)
+            self.record(method, status)
 
     def apply_fault_before(self, fault, method):
         """Faults that replace the answer; True when the request is done."""
@@ -284,6 +311,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
                                        struct.pack("ii", 1, 0))
             self.close_connection = True
             self.record(method, -1)
+            return True
+        if fault.kind == "hang":
+            self.proxy.unhang.wait(fault.delay or 600)
+            self.close_connection = True
+            self.record(method, 0)
             return True
         if fault.kind == "delay":
             time.sleep(fault.delay)

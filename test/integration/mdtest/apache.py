@@ -22,6 +22,47 @@ from .ports import port_answers
 from .procs import pid_alive, wait_until
 
 APACHE_BIN = os.environ.get("APACHE_BIN", "/usr/sbin/apache2")
+
+# MDTEST_ASAN=1: the module under test is built with ASan+UBSan (make asan-module).
+# apache2 itself is not, so the ASan runtime is preloaded into it; reports go to files
+# in <server root>/sanitizer/ (writable by the children's user), and check_log() fails
+# the test on any of them. Leak detection is off: httpd leaves its pools to the exit.
+SANITIZE = os.environ.get("MDTEST_ASAN", "") not in ("", "0")
+SANITIZER_RE = re.compile(r"ERROR: AddressSanitizer|runtime error:|ERROR: LeakSanitizer"
+                          r"|SUMMARY: (Address|UndefinedBehavior)Sanitizer")
+
+
+def _libasan():
+    out = subprocess.run(["gcc", "-print-file-name=libasan.so"], capture_output=True,
+                         text=True).stdout.strip()
+    return os.path.realpath(out) if out and os.path.isabs(out) else "libasan.so"
+
+
+FRAME_RE = re.compile(r"\((/[^()+]+\.so|/[^()+]+/mdctl)\+(0x[0-9a-f]+)\)")
+
+
+def symbolize(report):
+    """Function and line for the frames of our own binaries (the runtime's own
+    symbolizer is off: slow, and a child being stopped may die while it works)."""
+    def one(m):
+        if "mod_md" not in m.group(1) and not m.group(1).endswith("/mdctl"):
+            return m.group(0)
+        r = subprocess.run(["addr2line", "-f", "-C", "-e", m.group(1), m.group(2)],
+                           capture_output=True, text=True)
+        where = " ".join(r.stdout.split()) if r.returncode == 0 else ""
+        return f"{m.group(0)} {where}"
+    return FRAME_RE.sub(one, report)
+
+
+def sanitizer_env(report_dir):
+    """The environment for an apache2 command under the sanitizers."""
+    env = dict(os.environ)
+    common = "halt_on_error=1:print_stacktrace=1:symbolize=0"
+    env["LD_PRELOAD"] = _libasan()
+    env["ASAN_OPTIONS"] = (f"detect_leaks=0:{common}:abort_on_error=0:"
+                           f"log_path={report_dir}/asan")
+    env["UBSAN_OPTIONS"] = f"{common}:log_path={report_dir}/ubsan"
+    return env
 MODULES_DIR = "/usr/lib/apache2/modules"
 
 # Modules loaded from MODULES_DIR, in this order.  log_config is built into
@@ -84,6 +125,7 @@ class Apache:
         self.error_log = os.path.join(self.server_root, "logs", "error_log")
         self.ctl_log = os.path.join(self.server_root, "logs", "ctl.log")
         self.pid_file = os.path.join(self.server_root, "run", "httpd.pid")
+        self.sanitizer_dir = os.path.join(self.server_root, "sanitizer")
         self.store_dir = os.path.join(self.server_root, "md")
         self.htdocs = os.path.join(self.server_root, "htdocs")
         self.http_port = http_port or env.http_port
@@ -109,6 +151,9 @@ class Apache:
             os.makedirs(os.path.join(self.server_root, d), exist_ok=True)
         for d in (os.path.join(env.run_dir, "apache"), self.server_root, self.htdocs):
             os.chmod(d, 0o755)
+        if SANITIZE:
+            os.makedirs(self.sanitizer_dir, exist_ok=True)
+            os.chmod(self.sanitizer_dir, 0o1777)   # the children (www-data) report too
 
     # -- configuration ---------------------------------------------------
     def add(self, text):
@@ -230,7 +275,9 @@ class Apache:
         # would make us wait forever
         with open(out_path, "w+b") as out:
             rc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                timeout=timeout).returncode
+                                timeout=timeout,
+                                env=sanitizer_env(self.sanitizer_dir) if SANITIZE else None
+                                ).returncode
             out.seek(0)
             text = out.read().decode("utf-8", "replace")
         with open(self.ctl_log, "a") as log:
@@ -421,6 +468,7 @@ class Apache:
             pass
         problems += [line for line in self._ctl_output if not self._allowed(line)]
         self._ctl_output = []
+        problems += self.sanitizer_reports()
         if final:
             seen = self.log_text()
             if os.path.exists(self.ctl_log):
@@ -430,6 +478,21 @@ class Apache:
                 if not r.search(seen):
                     problems.append(f"(expected log line not found: /{r.pattern}/)")
         return problems
+
+    def sanitizer_reports(self):
+        """ASan/UBSan reports of this server so far (never allowed), each as one
+        problem with its first lines; also such lines in the error log (a report
+        written to stderr when its file could not be opened)."""
+        found = []
+        if os.path.isdir(self.sanitizer_dir):
+            for name in sorted(os.listdir(self.sanitizer_dir)):
+                with open(os.path.join(self.sanitizer_dir, name), errors="replace") as f:
+                    text = f.read()
+                if text.strip():
+                    found.append(f"sanitizer report {name}:\n{symbolize(text)[:8000]}")
+        found += [f"sanitizer output in the error log: {line}"
+                  for line in self.log_text().splitlines() if SANITIZER_RE.search(line)]
+        return found
 
     # -- store -----------------------------------------------------------
     def store_path(self, *parts):

@@ -5,6 +5,8 @@ Settings from the environment:
     MDTEST_LOGLEVEL Apache LogLevel (default "info md:trace2")
     MDTEST_KEEP     1 = keep the run directory even when all tests pass
     MDTEST_RUN_DIR  parent directory of the run directory (default /tmp)
+    MDTEST_MDCTL    the mdctl to test (default <repo>/build/mdctl)
+    MDTEST_ASAN     1 = the module is a sanitizer build: see mdtest/apache.py
 """
 import os
 import re
@@ -19,6 +21,7 @@ from .ports import free_ports
 
 REPO_ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
 DEFAULT_MD_MODULE = os.path.join(REPO_ROOT, "build", "mod_md.so")
+MDCTL = os.path.abspath(os.environ.get("MDTEST_MDCTL") or os.path.join(REPO_ROOT, "build", "mdctl"))
 
 
 def _builtin_modules():
