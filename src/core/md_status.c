@@ -94,7 +94,7 @@ md_served_t *md_status_served_of(const char *name, const apr_array_header_t *cha
     if (md_ocsp_cert_id(id, leaf) == APR_SUCCESS) {
         served->ocsp_file = md_ocsp_file_name(id, sizeof(id), p);
     }
-    served->json = md_status_cert_json(leaf, p);
+    served->json = md_json_dump(md_status_cert_json(leaf, p), MD_JSON_COMPACT, p);
     return served;
 }
 
@@ -175,7 +175,7 @@ static md_json_t *served_certs_json(const md_t *md, md_store_t *store, apr_time_
     for (i = 0; i < all->nelts; ++i) {
         served = APR_ARRAY_IDX(all, i, const md_served_t *);
         if (!served) continue;
-        certj = md_json_copy(served->json, p);
+        if (md_json_parse(&certj, served->json, strlen(served->json), p) != APR_SUCCESS) continue;
         ocspj = cert_ocsp_json(md, served, store, p);
         if (ocspj) md_json_setj(ocspj, certj, MD_KEY_OCSP, NULL);
         cert_set_add(&set, served->name, certj, served->not_before, served->not_after);
@@ -190,12 +190,14 @@ static md_json_t *staged_certs_json(const md_t *md, md_store_t *store, apr_pool_
 {
     cert_set_t set = { md_json_create(p), 0, 0, 0 };
     const md_served_t *staged;
+    md_json_t *certj;
     int i;
 
     for (i = 0; i < md_pkey_spec_count(md); ++i) {
         staged = served_from_store(store, MD_SG_STAGING, md, md_pkey_spec_at(md, i), p);
-        if (staged) cert_set_add(&set, staged->name, staged->json, staged->not_before,
-                                 staged->not_after);
+        if (staged && md_json_parse(&certj, staged->json, strlen(staged->json), p) == APR_SUCCESS) {
+            cert_set_add(&set, staged->name, certj, staged->not_before, staged->not_after);
+        }
     }
     cert_set_finish(&set, p);
     return set.certs;

@@ -50,6 +50,11 @@ typedef struct md_status_snap_t md_status_snap_t;
 /* A handle on the snapshot at path. Nothing is read or written yet. */
 md_status_snap_t *md_status_snap_make(const char *path, apr_pool_t *p);
 const char *md_status_snap_path(const md_status_snap_t *snap);
+/* The snapshot file read: its header (version, written, stats) and each MD's entry as
+ * compact JSON text (const char*), one per line as written; nothing of the entries is
+ * parsed, so a reader can take them one at a time. */
+apr_status_t md_status_snap_read(md_json_t **phead, apr_array_header_t **pentries,
+                                 const char *path, apr_pool_t *p);
 /* The parent at start: the status of all MDs (md_t*), sorted by name, replaces the
  * file. The counters of the previous file are carried over. */
 apr_status_t md_status_snapshot_write(md_status_snap_t *snap, const apr_array_header_t *mds,

@@ -83,16 +83,31 @@ static void stats_from_json(apr_uint64_t stats[MD_STAT_COUNT], const md_json_t *
     }
 }
 
-static apr_status_t file_read_json(md_json_t **pj, const char *path, apr_pool_t *p)
+apr_status_t md_status_snap_read(md_json_t **phead, apr_array_header_t **pentries,
+                                 const char *path, apr_pool_t *p)
 {
-    const char *data;
+    apr_array_header_t *entries = apr_array_make(p, 64, sizeof(const char *));
+    char *data, *line, *end, *last;
     apr_size_t len;
     apr_status_t rv;
 
-    *pj = NULL;
-    rv = md_file_read(&data, &len, path, MD_SNAP_MAX_SIZE, p);
-    if (rv == APR_SUCCESS) rv = md_json_parse(pj, data, len, p);
-    return rv;
+    *phead = NULL;
+    *pentries = entries;
+    rv = md_file_read((const char **)&data, &len, path, MD_SNAP_MAX_SIZE, p);
+    if (rv != APR_SUCCESS) return rv;
+    /* 1. the first line: the header object up to the MDs' array, closed here */
+    line = apr_strtok(data, "\n", &last);
+    if (!line) return APR_EINVAL;
+    rv = md_json_parse(phead, apr_pstrcat(p, line, "]}", NULL), strlen(line) + 2, p);
+    if (rv != APR_SUCCESS) return rv;
+    /* 2. an MD per line, up to the closing "]}" */
+    for (line = apr_strtok(NULL, "\n", &last); line && *line == '{';
+         line = apr_strtok(NULL, "\n", &last)) {
+        end = line + strlen(line);
+        if (end[-1] == ',') *--end = '\0';
+        APR_ARRAY_PUSH(entries, const char *) = line;
+    }
+    return line && !strcmp(line, "]}") ? APR_SUCCESS : APR_EINVAL;
 }
 
 static void file_identity(md_status_snap_t *snap, apr_pool_t *p)
@@ -108,26 +123,33 @@ static void file_identity(md_status_snap_t *snap, apr_pool_t *p)
 /* Read the file into the cache, unless it is the one we know. */
 static apr_status_t cache_sync(md_status_snap_t *snap, apr_pool_t *p)
 {
-    md_json_t *j, *mds;
+    apr_array_header_t *entries;
+    md_json_t *head, *e;
+    apr_pool_t *ptemp;
     apr_finfo_t info;
     apr_status_t rv;
-    apr_size_t i;
+    int i;
 
     rv = apr_stat(&info, snap->path, APR_FINFO_MTIME | APR_FINFO_INODE, p);
     if (rv != APR_SUCCESS) return rv;
     if (snap->loaded && info.mtime == snap->mtime && info.inode == snap->inode) return APR_SUCCESS;
     cache_reset(snap);
-    rv = file_read_json(&j, snap->path, p);
+    rv = md_status_snap_read(&head, &entries, snap->path, p);
     if (rv != APR_SUCCESS) return rv;
-    stats_from_json(snap->stats, j);
-    mds = md_json_getj(j, MD_KEY_MANAGED_DOMAINS, NULL);
-    for (i = 0; mds && i < md_json_array_len(mds); ++i) {
-        md_json_t *e = md_json_array_at(mds, i);
-        snap_entry_t *se = apr_array_push(snap->entries);
+    stats_from_json(snap->stats, head);
+    /* the entries stay text; each is parsed just for its name */
+    apr_pool_create(&ptemp, p);
+    for (i = 0; i < entries->nelts; ++i) {
+        const char *text = APR_ARRAY_IDX(entries, i, const char *);
+        snap_entry_t *se;
+        apr_pool_clear(ptemp);
+        if (md_json_parse(&e, text, strlen(text), ptemp) != APR_SUCCESS) continue;
+        se = apr_array_push(snap->entries);
         se->name = apr_pstrdup(snap->cache, md_json_gets(e, MD_KEY_NAME, NULL));
-        se->text = apr_pstrdup(snap->cache, md_json_dump(e, MD_JSON_COMPACT, p));
+        se->text = apr_pstrdup(snap->cache, text);
         snap->live += strlen(se->text);
     }
+    apr_pool_destroy(ptemp);
     snap->mtime = info.mtime;
     snap->inode = info.inode;
     snap->loaded = 1;
@@ -178,21 +200,22 @@ static apr_status_t file_write(md_status_snap_t *snap, apr_pool_t *p)
 {
     const char *head = header_text(snap, p), *mid = ",\"" MD_KEY_MANAGED_DOMAINS "\":[";
     char *tmp = apr_pstrcat(p, snap->path, ".XXXXXX", NULL), *buf, *at;
-    apr_size_t len = strlen(head) + strlen(mid) + snap->live + (apr_size_t)snap->entries->nelts + 3;
+    apr_size_t len = strlen(head) + strlen(mid) + snap->live + 2 * (apr_size_t)snap->entries->nelts + 4;
     apr_file_t *f;
     apr_status_t rv;
     int i;
 
-    /* 1. the whole file in one buffer: the entries are text already */
+    /* 1. the whole file in one buffer: the entries are text already, one per line */
     at = buf = apr_palloc(p, len + 1);
     at = apr_cpystrn(at, head, len + 1 - (apr_size_t)(at - buf));
     at = apr_cpystrn(at, mid, len + 1 - (apr_size_t)(at - buf));
     for (i = 0; i < snap->entries->nelts; ++i) {
         if (i) *at++ = ',';
+        *at++ = '\n';
         at = apr_cpystrn(at, APR_ARRAY_IDX(snap->entries, i, snap_entry_t).text,
                          len + 1 - (apr_size_t)(at - buf));
     }
-    at = apr_cpystrn(at, "]}\n", len + 1 - (apr_size_t)(at - buf));
+    at = apr_cpystrn(at, "\n]}\n", len + 1 - (apr_size_t)(at - buf));
     /* 2. a temporary file of our own, renamed over the snapshot */
     rv = apr_file_mktemp(&f, tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p);
     if (rv != APR_SUCCESS) return rv;
@@ -216,16 +239,21 @@ apr_status_t md_status_snapshot_write(md_status_snap_t *snap, const apr_array_he
                                       md_store_t *store, apr_pool_t *p)
 {
     md_json_t *old = NULL, *j;
-    apr_pool_t *ptemp;
+    apr_array_header_t *entries;
+    apr_pool_t *pscratch, *ptemp;
     apr_status_t rv;
     int i;
 
+    /* what is read and written here (the old file, each MD's status, the new file: MBs
+     * at 10,000 MDs) goes back to malloc, not to the process's allocator, which keeps
+     * what it is given and hands it on to every child */
+    apr_pool_create_unmanaged_ex(&pscratch, NULL, NULL);
     /* 1. the counters of the snapshot before: they count since the first start */
-    file_read_json(&old, snap->path, p);
+    if (md_status_snap_read(&old, &entries, snap->path, pscratch) != APR_SUCCESS) old = NULL;
     cache_reset(snap);
     stats_from_json(snap->stats, old);
     /* 2. every MD's status, read from the store once */
-    apr_pool_create(&ptemp, p);
+    apr_pool_create(&ptemp, pscratch);
     for (i = 0; i < mds->nelts; ++i) {
         const md_t *md = APR_ARRAY_IDX(mds, i, const md_t *);
         snap_entry_t *se = apr_array_push(snap->entries);
@@ -235,10 +263,10 @@ apr_status_t md_status_snapshot_write(md_status_snap_t *snap, const apr_array_he
         snap->live += strlen(se->text);
         apr_pool_clear(ptemp);
     }
-    apr_pool_destroy(ptemp);
     qsort(snap->entries->elts, (size_t)snap->entries->nelts, sizeof(snap_entry_t), entry_cmp);
     /* 3. the file, replaced at once */
-    rv = file_write(snap, p);
+    rv = file_write(snap, pscratch);
+    apr_pool_destroy(pscratch);
     snap->loaded = (rv == APR_SUCCESS);
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD7001: writing the status snapshot %s "

@@ -86,7 +86,9 @@ static apr_array_header_t *damage_from_json(const md_json_t *list, apr_pool_t *p
     return a;
 }
 
-static md_status_md_t *view_md_from_json(const md_json_t *j, apr_pool_t *p, apr_pool_t *ptemp)
+/* An MD's record from its entry, parsed (j) and as text. */
+static md_status_md_t *view_md_from_json(const md_json_t *j, const char *text, apr_pool_t *p,
+                                         apr_pool_t *ptemp)
 {
     md_status_md_t *m = apr_pcalloc(p, sizeof(*m));
     md_json_t *renewal = md_json_getj(j, MD_KEY_RENEWAL, NULL);
@@ -113,7 +115,7 @@ static md_status_md_t *view_md_from_json(const md_json_t *j, apr_pool_t *p, apr_
     m->staged = apr_array_make(p, 1, sizeof(md_status_cert_t *));
     m->damage = damage_from_json(md_json_getj(j, MD_KEY_STORE_DAMAGE, NULL), p);
     if (renewal) renewal_from_json(m, renewal, p);
-    m->json = apr_pstrdup(p, md_json_dump(j, MD_JSON_COMPACT, ptemp));
+    m->json = apr_pstrdup(p, text);
     return m;
 }
 
@@ -141,36 +143,41 @@ static void index_md(apr_hash_t *h, md_status_md_t *m, apr_pool_t *p)
 apr_status_t md_status_view_load(md_status_view_t **pview, const char *path, apr_pool_t *p)
 {
     md_status_view_t *v = apr_pcalloc(p, sizeof(*v));
-    md_json_t *j = NULL, *mds;
+    apr_array_header_t *entries;
+    md_json_t *head, *e;
     apr_finfo_t info;
-    apr_pool_t *ptemp;
-    const char *data;
-    apr_size_t len, i;
+    apr_pool_t *ptemp, *pentry;
     apr_status_t rv;
-    int k;
+    int i, k;
 
     *pview = NULL;
-    apr_pool_create(&ptemp, p);
+    /* the file's text and each entry's parse go back to malloc, not to the view's
+     * allocator, which lives as long as the view */
+    apr_pool_create_unmanaged_ex(&ptemp, NULL, NULL);
     /* 1. the file, and what identifies this version of it */
     rv = apr_stat(&info, path, APR_FINFO_MTIME | APR_FINFO_SIZE | APR_FINFO_INODE, ptemp);
-    if (rv == APR_SUCCESS) rv = md_file_read(&data, &len, path, MD_VIEW_MAX_SIZE, ptemp);
-    if (rv == APR_SUCCESS) rv = md_json_parse(&j, data, len, ptemp);
+    if (rv == APR_SUCCESS) rv = md_status_snap_read(&head, &entries, path, ptemp);
     if (rv != APR_SUCCESS) goto leave;
     v->pool = p;
     v->mtime = info.mtime;
     v->size = info.size;
     v->inode = info.inode;
-    v->written = md_time_parse(md_json_gets(j, MD_KEY_WRITTEN, NULL));
+    v->written = md_time_parse(md_json_gets(head, MD_KEY_WRITTEN, NULL));
     for (k = 0; k < MD_STAT_COUNT; ++k) {
-        long n = md_json_getl(j, MD_KEY_STATS, md_stats_name((md_stat_t)k), NULL);
+        long n = md_json_getl(head, MD_KEY_STATS, md_stats_name((md_stat_t)k), NULL);
         v->stats[k] = n > 0 ? (apr_uint64_t)n : 0;
     }
-    /* 2. one record per MD, found by name or domain */
-    v->mds = apr_array_make(p, 64, sizeof(md_status_md_t *));
+    /* 2. one record per MD, found by name or domain; each entry's parse is gone before
+     *    the next one's, so a view of 10,000 MDs costs its records, not a JSON tree */
+    v->mds = apr_array_make(p, entries->nelts + 1, sizeof(md_status_md_t *));
     v->by_name = apr_hash_make(p);
-    mds = md_json_getj(j, MD_KEY_MANAGED_DOMAINS, NULL);
-    for (i = 0; mds && i < md_json_array_len(mds); ++i) {
-        md_status_md_t *m = view_md_from_json(md_json_array_at(mds, i), p, ptemp);
+    apr_pool_create(&pentry, ptemp);
+    for (i = 0; i < entries->nelts; ++i) {
+        const char *text = APR_ARRAY_IDX(entries, i, const char *);
+        md_status_md_t *m;
+        apr_pool_clear(pentry);
+        if (md_json_parse(&e, text, strlen(text), pentry) != APR_SUCCESS) continue;
+        m = view_md_from_json(e, text, p, pentry);
         if (!m->name) continue;
         APR_ARRAY_PUSH(v->mds, md_status_md_t *) = m;
         index_md(v->by_name, m, p);

@@ -130,35 +130,37 @@ static int served_file_ok(md_store_t *store, md_t *md, const char *file, apr_sta
     return 0;
 }
 
-/* A private key file that looks like one: PEM armour around something. Parsing every
- * key here would double what mod_ssl spends at start; a torn or emptied file is caught. */
-static apr_status_t key_file_check(md_store_t *store, md_t *md, const char *file, apr_pool_t *p)
+/* Is the text whole PEM of the kind: blocks whose armour names it ("CERTIFICATE",
+ * "PRIVATE KEY"), each BEGIN with its END, and nothing cut off after the last one? */
+static int pem_whole(const char *pem, const char *kind)
 {
-    const char *pem;
-    apr_status_t rv = md_store_load_text(&pem, store, MD_SG_DOMAINS, md->name, file, p);
+    const char *begin, *line_end, *end, *close = pem;
+    int blocks = 0;
 
-    if (rv != APR_SUCCESS) return rv;
-    if (strstr(pem, "-----BEGIN ") && strstr(pem, "PRIVATE KEY-----\n") && strstr(pem, "-----END ")) {
-        return APR_SUCCESS;
+    for (begin = strstr(pem, "-----BEGIN "); begin; begin = strstr(close, "-----BEGIN ")) {
+        line_end = strchr(begin, '\n');
+        if (!line_end || !strstr(begin, kind) || strstr(begin, kind) > line_end) return 0;
+        end = strstr(line_end, "-----END ");
+        close = end ? strstr(end + 9, "-----") : NULL;
+        if (!close) return 0;
+        close += 5;
+        ++blocks;
     }
-    md_store_damage_report(store, MD_SG_DOMAINS, md->name, file,
-                           "not a private key in PEM (truncated?)", p);
-    return APR_EINVAL;
+    return blocks > 0;
 }
 
-/* A certificate file that looks like one: the dry run's check. mod_ssl parses it right
- * after; a torn or emptied file is caught here so that mod_ssl is not handed it. */
-static apr_status_t cert_file_check(md_store_t *store, md_t *md, const char *file, apr_pool_t *p)
+/* A served file that looks whole: parsing every key and (in the dry run) every
+ * certificate here would double what mod_ssl spends at start; a torn or emptied file is
+ * caught, so that mod_ssl is not handed it. */
+static apr_status_t served_file_check(md_store_t *store, md_t *md, const char *file,
+                                      const char *kind, apr_pool_t *p)
 {
     const char *pem;
     apr_status_t rv = md_store_load_text(&pem, store, MD_SG_DOMAINS, md->name, file, p);
 
-    if (rv != APR_SUCCESS) return rv;
-    if (strstr(pem, "-----BEGIN CERTIFICATE-----") && strstr(pem, "-----END CERTIFICATE-----")) {
-        return APR_SUCCESS;
-    }
+    if (rv != APR_SUCCESS || pem_whole(pem, kind)) return rv;
     md_store_damage_report(store, MD_SG_DOMAINS, md->name, file,
-                           "not a certificate in PEM (truncated?)", p);
+                           apr_psprintf(p, "not whole PEM of a %s (truncated?)", kind), p);
     return APR_EINVAL;
 }
 
@@ -200,11 +202,12 @@ static int md_is_complete(md_mod_conf_t *mc, md_t *md, int dry_run, apr_pool_t *
         const md_pkey_spec_t *spec = md_pkey_spec_at(md, i);
         cert = md_pkey_file_name(spec, MD_FN_PUBCERT, p);
         key = md_pkey_file_name(spec, MD_FN_PRIVKEY, p);
-        rv = dry_run ? cert_file_check(mc->store, md, cert, p)
+        rv = dry_run ? served_file_check(mc->store, md, cert, "CERTIFICATE", p)
                      : served_chain_read(&covers, mc, md, spec, p);
         if (!dry_run && rv != APR_SUCCESS) APR_ARRAY_PUSH(md->served, md_served_t *) = NULL;
         if (!served_file_ok(mc->store, md, cert, rv, p)
-            || !served_file_ok(mc->store, md, key, key_file_check(mc->store, md, key, p), p)
+            || !served_file_ok(mc->store, md, key,
+                               served_file_check(mc->store, md, key, "PRIVATE KEY", p), p)
             || !covers) {
             complete = 0;
         }

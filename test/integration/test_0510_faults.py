@@ -169,10 +169,12 @@ def test_0511_renewals_killed_at_random(apache, env):
     print(f"50 renewals, {kills} processes killed, {time.time() - t0:.1f}s (seed {seed})")
 
 
-@pytest.mark.parametrize("damaged", ["privkey.pem", "pubcert.pem"])
-def test_0512_damaged_served_file(apache, domain, damaged):
-    """A served key or certificate damaged on disk (half of it gone) does not stop
-    the server: the damage is logged with its path, the MD gets a new certificate."""
+@pytest.mark.parametrize("damaged,keep", [("privkey.pem", 0.5), ("pubcert.pem", 0.5),
+                                          ("pubcert.pem", 0.9)])
+def test_0512_damaged_served_file(apache, domain, damaged, keep):
+    """A served key or certificate damaged on disk (cut off after half of it, or for the
+    chain inside its last certificate, the issuer) does not stop the server: the damage
+    is logged with its path, the MD gets a new certificate."""
     apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
     apache.add_vhost(domain)
     apache.start()
@@ -183,7 +185,7 @@ def test_0512_damaged_served_file(apache, domain, damaged):
     with open(path) as f:
         text = f.read()
     with open(path, "w") as f:
-        f.write(text[: len(text) // 2])
+        f.write(text[: int(len(text) * keep)])
     apache.expect_log(r"MD6002: .*" + damaged + " is damaged", required=True)
     apache.expect_log(r"AH10085: .*503", required=False)
     apache.restart()
