@@ -22,6 +22,8 @@ typedef struct {
     apr_size_t body_len;
 } md_http_response_t;
 
+/* An HTTP client: one connection kept open between its requests (to the same server),
+ * so it is used by one thread at a time; it lives as long as the pool it was made in. */
 typedef struct md_http_t md_http_t;
 
 typedef apr_status_t md_http_perform_fn(md_http_response_t **presp, md_http_t *http,

@@ -125,8 +125,12 @@ static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
     ctx.max = http->config.max_body ? http->config.max_body : MD_HTTP_DEFAULT_MAX_BODY;
     ctx.resp = apr_pcalloc(p, sizeof(*ctx.resp));
     ctx.resp->headers = apr_table_make(p, 10);
-    curl = curl_easy_init();
+    /* one handle for all requests of this md_http_t: its connection to the CA and its TLS
+     * session stay open for the next request (a renewal makes a dozen); the options are
+     * set anew each time */
+    curl = http->baton;
     if (!curl) return APR_ENOMEM;
+    curl_easy_reset(curl);
     configure(curl, &http->config, &ctx);
     curl_easy_setopt(curl, CURLOPT_URL, req->url);
     if (!strcmp(req->method, "HEAD")) curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
@@ -138,7 +142,8 @@ static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
     }
     rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(curl);
+    /* the next request must not see this one's header list or body */
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hdrs);
     rv = ctx.too_large ? MD_HTTP_ETOOLARGE : curl_status(rc);
     if (rv != APR_SUCCESS) {
@@ -153,6 +158,12 @@ static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
     return APR_SUCCESS;
 }
 
+static apr_status_t curl_handle_cleanup(void *data)
+{
+    curl_easy_cleanup(data);
+    return APR_SUCCESS;
+}
+
 apr_status_t md_http_create(md_http_t **phttp, const md_http_config_t *config, apr_pool_t *p)
 {
     static int initialized;
@@ -162,6 +173,9 @@ apr_status_t md_http_create(md_http_t **phttp, const md_http_config_t *config, a
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return APR_EGENERAL;
         initialized = 1;
     }
+    http->baton = curl_easy_init();
+    if (!http->baton) return APR_ENOMEM;
+    apr_pool_cleanup_register(p, http->baton, curl_handle_cleanup, apr_pool_cleanup_null);
     http->config = *config;
     if (!http->config.connect_timeout) http->config.connect_timeout = apr_time_from_sec(30);
     if (!http->config.timeout) http->config.timeout = apr_time_from_sec(120);

@@ -132,7 +132,7 @@ static apr_status_t authz_await(md_acme_t *acme, const md_authz_pending_t *pa,
                                 md_result_t *result, apr_pool_t *p)
 {
     apr_time_t deadline = apr_time_now() + MD_AUTHZ_TIMEOUT;
-    apr_interval_time_t delay = apr_time_from_msec(25);  /* first look after 50 ms, then doubling */
+    apr_interval_time_t delay = apr_time_from_msec(10);  /* first look after 20 ms, then doubling */
     md_json_t *authz;
     const char *status;
     apr_status_t rv;

@@ -8,7 +8,7 @@
 #include "md_log.h"
 #include "md_util.h"
 
-#define MD_POLL_MIN apr_time_from_msec(100)  /* first poll after 100 ms, then doubling */
+#define MD_POLL_MIN apr_time_from_msec(40)   /* first poll after 40 ms, then doubling */
 #define MD_POLL_MAX apr_time_from_sec(10)
 
 static void order_read(md_acme_order_t *order, md_json_t *json, apr_pool_t *p)
