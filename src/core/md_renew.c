@@ -266,6 +266,7 @@ static apr_status_t use_account(md_acme_t *acme, md_renew_ctx_t *ctx, md_t *stag
     req.eab_kid = ctx->md->eab_kid;
     req.eab_hmac = ctx->md->eab_hmac;
     req.preferred_id = ctx->md->ca_account;
+    req.verified = ctx->accounts_verified;
     md_result_activity(ctx->result, "finding an account at %s", acme->url);
     /* renewals running side by side share one new account instead of making one each */
     if (ctx->acct_lock) apr_thread_mutex_lock(ctx->acct_lock);

@@ -78,6 +78,31 @@ static int acct_fits(const md_acme_acct_t *acct, const md_acme_acct_req_t *req)
     return 1;
 }
 
+/* Did the CA confirm the account lately? A renewal of each of 1000 MDs would otherwise
+ * ask it the same question 1000 times. */
+static int acct_trusted(const md_acme_acct_req_t *req, const char *url)
+{
+    const apr_time_t *at = req->verified && url ? apr_hash_get(req->verified, url,
+                                                               APR_HASH_KEY_STRING) : NULL;
+
+    return at && apr_time_now() - *at < MD_ACME_ACCT_TRUST;
+}
+
+static void acct_confirmed(const md_acme_acct_req_t *req, const char *url)
+{
+    apr_pool_t *hp;
+    apr_time_t *at;
+
+    if (!req->verified || !url) return;
+    at = apr_hash_get(req->verified, url, APR_HASH_KEY_STRING);
+    if (!at) {
+        hp = apr_hash_pool_get(req->verified);
+        at = apr_palloc(hp, sizeof(*at));
+        apr_hash_set(req->verified, apr_pstrdup(hp, url), APR_HASH_KEY_STRING, at);
+    }
+    *at = apr_time_now();
+}
+
 static apr_status_t acct_try(md_acme_acct_t **pacct, const md_acme_acct_req_t *req,
                              const char *id, md_result_t *result, apr_pool_t *p)
 {
@@ -105,7 +130,13 @@ static apr_status_t acct_try(md_acme_acct_t **pacct, const md_acme_acct_req_t *r
                                                   acct_to_json(acct, p), p);
         else if (result->problem && strstr(result->problem, ":accountDoesNotExist")) rv = APR_ENOENT;
     }
-    if (rv == APR_SUCCESS) rv = acct_check(req->acme, acct, result, p);
+    if (rv == APR_SUCCESS && acct_trusted(req, acct->url)) {
+        req->acme->acct_url = acct->url;
+    }
+    else if (rv == APR_SUCCESS) {
+        rv = acct_check(req->acme, acct, result, p);
+        if (rv == APR_SUCCESS) acct_confirmed(req, acct->url);
+    }
     if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) {
         req->acme->acct_key = NULL;
         return rv;

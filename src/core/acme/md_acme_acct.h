@@ -2,6 +2,7 @@
 #ifndef md_acme_acct_h
 #define md_acme_acct_h
 
+#include <apr_hash.h>
 #include "md_acme.h"
 #include "md_store.h"
 
@@ -24,7 +25,14 @@ typedef struct {
     const char *agreement;      /* "accepted" or a ToS URL, NULL if none */
     const char *eab_kid, *eab_hmac;
     const char *preferred_id;   /* the account the MD used last, if any */
+    /* Account URLs the CA confirmed valid lately (URL -> apr_time_t*), kept by the caller
+     * across calls and guarded like them, or NULL: an account confirmed within
+     * MD_ACME_ACCT_TRUST is used without asking the CA again. */
+    apr_hash_t *verified;
 } md_acme_acct_req_t;
+
+/* How long a confirmation of an account by the CA is trusted (req->verified). */
+#define MD_ACME_ACCT_TRUST apr_time_from_sec(10 * 60)
 
 /* Make acme sign as an account: a valid one from the store for the same CA (checked
  * with the CA), else a newly registered one saved to accounts/. */
