@@ -101,3 +101,30 @@ def test_0612_slow_ca_answer_holds_up_nobody(acmeproxy_factory, apache_factory):
     assert time.time() - start < 25, "the others waited for the slow answer"
     assert staged_count() == 19
     wait_until(lambda: staged_count() == 20, 60, interval=0.5, what="the slow MD, after all")
+
+
+def test_0613_account_confirmed_once_per_run(acmeproxy_factory, apache_factory):
+    """Five MDs renew side by side with one account: the CA is asked about the
+    account once (a POST-as-GET to it), not once per MD."""
+    proxy = acmeproxy_factory()
+    apache = apache_factory(ca=proxy)
+    names = [f"a{i}.acct.test" for i in range(5)]
+    for name in names:
+        apache.add(f"MDomain {name}\nMDCAChallenges http-01")
+        apache.add_vhost(name)
+    apache.add("MDPrivateKeys secp256r1")
+    apache.start()
+    for name in names:
+        apache.wait_for_cert(name, cert_file="pubcert.secp256r1.pem")
+    apache.graceful()
+    since = time.time()
+    apache.add("MDRenewWindow 3650d")
+    apache.expect_log(r"MD4012: .*MDRenewWindow 3650d is not shorter", required=True)
+    apache.graceful()   # the first certificates go live, the renewals start
+    wait_until(lambda: all(os.path.exists(apache.store_path("staging", n, "pubcert.secp256r1.pem"))
+                           and apache._job_finished(n) for n in names), 60, interval=0.25,
+               what="five renewals")
+    checks = [e for e in proxy.requests_to(r"^/my-account/", "POST") if e["time"] >= since]
+    orders = [e for e in proxy.requests_to(r"^/order-plz", "POST") if e["time"] >= since]
+    assert len(orders) >= 5, orders
+    assert len(checks) == 1, checks
