@@ -9,6 +9,7 @@
 #include <apr_getopt.h>
 #include <apr_strings.h>
 
+#include "md_http.h"
 #include "md.h"
 #include "md_json_keys.h"
 #include "md_store.h"
@@ -95,6 +96,10 @@ int main(int argc, const char *const *argv)
 
     apr_app_initialize(&argc, &argv, NULL);
     apr_pool_create(&p, NULL);
+    if (md_http_init() != APR_SUCCESS) {
+        fprintf(stderr, "mdctl: libcurl cannot be initialized\n");
+        return 2;
+    }
     apr_getopt_init(&opt, p, argc, argv);
     while (apr_getopt(opt, "d:", &c, &arg) == APR_SUCCESS) {
         if (c == 'd') dir = arg;

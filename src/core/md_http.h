@@ -54,6 +54,9 @@ struct md_http_t {
 /* The response body limit when config.max_body is 0. */
 #define MD_HTTP_DEFAULT_MAX_BODY (1024 * 1024)
 
+/* libcurl's global set-up: once per process, before any thread makes an md_http_t
+ * (it is not thread-safe itself). */
+apr_status_t md_http_init(void);
 /* A transport over libcurl. */
 apr_status_t md_http_create(md_http_t **phttp, const md_http_config_t *config, apr_pool_t *p);
 apr_status_t md_http_perform(md_http_response_t **presp, md_http_t *http,

@@ -164,15 +164,23 @@ static apr_status_t curl_handle_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t md_http_create(md_http_t **phttp, const md_http_config_t *config, apr_pool_t *p)
+apr_status_t md_http_init(void)
 {
     static int initialized;
-    md_http_t *http = apr_pcalloc(p, sizeof(*http));
 
     if (!initialized) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return APR_EGENERAL;
         initialized = 1;
     }
+    return APR_SUCCESS;
+}
+
+apr_status_t md_http_create(md_http_t **phttp, const md_http_config_t *config, apr_pool_t *p)
+{
+    md_http_t *http = apr_pcalloc(p, sizeof(*http));
+    apr_status_t rv = md_http_init();   /* a no-op after the process's own call */
+
+    if (rv != APR_SUCCESS) return rv;
     http->baton = curl_easy_init();
     if (!http->baton) return APR_ENOMEM;
     apr_pool_cleanup_register(p, http->baton, curl_handle_cleanup, apr_pool_cleanup_null);

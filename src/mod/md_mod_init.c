@@ -726,6 +726,11 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
                  (int)apr_time_as_msec(apr_time_now() - started));
     if (dry_run) return OK;
     /* 6. the renewal watchdog for what needs renewing */
+    /* libcurl's set-up here, single-threaded, not by the first of several renewal threads */
+    if (md_http_init() != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD1012: libcurl cannot be initialized");
+        return !OK;
+    }
     rv = md_renew_start_watchdog(mc, s, pconf);
     if (rv != APR_SUCCESS) return !OK;
     /* 5. OCSP stapling (issue 8, md_mod_ocsp.c): must-staple check, pruning of old
