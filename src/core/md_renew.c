@@ -266,12 +266,19 @@ static apr_status_t use_account(md_acme_t *acme, md_renew_ctx_t *ctx, md_t *stag
     req.eab_kid = ctx->md->eab_kid;
     req.eab_hmac = ctx->md->eab_hmac;
     req.preferred_id = ctx->md->ca_account;
-    req.verified = ctx->accounts_verified;
+    req.trust = ctx->accounts_trust;
     md_result_activity(ctx->result, "finding an account at %s", acme->url);
-    /* renewals running side by side share one new account instead of making one each */
-    if (ctx->acct_lock) apr_thread_mutex_lock(ctx->acct_lock);
-    rv = md_acme_acct_use(&acct, &req, ctx->result, p);
-    if (ctx->acct_lock) apr_thread_mutex_unlock(ctx->acct_lock);
+    /* an account the CA confirmed lately, side by side with other renewals; asking the CA
+     * about one or making a new one is serialized, so that renewals running together ask
+     * once and share one new account instead of making one each */
+    req.trusted_only = ctx->acct_lock != NULL && ctx->accounts_trust != NULL;
+    rv = req.trusted_only ? md_acme_acct_use(&acct, &req, ctx->result, p) : APR_ENOENT;
+    if (APR_STATUS_IS_ENOENT(rv)) {
+        req.trusted_only = 0;
+        if (ctx->acct_lock) apr_thread_mutex_lock(ctx->acct_lock);
+        rv = md_acme_acct_use(&acct, &req, ctx->result, p);
+        if (ctx->acct_lock) apr_thread_mutex_unlock(ctx->acct_lock);
+    }
     if (rv == APR_SUCCESS) staged->ca_account = acct->id;
     return rv;
 }

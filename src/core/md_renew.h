@@ -3,7 +3,6 @@
 #ifndef md_renew_h
 #define md_renew_h
 
-#include <apr_hash.h>
 #include "md.h"
 #include "md_http.h"
 #include "md_result.h"
@@ -20,7 +19,7 @@ typedef struct {
     const apr_array_header_t *challenge_types;  /* usable types, in preference order */
     md_result_t *result;
     struct apr_thread_mutex_t *acct_lock;       /* serializes finding/creating accounts */
-    apr_hash_t *accounts_verified;              /* with acct_lock: md_acme_acct_req_t.verified */
+    struct md_acme_acct_trust_t *accounts_trust; /* md_acme_acct_req_t.trust */
     md_renew_event_fn *on_event;
     void *event_baton;
     /* zero is the default for each of these */

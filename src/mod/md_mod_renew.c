@@ -17,6 +17,7 @@
 
 #include "md_mod.h"
 #include "md_acme.h"
+#include "md_acme_acct.h"
 #include "md_acme_ari.h"
 #include "md_crypt.h"
 #include "md_job.h"
@@ -39,7 +40,7 @@ typedef struct {
     apr_time_t start_at;
     apr_thread_pool_t *workers;
     apr_thread_mutex_t *acct_lock;
-    apr_hash_t *accounts_verified;  /* guarded by acct_lock */
+    md_acme_acct_trust_t *accounts_trust;
     md_event_conf_t *events;
     volatile apr_uint32_t stopping;   /* the child exits: abort CA requests, start nothing */
     volatile apr_uint32_t active;     /* tasks running */
@@ -131,7 +132,7 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_res
     ctx.challenge_types = md->ca_challenges;
     ctx.result = result;
     ctx.acct_lock = wd->acct_lock;
-    ctx.accounts_verified = wd->accounts_verified;
+    ctx.accounts_trust = wd->accounts_trust;
     ctx.on_event = on_renew_event;
     ctx.event_baton = &ec;
     return ctx.http ? md_renew_run(&ctx, p) : APR_EGENERAL;
@@ -449,7 +450,7 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
         }
         wd->tasks = apr_pcalloc(pool, sizeof(md_renew_task_t) * (apr_size_t)wd->mc->watched->nelts);
         rv = apr_thread_mutex_create(&wd->acct_lock, APR_THREAD_MUTEX_DEFAULT, pool);
-        wd->accounts_verified = apr_hash_make(pool);
+        if (rv == APR_SUCCESS) rv = md_acme_acct_trust_make(&wd->accounts_trust, pool);
         if (rv == APR_SUCCESS) rv = apr_thread_pool_create(&wd->workers, 0,
                                    (apr_size_t)wd->mc->renew_concurrency, pool);
         if (rv != APR_SUCCESS) ap_log_error(APLOG_MARK, APLOG_CRIT, rv, wd->s, "MD1107: the "

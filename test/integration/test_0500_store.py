@@ -41,12 +41,7 @@ def test_0500_takeover_of_todays_store(apache, domain):
     certificate) is taken over: ours serves the certificate at once, and its next
     renewal is ordered with the same account."""
     apache.md_module = DEBIAN_MD
-    apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
-    apache.add_vhost(domain)
-    apache.start()
-    apache.wait_for_cert(domain)
-    apache.graceful()
-    old_serial = apache.verify_cert(domain).serial_number
+    old_serial = apache.serve_first_cert(domain)
     account = _account_of(apache, "domains", domain)
     with open(apache.store_path("accounts", account, "account.json")) as f:
         account_url = json.load(f)["url"]

@@ -175,12 +175,7 @@ def test_0512_damaged_served_file(apache, domain, damaged, keep):
     """A served key or certificate damaged on disk (cut off after half of it, or for the
     chain inside its last certificate, the issuer) does not stop the server: the damage
     is logged with its path, the MD gets a new certificate."""
-    apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
-    apache.add_vhost(domain)
-    apache.start()
-    apache.wait_for_cert(domain)
-    apache.graceful()
-    serial = apache.verify_cert(domain).serial_number
+    serial = apache.serve_first_cert(domain)
     path = apache.store_path("domains", domain, damaged)
     with open(path) as f:
         text = f.read()

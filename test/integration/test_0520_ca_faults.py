@@ -135,12 +135,7 @@ def test_0520_ca_fault_during_renewal(acmeproxy_factory, apache_factory, domain,
     proxy = acmeproxy_factory()
     apache = apache_factory(ca=proxy)
     apache.add(f"MDRetryDelay {RETRY_DELAY:g}s\nMDCATimeout {CA_TIMEOUT}s")
-    apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
-    apache.add_vhost(domain)
-    apache.start()
-    apache.wait_for_cert(domain)
-    apache.graceful()
-    serial1 = apache.verify_cert(domain).serial_number
+    serial1 = apache.serve_first_cert(domain)
 
     # 1. the fault, and a renewal due at once
     since = time.time()

@@ -20,7 +20,6 @@ import subprocess
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from mdtest import tlsclient
 from mdtest.apache import APACHE_BIN
 from mdtest.procs import wait_until
 
@@ -84,26 +83,6 @@ def test_0541_store_owner_invalid(apache, domain, owner, error):
 
 # ---- damaged files ---------------------------------------------------------------
 
-STATUS_HOST = "mdstat0540"
-
-
-def _status_vhost(apache):
-    apache.add(f"""
-        <VirtualHost 127.0.0.1:{apache.ctrl_port}>
-            ServerName {STATUS_HOST}
-            <Location /md-status>
-                SetHandler md-status
-            </Location>
-        </VirtualHost>
-    """)
-
-
-def _md_status(apache, name):
-    r = tlsclient.http_get(apache.ctrl_port, STATUS_HOST, f"/md-status/{name}")
-    assert r.status == 200, r.status_line
-    return json.loads(r.text)
-
-
 def _truncate(path):
     with open(path, "rb") as f:
         data = f.read()
@@ -137,13 +116,8 @@ def test_0542_damaged_file_reported(apache, domain, kind):
     what can be rebuilt is; the last good certificate keeps serving, or, when it is
     the served set that is damaged, the MD gets a new one."""
     where, done, keeps = DAMAGE[kind]
-    _status_vhost(apache)
-    apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
-    apache.add_vhost(domain)
-    apache.start()
-    apache.wait_for_cert(domain)
-    apache.graceful()
-    serial = apache.verify_cert(domain).serial_number
+    apache.add_status_vhost()
+    serial = apache.serve_first_cert(domain)
     path = apache.store_path(*where(apache, domain))
     if kind == "ocsp":
         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -155,7 +129,7 @@ def test_0542_damaged_file_reported(apache, domain, kind):
     if not keeps:
         apache.expect_log(r"AH10085: .*503", required=False)   # the fallback, meanwhile
     apache.restart()
-    st = _md_status(apache, domain)
+    st = apache.md_status(domain)
     damage = {e["path"]: e["problem"] for e in st.get("store-damage", [])}
     assert path in damage, st.get("store-damage")
     assert done in damage[path]
@@ -175,13 +149,8 @@ def test_0543_damaged_staged_set(apache, domain):
     """A staged (renewed, not yet active) set with a damaged certificate is not
     activated: it is reported and removed, the served certificate stays, and the
     renewal starts over and stages a good set."""
-    _status_vhost(apache)
-    apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
-    apache.add_vhost(domain)
-    apache.start()
-    apache.wait_for_cert(domain)
-    apache.graceful()
-    serial = apache.verify_cert(domain).serial_number
+    apache.add_status_vhost()
+    serial = apache.serve_first_cert(domain)
     apache.add("MDRenewWindow 3650d")
     apache.expect_log(r"MD4012: ", required=True)
     apache.graceful()
@@ -193,7 +162,7 @@ def test_0543_damaged_staged_set(apache, domain):
     apache.expect_log(r"MD6002: " + re.escape(path) + " is damaged", required=True)
     apache.start()
     assert apache.verify_cert(domain).serial_number == serial
-    damage = {e["path"]: e["problem"] for e in _md_status(apache, domain).get("store-damage", [])}
+    damage = {e["path"]: e["problem"] for e in apache.md_status(domain).get("store-damage", [])}
     assert "staging removed; the renewal starts over" in damage[path]
     wait_until(lambda: os.path.exists(path) and apache._job_finished(domain), 60,
                what="a good renewed certificate")

@@ -20,11 +20,10 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from mdtest import prometheus, tlsclient
+from mdtest import prometheus
 from mdtest.selfsigned import write_self_signed
 from mdtest.procs import wait_until
 
-STATUS_HOST = "mdstat"
 EAB_HMAC = "c2VjcmV0LWhtYWMtdmFsdWUtbm90LXRvLWJlLXNob3du"
 RFC822 = re.compile(r"^\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT$")
 DEBIAN_MOD_MD = "/usr/lib/apache2/modules/mod_md.so"
@@ -35,32 +34,8 @@ def not_after(cert):
     return int(cert.not_valid_after.replace(tzinfo=datetime.timezone.utc).timestamp())
 
 
-def status_vhost(apache):
-    apache.add(f"""
-        <VirtualHost 127.0.0.1:{apache.ctrl_port}>
-            ServerName {STATUS_HOST}
-            <Location /md-status>
-                SetHandler md-status
-            </Location>
-            <Location /metrics>
-                SetHandler md-metrics
-            </Location>
-        </VirtualHost>
-    """)
-
-
-def get(apache, path, method="GET"):
-    return tlsclient.http_get(apache.ctrl_port, STATUS_HOST, path, method=method)
-
-
-def md_status(apache, name=None):
-    r = get(apache, "/md-status" + (f"/{name}" if name else ""))
-    assert r.status == 200, f"{r.status_line}\n{r.text}"
-    return json.loads(r.text)
-
-
 def metrics(apache):
-    r = get(apache, "/metrics")
+    r = apache.status_get("/metrics")
     assert r.status == 200, r.status_line
     series = prometheus.parse(r.text)
     if shutil.which("promtool"):
@@ -99,7 +74,7 @@ def wait_for_job_errors(apache, name, timeout=30):
 
 def wait_for_status(apache, name, check, timeout=15):
     """The snapshot is refreshed right after the job is saved: wait for that."""
-    return wait_until(lambda: check(md_status(apache, name)) or None, timeout,
+    return wait_until(lambda: check(apache.md_status(name)) or None, timeout,
                       what=f"md-status of {name} to show the renewal")
 
 
@@ -128,7 +103,7 @@ def four_mds(apache, domain):
     """)
     for name in names.values():
         apache.add_vhost(name)
-    status_vhost(apache)
+    apache.add_status_vhost()
     # the failed renewal of `errored` is logged at error level, as it should be
     apache.expect_log(r"MD1102: " + re.escape(names["errored"]), required=True)
     apache.start()
@@ -141,7 +116,7 @@ def four_mds(apache, domain):
 
 def test_0700_md_status_json(apache, four_mds):
     names, static_cert = four_mds
-    listing = md_status(apache)
+    listing = apache.md_status()
     assert listing["version"]
     mds = {m["name"]: m for m in listing["managed-domains"]}
     assert [m["name"] for m in listing["managed-domains"]] == sorted(mds), "not sorted by name"
@@ -172,17 +147,17 @@ def test_0700_md_status_json(apache, four_mds):
     assert int(static["cert"]["0"]["serial"], 16) == static_cert.serial_number
     assert static["cert"]["0"]["sha256-fingerprint"] == static_cert.fingerprint(hashes.SHA256()).hex()
     # one MD, by name or by domain, with the activity log
-    one = md_status(apache, names["errored"])
+    one = apache.md_status(names["errored"])
     types = [e["type"] for e in one["renewal"]["log"]["entries"]]
     assert "renewal-error" in types
-    assert md_status(apache, names["renewed"])["name"] == names["renewed"]
-    assert get(apache, "/md-status/unknown.example").status == 404
+    assert apache.md_status(names["renewed"])["name"] == names["renewed"]
+    assert apache.status_get("/md-status/unknown.example").status == 404
     # the secret appears nowhere: not in answers, not in the snapshot file
     snapshot = os.path.join(apache.server_root, "run", "md-status", "status.json")
     with open(snapshot) as f:
         snap_text = f.read()
     assert oct(os.stat(snapshot).st_mode & 0o777) == "0o644"
-    for text in (get(apache, "/md-status").text, json.dumps(one), snap_text):
+    for text in (apache.status_get("/md-status").text, json.dumps(one), snap_text):
         assert EAB_HMAC not in text
 
 
@@ -231,7 +206,7 @@ def test_0702_certificate_status_and_activation(apache, four_mds, pebble):
     cs = json.loads(apache.https_get(names["renewed"], "/.httpd/certificate-status", verify=True).text)
     assert cs["rsa"]["sha256-fingerprint"] == fingerprint == staged["sha256-fingerprint"]
     assert "renewal" not in cs
-    md = md_status(apache, names["renewed"])
+    md = apache.md_status(names["renewed"])
     assert md["state"] == 2 and md["cert"]["rsa"]["sha256-fingerprint"] == fingerprint
     assert RFC822.match(md["renew-at"]) and md["renew-reason"] == "window"
     auto = auto_lines(apache)
@@ -263,8 +238,8 @@ def test_0703_metrics(apache, four_mds):
     assert v("mod_md_acme_orders_total") >= 1
     assert v("mod_md_acme_challenges_total") >= 1
     assert v("mod_md_renewal_errors_total") >= 1
-    assert get(apache, "/metrics", method="POST").status == 501
-    assert get(apache, "/md-status", method="POST").status == 501
+    assert apache.status_get("/metrics", method="POST").status == 501
+    assert apache.status_get("/md-status", method="POST").status == 501
 
 
 def test_0704_parser_rejects_bad_exposition():
@@ -280,12 +255,12 @@ def test_0704_parser_rejects_bad_exposition():
 def test_0705_server_status_off(apache, domain):
     apache.add(f"MDomain {domain}\nMDRenewMode manual\nMDServerStatus off")
     apache.add_vhost(domain)
-    status_vhost(apache)
+    apache.add_status_vhost()
     apache.start()
     text = apache.server_status("auto")
     assert "ParentServerConfigGeneration" in text and "Managed" not in text
     assert domain not in apache.server_status("")
-    assert md_status(apache)["managed-domains"][0]["name"] == domain
+    assert apache.md_status()["managed-domains"][0]["name"] == domain
 
 
 @pytest.mark.skipif(not os.path.exists(DEBIAN_MOD_MD), reason="Debian's mod_md.so not installed")
@@ -294,11 +269,11 @@ def test_0706_same_keys_as_today(apache, apache_factory, domain):
     have the same keys (docs/status.md lists the known differences)."""
     apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
     apache.add_vhost(domain)
-    status_vhost(apache)
+    apache.add_status_vhost()
     apache.start()
     apache.wait_for_cert(domain)
     apache.graceful()
-    ours = md_status(apache, domain)
+    ours = apache.md_status(domain)
     apache.stop()
     today = apache_factory("today")
     today.md_module = DEBIAN_MOD_MD
@@ -306,7 +281,7 @@ def test_0706_same_keys_as_today(apache, apache_factory, domain):
     today.parts = list(apache.parts)
     today.expect_log(r".")       # today's module logs at its own levels; not ours to judge
     today.start()
-    theirs = md_status(today, domain)
+    theirs = today.md_status(domain)
     today.stop()
     known = {"renew-reason", "last-renewal", "proto"}   # docs/status.md
     diff = flat_keys(ours) ^ flat_keys(theirs)

@@ -1,5 +1,7 @@
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_hash.h>
+#include <apr_thread_mutex.h>
 
 #include "md_acme_acct.h"
 #include "md_jws.h"
@@ -78,29 +80,53 @@ static int acct_fits(const md_acme_acct_t *acct, const md_acme_acct_req_t *req)
     return 1;
 }
 
+struct md_acme_acct_trust_t {
+    apr_thread_mutex_t *lock;
+    apr_hash_t *confirmed;          /* account URL -> apr_time_t* */
+};
+
+apr_status_t md_acme_acct_trust_make(md_acme_acct_trust_t **ptrust, apr_pool_t *p)
+{
+    md_acme_acct_trust_t *trust = apr_pcalloc(p, sizeof(*trust));
+    apr_status_t rv = apr_thread_mutex_create(&trust->lock, APR_THREAD_MUTEX_DEFAULT, p);
+
+    trust->confirmed = apr_hash_make(p);
+    *ptrust = rv == APR_SUCCESS ? trust : NULL;
+    return rv;
+}
+
 /* Did the CA confirm the account lately? A renewal of each of 1000 MDs would otherwise
  * ask it the same question 1000 times. */
 static int acct_trusted(const md_acme_acct_req_t *req, const char *url)
 {
-    const apr_time_t *at = req->verified && url ? apr_hash_get(req->verified, url,
-                                                               APR_HASH_KEY_STRING) : NULL;
+    const apr_time_t *at;
+    int trusted;
 
-    return at && apr_time_now() - *at < MD_ACME_ACCT_TRUST;
+    if (!req->trust || !url) return 0;
+    apr_thread_mutex_lock(req->trust->lock);
+    at = apr_hash_get(req->trust->confirmed, url, APR_HASH_KEY_STRING);
+    trusted = at && apr_time_now() - *at < MD_ACME_ACCT_TRUST;
+    apr_thread_mutex_unlock(req->trust->lock);
+    return trusted;
 }
 
 static void acct_confirmed(const md_acme_acct_req_t *req, const char *url)
 {
+    apr_hash_t *h;
     apr_pool_t *hp;
     apr_time_t *at;
 
-    if (!req->verified || !url) return;
-    at = apr_hash_get(req->verified, url, APR_HASH_KEY_STRING);
+    if (!req->trust || !url) return;
+    h = req->trust->confirmed;
+    apr_thread_mutex_lock(req->trust->lock);
+    at = apr_hash_get(h, url, APR_HASH_KEY_STRING);
     if (!at) {
-        hp = apr_hash_pool_get(req->verified);
+        hp = apr_hash_pool_get(h);
         at = apr_palloc(hp, sizeof(*at));
-        apr_hash_set(req->verified, apr_pstrdup(hp, url), APR_HASH_KEY_STRING, at);
+        apr_hash_set(h, apr_pstrdup(hp, url), APR_HASH_KEY_STRING, at);
     }
     *at = apr_time_now();
+    apr_thread_mutex_unlock(req->trust->lock);
 }
 
 static apr_status_t acct_try(md_acme_acct_t **pacct, const md_acme_acct_req_t *req,
@@ -115,6 +141,7 @@ static apr_status_t acct_try(md_acme_acct_t **pacct, const md_acme_acct_req_t *r
     if (rv != APR_SUCCESS) return APR_ENOENT;  /* none, or damaged: not one to use */
     acct = acct_from_json(id, json, p);
     if (!acct_fits(acct, req)) return APR_ENOENT;
+    if (req->trusted_only && !acct_trusted(req, acct->url)) return APR_ENOENT;
     rv = md_store_load_pkey(&key, req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY, p);
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD0402: the key of account %s "
@@ -276,7 +303,7 @@ apr_status_t md_acme_acct_use(md_acme_acct_t **pacct, const md_acme_acct_req_t *
     rv = md_acme_setup(req->acme, result);
     if (rv != APR_SUCCESS) return rv;
     rv = acct_find(pacct, req, result, p);
-    if (!APR_STATUS_IS_ENOENT(rv)) return rv;
+    if (!APR_STATUS_IS_ENOENT(rv) || req->trusted_only) return rv;
     md_result_activity(result, "registering a new account at %s", req->acme->url);
     return acct_register(pacct, req, result, p);
 }

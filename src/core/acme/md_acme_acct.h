@@ -2,7 +2,6 @@
 #ifndef md_acme_acct_h
 #define md_acme_acct_h
 
-#include <apr_hash.h>
 #include "md_acme.h"
 #include "md_store.h"
 
@@ -25,14 +24,19 @@ typedef struct {
     const char *agreement;      /* "accepted" or a ToS URL, NULL if none */
     const char *eab_kid, *eab_hmac;
     const char *preferred_id;   /* the account the MD used last, if any */
-    /* Account URLs the CA confirmed valid lately (URL -> apr_time_t*), kept by the caller
-     * across calls and guarded like them, or NULL: an account confirmed within
-     * MD_ACME_ACCT_TRUST is used without asking the CA again. */
-    apr_hash_t *verified;
+    int trusted_only;           /* only an account in trust, without asking the CA;
+                                 * APR_ENOENT instead of checking or registering one */
+    /* The accounts the CA confirmed lately, shared by the caller's threads, or NULL: one
+     * confirmed within MD_ACME_ACCT_TRUST is used without asking the CA again. */
+    struct md_acme_acct_trust_t *trust;
 } md_acme_acct_req_t;
 
-/* How long a confirmation of an account by the CA is trusted (req->verified). */
+/* How long a confirmation of an account by the CA is trusted (req->trust). */
 #define MD_ACME_ACCT_TRUST apr_time_from_sec(10 * 60)
+
+typedef struct md_acme_acct_trust_t md_acme_acct_trust_t;
+/* An empty record of confirmed accounts, safe to share between threads; lives in p. */
+apr_status_t md_acme_acct_trust_make(md_acme_acct_trust_t **ptrust, apr_pool_t *p);
 
 /* Make acme sign as an account: a valid one from the store for the same CA (checked
  * with the CA), else a newly registered one saved to accounts/. */

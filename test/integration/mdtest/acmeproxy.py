@@ -250,6 +250,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
         for k, v in headers.items():
             self.send_header(k, v)
         self.send_header("Content-Length", str(len(data)))
+        # one request per connection: the faults are scripted per request, and this
+        # small server's keep-alive is not what the tests are about (the module keeps
+        # its connections to Pebble itself open across a renewal's requests)
+        self.send_header("Connection", "close")
+        self.close_connection = True
         self.end_headers()
         if method != "HEAD":
             self.wfile.write(data)

@@ -508,6 +508,44 @@ class Apache:
             raise TimeoutError(f"{e}\n--- error log tail ---\n{self.log_tail(6000)}") from None
         return path
 
+    # ---- the status handlers, on a vhost of the control port ----
+
+    STATUS_HOST = "mdstat"
+
+    def add_status_vhost(self):
+        """md-status at /md-status and md-metrics at /metrics, on the control port."""
+        self.add(f"""
+            <VirtualHost 127.0.0.1:{self.ctrl_port}>
+                ServerName {self.STATUS_HOST}
+                <Location /md-status>
+                    SetHandler md-status
+                </Location>
+                <Location /metrics>
+                    SetHandler md-metrics
+                </Location>
+            </VirtualHost>
+        """)
+
+    def status_get(self, path, method="GET"):
+        return tlsclient.http_get(self.ctrl_port, self.STATUS_HOST, path, method=method)
+
+    def md_status(self, name=None):
+        """The md-status JSON of all MDs, or of one."""
+        r = self.status_get("/md-status" + (f"/{name}" if name else ""))
+        assert r.status == 200, f"{r.status_line}\n{r.text}"
+        return json.loads(r.text)
+
+    def serve_first_cert(self, domain):
+        """The common start of a test about an MD that has its certificate: MDomain
+        with http-01 and an SSL vhost, the server started, the certificate issued and
+        live (after a graceful restart). Returns the served certificate's serial."""
+        self.add(f"MDomain {domain}\nMDCAChallenges http-01")
+        self.add_vhost(domain)
+        self.start()
+        self.wait_for_cert(domain)
+        self.graceful()
+        return self.verify_cert(domain).serial_number
+
     def wait_for_cert(self, md, timeout=60, cert_file="pubcert.pem"):
         """Wait until the MD has a certificate from the CA: in staging/<md>/
         (to be activated at the next restart) with its job.json saying
