@@ -204,6 +204,7 @@ static void renew_outcome(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_
     if (result->status == APR_SUCCESS) {
         job->next_run = 0;
         job->notified_renewed = 0;
+        md_job_save(job, wd->mc->store, MD_SG_STAGING, p);
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1101: %s: %s", md->name, result->detail);
         return;
     }
@@ -212,6 +213,9 @@ static void renew_outcome(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_
                              jitter());
     if (result->retry_after > apr_time_now() + delay) delay = result->retry_after - apr_time_now();
     job->next_run = apr_time_now() + delay;
+    /* in job.json before it is told: whoever reads the log line, or the errored program,
+     * finds the job saying so */
+    md_job_save(job, wd->mc->store, MD_SG_STAGING, p);
     ap_log_error(APLOG_MARK, APLOG_ERR, result->status, wd->s, "MD1102: %s: renewal failed "
                  "(attempt %d), next try in %s: %s", md->name, job->errors,
                  md_duration_print(delay < apr_time_from_sec(10)   /* no "0d" for 0.4s */

@@ -245,7 +245,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
     # -- answers ----------------------------------------------------------------------------
     def send(self, status, headers, body, method):
         data = body.encode() if isinstance(body, str) else (body or b"")
-        self._bad_nonce = status == 400 and b":badNonce" in data
+        # a badNonce the client retries by itself, unless a fault spoilt the answer: then
+        # the client saw a failure like any other, and it counts as a request
+        self._bad_nonce = (status == 400 and b":badNonce" in data
+                           and not getattr(self, "_faulted", False))
         self.send_response(status)
         for k, v in headers.items():
             self.send_header(k, v)
@@ -282,6 +285,7 @@ class ProxyHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         self._payload = jws_payload(body) if method == "POST" else None
         fault = self.proxy.take_fault(method, self.path)
+        self._faulted = fault is not None
         if fault and self.apply_fault_before(fault, method):
             return
         path = urllib.parse.urlsplit(self.path).path
