@@ -58,7 +58,10 @@ def check_store(store_dir, child_user="www-data"):
         for name in dirnames + filenames:
             path = os.path.join(dirpath, name)
             rel = os.path.relpath(path, store_dir)
-            st = os.lstat(path)
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                continue    # a live store: a temporary file renamed while we walked
             mode = stat.S_IMODE(st.st_mode)
             if stat.S_ISLNK(st.st_mode):
                 problems.append(f"{rel}: a symlink")
