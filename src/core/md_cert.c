@@ -274,34 +274,6 @@ const char *md_cert_issuer_oneline(const md_cert_t *cert, apr_pool_t *p)
     return result;
 }
 
-/* The content octets of the DER encoding of the serial number (tag and length removed),
- * as RFC 9773 section 4.1 asks: a leading zero byte stays when the high bit is set. */
-static const char *serial_der_b64url(const ASN1_INTEGER *serial, apr_pool_t *p)
-{
-    unsigned char *der = NULL;
-    const char *result = NULL;
-    int len = i2d_ASN1_INTEGER(serial, &der), hdr = 2;
-
-    if (len > 2 && (der[1] & 0x80)) hdr = 2 + (der[1] & 0x7f);  /* long form length */
-    if (len > hdr) result = md_b64url_encode(der + hdr, (apr_size_t)(len - hdr), p);
-    OPENSSL_free(der);
-    return result;
-}
-
-const char *md_cert_ari_cert_id(const md_cert_t *cert, apr_pool_t *p)
-{
-    const ASN1_OCTET_STRING *aki;
-    const char *serial;
-
-    if (!cert || !cert->x509) return NULL;
-    aki = X509_get0_authority_key_id(cert->x509);
-    serial = serial_der_b64url(X509_get0_serialNumber(cert->x509), p);
-    if (!aki || !serial) return NULL;
-    return apr_pstrcat(p, md_b64url_encode(ASN1_STRING_get0_data(aki),
-                                           (apr_size_t)ASN1_STRING_length(aki), p),
-                       ".", serial, NULL);
-}
-
 int md_cert_has_must_staple(const md_cert_t *cert)
 {
     TLS_FEATURE *features;

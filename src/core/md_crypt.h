@@ -76,9 +76,6 @@ const char *md_cert_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p);
 const char *md_cert_issuer_name(const md_cert_t *cert, apr_pool_t *p);
 /* The issuer in OpenSSL's one-line form ("/C=US/O=Org/CN=Name"), as today's status shows it. */
 const char *md_cert_issuer_oneline(const md_cert_t *cert, apr_pool_t *p);
-/* The ARI certificate identifier (RFC 9773 section 4.1): base64url(authority key
- * identifier) "." base64url(serial number DER content octets); NULL without an AKI. */
-const char *md_cert_ari_cert_id(const md_cert_t *cert, apr_pool_t *p);
 int md_cert_has_must_staple(const md_cert_t *cert);
 /* Does the certificate's public key belong to this private key? */
 int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey);

@@ -34,7 +34,7 @@ md_json_t *md_status_cert_json(const md_cert_t *cert, apr_pool_t *p)
     if (s) md_json_sets(s, j, MD_KEY_SERIAL, NULL);
     s = md_cert_sha256_fingerprint(cert, p);
     if (s) md_json_sets(s, j, MD_KEY_SHA256_FINGERPRINT, NULL);
-    s = md_cert_ari_cert_id(cert, p);
+    s = md_acme_ari_cert_id(cert, NULL, p);
     if (s) md_json_sets(s, j, MD_KEY_ARI_CERT_ID, NULL);
     return j;
 }

@@ -99,18 +99,23 @@ static void cert_family(metrics_t *mx, const char *name, int which, apr_pool_t *
 
 static void cert_families(metrics_t *mx, apr_pool_t *p)
 {
-    family(mx, "mod_md_certificate_not_before_seconds", "gauge",
-           "Start of validity (notBefore) of the served certificate, per key type.");
-    cert_family(mx, "mod_md_certificate_not_before_seconds", 0, p);
-    family(mx, "mod_md_certificate_not_after_seconds", "gauge",
-           "End of validity (notAfter) of the served certificate, per key type.");
-    cert_family(mx, "mod_md_certificate_not_after_seconds", 1, p);
-    family(mx, "mod_md_ocsp_response_valid_from_seconds", "gauge",
-           "Start of validity (thisUpdate) of the OCSP response stapled for the certificate.");
-    cert_family(mx, "mod_md_ocsp_response_valid_from_seconds", 2, p);
-    family(mx, "mod_md_ocsp_response_valid_until_seconds", "gauge",
-           "End of validity (nextUpdate) of the OCSP response stapled for the certificate.");
-    cert_family(mx, "mod_md_ocsp_response_valid_until_seconds", 3, p);
+    /* in the order of cert_family()'s "which" */
+    static const struct { const char *name, *help; } F[] = {
+        { "mod_md_certificate_not_before_seconds",
+          "Start of validity (notBefore) of the served certificate, per key type." },
+        { "mod_md_certificate_not_after_seconds",
+          "End of validity (notAfter) of the served certificate, per key type." },
+        { "mod_md_ocsp_response_valid_from_seconds",
+          "Start of validity (thisUpdate) of the OCSP response stapled for the certificate." },
+        { "mod_md_ocsp_response_valid_until_seconds",
+          "End of validity (nextUpdate) of the OCSP response stapled for the certificate." },
+    };
+    int i;
+
+    for (i = 0; i < (int)(sizeof(F) / sizeof(F[0])); ++i) {
+        family(mx, F[i].name, "gauge", F[i].help);
+        cert_family(mx, F[i].name, i, p);
+    }
 }
 
 static void counters(metrics_t *mx)

@@ -33,14 +33,14 @@ def test_0610_ari_window_renews_early(acmeproxy_factory, apache_factory, domain)
     apache.add_vhost(domain)
     apache.start()
     apache.wait_for_cert(domain)
-    apache.graceful()
-    serial = apache.verify_cert(domain, cafile=proxy.root_path).serial_number
-    assert not os.path.exists(apache.store_path("staging", domain))
-    # the CA now says: renew, the window is already open
+    # the CA now says: renew, the window is already open. Said before the certificate
+    # goes live, so that one generation of the server sees it (a restart in the middle
+    # of the ARI renewal would leave its order behind and make another)
     now = datetime.datetime.now(datetime.timezone.utc)
     proxy.ari = True
     proxy.ari_default = (now - datetime.timedelta(hours=2), now - datetime.timedelta(hours=1))
     apache.graceful()
+    serial = apache.verify_cert(domain, cafile=proxy.root_path).serial_number
     apache.wait_for_log(r"MD1112: .*the CA suggests renewing", timeout=30)
     wait_until(lambda: _staged(apache, domain), 60, what="the renewal the ARI window asked for")
     orders = proxy.orders()

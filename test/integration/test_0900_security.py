@@ -166,16 +166,8 @@ def test_0902_no_secrets_in_logs_status_or_readable_files(apache_factory, pebble
         MDomain {domain}
         MDCAChallenges http-01
         MDExternalAccountBinding {EAB_KID} {EAB_HMAC}
-        <VirtualHost 127.0.0.1:{apache.ctrl_port}>
-            ServerName status.secrets.test
-            <Location /md-status>
-                SetHandler md-status
-            </Location>
-            <Location /metrics>
-                SetHandler md-metrics
-            </Location>
-        </VirtualHost>
     """)
+    apache.add_status_vhost()
     apache.add_vhost(domain)
     _issue(apache, domain)
     # a second start reads everything again (accounts, keys, md.json) at trace level
@@ -185,7 +177,7 @@ def test_0902_no_secrets_in_logs_status_or_readable_files(apache_factory, pebble
     secrets_ = {"the store key": store_key, "the EAB HMAC": EAB_HMAC,
                 "a PEM private key": "PRIVATE KEY"}
     def status_get(path):
-        r = tlsclient.http_get(apache.ctrl_port, "status.secrets.test", path)
+        r = apache.status_get(path)
         assert r.status == 200, f"{path}: {r.status_line}"
         return r.text
     places = {"the error log": apache.log_text(),

@@ -8,6 +8,7 @@
 #include "md_job.h"
 #include "md_json_keys.h"
 #include "md_stats.h"
+#include "md_acme_ari.h"
 #include "md_status.h"
 #include "md_store.h"
 #include "md_util.h"
@@ -147,7 +148,7 @@ START_TEST(ari_cert_id_of_self_signed)
 
     fixture_make(&fx, tmpl);
     /* our self-signed certificates carry no authority key identifier */
-    ck_assert_ptr_null(md_cert_ari_cert_id(fx.cert, md_test_pool));
+    ck_assert_ptr_null(md_acme_ari_cert_id(fx.cert, NULL, md_test_pool));
     ck_assert_ptr_nonnull(md_cert_issuer_oneline(fx.cert, md_test_pool));
     ck_assert_str_eq(md_cert_issuer_oneline(fx.cert, md_test_pool), "/CN=a.test");
     md_dir_remove_all(fx.dir, md_test_pool);
