@@ -81,7 +81,7 @@ typedef struct {
     apr_hash_t *accounts_checked;   /* accounts whose files were checked at this start */
     int restart_auto;               /* MDActivationRestart on */
     int restart_from, restart_to;   /* its time-of-day window in minutes, -1 for any time */
-    apr_hash_t *fallbacks;          /* MD name -> md_fallback_t*, while no certificate */
+    const char *fallback_dir;       /* DefaultRuntimeDir/md-fallback: placeholder certificates */
     struct md_names_t *md_names;    /* the MDs by their names, for the per-vhost look-ups */
     apr_pool_t *pconf;              /* what lives as long as this configuration */
     struct md_status_snap_t *status_snap; /* the status snapshot (md_mod_status.c), or NULL */
@@ -97,12 +97,6 @@ typedef struct {
     apr_time_t next_check;          /* the watchdog's own schedule */
     volatile apr_uint32_t running;
 } md_watch_t;
-
-/* The self-signed placeholder of an MD without certificate, as files for mod_ssl. */
-typedef struct {
-    const char *cert_file;
-    const char *key_file;
-} md_fallback_t;
 
 typedef struct {
     md_mod_conf_t *mc;

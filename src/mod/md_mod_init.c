@@ -215,42 +215,79 @@ static int md_is_complete(md_mod_conf_t *mc, md_t *md, int dry_run, apr_pool_t *
     return complete;
 }
 
-/* The fallback certificate while an MD has none: a scratch file in the runtime directory
- * (DefaultRuntimeDir/md-fallback/<md>/), made again whenever it is missing, so it costs
- * no fsync and the configuration dry run, which must not write the store, can make it
- * too. One EC key serves all fallbacks of a start: cheap even for a thousand new MDs.
- * (Today's module keeps them in domains/<md>/; nothing reads them from there.) */
-static apr_status_t fallback_ensure(md_mod_conf_t *mc, md_t *md, md_pkey_t **pshared,
-                                    apr_pool_t *p)
+/* The fallback certificate while an MD has none: mod_ssl serves a self-signed placeholder
+ * for the MD's names (and the MD answers 503). They are scratch files in
+ * DefaultRuntimeDir/md-fallback/, outside the store, so that they cost no fsync and the
+ * configuration dry run, which must not write the store, makes them too: one EC key for
+ * all (key.pem) and a certificate per MD (<md>.cert.pem), all in one directory. A
+ * certificate is used again while it is younger than the key file and more than a day
+ * from its end, judged by the files' times: no parse, no write, for a thousand new MDs
+ * in the serving pass and at every restart. (Today's module keeps an RSA key and a
+ * certificate per MD in domains/<md>/; nothing reads them from there.) */
+typedef struct {
+    const char *dir;
+    apr_time_t key_mtime;           /* of key.pem; 0 while there is none */
+    md_pkey_t *key;                 /* read or made once a certificate is to be made */
+} md_fallbacks_t;
+
+static const char *fallback_file(const char *dir, const char *md_name, apr_pool_t *p)
+{
+    return md_name ? apr_pstrcat(p, dir, "/", md_name, ".cert.pem", NULL)
+                   : apr_pstrcat(p, dir, "/key.pem", NULL);
+}
+
+static apr_time_t file_mtime(const char *path, apr_pool_t *p)
+{
+    apr_finfo_t info;
+
+    return apr_stat(&info, path, APR_FINFO_MTIME, p) == APR_SUCCESS ? info.mtime : 0;
+}
+
+static void fallbacks_open(md_fallbacks_t *fbs, md_mod_conf_t *mc, apr_pool_t *p)
+{
+    memset(fbs, 0, sizeof(*fbs));
+    fbs->dir = mc->fallback_dir = ap_runtime_dir_relative(mc->pconf, "md-fallback");
+    fbs->key_mtime = file_mtime(fallback_file(fbs->dir, NULL, p), p);
+}
+
+/* The shared key, read from key.pem or made anew (which outdates every certificate). */
+static apr_status_t fallback_key(md_fallbacks_t *fbs, md_mod_conf_t *mc, apr_pool_t *p)
 {
     md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
-    apr_array_header_t *chain = apr_array_make(p, 1, sizeof(md_cert_t *));
-    md_fallback_t *fb = apr_pcalloc(mc->pconf, sizeof(*fb));
-    const char *dir, *kpem;
+    const char *path = fallback_file(fbs->dir, NULL, p), *pem;
+    apr_status_t rv;
+
+    if (fbs->key) return APR_SUCCESS;
+    if (fbs->key_mtime && md_file_read(&pem, NULL, path, 64 * 1024, p) == APR_SUCCESS
+        && md_pkey_from_pem(&fbs->key, pem, strlen(pem), NULL, 0, mc->pconf) == APR_SUCCESS) {
+        return APR_SUCCESS;
+    }
+    rv = md_dir_make(fbs->dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, p);
+    if (rv == APR_SUCCESS) rv = md_pkey_gen(&fbs->key, &spec, mc->pconf);
+    if (rv == APR_SUCCESS) rv = md_pkey_to_pem(&pem, fbs->key, NULL, 0, p);
+    if (rv == APR_SUCCESS) rv = md_file_write_scratch(path, pem, strlen(pem),
+                                                      APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
+    if (rv == APR_SUCCESS) fbs->key_mtime = file_mtime(path, p);
+    return rv;
+}
+
+static apr_status_t fallback_ensure(md_fallbacks_t *fbs, md_mod_conf_t *mc, md_t *md,
+                                    apr_pool_t *p)
+{
+    const char *path = fallback_file(fbs->dir, md->name, p), *pem;
+    apr_time_t made = file_mtime(path, p);
     md_cert_t *cert;
     apr_status_t rv;
 
-    dir = ap_runtime_dir_relative(p, apr_pstrcat(p, "md-fallback/", md->name, NULL));
-    fb->key_file = apr_pstrcat(mc->pconf, dir, "/", md_pkey_file_name(&spec, MD_FN_FALLBACK_PKEY, p), NULL);
-    fb->cert_file = apr_pstrcat(mc->pconf, dir, "/", md_pkey_file_name(&spec, MD_FN_FALLBACK_CERT, p), NULL);
-    apr_hash_set(mc->fallbacks, md->name, APR_HASH_KEY_STRING, fb);
-    if (md_file_exists(fb->key_file, p) == APR_SUCCESS
-        && md_file_read(&kpem, NULL, fb->cert_file, 1024 * 1024, p) == APR_SUCCESS
-        && md_chain_from_pem(&chain, kpem, strlen(kpem), p) == APR_SUCCESS && chain->nelts
-        && md_cert_not_after(APR_ARRAY_IDX(chain, 0, md_cert_t *)) > apr_time_now()) {
+    if (made && fbs->key_mtime && made >= fbs->key_mtime
+        && made + FALLBACK_VALIDITY - apr_time_from_sec(24 * 60 * 60) > apr_time_now()) {
         return APR_SUCCESS;
     }
-    if (!*pshared) {
-        rv = md_pkey_gen(pshared, &spec, mc->pconf);
-        if (rv != APR_SUCCESS) return rv;
-    }
-    rv = md_cert_self_signed(&cert, md->name, md->domains, *pshared, FALLBACK_VALIDITY, p);
-    if (rv == APR_SUCCESS) rv = md_dir_make(dir, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE, p);
-    if (rv == APR_SUCCESS) rv = md_pkey_to_pem(&kpem, *pshared, NULL, 0, p);
-    if (rv == APR_SUCCESS) rv = md_file_write_scratch(fb->key_file, kpem, strlen(kpem),
-                                                      APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
-    if (rv == APR_SUCCESS) rv = md_cert_to_pem(&kpem, cert, p);
-    if (rv == APR_SUCCESS) rv = md_file_write_scratch(fb->cert_file, kpem, strlen(kpem),
+    rv = fallback_key(fbs, mc, p);
+    if (rv == APR_SUCCESS) rv = md_cert_self_signed(&cert, md->name, md->domains, fbs->key,
+                                                    FALLBACK_VALIDITY, p);
+    if (rv == APR_SUCCESS) rv = md_cert_to_pem(&pem, cert, p);
+    if (rv == APR_SUCCESS) rv = md_file_write_scratch(path, pem, strlen(pem),
                                                       APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
     return rv;
 }
@@ -483,7 +520,7 @@ static void md_state_update(md_mod_conf_t *mc, md_t *md, int dry_run, const char
 }
 
 /* Bring the store's view of one MD up to date and decide whether it needs renewing. */
-static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_t **pfallback,
+static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_fallbacks_t *fbs,
                             apr_pool_t *p)
 {
     const char *stored, *now;
@@ -513,7 +550,7 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_pkey_
     }
     /* 3. a fallback while there is no certificate */
     if (md->state != MD_S_COMPLETE) {
-        rv = fallback_ensure(mc, md, pfallback, p);
+        rv = fallback_ensure(fbs, mc, md, p);
         if (rv != APR_SUCCESS) return rv;
     }
     /* 4. watched by the renewal watchdog when the mode allows it */
@@ -644,10 +681,10 @@ static void mds_carry_renames(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 }
 
 /* The configuration dry run: read the store, write nothing there. */
-static apr_status_t md_dry_run(md_mod_conf_t *mc, md_t *md, md_pkey_t **pfallback, apr_pool_t *p)
+static apr_status_t md_dry_run(md_mod_conf_t *mc, md_t *md, md_fallbacks_t *fbs, apr_pool_t *p)
 {
     md_state_update(mc, md, 1, NULL, p);
-    return (md->state == MD_S_COMPLETE) ? APR_SUCCESS : fallback_ensure(mc, md, pfallback, p);
+    return (md->state == MD_S_COMPLETE) ? APR_SUCCESS : fallback_ensure(fbs, mc, md, p);
 }
 
 static apr_status_t store_open(md_mod_conf_t *mc, server_rec *s, int create, apr_pool_t *p)
@@ -675,7 +712,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
     int dry_run = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
-    md_pkey_t *fallback_key = NULL;
+    md_fallbacks_t fallbacks;
     md_store_lock_t *global_lock = NULL;
     apr_time_t started = apr_time_now();
     apr_pool_t *ptmp;
@@ -689,10 +726,10 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     mds_merge(mc, s, pconf);
     if (!mc->mds->nelts && !md_stapling_configured(mc, s)) return OK;
     /* 2. the store; only the serving pass writes to it */
-    mc->fallbacks = apr_hash_make(pconf);
     mc->accounts_checked = apr_hash_make(pconf);
     rv = store_open(mc, s, !dry_run, pconf);
     if (rv != APR_SUCCESS) return !OK;
+    fallbacks_open(&fallbacks, mc, ptemp);
     /* 3. with MDStoreLocks, the rest under the store's global lock (each MD's own lock
      *    guards its activation anyway) */
     apr_array_clear(mc->watched);
@@ -710,8 +747,8 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     for (i = 0; i < mc->mds->nelts; ++i) {
         md_t *md = APR_ARRAY_IDX(mc->mds, i, md_t *);
         apr_pool_clear(ptmp);
-        rv = dry_run ? md_dry_run(mc, md, &fallback_key, ptmp)
-                     : md_sync(mc, md, s, &fallback_key, ptmp);
+        rv = dry_run ? md_dry_run(mc, md, &fallbacks, ptmp)
+                     : md_sync(mc, md, s, &fallbacks, ptmp);
         if (!dry_run) md_windows_check(md, s, ptmp);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_EMERG, rv, s, "MD1005: %s: the store at %s cannot "
@@ -781,12 +818,9 @@ int md_init_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_head
                                     apr_array_header_t *key_files)
 {
     md_t *md = md_init_md_for_server(s);
-    md_fallback_t *fb;
 
-    if (!md || md->state == MD_S_COMPLETE) return DECLINED;
-    fb = apr_hash_get(current_mc->fallbacks, md->name, APR_HASH_KEY_STRING);
-    if (!fb) return DECLINED;
-    APR_ARRAY_PUSH(cert_files, const char *) = fb->cert_file;
-    APR_ARRAY_PUSH(key_files, const char *) = fb->key_file;
+    if (!md || md->state == MD_S_COMPLETE || !current_mc->fallback_dir) return DECLINED;
+    APR_ARRAY_PUSH(cert_files, const char *) = fallback_file(current_mc->fallback_dir, md->name, p);
+    APR_ARRAY_PUSH(key_files, const char *) = fallback_file(current_mc->fallback_dir, NULL, p);
     return OK;
 }

@@ -11,6 +11,7 @@ import ssl
 import stat
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 
 from mdtest import tlsclient
 
@@ -79,3 +80,51 @@ def test_0101_tls_alpn01(apache, pebble, domain):
     apache.add(f"MDomain {domain}")
     content = apache.add_vhost(domain, extra="Protocols h2 http/1.1 acme-tls/1")
     _first_cert(apache, pebble, domain, content)
+
+
+def _spki(cert):
+    return cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+
+
+def test_0102_fallback_files(apache, pebble, domain):
+    """The placeholder's files: one key for all MDs and a certificate per MD in
+    DefaultRuntimeDir/md-fallback/ (root only). A restart uses them again
+    without writing; a key that is replaced (here: damaged) outdates the
+    certificates, which are made again for the new key, and the server starts."""
+    other = f"b.{domain}"
+    apache.add(f"""
+        MDRenewMode manual
+        MDomain {domain}
+        MDomain {other}
+    """)
+    apache.add_vhost(domain)
+    apache.add_vhost(other)
+    apache.start()
+    fb_dir = os.path.join(apache.server_root, "run", "md-fallback")
+    key_file = os.path.join(fb_dir, "key.pem")
+    cert_files = {d: os.path.join(fb_dir, f"{d}.cert.pem") for d in (domain, other)}
+    assert stat.S_IMODE(os.stat(fb_dir).st_mode) == 0o700
+    for f in [key_file, *cert_files.values()]:
+        assert stat.S_IMODE(os.stat(f).st_mode) == 0o600, f
+    served = {d: apache.get_cert(d) for d in (domain, other)}
+    for d, cert in served.items():
+        assert tlsclient.is_self_signed(cert)
+        assert d in tlsclient.cert_dns_names(cert), tlsclient.describe_cert(cert)
+    assert _spki(served[domain]) == _spki(served[other])
+    # 1. a restart (both passes) reads the times only: nothing written again
+    written = {f: os.stat(f).st_mtime_ns for f in [key_file, *cert_files.values()]}
+    apache.restart()
+    assert {f: os.stat(f).st_mtime_ns for f in written} == written
+    assert apache.get_cert(domain) == served[domain]
+    # 2. a damaged key is made anew, and with it every certificate
+    with open(key_file, "w") as f:
+        f.write("-----BEGIN PRIVATE KEY-----\ncut off")
+    apache.restart()
+    for d in (domain, other):
+        cert = apache.get_cert(d)
+        assert cert != served[d] and tlsclient.is_self_signed(cert)
+        assert _spki(cert) != _spki(served[d])
+        assert os.stat(cert_files[d]).st_mtime_ns >= os.stat(key_file).st_mtime_ns
+    r = apache.https_get(domain)
+    assert r.status == 503, f"{r.status_line}\n{r.text}"
