@@ -22,6 +22,9 @@ today's (Debian's) mod_md.so, and measures:
              to make one new key per MD
   iss/kg     issuing / (kg/cores); target <= 1.5
   o/t        ours / today's, for "issued" and for "start"
+  ssl start  the floor under "start": the same N SSL vhosts with mod_ssl
+             alone (no mod_md), all naming one self-signed EC P-256
+             certificate and key, what any fallback costs mod_ssl at least
 
 Our module runs with the default MDRenewConcurrency (8) and, for N >= 100,
 also with --high-concurrency (default 32).  Needs root (Apache's children run
@@ -41,6 +44,9 @@ from benchlib import (MODULE_PATHS, BenchApache, Tee, fmt, machine_facts, parse_
 from mdtest.apache import DEFAULT_LOG_ALLOWLIST
 from mdtest.env import MdTestEnv
 import re
+
+from cryptography.hazmat.primitives import serialization
+import mkstore
 
 KEYS = {"rsa": ("RSA 2048", None, "pubcert.pem"),
         "ec": ("EC P-256", "secp256r1", "pubcert.secp256r1.pem")}
@@ -141,11 +147,42 @@ def run_one(env, n, kind, module, concurrency, timeout, say, log_level="warn"):
     return res
 
 
+def ssl_floor(env, n, timeout, say):
+    """mod_ssl alone with N SSL vhosts on one self-signed EC certificate: start seconds."""
+    a = BenchApache(env, f"issue-ssl-{n}")
+    a.md_module = None
+    a.md_defaults = False
+    key, cert = mkstore.make_ca()
+    key_file, cert_file = os.path.join(a.server_root, "fb.key"), os.path.join(a.server_root, "fb.crt")
+    with open(key_file, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    with open(cert_file, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    lines = []
+    for name in md_names(n):
+        lines += [f"<VirtualHost *:{a.https_port}>", f"    ServerName {name}", "    SSLEngine on",
+                  f'    SSLCertificateFile "{cert_file}"', f'    SSLCertificateKeyFile "{key_file}"',
+                  "</VirtualHost>"]
+    a.add("\n".join(lines))
+    start = None
+    try:
+        start, _ = a.timed_start(timeout)
+    except Exception as e:
+        say(f"     FAILED: {e}".splitlines()[0])
+    finally:
+        stop_quietly(a)
+    say(f"  -- N={n} mod_ssl alone, one certificate for all vhosts: start {fmt(start, 2)} s")
+    if not os.environ.get("BENCH_KEEP"):
+        shutil.rmtree(a.server_root, ignore_errors=True)
+    return start
+
+
 def ratio(a, b):
     return f"{a / b:.2f}" if a is not None and b else "-"
 
 
-def report(results, per_key, cores, say):
+def report(results, per_key, cores, floors, say):
     rows = []
     for r in results:
         base = next((x for x in results if x["n"] == r["n"] and x["kind"] == r["kind"]
@@ -157,9 +194,10 @@ def report(results, per_key, cores, say):
                      fmt(issuing), fmt(r["srv_cpu"]), fmt(kg, 3),
                      ratio(issuing, kg),
                      ratio(r["issued"], base and base["issued"]) if r["module"] != "today" else "",
-                     ratio(r["start"], base and base["start"]) if r["module"] != "today" else ""])
+                     ratio(r["start"], base and base["start"]) if r["module"] != "today" else "",
+                     fmt(floors.get(r["n"]), 2)])
     say(table(["N", "key", "module", "conc", "start s", "issued s", "issuing s", "srv CPU s",
-               "kg/cores s", "iss/kg", "o/t issued", "o/t start"], rows))
+               "kg/cores s", "iss/kg", "o/t issued", "o/t start", "ssl start s"], rows))
 
 
 def main():
@@ -197,9 +235,11 @@ def main():
     say(f"pebble env:  {env.pebble.env} (PEBBLE_WFE_NONCEREJECT at its default, 5%)")
     say("")
     results = []
+    floors = {}
     env.start()
     try:
         for n in sizes:
+            floors[n] = ssl_floor(env, n, args.timeout or 300, say)
             for kind in kinds:
                 timeout = args.timeout or 300 + 1.5 * n
                 for module in modules:
@@ -216,7 +256,7 @@ def main():
             say(f"run directory kept: {env.run_dir}")
     say("")
     say(f"Results ({cores} cores; times in seconds from `apache2 -k start`):")
-    report(results, per_key, cores, say)
+    report(results, per_key, cores, floors, say)
     say.close()
     return 0 if all(r["issued"] is not None for r in results) else 1
 

@@ -14,11 +14,14 @@ vhosts (ServerName m<i>.bench.test) are started one after the other:
 The md servers run with MDRenewMode manual and MDPrivateKeys secp256r1, so
 nothing is renewed.  Measured:
 
-  start   `apache2 -k start` until the first HTTPS answer: a GET / with
-          SNI m0.bench.test answered with status 200
+  first   `apache2 -k start` until the first HTTPS answer (a GET / with
+          SNI m0.bench.test answered with status 200), on the copied store:
+          a module writes each md.json as its configuration has it, once
+  start   the same for the next start (after a stop), on the store as the
+          module left it: what every later start of the server costs
   PSS     proportional set size of the parent + its children, summed from
           /proc/<pid>/smaps_rollup, right after that answer and again 3 s later
-  o/ssl   ours / mod_ssl alone, for start and PSS (target <= 1.2)
+  o/ssl   ours / mod_ssl alone, for first, start and PSS (target <= 1.2)
 
 Checks (a failed check is printed, the numbers are still reported): the
 certificate served for three names is the stored one (not a fallback), no
@@ -103,10 +106,15 @@ def run_one(env, n, server, template, timeout, say):
     with open(os.path.join(a.htdocs, "index.html"), "w") as f:
         f.write("bench\n")
     os.chmod(os.path.join(a.htdocs, "index.html"), 0o644)
-    res = {"n": n, "server": server, "start": None, "pss": None, "pss3": None, "kids": None,
-           "ok": False}
+    res = {"n": n, "server": server, "first": None, "start": None, "pss": None, "pss3": None,
+           "kids": None, "ok": False}
     say(f"  -- N={n} {server}: starting")
     try:
+        # the first start on the copied store: a module brings each md.json up to its
+        # configuration (contact, agreement, its own fields), once
+        res["first"], _ = a.timed_start(timeout, answered=first_answer(a))
+        a.stop(timeout=600)
+        # the measured start: the store as the module left it, as at any later restart
         res["start"], pid = a.timed_start(timeout, answered=first_answer(a))
         res["pss"], res["kids"] = tree_pss_mb(pid)
         time.sleep(3)
@@ -116,7 +124,8 @@ def run_one(env, n, server, template, timeout, say):
         say(f"     FAILED: {str(e).splitlines()[0]}")
     finally:
         stop_quietly(a, timeout=600)
-    say(f"     first HTTPS answer after {fmt(res['start'], 2)} s; PSS {fmt(res['pss'])} MB "
+    say(f"     first HTTPS answer after {fmt(res['first'], 2)} s (first start), "
+        f"{fmt(res['start'], 2)} s (next start); PSS {fmt(res['pss'])} MB "
         f"({res['kids']} children), 3 s later {fmt(res['pss3'])} MB; checks "
         f"{'passed' if res['ok'] else 'FAILED'}")
     if not os.environ.get("BENCH_KEEP"):
@@ -132,12 +141,14 @@ def report(results, say):
     rows = []
     for r in results:
         base = next((x for x in results if x["n"] == r["n"] and x["server"] == "ssl"), None)
-        rows.append([r["n"], r["server"], fmt(r["start"], 2), fmt(r["pss"]), fmt(r["pss3"]),
-                     r["kids"], "ok" if r["ok"] else "FAILED",
-                     ratio(r["start"], base and base["start"]) if r["server"] != "ssl" else "",
-                     ratio(r["pss"], base and base["pss"]) if r["server"] != "ssl" else ""])
-    say(table(["N", "server", "start s", "PSS MB", "PSS+3s MB", "children", "checks",
-               "o/ssl start", "o/ssl PSS"], rows))
+        mine = r["server"] != "ssl"
+        rows.append([r["n"], r["server"], fmt(r["first"], 2), fmt(r["start"], 2), fmt(r["pss"]),
+                     fmt(r["pss3"]), r["kids"], "ok" if r["ok"] else "FAILED",
+                     ratio(r["first"], base and base["first"]) if mine else "",
+                     ratio(r["start"], base and base["start"]) if mine else "",
+                     ratio(r["pss"], base and base["pss"]) if mine else ""])
+    say(table(["N", "server", "first s", "start s", "PSS MB", "PSS+3s MB", "children", "checks",
+               "o/ssl first", "o/ssl start", "o/ssl PSS"], rows))
 
 
 def main():
@@ -177,7 +188,8 @@ def main():
         else:
             say(f"run directory kept: {env.run_dir}")
     say("")
-    say(f"Results ({os.cpu_count()} cores; start = `apache2 -k start` until the first HTTPS 200):")
+    say(f"Results ({os.cpu_count()} cores; `apache2 -k start` until the first HTTPS 200; first: on the "
+        "copied store, start: the next start, as the module left the store):")
     report(results, say)
     say.close()
     return 0 if all(r["ok"] for r in results) else 1

@@ -54,6 +54,12 @@ X509 *md_cert_x509(const md_cert_t *cert)
 apr_status_t md_chain_from_pem(apr_array_header_t **pchain, const char *pem, apr_size_t len,
                                apr_pool_t *p)
 {
+    return md_chain_head_from_pem(pchain, pem, len, 0, p);
+}
+
+apr_status_t md_chain_head_from_pem(apr_array_header_t **pchain, const char *pem, apr_size_t len,
+                                    int max, apr_pool_t *p)
+{
     apr_array_header_t *chain = apr_array_make(p, 3, sizeof(md_cert_t *));
     apr_status_t rv = APR_SUCCESS;
     unsigned long err;
@@ -69,7 +75,7 @@ apr_status_t md_chain_from_pem(apr_array_header_t **pchain, const char *pem, apr
     x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
     while (x) {
         APR_ARRAY_PUSH(chain, md_cert_t *) = md_cert_wrap(x, p);
-        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        x = (max && chain->nelts >= max) ? NULL : PEM_read_bio_X509(bio, NULL, NULL, NULL);
     }
     /* The loop ends at the end of the text ("no start line") or at a damaged block. */
     err = ERR_peek_last_error();

@@ -61,6 +61,9 @@ X509 *md_cert_x509(const md_cert_t *cert);
 /* A chain (array of md_cert_t*), leaf first, from PEM text with one or more certificates. */
 apr_status_t md_chain_from_pem(apr_array_header_t **pchain, const char *pem, apr_size_t len,
                                apr_pool_t *p);
+/* Its first max certificates only (all with 0): what is not needed is not parsed. */
+apr_status_t md_chain_head_from_pem(apr_array_header_t **pchain, const char *pem, apr_size_t len,
+                                    int max, apr_pool_t *p);
 apr_status_t md_chain_to_pem(const char **ppem, const apr_array_header_t *chain, apr_pool_t *p);
 apr_status_t md_cert_to_pem(const char **ppem, const md_cert_t *cert, apr_pool_t *p);
 

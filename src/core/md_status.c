@@ -80,21 +80,25 @@ static void cert_set_finish(cert_set_t *set, apr_pool_t *p)
     if (set->count) set_valid(set->certs, set->from, set->until, p);
 }
 
-md_served_t *md_status_served_of(const char *name, const apr_array_header_t *chain, apr_pool_t *p)
+md_served_t *md_status_served_of(const char *name, const apr_array_header_t *chain,
+                                 apr_pool_t *presult, apr_pool_t *ptemp)
 {
     const md_cert_t *leaf = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
     unsigned char id[MD_OCSP_ID_LEN];
-    md_served_t *served = apr_pcalloc(p, sizeof(*served));
+    md_served_t *served = apr_pcalloc(presult, sizeof(*served));
+    const char *ari_id;
 
-    served->name = apr_pstrdup(p, name);
+    served->name = apr_pstrdup(presult, name);
     served->not_before = md_cert_not_before(leaf);
     served->not_after = md_cert_not_after(leaf);
-    served->ari_id = md_acme_ari_cert_id(leaf, chain->nelts > 1
-                                         ? APR_ARRAY_IDX(chain, 1, const md_cert_t *) : NULL, p);
+    ari_id = md_acme_ari_cert_id(leaf, chain->nelts > 1
+                                 ? APR_ARRAY_IDX(chain, 1, const md_cert_t *) : NULL, ptemp);
+    served->ari_id = ari_id ? apr_pstrdup(presult, ari_id) : NULL;
     if (md_ocsp_cert_id(id, leaf) == APR_SUCCESS) {
-        served->ocsp_file = md_ocsp_file_name(id, sizeof(id), p);
+        served->ocsp_file = apr_pstrdup(presult, md_ocsp_file_name(id, sizeof(id), ptemp));
     }
-    served->json = md_json_dump(md_status_cert_json(leaf, p), MD_JSON_COMPACT, p);
+    served->json = apr_pstrdup(presult, md_json_dump(md_status_cert_json(leaf, ptemp),
+                                                     MD_JSON_COMPACT, ptemp));
     return served;
 }
 
@@ -109,7 +113,7 @@ static md_served_t *served_from_file(const char *name, const char *file, apr_poo
         || md_chain_from_pem(&chain, pem, len, p) != APR_SUCCESS || !chain->nelts) {
         return NULL;
     }
-    return md_status_served_of(name, chain, presult);
+    return md_status_served_of(name, chain, presult, p);
 }
 
 static md_served_t *served_from_store(md_store_t *store, md_store_group_t group, const md_t *md,
@@ -122,7 +126,7 @@ static md_served_t *served_from_store(md_store_t *store, md_store_group_t group,
         || !chain->nelts) {
         return NULL;
     }
-    return md_status_served_of(md_pkey_spec_name(spec), chain, p);
+    return md_status_served_of(md_pkey_spec_name(spec), chain, p, p);
 }
 
 apr_array_header_t *md_status_served_load(const md_t *md, md_store_t *store,

@@ -15,6 +15,7 @@
 #include "md_names.h"
 #include "md_log.h"
 #include "md_job.h"
+#include "md_acme_ari.h"
 #include "md_ocsp.h"
 #include "md_renew.h"
 #include "md_status.h"
@@ -40,9 +41,9 @@ static void server_names_add(md_t *md, server_rec *s, apr_array_header_t *into)
 
 /* Link the MD to the vhosts that use it: their names (MDMembers auto), their acme-tls/1. */
 static void md_link_vhosts(const md_vhost_index_t *vhosts, md_t *md, server_rec *base,
-                           apr_pool_t *p)
+                           apr_pool_t *p, apr_pool_t *ptemp)
 {
-    apr_array_header_t *servers = md_vhost_index_find(vhosts, md, p);
+    apr_array_header_t *servers = md_vhost_index_find(vhosts, md, ptemp);
     server_rec *s;
     int i;
 
@@ -62,25 +63,33 @@ static void md_link_vhosts(const md_vhost_index_t *vhosts, md_t *md, server_rec 
     }
 }
 
-static void mds_merge(md_mod_conf_t *mc, server_rec *base, apr_pool_t *p)
+/* The MDs of this pass: each MD's own definition (read anew with every configuration pass)
+ * completed in place, not copied: a copy per MD is memory the parent and every child keep
+ * for as long as the configuration lives. The vhost index is scratch, given back before
+ * the MDs are synced, which use its memory again. */
+static void mds_merge(md_mod_conf_t *mc, server_rec *base, apr_pool_t *p, apr_pool_t *ptemp)
 {
-    /* the base server only with MDBaseServer on */
-    md_vhost_index_t *vhosts = md_vhost_index_make(base, mc->base_server,
-                                                   mc->match_servernames_only, p);
+    md_vhost_index_t *vhosts;
+    apr_pool_t *scratch;
     int i, k;
+
+    apr_pool_create(&scratch, ptemp);
+    /* the base server only with MDBaseServer on */
+    vhosts = md_vhost_index_make(base, mc->base_server, mc->match_servernames_only, scratch);
 
     apr_array_clear(mc->mds);
     mc->md_names = md_names_make(p);
     for (i = 0; i < mc->conf_mds->nelts; ++i) {
         md_conf_md_t *cm = APR_ARRAY_IDX(mc->conf_mds, i, md_conf_md_t *);
-        md_t *md = md_copy(p, cm->md);
+        md_t *md = cm->md;
         md_config_apply(md, cm, base, p);
-        md_link_vhosts(vhosts, md, base, p);
+        md_link_vhosts(vhosts, md, base, p, scratch);
         APR_ARRAY_PUSH(mc->mds, md_t *) = md;
         for (k = 0; k < md->domains->nelts; ++k) {
             md_names_add(mc->md_names, APR_ARRAY_IDX(md->domains, k, const char *), md);
         }
     }
+    apr_pool_destroy(scratch);
 }
 
 /* ---- challenge types ---------------------------------------------------------- */
@@ -152,34 +161,46 @@ static int pem_whole(const char *pem, const char *kind)
 /* A served file that looks whole: parsing every key and (in the dry run) every
  * certificate here would double what mod_ssl spends at start; a torn or emptied file is
  * caught, so that mod_ssl is not handed it. */
-static apr_status_t served_file_check(md_store_t *store, md_t *md, const char *file,
-                                      const char *kind, apr_pool_t *p)
+static apr_status_t served_file_check(const char **ppem, md_store_t *store, md_t *md,
+                                      const char *file, const char *kind, apr_pool_t *p)
 {
     const char *pem;
     apr_status_t rv = md_store_load_text(&pem, store, MD_SG_DOMAINS, md->name, file, p);
 
+    if (ppem) *ppem = pem;
     if (rv != APR_SUCCESS || pem_whole(pem, kind)) return rv;
     md_store_damage_report(store, MD_SG_DOMAINS, md->name, file,
                            apr_psprintf(p, "not whole PEM of a %s (truncated?)", kind), p);
     return APR_EINVAL;
 }
 
-/* The served chain of one key spec, parsed once and recorded in md->served (pconf) for
- * the watchdog and the status; *pcovers: it is for all of the MD's names. */
+/* The served certificate of one key spec, parsed once and recorded in md->served (pconf)
+ * for the watchdog and the status; *pcovers: it is for all of the MD's names. The file
+ * must be whole PEM; of it the leaf alone is parsed, the issuer only when the leaf names
+ * no authority key id (the ARI id then takes it from the issuer): parsing chains is most
+ * of what a start with many certificates costs us. */
 static apr_status_t served_chain_read(int *pcovers, md_mod_conf_t *mc, md_t *md,
                                       const md_pkey_spec_t *spec, apr_pool_t *p)
 {
-    const char *file = md_pkey_file_name(spec, MD_FN_PUBCERT, p);
+    const char *file = md_pkey_file_name(spec, MD_FN_PUBCERT, p), *pem;
     apr_array_header_t *chain = NULL;
     apr_status_t rv;
     int k;
 
     *pcovers = 0;
-    rv = md_store_load_chain(&chain, mc->store, MD_SG_DOMAINS, md->name, file, p);
-    if (rv == APR_SUCCESS && !chain->nelts) rv = APR_EINVAL;
+    rv = served_file_check(&pem, mc->store, md, file, "CERTIFICATE", p);
     if (rv != APR_SUCCESS) return rv;
+    rv = md_chain_head_from_pem(&chain, pem, strlen(pem), 1, p);
+    if (rv == APR_SUCCESS && md_acme_ari_needs_issuer(APR_ARRAY_IDX(chain, 0, md_cert_t *))) {
+        rv = md_chain_from_pem(&chain, pem, strlen(pem), p);
+    }
+    if (rv != APR_SUCCESS) {
+        md_store_damage_report(mc->store, MD_SG_DOMAINS, md->name, file,
+                               "no valid certificate in PEM", p);
+        return APR_EINVAL;
+    }
     APR_ARRAY_PUSH(md->served, md_served_t *) = md_status_served_of(md_pkey_spec_name(spec),
-                                                                    chain, mc->pconf);
+                                                                    chain, mc->pconf, p);
     for (k = 0; k < md->domains->nelts; ++k) {
         if (!md_cert_covers(APR_ARRAY_IDX(chain, 0, md_cert_t *),
                             APR_ARRAY_IDX(md->domains, k, const char *), p)) return APR_SUCCESS;
@@ -202,12 +223,12 @@ static int md_is_complete(md_mod_conf_t *mc, md_t *md, int dry_run, apr_pool_t *
         const md_pkey_spec_t *spec = md_pkey_spec_at(md, i);
         cert = md_pkey_file_name(spec, MD_FN_PUBCERT, p);
         key = md_pkey_file_name(spec, MD_FN_PRIVKEY, p);
-        rv = dry_run ? served_file_check(mc->store, md, cert, "CERTIFICATE", p)
+        rv = dry_run ? served_file_check(NULL, mc->store, md, cert, "CERTIFICATE", p)
                      : served_chain_read(&covers, mc, md, spec, p);
         if (!dry_run && rv != APR_SUCCESS) APR_ARRAY_PUSH(md->served, md_served_t *) = NULL;
         if (!served_file_ok(mc->store, md, cert, rv, p)
             || !served_file_ok(mc->store, md, key,
-                               served_file_check(mc->store, md, key, "PRIVATE KEY", p), p)
+                               served_file_check(NULL, mc->store, md, key, "PRIVATE KEY", p), p)
             || !covers) {
             complete = 0;
         }
@@ -723,7 +744,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     current_mc = mc;
     mc->pconf = pconf;
     /* 1. the MDs as configured, linked to their vhosts */
-    mds_merge(mc, s, pconf);
+    mds_merge(mc, s, pconf, ptemp);
     if (!mc->mds->nelts && !md_stapling_configured(mc, s)) return OK;
     /* 2. the store; only the serving pass writes to it */
     mc->accounts_checked = apr_hash_make(pconf);

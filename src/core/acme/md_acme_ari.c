@@ -52,6 +52,11 @@ static const char *key_id_b64(X509 *cert, X509 *issuer, apr_pool_t *p)
     return out;
 }
 
+int md_acme_ari_needs_issuer(const md_cert_t *cert)
+{
+    return X509_get_ext_by_NID(md_cert_x509(cert), NID_authority_key_identifier, -1) < 0;
+}
+
 const char *md_acme_ari_cert_id(const md_cert_t *cert, const md_cert_t *issuer, apr_pool_t *p)
 {
     X509 *x = cert ? md_cert_x509(cert) : NULL;
