@@ -7,6 +7,8 @@
 #include <openssl/bio.h>
 #include <openssl/bn.h>
 #include <openssl/err.h>
+#include <openssl/asn1t.h>
+#include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/x509v3.h>
 
@@ -54,12 +56,6 @@ X509 *md_cert_x509(const md_cert_t *cert)
 apr_status_t md_chain_from_pem(apr_array_header_t **pchain, const char *pem, apr_size_t len,
                                apr_pool_t *p)
 {
-    return md_chain_head_from_pem(pchain, pem, len, 0, p);
-}
-
-apr_status_t md_chain_head_from_pem(apr_array_header_t **pchain, const char *pem, apr_size_t len,
-                                    int max, apr_pool_t *p)
-{
     apr_array_header_t *chain = apr_array_make(p, 3, sizeof(md_cert_t *));
     apr_status_t rv = APR_SUCCESS;
     unsigned long err;
@@ -75,7 +71,7 @@ apr_status_t md_chain_head_from_pem(apr_array_header_t **pchain, const char *pem
     x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
     while (x) {
         APR_ARRAY_PUSH(chain, md_cert_t *) = md_cert_wrap(x, p);
-        x = (max && chain->nelts >= max) ? NULL : PEM_read_bio_X509(bio, NULL, NULL, NULL);
+        x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
     }
     /* The loop ends at the end of the text ("no start line") or at a damaged block. */
     err = ERR_peek_last_error();
@@ -207,33 +203,44 @@ apr_status_t md_cert_alt_names(apr_array_header_t **pnames, const md_cert_t *cer
     return APR_SUCCESS;
 }
 
-int md_cert_covers(const md_cert_t *cert, const char *name, apr_pool_t *p)
+/* An IP address as its bytes (4 or 16), so that "::1" and "0:0::1" are the same. */
+static int ip_bytes(unsigned char out[16], const char *text)
 {
-    apr_array_header_t *names;
-    int i;
+    if (inet_pton(AF_INET, text, out) == 1) return 4;
+    return inet_pton(AF_INET6, text, out) == 1 ? 16 : 0;
+}
 
-    if (!cert || !cert->x509 || !name || !*name) return 0;
-    if (md_is_ip_address(name)) {
-        /* compares the address bytes, so "::1" and "0:0::1" are the same */
-        return X509_check_ip_asc(cert->x509, name, 0) == 1;
-    }
-    if (md_cert_alt_names(&names, cert, p) != APR_SUCCESS) return 0;
-    for (i = 0; i < names->nelts; ++i) {
-        const char *san = APR_ARRAY_IDX(names, i, const char *);
+int md_san_covers(const apr_array_header_t *sans, const char *name)
+{
+    unsigned char want[16], have[16];
+    int i, wlen = (name && *name) ? ip_bytes(want, name) : 0;
 
-        if (!md_is_ip_address(san) && md_dns_matches(san, name)) return 1;
+    if (!name || !*name) return 0;
+    for (i = 0; sans && i < sans->nelts; ++i) {
+        const char *san = APR_ARRAY_IDX(sans, i, const char *);
+
+        if (wlen) {
+            if (ip_bytes(have, san) == wlen && !memcmp(have, want, (size_t)wlen)) return 1;
+        }
+        else if (!md_is_ip_address(san) && md_dns_matches(san, name)) return 1;
     }
     return 0;
 }
 
-const char *md_cert_serial_hex(const md_cert_t *cert, apr_pool_t *p)
+int md_cert_covers(const md_cert_t *cert, const char *name, apr_pool_t *p)
+{
+    apr_array_header_t *sans;
+
+    if (!cert || !cert->x509 || md_cert_alt_names(&sans, cert, p) != APR_SUCCESS) return 0;
+    return md_san_covers(sans, name);
+}
+
+static const char *serial_hex(const ASN1_INTEGER *serial, apr_pool_t *p)
 {
     const char *result = NULL;
-    BIGNUM *bn;
+    BIGNUM *bn = ASN1_INTEGER_to_BN(serial, NULL);
     char *hex;
 
-    if (!cert || !cert->x509) return NULL;
-    bn = ASN1_INTEGER_to_BN(X509_get0_serialNumber(cert->x509), NULL);
     if (!bn) return NULL;
     hex = BN_bn2hex(bn);
     if (hex) result = apr_pstrdup(p, hex);
@@ -242,13 +249,9 @@ const char *md_cert_serial_hex(const md_cert_t *cert, apr_pool_t *p)
     return result;
 }
 
-const char *md_cert_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p)
+const char *md_cert_serial_hex(const md_cert_t *cert, apr_pool_t *p)
 {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int len = 0;
-
-    if (!cert || !cert->x509 || !X509_digest(cert->x509, EVP_sha256(), md, &len)) return NULL;
-    return md_hex_encode(md, len, p);
+    return (cert && cert->x509) ? serial_hex(X509_get0_serialNumber(cert->x509), p) : NULL;
 }
 
 const char *md_cert_issuer_name(const md_cert_t *cert, apr_pool_t *p)
@@ -268,16 +271,175 @@ const char *md_cert_issuer_name(const md_cert_t *cert, apr_pool_t *p)
     return result;
 }
 
-const char *md_cert_issuer_oneline(const md_cert_t *cert, apr_pool_t *p)
-{
-    const char *result = NULL;
-    char *text;
+/* ---- a certificate's facts ---------------------------------------------------------- */
 
-    if (!cert || !cert->x509) return NULL;
-    text = X509_NAME_oneline(X509_get_issuer_name(cert->x509), NULL, 0);
-    if (text) result = apr_pstrdup(p, text);
+/* The certificate as RFC 5280 has it, with subject and subjectPublicKeyInfo kept as
+ * their encoding: nothing of them is needed, and decoding the key is what costs. */
+typedef struct {
+    ASN1_TIME *not_before;
+    ASN1_TIME *not_after;
+} MD_CERT_VALIDITY;
+
+typedef struct {
+    ASN1_INTEGER *version;
+    ASN1_INTEGER *serial;
+    X509_ALGOR *signature;
+    X509_NAME *issuer;
+    MD_CERT_VALIDITY *validity;
+    ASN1_TYPE *subject;
+    ASN1_TYPE *spki;
+    ASN1_BIT_STRING *issuer_uid;
+    ASN1_BIT_STRING *subject_uid;
+    STACK_OF(X509_EXTENSION) *extensions;
+} MD_CERT_TBS;
+
+typedef struct {
+    MD_CERT_TBS *tbs;
+    X509_ALGOR *sig_alg;
+    ASN1_BIT_STRING *sig;
+} MD_CERT_FACTS;
+
+ASN1_SEQUENCE(MD_CERT_VALIDITY) = {
+    ASN1_SIMPLE(MD_CERT_VALIDITY, not_before, ASN1_TIME),
+    ASN1_SIMPLE(MD_CERT_VALIDITY, not_after, ASN1_TIME)
+} static_ASN1_SEQUENCE_END(MD_CERT_VALIDITY)
+
+ASN1_SEQUENCE(MD_CERT_TBS) = {
+    ASN1_EXP_OPT(MD_CERT_TBS, version, ASN1_INTEGER, 0),
+    ASN1_SIMPLE(MD_CERT_TBS, serial, ASN1_INTEGER),
+    ASN1_SIMPLE(MD_CERT_TBS, signature, X509_ALGOR),
+    ASN1_SIMPLE(MD_CERT_TBS, issuer, X509_NAME),
+    ASN1_SIMPLE(MD_CERT_TBS, validity, MD_CERT_VALIDITY),
+    ASN1_SIMPLE(MD_CERT_TBS, subject, ASN1_ANY),
+    ASN1_SIMPLE(MD_CERT_TBS, spki, ASN1_ANY),
+    ASN1_IMP_OPT(MD_CERT_TBS, issuer_uid, ASN1_BIT_STRING, 1),
+    ASN1_IMP_OPT(MD_CERT_TBS, subject_uid, ASN1_BIT_STRING, 2),
+    ASN1_EXP_SEQUENCE_OF_OPT(MD_CERT_TBS, extensions, X509_EXTENSION, 3)
+} static_ASN1_SEQUENCE_END(MD_CERT_TBS)
+
+ASN1_SEQUENCE(MD_CERT_FACTS) = {
+    ASN1_SIMPLE(MD_CERT_FACTS, tbs, MD_CERT_TBS),
+    ASN1_SIMPLE(MD_CERT_FACTS, sig_alg, X509_ALGOR),
+    ASN1_SIMPLE(MD_CERT_FACTS, sig, ASN1_BIT_STRING)
+} static_ASN1_SEQUENCE_END(MD_CERT_FACTS)
+
+/* The content octets of a DER value (after its tag and length). */
+static const unsigned char *der_content(const unsigned char *der, long der_len, long *plen)
+{
+    const unsigned char *q = der;
+    int tag, xclass;
+
+    if (ASN1_get_object(&q, plen, &tag, &xclass, der_len) & 0x80) return NULL;
+    return *plen > 0 ? q : NULL;
+}
+
+/* The facts from the parts of a certificate, parsed either way. */
+static void facts_fill(md_cert_facts_t *f, const ASN1_TIME *not_before, const ASN1_TIME *not_after,
+                       const X509_NAME *issuer, const ASN1_INTEGER *serial,
+                       const STACK_OF(X509_EXTENSION) *extensions, apr_pool_t *p)
+{
+    unsigned char *der = NULL;
+    const unsigned char *content;
+    AUTHORITY_KEYID *akid;
+    GENERAL_NAMES *gens;
+    char *text;
+    long len;
+    int i, n;
+
+    f->not_before = md_asn1_time_to_apr(not_before);
+    f->not_after = md_asn1_time_to_apr(not_after);
+    text = X509_NAME_oneline(issuer, NULL, 0);
+    if (text) f->issuer = apr_pstrdup(p, text);
     OPENSSL_free(text);
-    return result;
+    f->serial_hex = serial_hex(serial, p);
+    n = i2d_ASN1_INTEGER(serial, &der);
+    if (n > 0 && (content = der_content(der, n, &len)) != NULL) {
+        f->serial = apr_pmemdup(p, content, (apr_size_t)len);
+        f->serial_len = (apr_size_t)len;
+    }
+    OPENSSL_free(der);
+    akid = X509V3_get_d2i(extensions, NID_authority_key_identifier, NULL, NULL);
+    if (akid && akid->keyid && ASN1_STRING_length(akid->keyid) > 0) {
+        f->aki = apr_pmemdup(p, ASN1_STRING_get0_data(akid->keyid),
+                             (apr_size_t)ASN1_STRING_length(akid->keyid));
+        f->aki_len = (apr_size_t)ASN1_STRING_length(akid->keyid);
+    }
+    AUTHORITY_KEYID_free(akid);
+    f->sans = apr_array_make(p, 2, sizeof(const char *));
+    gens = X509V3_get_d2i(extensions, NID_subject_alt_name, NULL, NULL);
+    for (i = 0; gens && i < sk_GENERAL_NAME_num(gens); ++i) {
+        const char *san = general_name_text(sk_GENERAL_NAME_value(gens, i), p);
+
+        if (san) APR_ARRAY_PUSH(f->sans, const char *) = san;
+    }
+    GENERAL_NAMES_free(gens);
+}
+
+apr_status_t md_cert_facts_from_der(md_cert_facts_t **pfacts, const unsigned char *der,
+                                    apr_size_t len, apr_pool_t *p)
+{
+    const unsigned char *q = der;
+    MD_CERT_FACTS *c;
+    md_cert_facts_t *f;
+
+    *pfacts = NULL;
+    if (!der || !len || len > INT_MAX) return APR_EINVAL;
+    c = (MD_CERT_FACTS *)ASN1_item_d2i(NULL, &q, (long)len, ASN1_ITEM_rptr(MD_CERT_FACTS));
+    if (!c) {
+        ERR_clear_error();
+        return APR_EINVAL;
+    }
+    f = apr_pcalloc(p, sizeof(*f));
+    facts_fill(f, c->tbs->validity->not_before, c->tbs->validity->not_after, c->tbs->issuer,
+               c->tbs->serial, c->tbs->extensions, p);
+    ASN1_item_free((ASN1_VALUE *)c, ASN1_ITEM_rptr(MD_CERT_FACTS));
+    if (!EVP_Digest(der, len, f->sha1, NULL, EVP_sha1(), NULL)
+        || !EVP_Digest(der, len, f->sha256, NULL, EVP_sha256(), NULL)) {
+        return APR_EGENERAL;
+    }
+    *pfacts = f;
+    return APR_SUCCESS;
+}
+
+apr_status_t md_cert_facts_from_pem(md_cert_facts_t **pfacts, const char *pem, apr_size_t len,
+                                    apr_pool_t *p)
+{
+    char *name = NULL, *header = NULL;
+    unsigned char *der = NULL;
+    long der_len = 0;
+    apr_status_t rv = APR_EINVAL;
+    BIO *bio;
+
+    *pfacts = NULL;
+    if (!pem || !len || len > INT_MAX) return APR_EINVAL;
+    bio = BIO_new_mem_buf(pem, (int)len);
+    if (!bio) return APR_ENOMEM;
+    if (PEM_read_bio(bio, &name, &header, &der, &der_len) && !strcmp(name, PEM_STRING_X509)) {
+        rv = md_cert_facts_from_der(pfacts, der, (apr_size_t)der_len, p);
+    }
+    ERR_clear_error();
+    OPENSSL_free(name);
+    OPENSSL_free(header);
+    OPENSSL_free(der);
+    BIO_free(bio);
+    return rv;
+}
+
+apr_status_t md_cert_facts_of(md_cert_facts_t **pfacts, const md_cert_t *cert, apr_pool_t *p)
+{
+    md_cert_facts_t *f;
+    X509 *x = cert ? cert->x509 : NULL;
+
+    *pfacts = NULL;
+    if (!x) return APR_EINVAL;
+    f = apr_pcalloc(p, sizeof(*f));
+    facts_fill(f, X509_get0_notBefore(x), X509_get0_notAfter(x), X509_get_issuer_name(x),
+               X509_get0_serialNumber(x), X509_get0_extensions(x), p);
+    /* both digests are of the DER; they stay zero for a certificate without one */
+    X509_digest(x, EVP_sha1(), f->sha1, NULL);
+    X509_digest(x, EVP_sha256(), f->sha256, NULL);
+    *pfacts = f;
+    return APR_SUCCESS;
 }
 
 int md_cert_has_must_staple(const md_cert_t *cert)

@@ -61,9 +61,6 @@ X509 *md_cert_x509(const md_cert_t *cert);
 /* A chain (array of md_cert_t*), leaf first, from PEM text with one or more certificates. */
 apr_status_t md_chain_from_pem(apr_array_header_t **pchain, const char *pem, apr_size_t len,
                                apr_pool_t *p);
-/* Its first max certificates only (all with 0): what is not needed is not parsed. */
-apr_status_t md_chain_head_from_pem(apr_array_header_t **pchain, const char *pem, apr_size_t len,
-                                    int max, apr_pool_t *p);
 apr_status_t md_chain_to_pem(const char **ppem, const apr_array_header_t *chain, apr_pool_t *p);
 apr_status_t md_cert_to_pem(const char **ppem, const md_cert_t *cert, apr_pool_t *p);
 
@@ -74,11 +71,33 @@ apr_time_t md_cert_not_after(const md_cert_t *cert);
 /* DNS names and IP addresses of the subjectAltName extension (IPs as text). */
 apr_status_t md_cert_alt_names(apr_array_header_t **pnames, const md_cert_t *cert, apr_pool_t *p);
 int md_cert_covers(const md_cert_t *cert, const char *name, apr_pool_t *p);
+/* Does a subjectAltName list (md_cert_alt_names) cover the DNS name or IP address? */
+int md_san_covers(const apr_array_header_t *sans, const char *name);
 const char *md_cert_serial_hex(const md_cert_t *cert, apr_pool_t *p);
-const char *md_cert_sha256_fingerprint(const md_cert_t *cert, apr_pool_t *p);
 const char *md_cert_issuer_name(const md_cert_t *cert, apr_pool_t *p);
-/* The issuer in OpenSSL's one-line form ("/C=US/O=Org/CN=Name"), as today's status shows it. */
-const char *md_cert_issuer_oneline(const md_cert_t *cert, apr_pool_t *p);
+
+/* What the status, the watchdog and ARI need of a certificate: read from its DER with
+ * the public key left undecoded, which OpenSSL 3.0 otherwise does through its provider
+ * decoders on every parse (most of the cost of reading a certificate). */
+typedef struct {
+    apr_time_t not_before, not_after;
+    const char *issuer;                 /* OpenSSL's one-line form ("/C=US/O=Org/CN=Name") */
+    const char *serial_hex;             /* upper-case hex, no leading zeros */
+    const unsigned char *serial;        /* the serial's DER content octets (ARI) */
+    apr_size_t serial_len;
+    const unsigned char *aki;           /* authorityKeyIdentifier keyIdentifier, or NULL */
+    apr_size_t aki_len;
+    unsigned char sha1[20];             /* of the DER: the OCSP file id (md_ocsp_cert_id) */
+    unsigned char sha256[32];           /* of the DER: the fingerprint (zero without DER) */
+    apr_array_header_t *sans;           /* subjectAltName DNS names and IPs, as text */
+} md_cert_facts_t;
+
+apr_status_t md_cert_facts_from_der(md_cert_facts_t **pfacts, const unsigned char *der,
+                                    apr_size_t len, apr_pool_t *p);
+/* Of the first certificate in PEM text (the leaf of a chain file). */
+apr_status_t md_cert_facts_from_pem(md_cert_facts_t **pfacts, const char *pem, apr_size_t len,
+                                    apr_pool_t *p);
+apr_status_t md_cert_facts_of(md_cert_facts_t **pfacts, const md_cert_t *cert, apr_pool_t *p);
 int md_cert_has_must_staple(const md_cert_t *cert);
 /* Does the certificate's public key belong to this private key? */
 int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey);

@@ -22,19 +22,17 @@ static void set_valid(md_json_t *j, apr_time_t from, apr_time_t until, apr_pool_
     md_json_sets(md_time_print(until, p), j, MD_KEY_VALID, MD_KEY_UNTIL, NULL);
 }
 
-md_json_t *md_status_cert_json(const md_cert_t *cert, apr_pool_t *p)
+md_json_t *md_status_cert_json(const md_cert_facts_t *facts, apr_pool_t *p)
 {
     md_json_t *j = md_json_create(p);
     const char *s;
 
-    s = md_cert_issuer_oneline(cert, p);
-    if (s) md_json_sets(s, j, MD_KEY_ISSUER_NAME, NULL);
-    set_valid(j, md_cert_not_before(cert), md_cert_not_after(cert), p);
-    s = md_cert_serial_hex(cert, p);
-    if (s) md_json_sets(s, j, MD_KEY_SERIAL, NULL);
-    s = md_cert_sha256_fingerprint(cert, p);
-    if (s) md_json_sets(s, j, MD_KEY_SHA256_FINGERPRINT, NULL);
-    s = md_acme_ari_cert_id(cert, NULL, p);
+    if (facts->issuer) md_json_sets(facts->issuer, j, MD_KEY_ISSUER_NAME, NULL);
+    set_valid(j, facts->not_before, facts->not_after, p);
+    if (facts->serial_hex) md_json_sets(facts->serial_hex, j, MD_KEY_SERIAL, NULL);
+    md_json_sets(md_hex_encode(facts->sha256, sizeof(facts->sha256), p), j,
+                 MD_KEY_SHA256_FINGERPRINT, NULL);
+    s = md_acme_ari_facts_id(facts, NULL, p);
     if (s) md_json_sets(s, j, MD_KEY_ARI_CERT_ID, NULL);
     return j;
 }
@@ -80,53 +78,59 @@ static void cert_set_finish(cert_set_t *set, apr_pool_t *p)
     if (set->count) set_valid(set->certs, set->from, set->until, p);
 }
 
-md_served_t *md_status_served_of(const char *name, const apr_array_header_t *chain,
-                                 apr_pool_t *presult, apr_pool_t *ptemp)
+md_served_t *md_status_served_of(const char *name, const md_cert_facts_t *facts,
+                                 const char *chain_pem, apr_pool_t *presult, apr_pool_t *ptemp)
 {
-    const md_cert_t *leaf = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
-    unsigned char id[MD_OCSP_ID_LEN];
     md_served_t *served = apr_pcalloc(presult, sizeof(*served));
+    apr_array_header_t *chain = NULL;
     const char *ari_id;
 
     served->name = apr_pstrdup(presult, name);
-    served->not_before = md_cert_not_before(leaf);
-    served->not_after = md_cert_not_after(leaf);
-    ari_id = md_acme_ari_cert_id(leaf, chain->nelts > 1
-                                 ? APR_ARRAY_IDX(chain, 1, const md_cert_t *) : NULL, ptemp);
-    served->ari_id = ari_id ? apr_pstrdup(presult, ari_id) : NULL;
-    if (md_ocsp_cert_id(id, leaf) == APR_SUCCESS) {
-        served->ocsp_file = apr_pstrdup(presult, md_ocsp_file_name(id, sizeof(id), ptemp));
+    served->not_before = facts->not_before;
+    served->not_after = facts->not_after;
+    if (!facts->aki && chain_pem) {
+        md_chain_from_pem(&chain, chain_pem, strlen(chain_pem), ptemp);
     }
-    served->json = apr_pstrdup(presult, md_json_dump(md_status_cert_json(leaf, ptemp),
+    ari_id = md_acme_ari_facts_id(facts, (chain && chain->nelts > 1)
+                                  ? APR_ARRAY_IDX(chain, 1, const md_cert_t *) : NULL, ptemp);
+    served->ari_id = ari_id ? apr_pstrdup(presult, ari_id) : NULL;
+    served->ocsp_file = apr_pstrdup(presult, md_ocsp_file_name(facts->sha1, sizeof(facts->sha1),
+                                                               ptemp));
+    served->json = apr_pstrdup(presult, md_json_dump(md_status_cert_json(facts, ptemp),
                                                      MD_JSON_COMPACT, ptemp));
     return served;
+}
+
+/* The served facts of a chain file (a static one, or one in the store). */
+static md_served_t *served_from_pem(const char *name, const char *pem, apr_size_t len,
+                                    apr_pool_t *presult, apr_pool_t *p)
+{
+    md_cert_facts_t *facts;
+
+    if (md_cert_facts_from_pem(&facts, pem, len, p) != APR_SUCCESS) return NULL;
+    return md_status_served_of(name, facts, pem, presult, p);
 }
 
 static md_served_t *served_from_file(const char *name, const char *file, apr_pool_t *presult,
                                      apr_pool_t *p)
 {
-    apr_array_header_t *chain;
     const char *pem;
     apr_size_t len;
 
-    if (md_file_read(&pem, &len, file, MD_STATUS_CERT_FILE_MAX, p) != APR_SUCCESS
-        || md_chain_from_pem(&chain, pem, len, p) != APR_SUCCESS || !chain->nelts) {
-        return NULL;
-    }
-    return md_status_served_of(name, chain, presult, p);
+    if (md_file_read(&pem, &len, file, MD_STATUS_CERT_FILE_MAX, p) != APR_SUCCESS) return NULL;
+    return served_from_pem(name, pem, len, presult, p);
 }
 
 static md_served_t *served_from_store(md_store_t *store, md_store_group_t group, const md_t *md,
                                       const md_pkey_spec_t *spec, apr_pool_t *p)
 {
-    apr_array_header_t *chain;
+    const char *pem;
 
-    if (!store || md_store_load_chain(&chain, store, group, md->name,
-                                      md_pkey_file_name(spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS
-        || !chain->nelts) {
+    if (!store || md_store_load_text(&pem, store, group, md->name,
+                                     md_pkey_file_name(spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS) {
         return NULL;
     }
-    return md_status_served_of(md_pkey_spec_name(spec), chain, p, p);
+    return served_from_pem(md_pkey_spec_name(spec), pem, strlen(pem), p, p);
 }
 
 apr_array_header_t *md_status_served_load(const md_t *md, md_store_t *store,

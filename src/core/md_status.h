@@ -32,11 +32,12 @@ void md_status_renewal_refresh(md_json_t *mdj, const md_t *md, md_store_t *store
                                int with_log, apr_pool_t *p);
 /* The certificate data of a certificate, as in "cert": issuer-name, valid{from,until},
  * serial, sha256-fingerprint, ari-cert-id. */
-md_json_t *md_status_cert_json(const md_cert_t *cert, apr_pool_t *p);
-/* What the status and the watchdog keep of a served chain (leaf first), under name: in
- * presult only the facts themselves, the work in ptemp. */
-md_served_t *md_status_served_of(const char *name, const apr_array_header_t *chain,
-                                 apr_pool_t *presult, apr_pool_t *ptemp);
+md_json_t *md_status_cert_json(const md_cert_facts_t *facts, apr_pool_t *p);
+/* What the status and the watchdog keep of a served certificate, under name, from its
+ * facts; the chain file's PEM text is parsed only when the ARI id needs the issuer. In
+ * presult the result alone, the work in ptemp. */
+md_served_t *md_status_served_of(const char *name, const md_cert_facts_t *facts,
+                                 const char *chain_pem, apr_pool_t *presult, apr_pool_t *ptemp);
 /* The served certificates of an MD read now (md->served's layout), allocated from
  * presult: its static files, or the chain of each key spec in domains/ (NULL entries
  * where there is none). The certificates are parsed in p. */

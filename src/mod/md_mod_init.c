@@ -15,7 +15,6 @@
 #include "md_names.h"
 #include "md_log.h"
 #include "md_job.h"
-#include "md_acme_ari.h"
 #include "md_ocsp.h"
 #include "md_renew.h"
 #include "md_status.h"
@@ -174,36 +173,32 @@ static apr_status_t served_file_check(const char **ppem, md_store_t *store, md_t
     return APR_EINVAL;
 }
 
-/* The served certificate of one key spec, parsed once and recorded in md->served (pconf)
+/* The served certificate of one key spec, read once and recorded in md->served (pconf)
  * for the watchdog and the status; *pcovers: it is for all of the MD's names. The file
- * must be whole PEM; of it the leaf alone is parsed, the issuer only when the leaf names
- * no authority key id (the ARI id then takes it from the issuer): parsing chains is most
- * of what a start with many certificates costs us. */
+ * must be whole PEM; of it only the leaf's facts are read (md_cert_facts_t: no key
+ * decoded), which is most of what a start with many certificates costs us. */
 static apr_status_t served_chain_read(int *pcovers, md_mod_conf_t *mc, md_t *md,
                                       const md_pkey_spec_t *spec, apr_pool_t *p)
 {
     const char *file = md_pkey_file_name(spec, MD_FN_PUBCERT, p), *pem;
-    apr_array_header_t *chain = NULL;
+    md_cert_facts_t *facts;
     apr_status_t rv;
     int k;
 
     *pcovers = 0;
     rv = served_file_check(&pem, mc->store, md, file, "CERTIFICATE", p);
     if (rv != APR_SUCCESS) return rv;
-    rv = md_chain_head_from_pem(&chain, pem, strlen(pem), 1, p);
-    if (rv == APR_SUCCESS && md_acme_ari_needs_issuer(APR_ARRAY_IDX(chain, 0, md_cert_t *))) {
-        rv = md_chain_from_pem(&chain, pem, strlen(pem), p);
-    }
-    if (rv != APR_SUCCESS) {
+    if (md_cert_facts_from_pem(&facts, pem, strlen(pem), p) != APR_SUCCESS) {
         md_store_damage_report(mc->store, MD_SG_DOMAINS, md->name, file,
                                "no valid certificate in PEM", p);
         return APR_EINVAL;
     }
     APR_ARRAY_PUSH(md->served, md_served_t *) = md_status_served_of(md_pkey_spec_name(spec),
-                                                                    chain, mc->pconf, p);
+                                                                    facts, pem, mc->pconf, p);
     for (k = 0; k < md->domains->nelts; ++k) {
-        if (!md_cert_covers(APR_ARRAY_IDX(chain, 0, md_cert_t *),
-                            APR_ARRAY_IDX(md->domains, k, const char *), p)) return APR_SUCCESS;
+        if (!md_san_covers(facts->sans, APR_ARRAY_IDX(md->domains, k, const char *))) {
+            return APR_SUCCESS;
+        }
     }
     *pcovers = 1;
     return APR_SUCCESS;

@@ -1,6 +1,7 @@
 /* Certificates and keys from outside: md_chain_from_pem (the CA's certificate download,
  * pubcert.pem, MDCertificateFile), a DER certificate (d2i_X509 + our inspection, as for
- * OCSP and ARI) and md_pkey_from_pem (privkey*.pem, account.pem, MDCertificateKeyFile),
+ * OCSP and ARI), a certificate's facts read without OpenSSL's X509 (md_cert_facts_from_der
+ * and _from_pem, as at start; where both read it, they must agree) and md_pkey_from_pem (privkey*.pem, account.pem, MDCertificateKeyFile),
  * plain and with the store's passphrase. Every interpretation is tried on each input. */
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,26 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The facts read from the DER agree with those OpenSSL's X509 gives. */
+static void facts_compare(const md_cert_t *cert, apr_pool_t *p)
+{
+    md_cert_facts_t *of, *der_facts;
+    unsigned char *der = NULL;
+    int len = i2d_X509(md_cert_x509(cert), &der);
+
+    if (md_cert_facts_of(&of, cert, p) != APR_SUCCESS) abort();
+    if (len > 0 && md_cert_facts_from_der(&der_facts, der, (apr_size_t)len, p) == APR_SUCCESS) {
+        if (memcmp(of->sha256, der_facts->sha256, sizeof(of->sha256))
+            || of->not_after != der_facts->not_after || of->sans->nelts != der_facts->sans->nelts
+            || (of->serial_hex == NULL) != (der_facts->serial_hex == NULL)
+            || (of->serial_hex && strcmp(of->serial_hex, der_facts->serial_hex))
+            || (of->aki == NULL) != (der_facts->aki == NULL)) {
+            abort();
+        }
+    }
+    OPENSSL_free(der);
+}
+
 static void cert_inspect(const md_cert_t *cert, const md_pkey_t *key, apr_pool_t *p)
 {
     apr_array_header_t *names, *chain;
@@ -22,8 +43,8 @@ static void cert_inspect(const md_cert_t *cert, const md_pkey_t *key, apr_pool_t
     md_cert_not_before(cert);
     md_cert_not_after(cert);
     md_cert_serial_hex(cert, p);
-    md_cert_sha256_fingerprint(cert, p);
     md_cert_issuer_name(cert, p);
+    facts_compare(cert, p);
     md_cert_has_must_staple(cert);
     if (key) md_cert_matches_key(cert, key);
     if (md_cert_alt_names(&names, cert, p) != APR_SUCCESS) return;
@@ -68,6 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     const unsigned char *der = data;
     apr_array_header_t *chain;
     md_pkey_t *key = key_try(data, size, p);
+    md_cert_facts_t *facts;
     X509 *x;
     int i;
 
@@ -76,6 +98,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             cert_inspect(APR_ARRAY_IDX(chain, i, md_cert_t *), key, p);
         }
     }
+    md_cert_facts_from_der(&facts, data, size, p);
+    md_cert_facts_from_pem(&facts, (const char *)data, size, p);
     x = d2i_X509(NULL, &der, (long)size);
     if (x) cert_inspect(md_cert_wrap(x, p), key, p);
     ERR_clear_error();

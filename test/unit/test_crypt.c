@@ -8,6 +8,7 @@
 #include <openssl/x509v3.h>
 
 #include "md_crypt.h"
+#include "md_util.h"
 #include "md_test.h"
 
 #define HOUR apr_time_from_sec(60 * 60)
@@ -326,6 +327,7 @@ START_TEST(self_signed_validity_and_ids)
     unsigned int mdlen = 0, i;
     apr_time_t now = apr_time_now();
     const char *serial, *fp;
+    md_cert_facts_t *facts;
 
     ck_assert_int_eq(md_cert_self_signed(&cert, "x.test", names_of("x.test", NULL), pkey,
                                          30 * DAY, md_test_pool), APR_SUCCESS);
@@ -339,13 +341,58 @@ START_TEST(self_signed_validity_and_ids)
                                          30 * DAY, md_test_pool), APR_SUCCESS);
     ck_assert_str_ne(serial, md_cert_serial_hex(other, md_test_pool));
 
-    fp = md_cert_sha256_fingerprint(cert, md_test_pool);
+    fp = md_cert_facts_of(&facts, cert, md_test_pool) == APR_SUCCESS
+         ? md_hex_encode(facts->sha256, sizeof(facts->sha256), md_test_pool) : NULL;
+    ck_assert_ptr_nonnull(fp);
     ck_assert_uint_eq(strlen(fp), 64);
     ck_assert_int_eq(X509_digest(md_cert_x509(cert), EVP_sha256(), md, &mdlen), 1);
     for (i = 0; i < mdlen; ++i) {
         ck_assert_str_eq(apr_psprintf(md_test_pool, "%02x", md[i]),
                          apr_pstrndup(md_test_pool, fp + 2 * i, 2));
     }
+}
+END_TEST
+
+/* A certificate's facts, read without decoding its key, agree with OpenSSL's X509. */
+START_TEST(cert_facts_agree_with_x509)
+{
+    md_pkey_t *pkey = gen_key("P-256");
+    md_cert_t *cert = NULL;
+    md_cert_facts_t *facts = NULL, *from_pem = NULL;
+    apr_array_header_t *sans;
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int mdlen = 0;
+    const char *pem, *pem2;
+    char *issuer;
+
+    ck_assert_int_eq(md_cert_self_signed(&cert, "x.test", names_of("x.test", "*.y.test",
+                                         "192.0.2.7", "2001:db8::1", NULL), pkey, 30 * DAY,
+                                         md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_cert_facts_of(&facts, cert, md_test_pool), APR_SUCCESS);
+    ck_assert(facts->not_before == md_cert_not_before(cert));
+    ck_assert(facts->not_after == md_cert_not_after(cert));
+    ck_assert_str_eq(facts->serial_hex, md_cert_serial_hex(cert, md_test_pool));
+    issuer = X509_NAME_oneline(X509_get_issuer_name(md_cert_x509(cert)), NULL, 0);
+    ck_assert_str_eq(facts->issuer, issuer);
+    OPENSSL_free(issuer);
+    ck_assert_int_eq(X509_digest(md_cert_x509(cert), EVP_sha1(), md, &mdlen), 1);
+    ck_assert_uint_eq(mdlen, sizeof(facts->sha1));
+    ck_assert_mem_eq(md, facts->sha1, mdlen);
+    ck_assert_int_eq(md_cert_alt_names(&sans, cert, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(facts->sans->nelts, sans->nelts);
+    ck_assert(md_san_covers(facts->sans, "a.y.test") && md_san_covers(facts->sans, "x.test"));
+    ck_assert(md_san_covers(facts->sans, "2001:db8:0::1") && md_san_covers(facts->sans, "192.0.2.7"));
+    ck_assert(!md_san_covers(facts->sans, "y.test") && !md_san_covers(facts->sans, "192.0.2.8"));
+    /* the first certificate of PEM text; anything else is refused */
+    ck_assert_int_eq(md_cert_to_pem(&pem, cert, md_test_pool), APR_SUCCESS);
+    pem2 = apr_pstrcat(md_test_pool, pem, pem, NULL);
+    ck_assert_int_eq(md_cert_facts_from_pem(&from_pem, pem2, strlen(pem2), md_test_pool),
+                     APR_SUCCESS);
+    ck_assert_mem_eq(from_pem->sha256, facts->sha256, sizeof(facts->sha256));
+    ck_assert_int_ne(md_cert_facts_from_pem(&from_pem, pem, strlen(pem) / 2, md_test_pool),
+                     APR_SUCCESS);
+    ck_assert_int_ne(md_cert_facts_from_der(&from_pem, (const unsigned char *)"0\x03\x02\x01\x01", 5,
+                                            md_test_pool), APR_SUCCESS);
 }
 END_TEST
 
@@ -643,6 +690,7 @@ Suite *md_test_crypt_suite(void)
     tcase_add_test(certs, self_signed_covers_names);
     tcase_add_test(certs, self_signed_is_a_server_cert);
     tcase_add_test(certs, self_signed_validity_and_ids);
+    tcase_add_test(certs, cert_facts_agree_with_x509);
     tcase_add_test(certs, cert_times_convert_exactly);
     tcase_add_test(certs, must_staple_detected);
     tcase_add_test(certs, chain_pem_round_trip);

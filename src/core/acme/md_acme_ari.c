@@ -8,64 +8,33 @@
 #include "md_log.h"
 #include "md_util.h"
 
-/* The content octets of the serial's DER INTEGER (leading zero kept when needed). */
-static const char *serial_b64(X509 *x, apr_pool_t *p)
+/* The certificate's AKI keyIdentifier, else its issuer's SKI; and the serial's DER
+ * content octets (leading zero kept when needed), both from its facts. */
+const char *md_acme_ari_facts_id(const md_cert_facts_t *facts, const md_cert_t *issuer,
+                                 apr_pool_t *p)
 {
-    const ASN1_INTEGER *serial = X509_get0_serialNumber(x);
-    unsigned char *der = NULL;
-    const unsigned char *q;
-    long len = 0;
-    int tag, xclass, n;
-    const char *out = NULL;
+    ASN1_OCTET_STRING *ski = NULL;
+    const char *kid = NULL;
 
-    n = i2d_ASN1_INTEGER(serial, &der);
-    if (n <= 0) return NULL;
-    q = der;
-    /* skip tag and length: what remains is the value */
-    if (!(ASN1_get_object(&q, &len, &tag, &xclass, n) & 0x80) && len > 0) {
-        out = md_b64url_encode(q, (apr_size_t)len, p);
-    }
-    OPENSSL_free(der);
-    return out;
-}
-
-static const char *octets_b64(const ASN1_OCTET_STRING *os, apr_pool_t *p)
-{
-    if (!os || ASN1_STRING_length(os) <= 0) return NULL;
-    return md_b64url_encode(ASN1_STRING_get0_data(os), (apr_size_t)ASN1_STRING_length(os), p);
-}
-
-/* The AKI keyIdentifier of cert, else the SKI of its issuer. Read from the extensions
- * directly: the cached accessors refuse certificates OpenSSL finds odd. */
-static const char *key_id_b64(X509 *cert, X509 *issuer, apr_pool_t *p)
-{
-    AUTHORITY_KEYID *akid = X509_get_ext_d2i(cert, NID_authority_key_identifier, NULL, NULL);
-    ASN1_OCTET_STRING *ski;
-    const char *out = akid ? octets_b64(akid->keyid, p) : NULL;
-
-    AUTHORITY_KEYID_free(akid);
-    if (!out && issuer) {
-        ski = X509_get_ext_d2i(issuer, NID_subject_key_identifier, NULL, NULL);
-        out = octets_b64(ski, p);
+    if (!facts || !facts->serial_len) return NULL;
+    if (facts->aki) kid = md_b64url_encode(facts->aki, facts->aki_len, p);
+    else if (issuer) {
+        ski = X509_get_ext_d2i(md_cert_x509(issuer), NID_subject_key_identifier, NULL, NULL);
+        if (ski && ASN1_STRING_length(ski) > 0) {
+            kid = md_b64url_encode(ASN1_STRING_get0_data(ski), (apr_size_t)ASN1_STRING_length(ski), p);
+        }
         ASN1_OCTET_STRING_free(ski);
     }
-    return out;
-}
-
-int md_acme_ari_needs_issuer(const md_cert_t *cert)
-{
-    return X509_get_ext_by_NID(md_cert_x509(cert), NID_authority_key_identifier, -1) < 0;
+    return kid ? apr_pstrcat(p, kid, ".", md_b64url_encode(facts->serial, facts->serial_len, p),
+                             NULL) : NULL;
 }
 
 const char *md_acme_ari_cert_id(const md_cert_t *cert, const md_cert_t *issuer, apr_pool_t *p)
 {
-    X509 *x = cert ? md_cert_x509(cert) : NULL;
-    const char *kid, *serial;
+    md_cert_facts_t *facts;
 
-    if (!x) return NULL;
-    kid = key_id_b64(x, issuer ? md_cert_x509(issuer) : NULL, p);
-    serial = serial_b64(x, p);
-    return (kid && serial) ? apr_pstrcat(p, kid, ".", serial, NULL) : NULL;
+    return md_cert_facts_of(&facts, cert, p) == APR_SUCCESS
+           ? md_acme_ari_facts_id(facts, issuer, p) : NULL;
 }
 
 apr_time_t md_acme_ari_pick(apr_time_t start, apr_time_t end, apr_time_t now, double rnd)

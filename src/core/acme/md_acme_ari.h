@@ -14,8 +14,9 @@ typedef struct {
  * DER content octets). Without an AKI extension, the issuer's subject key identifier
  * is used when the issuer is given. NULL when neither is there. */
 const char *md_acme_ari_cert_id(const md_cert_t *cert, const md_cert_t *issuer, apr_pool_t *p);
-/* Does the certificate id need the issuer (the certificate names no authority key id)? */
-int md_acme_ari_needs_issuer(const md_cert_t *cert);
+/* The same from the certificate's facts. */
+const char *md_acme_ari_facts_id(const md_cert_facts_t *facts, const md_cert_t *issuer,
+                                 apr_pool_t *p);
 
 /* Fetch the renewalInfo of the certificate from the CA that issued it (acme). APR_ENOTIMPL
  * when the CA has no renewalInfo resource. */
