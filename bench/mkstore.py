@@ -5,7 +5,7 @@ md_store.json (version 3, a random key) and
 domains/m<i>.bench.test/ gets md.json (the fields of md_to_json, as today's
 module also writes them), privkey.secp256r1.pem (unencrypted PKCS#8) and
 pubcert.secp256r1.pem (leaf + issuer), the leaf signed by a throw-away
-local CA.  Keys are EC P-256 to keep generation fast.  The same files serve
+local CA (with authority and subject key identifiers, as CAs issue them).  Keys are EC P-256 to keep generation fast.  The same files serve
 as static certificates for a mod_ssl-only server.
 
 Usage: mkstore.py STORE_DIR N [CA_URL]
@@ -62,6 +62,8 @@ def make_ca():
             .not_valid_before(now - datetime.timedelta(hours=1))
             .not_valid_after(now + datetime.timedelta(days=3650))
             .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+            .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()),
+                           critical=False)
             .sign(key, hashes.SHA256()))
     return key, cert
 
@@ -77,6 +79,9 @@ def make_leaf(ca_key, ca_cert, name, now):
             .add_extension(x509.SubjectAlternativeName([x509.DNSName(name)]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+            # RFC 5280 4.2.1.1: a CA's certificates name the key that signed them
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                           critical=False)
             .sign(ca_key, hashes.SHA256()))
     return key, cert
 

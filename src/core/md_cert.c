@@ -341,6 +341,7 @@ static void facts_fill(md_cert_facts_t *f, const ASN1_TIME *not_before, const AS
     unsigned char *der = NULL;
     const unsigned char *content;
     AUTHORITY_KEYID *akid;
+    ASN1_OCTET_STRING *ski;
     GENERAL_NAMES *gens;
     char *text;
     long len;
@@ -365,6 +366,12 @@ static void facts_fill(md_cert_facts_t *f, const ASN1_TIME *not_before, const AS
         f->aki_len = (apr_size_t)ASN1_STRING_length(akid->keyid);
     }
     AUTHORITY_KEYID_free(akid);
+    ski = X509V3_get_d2i(extensions, NID_subject_key_identifier, NULL, NULL);
+    if (ski && ASN1_STRING_length(ski) > 0) {
+        f->ski = apr_pmemdup(p, ASN1_STRING_get0_data(ski), (apr_size_t)ASN1_STRING_length(ski));
+        f->ski_len = (apr_size_t)ASN1_STRING_length(ski);
+    }
+    ASN1_OCTET_STRING_free(ski);
     f->sans = apr_array_make(p, 2, sizeof(const char *));
     gens = X509V3_get_d2i(extensions, NID_subject_alt_name, NULL, NULL);
     for (i = 0; gens && i < sk_GENERAL_NAME_num(gens); ++i) {
@@ -402,7 +409,7 @@ apr_status_t md_cert_facts_from_der(md_cert_facts_t **pfacts, const unsigned cha
 }
 
 apr_status_t md_cert_facts_from_pem(md_cert_facts_t **pfacts, const char *pem, apr_size_t len,
-                                    apr_pool_t *p)
+                                    int skip, apr_pool_t *p)
 {
     char *name = NULL, *header = NULL;
     unsigned char *der = NULL;
@@ -414,8 +421,15 @@ apr_status_t md_cert_facts_from_pem(md_cert_facts_t **pfacts, const char *pem, a
     if (!pem || !len || len > INT_MAX) return APR_EINVAL;
     bio = BIO_new_mem_buf(pem, (int)len);
     if (!bio) return APR_ENOMEM;
-    if (PEM_read_bio(bio, &name, &header, &der, &der_len) && !strcmp(name, PEM_STRING_X509)) {
-        rv = md_cert_facts_from_der(pfacts, der, (apr_size_t)der_len, p);
+    for (; skip >= 0; --skip) {
+        OPENSSL_free(name);
+        OPENSSL_free(header);
+        OPENSSL_free(der);
+        name = header = NULL;
+        der = NULL;
+        if (!PEM_read_bio(bio, &name, &header, &der, &der_len)
+            || strcmp(name, PEM_STRING_X509)) break;
+        if (!skip) rv = md_cert_facts_from_der(pfacts, der, (apr_size_t)der_len, p);
     }
     ERR_clear_error();
     OPENSSL_free(name);

@@ -87,6 +87,8 @@ typedef struct {
     apr_size_t serial_len;
     const unsigned char *aki;           /* authorityKeyIdentifier keyIdentifier, or NULL */
     apr_size_t aki_len;
+    const unsigned char *ski;           /* subjectKeyIdentifier, or NULL */
+    apr_size_t ski_len;
     unsigned char sha1[20];             /* of the DER: the OCSP file id (md_ocsp_cert_id) */
     unsigned char sha256[32];           /* of the DER: the fingerprint (zero without DER) */
     apr_array_header_t *sans;           /* subjectAltName DNS names and IPs, as text */
@@ -94,9 +96,10 @@ typedef struct {
 
 apr_status_t md_cert_facts_from_der(md_cert_facts_t **pfacts, const unsigned char *der,
                                     apr_size_t len, apr_pool_t *p);
-/* Of the first certificate in PEM text (the leaf of a chain file). */
+/* Of a certificate in PEM text: the first (the leaf of a chain file) with skip 0, the
+ * next (its issuer) with skip 1. */
 apr_status_t md_cert_facts_from_pem(md_cert_facts_t **pfacts, const char *pem, apr_size_t len,
-                                    apr_pool_t *p);
+                                    int skip, apr_pool_t *p);
 apr_status_t md_cert_facts_of(md_cert_facts_t **pfacts, const md_cert_t *cert, apr_pool_t *p);
 int md_cert_has_must_staple(const md_cert_t *cert);
 /* Does the certificate's public key belong to this private key? */

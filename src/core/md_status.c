@@ -82,17 +82,16 @@ md_served_t *md_status_served_of(const char *name, const md_cert_facts_t *facts,
                                  const char *chain_pem, apr_pool_t *presult, apr_pool_t *ptemp)
 {
     md_served_t *served = apr_pcalloc(presult, sizeof(*served));
-    apr_array_header_t *chain = NULL;
+    md_cert_facts_t *issuer = NULL;
     const char *ari_id;
 
     served->name = apr_pstrdup(presult, name);
     served->not_before = facts->not_before;
     served->not_after = facts->not_after;
     if (!facts->aki && chain_pem) {
-        md_chain_from_pem(&chain, chain_pem, strlen(chain_pem), ptemp);
+        md_cert_facts_from_pem(&issuer, chain_pem, strlen(chain_pem), 1, ptemp);
     }
-    ari_id = md_acme_ari_facts_id(facts, (chain && chain->nelts > 1)
-                                  ? APR_ARRAY_IDX(chain, 1, const md_cert_t *) : NULL, ptemp);
+    ari_id = md_acme_ari_facts_id(facts, issuer, ptemp);
     served->ari_id = ari_id ? apr_pstrdup(presult, ari_id) : NULL;
     served->ocsp_file = apr_pstrdup(presult, md_ocsp_file_name(facts->sha1, sizeof(facts->sha1),
                                                                ptemp));
@@ -107,7 +106,7 @@ static md_served_t *served_from_pem(const char *name, const char *pem, apr_size_
 {
     md_cert_facts_t *facts;
 
-    if (md_cert_facts_from_pem(&facts, pem, len, p) != APR_SUCCESS) return NULL;
+    if (md_cert_facts_from_pem(&facts, pem, len, 0, p) != APR_SUCCESS) return NULL;
     return md_status_served_of(name, facts, pem, presult, p);
 }
 

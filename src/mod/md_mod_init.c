@@ -188,7 +188,7 @@ static apr_status_t served_chain_read(int *pcovers, md_mod_conf_t *mc, md_t *md,
     *pcovers = 0;
     rv = served_file_check(&pem, mc->store, md, file, "CERTIFICATE", p);
     if (rv != APR_SUCCESS) return rv;
-    if (md_cert_facts_from_pem(&facts, pem, strlen(pem), p) != APR_SUCCESS) {
+    if (md_cert_facts_from_pem(&facts, pem, strlen(pem), 0, p) != APR_SUCCESS) {
         md_store_damage_report(mc->store, MD_SG_DOMAINS, md->name, file,
                                "no valid certificate in PEM", p);
         return APR_EINVAL;

@@ -27,7 +27,8 @@ static void facts_compare(const md_cert_t *cert, apr_pool_t *p)
             || of->not_after != der_facts->not_after || of->sans->nelts != der_facts->sans->nelts
             || (of->serial_hex == NULL) != (der_facts->serial_hex == NULL)
             || (of->serial_hex && strcmp(of->serial_hex, der_facts->serial_hex))
-            || (of->aki == NULL) != (der_facts->aki == NULL)) {
+            || (of->aki == NULL) != (der_facts->aki == NULL)
+            || (of->ski == NULL) != (der_facts->ski == NULL)) {
             abort();
         }
     }
@@ -99,7 +100,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
     }
     md_cert_facts_from_der(&facts, data, size, p);
-    md_cert_facts_from_pem(&facts, (const char *)data, size, p);
+    md_cert_facts_from_pem(&facts, (const char *)data, size, 0, p);
+    md_cert_facts_from_pem(&facts, (const char *)data, size, 1, p);
     x = d2i_X509(NULL, &der, (long)size);
     if (x) cert_inspect(md_cert_wrap(x, p), key, p);
     ERR_clear_error();

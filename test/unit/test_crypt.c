@@ -386,10 +386,15 @@ START_TEST(cert_facts_agree_with_x509)
     /* the first certificate of PEM text; anything else is refused */
     ck_assert_int_eq(md_cert_to_pem(&pem, cert, md_test_pool), APR_SUCCESS);
     pem2 = apr_pstrcat(md_test_pool, pem, pem, NULL);
-    ck_assert_int_eq(md_cert_facts_from_pem(&from_pem, pem2, strlen(pem2), md_test_pool),
+    ck_assert_int_eq(md_cert_facts_from_pem(&from_pem, pem2, strlen(pem2), 0, md_test_pool),
                      APR_SUCCESS);
     ck_assert_mem_eq(from_pem->sha256, facts->sha256, sizeof(facts->sha256));
-    ck_assert_int_ne(md_cert_facts_from_pem(&from_pem, pem, strlen(pem) / 2, md_test_pool),
+    ck_assert_int_eq(md_cert_facts_from_pem(&from_pem, pem2, strlen(pem2), 1, md_test_pool),
+                     APR_SUCCESS);
+    ck_assert_mem_eq(from_pem->sha256, facts->sha256, sizeof(facts->sha256));
+    ck_assert_int_ne(md_cert_facts_from_pem(&from_pem, pem2, strlen(pem2), 2, md_test_pool),
+                     APR_SUCCESS);
+    ck_assert_int_ne(md_cert_facts_from_pem(&from_pem, pem, strlen(pem) / 2, 0, md_test_pool),
                      APR_SUCCESS);
     ck_assert_int_ne(md_cert_facts_from_der(&from_pem, (const unsigned char *)"0\x03\x02\x01\x01", 5,
                                             md_test_pool), APR_SUCCESS);

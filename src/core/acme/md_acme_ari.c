@@ -1,7 +1,6 @@
 /* ACME Renewal Information (RFC 9773). */
 #include <string.h>
 #include <apr_strings.h>
-#include <openssl/x509v3.h>
 
 #include "md_acme_ari.h"
 #include "md_json_keys.h"
@@ -9,32 +8,26 @@
 #include "md_util.h"
 
 /* The certificate's AKI keyIdentifier, else its issuer's SKI; and the serial's DER
- * content octets (leading zero kept when needed), both from its facts. */
-const char *md_acme_ari_facts_id(const md_cert_facts_t *facts, const md_cert_t *issuer,
+ * content octets (leading zero kept when needed), both from the facts. */
+const char *md_acme_ari_facts_id(const md_cert_facts_t *facts, const md_cert_facts_t *issuer,
                                  apr_pool_t *p)
 {
-    ASN1_OCTET_STRING *ski = NULL;
     const char *kid = NULL;
 
     if (!facts || !facts->serial_len) return NULL;
     if (facts->aki) kid = md_b64url_encode(facts->aki, facts->aki_len, p);
-    else if (issuer) {
-        ski = X509_get_ext_d2i(md_cert_x509(issuer), NID_subject_key_identifier, NULL, NULL);
-        if (ski && ASN1_STRING_length(ski) > 0) {
-            kid = md_b64url_encode(ASN1_STRING_get0_data(ski), (apr_size_t)ASN1_STRING_length(ski), p);
-        }
-        ASN1_OCTET_STRING_free(ski);
-    }
+    else if (issuer && issuer->ski) kid = md_b64url_encode(issuer->ski, issuer->ski_len, p);
     return kid ? apr_pstrcat(p, kid, ".", md_b64url_encode(facts->serial, facts->serial_len, p),
                              NULL) : NULL;
 }
 
 const char *md_acme_ari_cert_id(const md_cert_t *cert, const md_cert_t *issuer, apr_pool_t *p)
 {
-    md_cert_facts_t *facts;
+    md_cert_facts_t *facts, *ifacts = NULL;
 
-    return md_cert_facts_of(&facts, cert, p) == APR_SUCCESS
-           ? md_acme_ari_facts_id(facts, issuer, p) : NULL;
+    if (md_cert_facts_of(&facts, cert, p) != APR_SUCCESS) return NULL;
+    if (issuer) md_cert_facts_of(&ifacts, issuer, p);
+    return md_acme_ari_facts_id(facts, ifacts, p);
 }
 
 apr_time_t md_acme_ari_pick(apr_time_t start, apr_time_t end, apr_time_t now, double rnd)

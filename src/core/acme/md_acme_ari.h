@@ -15,7 +15,7 @@ typedef struct {
  * is used when the issuer is given. NULL when neither is there. */
 const char *md_acme_ari_cert_id(const md_cert_t *cert, const md_cert_t *issuer, apr_pool_t *p);
 /* The same from the certificate's facts. */
-const char *md_acme_ari_facts_id(const md_cert_facts_t *facts, const md_cert_t *issuer,
+const char *md_acme_ari_facts_id(const md_cert_facts_t *facts, const md_cert_facts_t *issuer,
                                  apr_pool_t *p);
 
 /* Fetch the renewalInfo of the certificate from the CA that issued it (acme). APR_ENOTIMPL
