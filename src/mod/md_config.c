@@ -98,8 +98,14 @@ static void settings_merge(md_settings_t *into, const md_settings_t *general)
 
 void *md_config_merge_srv(apr_pool_t *p, void *basev, void *addv)
 {
-    md_srv_conf_t *sc = apr_pmemdup(p, addv, sizeof(md_srv_conf_t));
+    md_srv_conf_t *add = addv, *sc;
+    md_settings_t unset;
 
+    /* a vhost that sets nothing of ours shares the general settings (nothing writes to a
+     * server's settings after the merge): no copy per vhost */
+    settings_init(&unset);
+    if (!memcmp(&add->settings, &unset, sizeof(unset))) return basev;
+    sc = apr_pmemdup(p, add, sizeof(*sc));
     settings_merge(&sc->settings, &((md_srv_conf_t *)basev)->settings);
     return sc;
 }
@@ -129,10 +135,13 @@ static void settings_apply(md_t *md, const md_settings_t *st, apr_pool_t *p)
 {
     int i;
 
-    md->ca_urls = md_array_str_copy(p, st->ca_urls);
+    /* into the MD's own arrays; the strings live as long as the configuration */
+    apr_array_clear(md->ca_urls);
+    if (st->ca_urls) apr_array_cat(md->ca_urls, st->ca_urls);
     if (!md->ca_urls->nelts) APR_ARRAY_PUSH(md->ca_urls, const char *) = DEFAULT_CA;
     md->ca_agreement = st->ca_agreement;
-    md->ca_challenges = md_array_str_copy(p, st->ca_challenges);
+    apr_array_clear(md->ca_challenges);
+    if (st->ca_challenges) apr_array_cat(md->ca_challenges, st->ca_challenges);
     if (st->contact) md_array_str_add_unique(md->contacts, st->contact, 0);
     md->renew_mode = st->renew_mode >= 0 ? (md_renew_mode_t)st->renew_mode : MD_RENEW_AUTO;
     md->renew_window = st->renew_window ? *st->renew_window : DEFAULT_RENEW_WINDOW;
