@@ -54,9 +54,12 @@ struct md_http_t {
 /* The response body limit when config.max_body is 0. */
 #define MD_HTTP_DEFAULT_MAX_BODY (1024 * 1024)
 
-/* libcurl's global set-up: once per process, before any thread makes an md_http_t
- * (it is not thread-safe itself). */
+/* libcurl's global set-up, once per process: md_http_create does it when first needed,
+ * in the process that makes requests. With a libcurl whose set-up is not thread-safe
+ * (before 7.84), call it before any other thread runs; md_http_init_needs_early()
+ * says so. */
 apr_status_t md_http_init(void);
+int md_http_init_needs_early(void);
 /* A transport over libcurl. */
 apr_status_t md_http_create(md_http_t **phttp, const md_http_config_t *config, apr_pool_t *p);
 apr_status_t md_http_perform(md_http_response_t **presp, md_http_t *http,

@@ -1,3 +1,4 @@
+#include <pthread.h>
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
@@ -164,21 +165,33 @@ static apr_status_t curl_handle_cleanup(void *data)
     return APR_SUCCESS;
 }
 
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+static CURLcode init_rc = CURLE_FAILED_INIT;
+
+static void init_curl(void)
+{
+    init_rc = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 apr_status_t md_http_init(void)
 {
-    static int initialized;
+    pthread_once(&init_once, init_curl);
+    return init_rc == CURLE_OK ? APR_SUCCESS : APR_EGENERAL;
+}
 
-    if (!initialized) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) return APR_EGENERAL;
-        initialized = 1;
-    }
-    return APR_SUCCESS;
+int md_http_init_needs_early(void)
+{
+#ifdef CURL_VERSION_THREADSAFE
+    return !(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_THREADSAFE);
+#else
+    return 1;
+#endif
 }
 
 apr_status_t md_http_create(md_http_t **phttp, const md_http_config_t *config, apr_pool_t *p)
 {
     md_http_t *http = apr_pcalloc(p, sizeof(*http));
-    apr_status_t rv = md_http_init();   /* a no-op after the process's own call */
+    apr_status_t rv = md_http_init();   /* a no-op after the first call */
 
     if (rv != APR_SUCCESS) return rv;
     http->baton = curl_easy_init();

@@ -264,10 +264,11 @@ apr_status_t md_status_snapshot_write(md_status_snap_t *snap, const apr_array_he
         apr_pool_clear(ptemp);
     }
     qsort(snap->entries->elts, (size_t)snap->entries->nelts, sizeof(snap_entry_t), entry_cmp);
-    /* 3. the file, replaced at once */
+    /* 3. the file, replaced at once; the texts are not kept: the parent answers no
+     * status request, and a child reads the file when it first needs it */
     rv = file_write(snap, pscratch);
     apr_pool_destroy(pscratch);
-    snap->loaded = (rv == APR_SUCCESS);
+    cache_reset(snap);
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD7001: writing the status snapshot %s "
                       "failed; status pages show no managed domains until it works", snap->path);

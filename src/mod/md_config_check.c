@@ -91,18 +91,28 @@ static void usage_report(const md_mod_conf_t *mc, const md_vhost_index_t *vhosts
     }
 }
 
+/* In scratch memory given back at the end (the index) and after each MD (its settled
+ * copy): nothing of it stays in the process, whose allocator would keep it. */
 static void usage_reports(server_rec *s, apr_pool_t *p)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
-    md_vhost_index_t *vhosts = md_vhost_index_make(s, mc->base_server, mc->match_servernames_only, p);
+    md_vhost_index_t *vhosts;
+    apr_pool_t *scratch, *pmd;
     int i;
 
+    apr_pool_create(&scratch, p);
+    apr_pool_create(&pmd, scratch);
+    vhosts = md_vhost_index_make(s, mc->base_server, mc->match_servernames_only, scratch);
     for (i = 0; i < mc->conf_mds->nelts; ++i) {
         md_conf_md_t *cm = APR_ARRAY_IDX(mc->conf_mds, i, md_conf_md_t *);
-        md_t *md = md_copy(p, cm->md);
-        md_config_apply(md, cm, s, p);
-        usage_report(mc, vhosts, md, s, p);
+        md_t *md;
+
+        apr_pool_clear(pmd);
+        md = md_copy(pmd, cm->md);
+        md_config_apply(md, cm, s, pmd);
+        usage_report(mc, vhosts, md, s, pmd);
     }
+    apr_pool_destroy(scratch);
 }
 
 /* Is the server's User in the group gid (primary or supplementary)? */

@@ -779,8 +779,10 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
                  (int)apr_time_as_msec(apr_time_now() - started));
     if (dry_run) return OK;
     /* 6. the renewal watchdog for what needs renewing */
-    /* libcurl's set-up here, single-threaded, not by the first of several renewal threads */
-    if (md_http_init() != APR_SUCCESS) {
+    /* libcurl's set-up is done by the child that makes the first request (memory the
+     * parent and the other children do not carry); a libcurl whose set-up is not
+     * thread-safe gets it here, single-threaded */
+    if (md_http_init_needs_early() && md_http_init() != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD1012: libcurl cannot be initialized");
         return !OK;
     }
