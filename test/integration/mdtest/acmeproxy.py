@@ -294,6 +294,11 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if method == "POST" and path.startswith("/order-plz") and self.check_order(method):
             return
         status, headers, data = self.forward(method, body)
+        rep = (self._payload or {}).get("replaces") if method == "POST" else None
+        if rep is not None and path.startswith("/order-plz") and status == 201:
+            # replaced once the CA took the order (not when it asked for a fresh nonce)
+            with self.proxy.lock:
+                self.proxy.replaced.add(rep)
         if method == "GET" and path == "/dir" and status == 200:
             data = self.extend_directory(data)
         if fault and fault.kind in ("garble", "truncate"):
@@ -380,7 +385,6 @@ class ProxyHandler(BaseHTTPRequestHandler):
         if rep is not None:
             with self.proxy.lock:
                 already = rep in self.proxy.replaced
-                self.proxy.replaced.add(rep)
             if already:
                 self.problem(409, "alreadyReplaced",
                              f"certificate {rep} has already been replaced", method)
