@@ -26,7 +26,7 @@ typedef struct md_served_t {
     apr_time_t not_before, not_after;
     const char *ari_id;             /* RFC 9773 certificate id; NULL without one */
     const char *ocsp_file;          /* its OCSP response's file in ocsp/<md>/; NULL */
-    const char *json;               /* md_status_cert_json() of it, compact text: a pool
+    const char *json;               /* the status "cert" JSON of it, compact text: a pool
                                      * string costs less than a JSON tree, 1000s of times */
 } md_served_t;
 

@@ -22,7 +22,9 @@ static void set_valid(md_json_t *j, apr_time_t from, apr_time_t until, apr_pool_
     md_json_sets(md_time_print(until, p), j, MD_KEY_VALID, MD_KEY_UNTIL, NULL);
 }
 
-md_json_t *md_status_cert_json(const md_cert_facts_t *facts, apr_pool_t *p)
+/* The certificate data of a certificate, as in "cert": issuer-name, valid{from,until},
+ * serial, sha256-fingerprint, ari-cert-id. */
+static md_json_t *cert_json(const md_cert_facts_t *facts, apr_pool_t *p)
 {
     md_json_t *j = md_json_create(p);
     const char *s;
@@ -95,7 +97,7 @@ md_served_t *md_status_served_of(const char *name, const md_cert_facts_t *facts,
     served->ari_id = ari_id ? apr_pstrdup(presult, ari_id) : NULL;
     served->ocsp_file = apr_pstrdup(presult, md_ocsp_file_name(facts->sha1, sizeof(facts->sha1),
                                                                ptemp));
-    served->json = apr_pstrdup(presult, md_json_dump(md_status_cert_json(facts, ptemp),
+    served->json = apr_pstrdup(presult, md_json_dump(cert_json(facts, ptemp),
                                                      MD_JSON_COMPACT, ptemp));
     return served;
 }

@@ -30,9 +30,6 @@ apr_status_t md_status_md_json(md_json_t **pjson, const md_t *md, md_store_t *st
  * reason, last-renewal) from staging/<md>/: what the unprivileged watchdog can read. */
 void md_status_renewal_refresh(md_json_t *mdj, const md_t *md, md_store_t *store,
                                int with_log, apr_pool_t *p);
-/* The certificate data of a certificate, as in "cert": issuer-name, valid{from,until},
- * serial, sha256-fingerprint, ari-cert-id. */
-md_json_t *md_status_cert_json(const md_cert_facts_t *facts, apr_pool_t *p);
 /* What the status and the watchdog keep of a served certificate, under name, from its
  * facts; the chain file's PEM text is parsed only when the ARI id needs the issuer. In
  * presult the result alone, the work in ptemp. */

@@ -23,8 +23,6 @@ typedef enum {
 #define MD_FN_ACCT_KEY  "account.pem"
 #define MD_FN_PRIVKEY   "privkey"
 #define MD_FN_PUBCERT   "pubcert"
-#define MD_FN_FALLBACK_PKEY "fallback-privkey"
-#define MD_FN_FALLBACK_CERT "fallback-pubcert"
 #define MD_FN_HTTP01    "acme-http-01.txt"
 #define MD_FN_TLSALPN01_PKEY "acme-tls-alpn-01-privkey"
 #define MD_FN_TLSALPN01_CERT "acme-tls-alpn-01-pubcert"

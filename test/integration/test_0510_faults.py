@@ -128,10 +128,7 @@ def test_0511_renewals_killed_at_random(apache, env):
     is consistent and no half-written set is anywhere in domains/."""
     names = [f"k{i}.kill.test" for i in range(25)]
     cert_file, key_file = "pubcert.secp256r1.pem", "privkey.secp256r1.pem"
-    for name in names:
-        apache.add(f"MDomain {name}\nMDCAChallenges http-01")
-        apache.add_vhost(name)
-    apache.add("MDPrivateKeys secp256r1\nMDRetryDelay 1s\nMDRenewConcurrency 6")
+    apache.add_ec_mds(names, "MDRetryDelay 1s\nMDRenewConcurrency 6")
     # children killed mid-request leave these traces; they are the point of the test
     apache.expect_log(r"AH00052: child pid \d+ exit signal Killed", required=False)
     apache.expect_log(r"MD1102: .*renewal failed", required=False)

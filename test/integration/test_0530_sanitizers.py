@@ -133,10 +133,7 @@ def test_0532_memory_over_many_renewals(apache, env):
     its resident memory levels off; then the parent restarts itself after each of
     6 renewal rounds (MDActivationRestart on) and its memory levels off too."""
     names = [f"r{i}.mem.test" for i in range(5)]
-    for name in names:
-        apache.add(f"MDomain {name}\nMDCAChallenges http-01")
-        apache.add_vhost(name)
-    apache.add("MDPrivateKeys secp256r1\nMDRenewConcurrency 5")
+    apache.add_ec_mds(names, "MDRenewConcurrency 5")
     apache.start()
     wait_until(lambda: _staged(apache, names), 60, interval=0.2, what="first certificates")
     pid = _renewal_pid(apache, names[0])

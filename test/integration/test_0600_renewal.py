@@ -153,10 +153,7 @@ def test_0604_activation_restart(apache, domain):
 def test_0605_many_mds_side_by_side(apache, env):
     """Twenty MDs get their certificates in one go: renewals run side by side."""
     names = [f"m{i:02d}.many.test" for i in range(20)]
-    for name in names:
-        apache.add(f"MDomain {name}\nMDCAChallenges http-01")
-        apache.add_vhost(name)
-    apache.add("MDRenewConcurrency 10\nMDPrivateKeys secp256r1")
+    apache.add_ec_mds(names, "MDRenewConcurrency 10")
     start = time.time()
     apache.start()
     for name in names:

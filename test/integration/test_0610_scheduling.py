@@ -86,10 +86,7 @@ def test_0612_slow_ca_answer_holds_up_nobody(acmeproxy_factory, apache_factory):
     proxy.add_fault(r"^/order-plz", "delay", method="POST", count=1, delay=25.0)
     apache = apache_factory(ca=proxy)
     names = [f"s{i:02d}.slow.test" for i in range(20)]
-    for name in names:
-        apache.add(f"MDomain {name}\nMDCAChallenges http-01")
-        apache.add_vhost(name)
-    apache.add("MDPrivateKeys secp256r1")
+    apache.add_ec_mds(names)
     start = time.time()
     apache.start()
 
@@ -109,10 +106,7 @@ def test_0613_account_confirmed_once_per_run(acmeproxy_factory, apache_factory):
     proxy = acmeproxy_factory()
     apache = apache_factory(ca=proxy)
     names = [f"a{i}.acct.test" for i in range(5)]
-    for name in names:
-        apache.add(f"MDomain {name}\nMDCAChallenges http-01")
-        apache.add_vhost(name)
-    apache.add("MDPrivateKeys secp256r1")
+    apache.add_ec_mds(names)
     apache.start()
     for name in names:
         apache.wait_for_cert(name, cert_file="pubcert.secp256r1.pem")

@@ -508,6 +508,15 @@ class Apache:
             raise TimeoutError(f"{e}\n--- error log tail ---\n{self.log_tail(6000)}") from None
         return path
 
+    def add_ec_mds(self, names, extra=""):
+        """One MD per name with its SSL vhost, http-01 and an EC P-256 key (cheap
+        to make), as the tests that renew many MDs at once need; extra: more
+        global lines."""
+        for name in names:
+            self.add(f"MDomain {name}\nMDCAChallenges http-01")
+            self.add_vhost(name)
+        self.add("MDPrivateKeys secp256r1" + (f"\n{extra}" if extra else ""))
+
     # ---- the status handlers, on a vhost of the control port ----
 
     STATUS_HOST = "mdstat"
