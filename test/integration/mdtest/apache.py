@@ -9,6 +9,8 @@ Besides the test ports (http, https) every instance listens on a private
 control port with mod_status at /server-status; the harness uses it to see
 that the server answers and which configuration generation serves.
 """
+import contextlib
+import fcntl
 import json
 import os
 import re
@@ -497,6 +499,20 @@ class Apache:
     # -- store -----------------------------------------------------------
     def store_path(self, *parts):
         return os.path.join(self.store_dir, *parts)
+
+    @contextlib.contextmanager
+    def md_locked(self, md):
+        """Hold `md`'s store lock (locks/<md>.lock, the fcntl lock the module's
+        renewal takes), so that the store can be changed under a running server
+        without racing a renewal's writes."""
+        path = self.store_path("locks", f"{md}.lock")
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "a") as f:
+            fcntl.lockf(f, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.lockf(f, fcntl.LOCK_UN)
 
     def wait_for_store_file(self, relpath, timeout=60):
         """Wait until store_dir/relpath exists; return its full path."""
