@@ -159,9 +159,37 @@ static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
     return APR_SUCCESS;
 }
 
-static apr_status_t curl_handle_cleanup(void *data)
+/* Handles given back are kept (up to MD_HTTP_IDLE_MAX) for the next md_http_t of the
+ * process, with their open connections, TLS sessions and loaded trust anchors: renewals
+ * that follow each other on the same CA then make no new TLS handshake, nor a new
+ * SSL_CTX. A handle serves one md_http_t, thus one thread, at a time. */
+#define MD_HTTP_IDLE_MAX 64
+
+static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
+static CURL *idle[MD_HTTP_IDLE_MAX];
+static int idle_count;
+
+static CURL *handle_take(void)
 {
-    curl_easy_cleanup(data);
+    CURL *curl = NULL;
+
+    pthread_mutex_lock(&idle_lock);
+    if (idle_count > 0) curl = idle[--idle_count];
+    pthread_mutex_unlock(&idle_lock);
+    return curl ? curl : curl_easy_init();
+}
+
+static apr_status_t handle_give_back(void *data)
+{
+    CURL *curl = data;
+
+    pthread_mutex_lock(&idle_lock);
+    if (idle_count < MD_HTTP_IDLE_MAX) {
+        idle[idle_count++] = curl;
+        curl = NULL;
+    }
+    pthread_mutex_unlock(&idle_lock);
+    if (curl) curl_easy_cleanup(curl);
     return APR_SUCCESS;
 }
 
@@ -194,9 +222,9 @@ apr_status_t md_http_create(md_http_t **phttp, const md_http_config_t *config, a
     apr_status_t rv = md_http_init();   /* a no-op after the first call */
 
     if (rv != APR_SUCCESS) return rv;
-    http->baton = curl_easy_init();
+    http->baton = handle_take();
     if (!http->baton) return APR_ENOMEM;
-    apr_pool_cleanup_register(p, http->baton, curl_handle_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, http->baton, handle_give_back, apr_pool_cleanup_null);
     http->config = *config;
     if (!http->config.connect_timeout) http->config.connect_timeout = apr_time_from_sec(30);
     if (!http->config.timeout) http->config.timeout = apr_time_from_sec(120);

@@ -194,27 +194,19 @@ static apr_time_t next_check(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, in
     return next;
 }
 
-static void renew_outcome(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_t *result,
-                          apr_pool_t *p)
+/* A failed renewal: back off, saved in job.json before it is told: whoever reads the
+ * log line, or the 'errored' program, finds the job saying so. */
+static void renew_failed(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_t *result,
+                         apr_pool_t *p)
 {
     apr_interval_time_t delay;
     int ran;
 
-    md_job_end_run(job, result, p);
-    if (result->status == APR_SUCCESS) {
-        job->next_run = 0;
-        job->notified_renewed = 0;
-        md_job_save(job, wd->mc->store, MD_SG_STAGING, p);
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1101: %s: %s", md->name, result->detail);
-        return;
-    }
     delay = md_renew_backoff(job->errors, wd->mc->retry_delay,
                              result->problem && md_acme_problem_is_input_related(result->problem),
                              jitter());
     if (result->retry_after > apr_time_now() + delay) delay = result->retry_after - apr_time_now();
     job->next_run = apr_time_now() + delay;
-    /* in job.json before it is told: whoever reads the log line, or the errored program,
-     * finds the job saying so */
     md_job_save(job, wd->mc->store, MD_SG_STAGING, p);
     ap_log_error(APLOG_MARK, APLOG_ERR, result->status, wd->s, "MD1102: %s: renewal failed "
                  "(attempt %d), next try in %s: %s", md->name, job->errors,
@@ -292,7 +284,7 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     md_store_lock_t *lock;
     md_result_t *result;
     md_job_t *job;
-    int staged, ran = 0, touched;
+    int staged, ran = 0, touched, renewed = 0;
 
     if (md_store_lock_md(&lock, store, md->name, 0, p) != APR_SUCCESS) {
         w->next_check = apr_time_now() + wd->mc->retry_delay;  /* someone else has it */
@@ -324,12 +316,21 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
             md_store_unlock(lock);   /* cut short by the child's exit: the next one retries */
             return;
         }
-        renew_outcome(wd, md, job, result, p);
+        md_job_end_run(job, result, p);
         staged = (result->status == APR_SUCCESS);
-        if (staged) staged_ready(wd, w, job, p);
+        if (staged) {
+            renewed = 1;
+            job->next_run = 0;
+            job->notified_renewed = 0;
+            staged_ready(wd, w, job, p);
+        }
+        else renew_failed(wd, md, job, result, p);
     }
-    /* 3. a job is kept only when something happened: no empty renewals in status */
+    /* 3. a job is kept only when something happened: no empty renewals in status. One
+     *    save: the log line of a renewal comes after it */
     if (touched) md_job_save(job, store, MD_SG_STAGING, p);
+    if (renewed) ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1101: %s: %s", md->name,
+                              result->detail);
     w->next_check = next_check(wd, w, job, staged);
     md_store_unlock(lock);
     if (!touched) return;
@@ -457,9 +458,13 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
         if (rv == APR_SUCCESS) rv = md_acme_acct_trust_make(&wd->accounts_trust, pool);
         if (rv == APR_SUCCESS) rv = apr_thread_pool_create(&wd->workers, 0,
                                    (apr_size_t)wd->mc->renew_concurrency, pool);
-        if (rv != APR_SUCCESS) ap_log_error(APLOG_MARK, APLOG_CRIT, rv, wd->s, "MD1107: the "
-                                            "renewal workers could not be started");
-        return rv;
+        if (rv != APR_SUCCESS) {
+            ap_log_error(APLOG_MARK, APLOG_CRIT, rv, wd->s, "MD1107: the renewal workers "
+                         "could not be started");
+            return rv;
+        }
+        /* without an initial delay, the first MDs go now, not a tick later */
+        /* fall through */
     case AP_WATCHDOG_STATE_RUNNING:
         if (wd->workers && apr_time_now() >= wd->start_at) {
             renew_requests_take(wd, ptemp);

@@ -425,6 +425,32 @@ START_TEST(order_poll_honours_retry_after)
 }
 END_TEST
 
+START_TEST(poll_delay_edges)
+{
+    md_result_t *r = md_result_make(md_test_pool);
+    apr_time_t now = apr_time_now();
+    apr_interval_time_t d = 0;
+    int i;
+
+    /* no Retry-After: 10 ms first, doubling, never beyond MD_POLL_MAX, no overflow */
+    ck_assert_int_eq(md_acme_poll_delay(r, 0, now), MD_POLL_FIRST);
+    ck_assert_int_eq(md_acme_poll_delay(r, MD_POLL_FIRST, now), 2 * MD_POLL_FIRST);
+    for (i = 0; i < 100; ++i) d = md_acme_poll_delay(r, d, now);
+    ck_assert_int_eq(d, MD_POLL_MAX);
+    /* a Retry-After in the past is no request to wait */
+    r->retry_after = now - apr_time_from_sec(5);
+    ck_assert_int_eq(md_acme_poll_delay(r, 0, now), MD_POLL_FIRST);
+    /* one in the future is honoured exactly, also when shorter than the schedule... */
+    r->retry_after = now + apr_time_from_msec(3);
+    ck_assert_int_eq(md_acme_poll_delay(r, MD_POLL_MAX, now), apr_time_from_msec(3));
+    r->retry_after = now + apr_time_from_sec(30);
+    ck_assert_int_eq(md_acme_poll_delay(r, 0, now), apr_time_from_sec(30));
+    /* ...up to a minute: a CA asking for hours is asked again sooner */
+    r->retry_after = now + apr_time_from_sec(3600);
+    ck_assert_int_eq(md_acme_poll_delay(r, 0, now), MD_POLL_MAX_ASKED);
+}
+END_TEST
+
 START_TEST(authz_valid_is_not_challenged)
 {
     static const fake_exchange_t script[] = {
@@ -507,6 +533,7 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, order_new_identifiers_and_profile);
     tcase_add_test(tc, order_goes_invalid);
     tcase_add_test(tc, order_poll_honours_retry_after);
+    tcase_add_test(tc, poll_delay_edges);
     tcase_add_test(tc, authz_valid_is_not_challenged);
     tcase_add_test(tc, authz_invalid_reports_challenge_error);
     suite_add_tcase(s, tc);

@@ -103,8 +103,14 @@ static apr_status_t redirect_refuse(const md_http_request_t *req, const md_http_
 static apr_status_t http_do(md_http_response_t **presp, md_acme_t *acme,
                             const md_http_request_t *req, md_result_t *result, apr_pool_t *p)
 {
+    apr_time_t start = apr_time_now();
     apr_status_t rv = md_http_perform(presp, acme->http, req, p);
 
+    if (md_log_enabled(MD_LOG_TRACE2)) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_TRACE2, rv, p, "MD3011: %s %s: %d in %d ms", req->method,
+                      req->url, rv == APR_SUCCESS ? (*presp)->status : 0,
+                      (int)apr_time_as_msec(apr_time_now() - start));
+    }
     if (rv != APR_SUCCESS) {
         md_result_set(result, rv, "%s %s: %s", req->method, req->url,
                       transport_failure(rv, acme, p));
@@ -131,6 +137,17 @@ static int retry_later(md_acme_t *acme, const md_http_response_t *resp, int atte
                   "in %d ms", resp->status, acme->url, (int)apr_time_as_msec(at - now));
     if (at > now) apr_sleep(at - now);
     return 1;
+}
+
+apr_interval_time_t md_acme_poll_delay(const md_result_t *result, apr_interval_time_t previous,
+                                       apr_time_t now)
+{
+    if (result->retry_after > now) {
+        return result->retry_after - now > MD_POLL_MAX_ASKED ? MD_POLL_MAX_ASKED
+                                                              : result->retry_after - now;
+    }
+    if (previous < MD_POLL_FIRST) return MD_POLL_FIRST;
+    return previous * 2 > MD_POLL_MAX ? MD_POLL_MAX : previous * 2;
 }
 
 apr_status_t md_acme_get(md_http_response_t **presp, md_acme_t *acme, const char *url,

@@ -60,6 +60,17 @@ apr_status_t md_acme_get(md_http_response_t **presp, md_acme_t *acme, const char
 apr_status_t md_acme_get_json(md_json_t **pjson, md_acme_t *acme, const char *url,
                               md_result_t *result, apr_pool_t *p);
 
+/* Polling an authorization or an order: how long to wait before the next look, after
+ * `previous` (0 before the first wait). The CA's Retry-After (result->retry_after) is
+ * honoured up to MD_POLL_MAX_ASKED; otherwise 10 ms, doubling up to MD_POLL_MAX.
+ * CAs that finish in milliseconds (most orders, most validations) are seen done at once;
+ * slow ones are asked about a few times a minute. */
+#define MD_POLL_FIRST apr_time_from_msec(10)
+#define MD_POLL_MAX apr_time_from_sec(10)
+#define MD_POLL_MAX_ASKED apr_time_from_sec(60)
+apr_interval_time_t md_acme_poll_delay(const md_result_t *result, apr_interval_time_t previous,
+                                       apr_time_t now);
+
 /* ---- problems (md_acme_problem.c) --------------------------------------------- */
 
 /* The status for an ACME problem type (with or without the urn prefix). */

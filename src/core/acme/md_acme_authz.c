@@ -132,7 +132,7 @@ static apr_status_t authz_await(md_acme_t *acme, const md_authz_pending_t *pa,
                                 md_result_t *result, apr_pool_t *p)
 {
     apr_time_t deadline = apr_time_now() + MD_AUTHZ_TIMEOUT;
-    apr_interval_time_t delay = apr_time_from_msec(10);  /* first look after 20 ms, then doubling */
+    apr_interval_time_t delay = 0;
     md_json_t *authz;
     const char *status;
     apr_status_t rv;
@@ -150,9 +150,8 @@ static apr_status_t authz_await(md_acme_t *acme, const md_authz_pending_t *pa,
                           pa->name, (int)apr_time_sec(MD_AUTHZ_TIMEOUT));
             return APR_TIMEUP;
         }
-        if (result->retry_after > apr_time_now()) delay = result->retry_after - apr_time_now();
-        else if (delay < apr_time_from_sec(5)) delay *= 2;
-        apr_sleep(delay > apr_time_from_sec(60) ? apr_time_from_sec(60) : delay);
+        delay = md_acme_poll_delay(result, delay, apr_time_now());
+        apr_sleep(delay);
     }
 }
 

@@ -8,8 +8,6 @@
 #include "md_log.h"
 #include "md_util.h"
 
-#define MD_POLL_MIN apr_time_from_msec(40)   /* first poll after 40 ms, then doubling */
-#define MD_POLL_MAX apr_time_from_sec(10)
 
 static void order_read(md_acme_order_t *order, md_json_t *json, apr_pool_t *p)
 {
@@ -118,18 +116,6 @@ apr_status_t md_acme_order_update(md_acme_order_t *order, md_acme_t *acme, md_re
     return rv;
 }
 
-/* How long to wait before the next poll: what the CA asked for, within bounds. */
-static apr_interval_time_t poll_delay(md_result_t *result, apr_interval_time_t current)
-{
-    apr_time_t now = apr_time_now();
-
-    if (result->retry_after > now) {
-        apr_interval_time_t asked = result->retry_after - now;
-        return asked > MD_POLL_MAX * 6 ? MD_POLL_MAX * 6 : asked;
-    }
-    return current * 2 > MD_POLL_MAX ? MD_POLL_MAX : current * 2;
-}
-
 static apr_status_t order_failed(md_acme_order_t *order, md_result_t *result)
 {
     md_json_t *err = md_json_getj(order->json, MD_KEY_ERROR, NULL);
@@ -145,7 +131,7 @@ apr_status_t md_acme_order_await(md_acme_order_t *order, md_acme_t *acme, const 
                                  apr_interval_time_t timeout, md_result_t *result, apr_pool_t *p)
 {
     apr_time_t deadline = apr_time_now() + timeout;
-    apr_interval_time_t delay = MD_POLL_MIN / 2;
+    apr_interval_time_t delay = 0;
     apr_status_t rv = APR_SUCCESS;
 
     while (rv == APR_SUCCESS) {
@@ -157,7 +143,7 @@ apr_status_t md_acme_order_await(md_acme_order_t *order, md_acme_t *acme, const 
                           order->status, (int)apr_time_sec(timeout));
             return APR_TIMEUP;
         }
-        delay = poll_delay(result, delay);
+        delay = md_acme_poll_delay(result, delay, apr_time_now());
         apr_sleep(delay);
         rv = md_acme_order_update(order, acme, result, p);
     }
