@@ -1,5 +1,6 @@
 #include <pthread.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_date.h>
@@ -84,8 +85,18 @@ static apr_status_t curl_status(CURLcode rc)
     }
 }
 
+/* Connections are kept open between renewals: the programs the module runs (fork and
+ * exec from any thread) must not inherit them. */
+static curl_socket_t open_socket(void *baton, curlsocktype purpose, struct curl_sockaddr *addr)
+{
+    (void)baton;
+    (void)purpose;
+    return socket(addr->family, addr->socktype | SOCK_CLOEXEC, addr->protocol);
+}
+
 static void configure(CURL *curl, const md_http_config_t *cfg, curl_ctx_t *ctx)
 {
+    curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 0L);

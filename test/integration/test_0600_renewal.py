@@ -97,6 +97,34 @@ def test_0601_events_reach_programs(apache, env, domain):
     assert _lines(notify_out) == [f"notified {domain}"]
 
 
+def _tcp_remote_ports():
+    """socket inode -> remote port, for the TCP sockets of this machine."""
+    ports = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            for line in f.readlines()[1:]:
+                fields = line.split()
+                ports[fields[9]] = int(fields[2].rsplit(":", 1)[1], 16)
+    return ports
+
+
+def test_0601_programs_inherit_no_ca_connection(apache, env, pebble, domain):
+    """A program the module runs while a renewal talks to the CA (the connection
+    is kept open for the next renewal) does not inherit that connection."""
+    msg, msg_out = _program(env, "fds",
+                            'case "$1" in challenge-setup*) for f in /proc/$$/fd/*; do '
+                            'readlink "$f"; done >> OUT;; esac\nexit 0\n')
+    apache.add(f"MDMessageCmd {msg}")
+    apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
+    apache.add_vhost(domain)
+    apache.start()
+    apache.wait_for_cert(domain)
+    inodes = [line[len("socket:["):-1] for line in _lines(msg_out) if line.startswith("socket:")]
+    assert _lines(msg_out), "the program did not run"
+    remote = _tcp_remote_ports()
+    assert not [i for i in inodes if remote.get(i) == pebble.port], _lines(msg_out)
+
+
 def test_0602_renewing_veto(apache, env, domain):
     """A non-zero exit of MDMessageCmd for 'renewing' stops the renewal: no order,
     an error in the job and the log, and a retry later."""
