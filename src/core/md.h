@@ -55,6 +55,7 @@ typedef struct md_t {
     int profile_mandatory;
     int ari_renewals;
     const char *dns01_cmd;
+    apr_interval_time_t dns01_wait;   /* MDChallengeDns01Wait: DNS propagation, before the CA looks */
     const char *eab_kid, *eab_hmac;
     apr_array_header_t *cert_files;   /* static certificates (MDCertificateFile) */
     apr_array_header_t *pkey_files;

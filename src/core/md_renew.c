@@ -296,6 +296,10 @@ apr_status_t md_renew_run(md_renew_ctx_t *ctx, apr_pool_t *p)
     memset(&rs, 0, sizeof(rs));
     rs.ctx = ctx;
     rv = md_acme_create(&rs.acme, staged->ca_effective, ctx->http, p);
+    if (rv == APR_SUCCESS) {
+        rs.acme->wait = ctx->wait;
+        rs.acme->wait_baton = ctx->wait_baton;
+    }
     if (rv == APR_SUCCESS) rv = use_account(rs.acme, ctx, staged, p);
     /* 2. one certificate per key spec that has none staged yet */
     for (i = 0; rv == APR_SUCCESS && i < md_pkey_spec_count(ctx->md); ++i) {

@@ -7,6 +7,7 @@
 #include "md_http.h"
 #include "md_result.h"
 #include "md_store.h"
+#include "md_acme.h"
 
 /* Called at points the operator's programs may veto ("challenge-setup:<type>:<name>").
  * A status other than APR_SUCCESS stops the renewal. */
@@ -22,6 +23,8 @@ typedef struct {
     struct md_acme_acct_trust_t *accounts_trust; /* md_acme_acct_req_t.trust */
     md_renew_event_fn *on_event;
     void *event_baton;
+    md_acme_wait_fn *wait;                      /* md_acme_t.wait: NULL sleeps */
+    void *wait_baton;
     /* zero is the default for each of these */
     int dns01_version;                          /* MDChallengeDns01Version: 1 or 2 */
     apr_interval_time_t dns01_timeout;          /* per run of the dns-01 program */

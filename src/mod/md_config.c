@@ -33,6 +33,7 @@ static void settings_init(md_settings_t *st)
     memset(st, 0, sizeof(*st));
     st->renew_mode = st->must_staple = st->members = st->require_https = -1;
     st->profile_mandatory = st->ari_renewals = st->stapling = st->staple_others = -1;
+    st->dns01_wait = -1;
 }
 
 static md_mod_conf_t *mod_conf_get(apr_pool_t *pool)
@@ -91,7 +92,8 @@ static void settings_merge(md_settings_t *into, const md_settings_t *general)
     MERGE_PTR(ca_certs); MERGE_PTR(proxy_url); MERGE_PTR(proxy_ca_certs);
     MERGE_INT(require_https); MERGE_PTR(eab_kid); MERGE_PTR(eab_hmac); MERGE_PTR(profile);
     MERGE_INT(profile_mandatory); MERGE_INT(ari_renewals); MERGE_INT(stapling);
-    MERGE_INT(staple_others); MERGE_PTR(dns01_cmd); MERGE_PTR(preferred_chain);
+    MERGE_INT(staple_others); MERGE_PTR(dns01_cmd); MERGE_INT(dns01_wait);
+    MERGE_PTR(preferred_chain);
 #undef MERGE_PTR
 #undef MERGE_INT
 }
@@ -166,6 +168,7 @@ static void settings_apply(md_t *md, const md_settings_t *st, apr_pool_t *p)
     md->ari_renewals = st->ari_renewals != 0;           /* default on */
     md->stapling = st->stapling > 0;
     md->dns01_cmd = st->dns01_cmd;
+    md->dns01_wait = st->dns01_wait > 0 ? st->dns01_wait : 0;
 }
 
 void md_config_apply(md_t *md, const md_conf_md_t *cmd, server_rec *base_server, apr_pool_t *p)
@@ -626,6 +629,19 @@ static const char *md_cmd_cert_file(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+#define MD_DNS01_WAIT_MAX apr_time_from_sec(60 * 60)
+
+static const char *md_cmd_dns01_wait(cmd_parms *cmd, void *dc, const char *arg)
+{
+    apr_interval_time_t d = 0;
+    const char *err = md_duration_parse(&d, arg, "s");
+
+    if (!err && d > MD_DNS01_WAIT_MAX) err = "must be at most 1h";
+    if (err) return at(cmd, apr_psprintf(cmd->pool, "'%s': %s", arg, err));
+    settings_for(cmd)->dns01_wait = d;
+    return NULL;
+}
+
 /* ---- more global settings ------------------------------------------------------------ */
 
 static const char *md_cmd_dns01_version(cmd_parms *cmd, void *dc, const char *arg)
@@ -910,6 +926,8 @@ const command_rec md_cmds[] = {
                   "Renew an OCSP response when this much of its validity remains"),
     AP_INIT_RAW_ARGS("MDChallengeDns01", md_cmd_settings_text, SETTING(dns01_cmd), SRV_CONF,
                      "Program that sets up and tears down dns-01 TXT records"),
+    AP_INIT_TAKE1("MDChallengeDns01Wait", md_cmd_dns01_wait, NULL, SRV_CONF,
+                  "How long TXT records take to propagate: waited after setup, before the CA looks"),
     AP_INIT_TAKE1("MDChallengeDns01Version", md_cmd_dns01_version, NULL, SRV_CONF,
                   "1 or 2: with 2, teardown also gets the token"),
     AP_INIT_TAKE1("MDCertificateFile", md_cmd_cert_file, NULL, SRV_CONF,

@@ -38,6 +38,7 @@ typedef struct {
     int stapling;
     int staple_others;
     const char *dns01_cmd;
+    apr_interval_time_t dns01_wait; /* MDChallengeDns01Wait; -1: not set */
     const char *preferred_chain;    /* MDPreferredChain issuer CN; "none": explicitly none */
 } md_settings_t;
 

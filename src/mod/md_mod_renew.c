@@ -1,7 +1,9 @@
-/* The renewal watchdog: one singleton among the children (unprivileged). Each tick it
- * hands the MDs that are due to a bounded pool of worker threads, so renewals run side
- * by side and one slow CA never holds up the others. Each MD's outcome is recorded in
- * staging/<md>/job.json, logged once here, and reported to the operator's programs. */
+/* The renewal watchdog: one singleton among the children (unprivileged). It hands the
+ * MDs that are due to worker threads, at most MDRenewConcurrency working at a time, so
+ * renewals run side by side. A renewal that waits a while (DNS propagation, a CA that
+ * validates or issues slowly, a Retry-After) lends its slot to the next MD meanwhile:
+ * one slow CA or a long wait never holds up the others. Each MD's outcome is recorded
+ * in staging/<md>/job.json, logged once here, and reported to the operator's programs. */
 #include <stdio.h>
 #include <string.h>
 #include <signal.h>
@@ -10,6 +12,7 @@
 #include <apr_atomic.h>
 #include <apr_thread_pool.h>
 #include <apr_thread_mutex.h>
+#include <apr_thread_cond.h>
 #include <httpd.h>
 #include <http_log.h>
 #include <mod_watchdog.h>
@@ -33,6 +36,8 @@ APLOG_USE_MODULE(md);
 #define MD_RESTART_SETTLE apr_time_from_sec(5)
 #define MD_RENEW_REQUESTS ".renew-requests"
 #define MD_RENEW_EXIT_WAIT_MS 30000   /* a worker may be running a program, see MDProgramTimeout */
+#define MD_RENEW_LEND_MIN apr_time_from_sec(1)  /* a wait this long lends the slot... */
+#define MD_RENEW_WAITING_MAX 256                /* ...for up to this many renewals at once */
 
 typedef struct {
     md_mod_conf_t *mc;
@@ -45,6 +50,13 @@ typedef struct {
     volatile apr_uint32_t stopping;   /* the child exits: abort CA requests, start nothing */
     volatile apr_uint32_t active;     /* tasks running */
     struct md_renew_task_t *tasks;    /* one per watched MD, made once */
+    /* the slots, under slot_lock: */
+    apr_thread_mutex_t *slot_lock;
+    apr_thread_cond_t *slot_cond;     /* a slot came free, or the child stops */
+    int working;                      /* renewals holding a slot (dispatched or running) */
+    int waiting;                      /* renewals waiting with their slot lent out */
+    int wanting;                      /* of those, done waiting and wanting a slot back */
+    int cursor;                       /* where the next dispatch looks first */
 } md_renew_wd_t;
 
 /* This generation's watchdog, for the child's exit (md_renew_child_init); NULL if none. */
@@ -54,6 +66,9 @@ typedef struct md_renew_task_t {
     md_renew_wd_t *wd;
     md_watch_t *w;
 } md_renew_task_t;
+
+static void renew_wait(void *baton, apr_interval_time_t duration);
+static void slot_free(md_renew_wd_t *wd);
 
 static double jitter(void)
 {
@@ -135,6 +150,9 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_res
     ctx.accounts_trust = wd->accounts_trust;
     ctx.on_event = on_renew_event;
     ctx.event_baton = &ec;
+    ctx.wait = renew_wait;
+    ctx.wait_baton = wd;
+    ctx.dns01_wait = md->dns01_wait;
     return ctx.http ? md_renew_run(&ctx, p) : APR_EGENERAL;
 }
 
@@ -351,6 +369,7 @@ static void *APR_THREAD_FUNC renew_task(apr_thread_t *thread, void *baton)
     }
     apr_atomic_set32(&task->w->running, 0);
     apr_atomic_dec32(&task->wd->active);
+    slot_free(task->wd);
     return NULL;
 }
 
@@ -396,26 +415,79 @@ static void renew_requests_take(md_renew_wd_t *wd, apr_pool_t *p)
     }
 }
 
-static void renew_dispatch(md_renew_wd_t *wd, apr_pool_t *ptemp)
+/* Fill the free slots with MDs whose check is due, from where the last dispatch ended.
+ * Called at each tick and whenever a slot comes free, so the next MD starts at once.
+ * Renewals done waiting get their slot back first. */
+static void renew_dispatch(md_renew_wd_t *wd)
 {
     apr_time_t now = apr_time_now();
-    int i;
+    int n = wd->mc->watched->nelts, looked;
 
-    for (i = 0; i < wd->mc->watched->nelts; ++i) {
+    apr_thread_mutex_lock(wd->slot_lock);
+    for (looked = 0; looked < n && !apr_atomic_read32(&wd->stopping)
+         && wd->working + wd->wanting < wd->mc->renew_concurrency; ++looked) {
+        int i = (wd->cursor + looked) % n;
         md_watch_t *w = APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *);
-        md_renew_task_t *task;
+        md_renew_task_t *task = &wd->tasks[i];    /* one per MD: an MD runs once at a time */
 
-        if (apr_atomic_read32(&wd->stopping)) return;
         if (w->next_check > now || apr_atomic_read32(&w->running)) continue;
-        task = &wd->tasks[i];       /* one per MD: an MD runs once at a time */
         task->wd = wd;
         task->w = w;
         apr_atomic_set32(&w->running, 1);
         if (apr_thread_pool_push(wd->workers, renew_task, task, APR_THREAD_TASK_PRIORITY_NORMAL,
                                  wd) != APR_SUCCESS) {
             apr_atomic_set32(&w->running, 0);
+            break;
         }
+        ++wd->working;
     }
+    wd->cursor = n ? (wd->cursor + looked) % n : 0;
+    apr_thread_mutex_unlock(wd->slot_lock);
+}
+
+/* md_acme_t.wait of the renewals: a long wait lends the slot to the next MD and takes
+ * one back afterwards (waiting, if need be, for one to come free). The child's exit
+ * cuts every wait short. */
+static void renew_wait(void *baton, apr_interval_time_t duration)
+{
+    md_renew_wd_t *wd = baton;
+    apr_time_t until = apr_time_now() + duration, now;
+    int lent = 0;
+
+    apr_thread_mutex_lock(wd->slot_lock);
+    if (duration >= MD_RENEW_LEND_MIN && wd->waiting < MD_RENEW_WAITING_MAX) {
+        lent = 1;
+        --wd->working;
+        ++wd->waiting;
+    }
+    apr_thread_mutex_unlock(wd->slot_lock);
+    if (lent) renew_dispatch(wd);
+
+    apr_thread_mutex_lock(wd->slot_lock);
+    while (!apr_atomic_read32(&wd->stopping) && (now = apr_time_now()) < until) {
+        apr_thread_cond_timedwait(wd->slot_cond, wd->slot_lock, until - now);
+    }
+    if (lent) {
+        ++wd->wanting;
+        while (!apr_atomic_read32(&wd->stopping)
+               && wd->working >= wd->mc->renew_concurrency) {
+            apr_thread_cond_wait(wd->slot_cond, wd->slot_lock);
+        }
+        --wd->wanting;
+        --wd->waiting;
+        ++wd->working;
+    }
+    apr_thread_mutex_unlock(wd->slot_lock);
+}
+
+/* A slot came free: wake a renewal that wants it back, or start the next MD. */
+static void slot_free(md_renew_wd_t *wd)
+{
+    apr_thread_mutex_lock(wd->slot_lock);
+    --wd->working;
+    apr_thread_cond_broadcast(wd->slot_cond);
+    apr_thread_mutex_unlock(wd->slot_lock);
+    renew_dispatch(wd);
 }
 
 /* A child exits without stopping the watchdog's thread first (mod_watchdog's pool
@@ -423,12 +495,22 @@ static void renew_dispatch(md_renew_wd_t *wd, apr_pool_t *ptemp)
  * OpenSSL's and APR's exit-time cleanups. So, before anything else is cleaned up,
  * requests in flight are aborted and the running tasks waited for; the thread pool
  * itself is left alone (the watchdog's thread may still use it). */
+/* Start nothing more, cut the waits short (requests in flight see the flag, too). */
+static void renew_stop(md_renew_wd_t *wd)
+{
+    apr_atomic_set32(&wd->stopping, 1);
+    if (!wd->slot_lock) return;
+    apr_thread_mutex_lock(wd->slot_lock);
+    apr_thread_cond_broadcast(wd->slot_cond);
+    apr_thread_mutex_unlock(wd->slot_lock);
+}
+
 static apr_status_t renew_child_exit(void *baton)
 {
     int i;
 
     if (!renew_wd) return APR_SUCCESS;
-    apr_atomic_set32(&renew_wd->stopping, 1);
+    renew_stop(renew_wd);
     for (i = 0; i < MD_RENEW_EXIT_WAIT_MS / 10 && apr_atomic_read32(&renew_wd->active); ++i) {
         apr_sleep(apr_time_from_msec(10));
     }
@@ -455,9 +537,14 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
         }
         wd->tasks = apr_pcalloc(pool, sizeof(md_renew_task_t) * (apr_size_t)wd->mc->watched->nelts);
         rv = apr_thread_mutex_create(&wd->acct_lock, APR_THREAD_MUTEX_DEFAULT, pool);
+        if (rv == APR_SUCCESS) rv = apr_thread_mutex_create(&wd->slot_lock,
+                                                            APR_THREAD_MUTEX_DEFAULT, pool);
+        if (rv == APR_SUCCESS) rv = apr_thread_cond_create(&wd->slot_cond, pool);
         if (rv == APR_SUCCESS) rv = md_acme_acct_trust_make(&wd->accounts_trust, pool);
+        /* threads: the working renewals and the waiting ones; made when needed */
         if (rv == APR_SUCCESS) rv = apr_thread_pool_create(&wd->workers, 0,
-                                   (apr_size_t)wd->mc->renew_concurrency, pool);
+                                   (apr_size_t)(wd->mc->renew_concurrency + MD_RENEW_WAITING_MAX),
+                                   pool);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_CRIT, rv, wd->s, "MD1107: the renewal workers "
                          "could not be started");
@@ -468,11 +555,11 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
     case AP_WATCHDOG_STATE_RUNNING:
         if (wd->workers && apr_time_now() >= wd->start_at) {
             renew_requests_take(wd, ptemp);
-            renew_dispatch(wd, ptemp);
+            renew_dispatch(wd);
         }
         return APR_SUCCESS;
     case AP_WATCHDOG_STATE_STOPPING:
-        apr_atomic_set32(&wd->stopping, 1);
+        renew_stop(wd);
         if (wd->workers) apr_thread_pool_destroy(wd->workers);   /* waits for the tasks */
         wd->workers = NULL;
         return APR_SUCCESS;

@@ -5,14 +5,15 @@ in pebble-challtestsrv through its management API.
     dns01_challtestsrv.py <mgmt-url> <log-file> setup <domain> <txt-value>
     dns01_challtestsrv.py <mgmt-url> <log-file> teardown <domain> [<txt-value>]
 
-Every call is appended to <log-file> as one JSON line (argv after the log file
-and the MD_* environment), so that a test can see how the module called it.
+Every call is appended to <log-file> as one JSON line (argv after the log file,
+the time and the MD_* environment), so that a test can see how the module called it.
 The environment variable MD_TEST_DNS01_FAIL is not used: a test that wants a
 failing program uses another program.
 """
 import json
 import os
 import sys
+import time
 import urllib.request
 
 
@@ -30,7 +31,7 @@ def main(argv):
     mgmt, log, action, domain = argv[1:5]
     value = argv[5] if len(argv) > 5 else None
     with open(log, "a") as f:
-        f.write(json.dumps({"args": argv[3:],
+        f.write(json.dumps({"args": argv[3:], "time": time.time(),
                             "env": {k: v for k, v in os.environ.items() if k.startswith("MD_")}})
                 + "\n")
     host = f"_acme-challenge.{domain}."

@@ -7,6 +7,7 @@ challtestsrv's management API and logs each call with its MD_* environment.
 """
 import json
 import os
+import time
 
 import pytest
 
@@ -132,3 +133,33 @@ def test_0303_program_fails(apache, env, domain):
     last = json.dumps(_job_last(apache, domain))
     assert "exit code 3" in last, last
     assert "zone is locked" in last, last
+
+
+def test_0304_propagation_wait_holds_up_nobody(apache, env, challtestsrv, domain):
+    """MDChallengeDns01Wait: the CA is asked to look only after the wait, and a
+    renewal waiting for DNS lends its slot: with MDRenewConcurrency 1, two MDs
+    waiting 4 s each wait side by side, and two http-01 MDs are issued meanwhile."""
+    line, log = _dns01_cmd(env, challtestsrv, domain)
+    slow = [f"dns{i}.{domain}" for i in range(2)]
+    fast = [f"http{i}.{domain}" for i in range(2)]
+    apache.add(f"{line}\nMDRenewConcurrency 1")
+    for md in slow:
+        apache.add(f"<MDomain {md}>\n  MDCAChallenges dns-01\n  MDChallengeDns01Wait 4s\n</MDomain>")
+    for md in fast:
+        apache.add(f"MDomain {md}\nMDCAChallenges http-01")
+    for md in slow + fast:
+        apache.add_vhost(md)
+    start = time.time()
+    apache.start()
+    for md in slow + fast:
+        apache.wait_for_cert(md, timeout=60)
+    issued = {md: os.path.getmtime(apache.store_path("staging", md, "pubcert.pem"))
+              for md in slow + fast}
+    setup = {c["args"][1]: c["time"] for c in _calls(log) if c["args"][0] == "setup"}
+    assert sorted(setup) == sorted(slow), setup
+    for md in slow:                       # the CA looked after the wait, not before
+        assert issued[md] - setup[md] >= 4, (md, issued[md] - setup[md])
+    for md in fast:                       # nobody waited for the DNS waits
+        assert issued[md] < min(setup.values()) + 4, (issued, setup)
+    # the two waits overlapped: one after the other would take 8 s and more
+    assert max(issued.values()) - start < 7.5, {md: t - start for md, t in issued.items()}

@@ -62,7 +62,8 @@ VALID = [
                "MDCertificateCheck crt.sh https://crt.sh?q=\nMDCertificateMonitor x https://x.example/?q=", True),
     ("profile", "MDProfile tlsserver\nMDProfileMandatory on\nMDRenewViaARI off", True),
     ("proxy", "MDHttpProxy http://proxy.example:3128\nMDHttpProxyCACertificateFile none", True),
-    ("dns01", "MDChallengeDns01 /bin/true setup\nMDChallengeDns01Version 2", True),
+    ("dns01", "MDChallengeDns01 /bin/true setup\nMDChallengeDns01Version 2\n"
+              "MDChallengeDns01Wait 90s", True),
     ("eab", "MDExternalAccountBinding none\nMDExternalAccountBinding kid-1 c2VjcmV0", True),
     ("retryfailover", "MDRetryFailover 3", True),
 ]
@@ -144,6 +145,8 @@ INVALID = [
     ("proxy-bad", "MDHttpProxy proxy.example:3128", ("MDHttpProxy", [r"MDHttpProxy", r"http:// or https://"])),
     ("proxyca-missing", "MDHttpProxyCACertificateFile {root}/none.pem", ("MDHttpProxyCACertificateFile", [r"does not exist"])),
     ("cacert-missing", "MDCACertificateFile {root}/none.pem", ("MDCACertificateFile {root}", [r"MDCACertificateFile", r"does not exist"])),
+    ("dns01wait-long", "MDChallengeDns01Wait 2h", ("MDChallengeDns01Wait", [r"MDChallengeDns01Wait", r"'2h'", r"at most 1h"])),
+    ("dns01wait-bad", "MDChallengeDns01Wait soon", ("MDChallengeDns01Wait", [r"MDChallengeDns01Wait", r"'soon'"])),
     ("dns01version-bad", "MDChallengeDns01Version 3", ("MDChallengeDns01Version", [r"MDChallengeDns01Version", r"1 or 2"])),
     ("eab-bad", "MDExternalAccountBinding kid-1 not+base64url", ("MDExternalAccountBinding", [r"MDExternalAccountBinding", r"base64url"])),
     ("retryfailover-bad", "MDRetryFailover 0", ("MDRetryFailover", [r"MDRetryFailover", r"at least 1"])),

@@ -135,8 +135,15 @@ static int retry_later(md_acme_t *acme, const md_http_response_t *resp, int atte
     if (!at || attempt >= acme->max_retries || at - now > acme->max_retry_wait) return 0;
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, acme->p, "MD3010: HTTP %d from %s, retrying "
                   "in %d ms", resp->status, acme->url, (int)apr_time_as_msec(at - now));
-    if (at > now) apr_sleep(at - now);
+    md_acme_wait(acme, at - now);
     return 1;
+}
+
+void md_acme_wait(md_acme_t *acme, apr_interval_time_t duration)
+{
+    if (duration <= 0) return;
+    if (acme->wait) acme->wait(acme->wait_baton, duration);
+    else apr_sleep(duration);
 }
 
 apr_interval_time_t md_acme_poll_delay(const md_result_t *result, apr_interval_time_t previous,

@@ -9,6 +9,10 @@
 #include "md_json.h"
 #include "md_result.h"
 
+/* How the client waits (polls, Retry-After, DNS propagation): a caller that runs many
+ * clients side by side may let others work meanwhile. Without one: apr_sleep. */
+typedef void md_acme_wait_fn(void *baton, apr_interval_time_t duration);
+
 typedef struct md_acme_t {
     apr_pool_t *p;
     const char *url;            /* directory URL */
@@ -25,6 +29,8 @@ typedef struct md_acme_t {
     apr_interval_time_t max_retry_wait; /* a longer Retry-After fails the call instead */
     apr_time_t directory_at;    /* when the directory was read */
     apr_interval_time_t directory_max_age; /* read again after this long */
+    md_acme_wait_fn *wait;      /* NULL: apr_sleep */
+    void *wait_baton;
 } md_acme_t;
 
 apr_status_t md_acme_create(md_acme_t **pacme, const char *url, md_http_t *http, apr_pool_t *p);
@@ -59,6 +65,9 @@ apr_status_t md_acme_get(md_http_response_t **presp, md_acme_t *acme, const char
 /* POST-as-GET expecting JSON. */
 apr_status_t md_acme_get_json(md_json_t **pjson, md_acme_t *acme, const char *url,
                               md_result_t *result, apr_pool_t *p);
+
+/* Wait `duration` the way the caller asked for (md_acme_t.wait). */
+void md_acme_wait(md_acme_t *acme, apr_interval_time_t duration);
 
 /* Polling an authorization or an order: how long to wait before the next look, after
  * `previous` (0 before the first wait). The CA's Retry-After (result->retry_after) is

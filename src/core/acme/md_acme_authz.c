@@ -151,7 +151,7 @@ static apr_status_t authz_await(md_acme_t *acme, const md_authz_pending_t *pa,
             return APR_TIMEUP;
         }
         delay = md_acme_poll_delay(result, delay, apr_time_now());
-        apr_sleep(delay);
+        md_acme_wait(acme, delay);
     }
 }
 
@@ -279,7 +279,7 @@ apr_status_t md_acme_authz_answer_all(md_acme_t *acme, const apr_array_header_t 
     if (ctx->dns01_wait > 0 && dns01_used(ctx)) {
         md_result_activity(result, "waiting %d seconds for DNS propagation",
                            (int)apr_time_sec(ctx->dns01_wait));
-        apr_sleep(ctx->dns01_wait);
+        md_acme_wait(acme, ctx->dns01_wait);
     }
     /* 3. the CA looks, and we wait for each verdict */
     for (i = 0; rv == APR_SUCCESS && i < pending->nelts; ++i) {

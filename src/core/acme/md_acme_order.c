@@ -144,7 +144,7 @@ apr_status_t md_acme_order_await(md_acme_order_t *order, md_acme_t *acme, const 
             return APR_TIMEUP;
         }
         delay = md_acme_poll_delay(result, delay, apr_time_now());
-        apr_sleep(delay);
+        md_acme_wait(acme, delay);
         rv = md_acme_order_update(order, acme, result, p);
     }
     return rv;
