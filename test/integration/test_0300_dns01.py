@@ -12,6 +12,7 @@ import time
 import pytest
 
 from mdtest import tlsclient
+from mdtest.procs import wait_until
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PROGRAM = os.path.join(HERE, "dns01_challtestsrv.py")
@@ -163,3 +164,19 @@ def test_0304_propagation_wait_holds_up_nobody(apache, env, challtestsrv, domain
         assert issued[md] < min(setup.values()) + 4, (issued, setup)
     # the two waits overlapped: one after the other would take 8 s and more
     assert max(issued.values()) - start < 7.5, {md: t - start for md, t in issued.items()}
+
+
+def test_0305_stop_cuts_a_dns_wait_short(apache, env, challtestsrv, domain):
+    """A server stopped while a renewal waits for DNS propagation stops at once,
+    not after the wait (nor after the 30 s the child gives running renewals)."""
+    line, log = _dns01_cmd(env, challtestsrv, domain)
+    apache.add(f"{line}\n<MDomain {domain}>\n  MDCAChallenges dns-01\n"
+               f"  MDChallengeDns01Wait 10mi\n</MDomain>")
+    apache.add_vhost(domain)
+    apache.start()
+    wait_until(lambda: any(c["args"][0] == "setup" for c in _calls(log)), 30,
+               what="the dns-01 setup")
+    time.sleep(0.5)                       # inside the wait now
+    start = time.time()
+    apache.stop()
+    assert time.time() - start < 5
