@@ -430,7 +430,8 @@ static void renew_dispatch(md_renew_wd_t *wd)
         md_watch_t *w = APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *);
         md_renew_task_t *task = &wd->tasks[i];    /* one per MD: an MD runs once at a time */
 
-        if (w->next_check > now || apr_atomic_read32(&w->running)) continue;
+        /* running first: once it reads 0, the next check its worker set is seen too */
+        if (apr_atomic_read32(&w->running) || w->next_check > now) continue;
         task->wd = wd;
         task->w = w;
         apr_atomic_set32(&w->running, 1);
