@@ -60,11 +60,15 @@ apr_status_t md_status_snap_read(md_json_t **phead, apr_array_header_t **pentrie
 apr_status_t md_status_snapshot_write(md_status_snap_t *snap, const apr_array_header_t *mds,
                                       md_store_t *store, apr_pool_t *p);
 /* The renewal watchdog after a job: the MD's renewal part is refreshed from staging,
- * the counters of this process (md_stats) are added, the file is replaced. An MD the
- * snapshot does not know is ignored. Cheap at 10,000 MDs: the other entries are kept
- * as text and not parsed again. */
+ * the counters of this process (md_stats) are added, the file is replaced, at once
+ * when it was last written a second ago or longer, else by a later update or flush.
+ * An MD the snapshot does not know is ignored. Cheap at 10,000 MDs: the other entries
+ * are kept as text and not parsed again. */
 apr_status_t md_status_snapshot_update(md_status_snap_t *snap, const md_t *md,
                                        md_store_t *store, apr_pool_t *p);
+/* Write what updates left unwritten: when a second has passed since the last write, or
+ * `now` (the watchdog stops). */
+apr_status_t md_status_snapshot_flush(md_status_snap_t *snap, int now, apr_pool_t *p);
 
 /* ---- 3. the view ---------------------------------------------------------------- */
 

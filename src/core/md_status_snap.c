@@ -3,6 +3,11 @@
  * renewal watchdog refreshes one MD after each job. Each MD's entry is kept as text, so
  * an update re-serializes one entry, not 10,000.
  *
+ * The file is written whole, so the watchdog writes it at most once a second
+ * (MD_SNAP_WRITE_GAP): renewals finishing meanwhile are written together by the next
+ * update or md_status_snapshot_flush(). A wave of 10,000 renewals thus writes the file
+ * a few hundred times, not 10,000 times.
+ *
  * Format: {"version":..., "written":..., "stats":{...}, "managed-domains":[...]}.
  * It is derived data, rebuilt at every start: written to a unique temporary file and
  * renamed over the old one (readers see the old or the new file, never a mix), without
@@ -22,6 +27,7 @@
 #define MD_SNAP_MAX_SIZE (1024 * 1024 * 1024)
 /* rebuild the cache pool when this much more than the live entries was allocated */
 #define MD_SNAP_GARBAGE_SLACK (4 * 1024 * 1024)
+#define MD_SNAP_WRITE_GAP apr_time_from_sec(1)
 
 typedef struct {
     const char *name;
@@ -37,6 +43,8 @@ struct md_status_snap_t {
     apr_time_t mtime;               /* of the file as we last wrote or read it */
     apr_ino_t inode;
     int loaded;
+    int dirty;                      /* updated since it was last written */
+    apr_time_t written_at;          /* by this process */
     apr_thread_mutex_t *lock;       /* updates from several renewal threads */
 };
 
@@ -71,6 +79,7 @@ static void cache_reset(md_status_snap_t *snap)
     snap->entries = apr_array_make(snap->cache, 64, sizeof(snap_entry_t));
     snap->live = snap->garbage = 0;
     snap->loaded = 0;
+    snap->dirty = 0;
 }
 
 static void stats_from_json(apr_uint64_t stats[MD_STAT_COUNT], const md_json_t *j)
@@ -224,7 +233,11 @@ static apr_status_t file_write(md_status_snap_t *snap, apr_pool_t *p)
     apr_file_close(f);
     if (rv == APR_SUCCESS) rv = apr_file_rename(tmp, snap->path, p);
     if (rv != APR_SUCCESS) apr_file_remove(tmp, p);
-    if (rv == APR_SUCCESS) file_identity(snap, p);
+    if (rv == APR_SUCCESS) {
+        file_identity(snap, p);
+        snap->dirty = 0;
+        snap->written_at = apr_time_now();
+    }
     return rv;
 }
 
@@ -313,13 +326,30 @@ apr_status_t md_status_snapshot_update(md_status_snap_t *snap, const md_t *md,
         snap->live += strlen(se->text);
         cache_compact(snap);
     }
-    /* 4. the file */
-    rv = file_write(snap, p);
+    /* 4. the file, now or with the next write (at most a second from now) */
+    snap->dirty = 1;
+    if (apr_time_now() - snap->written_at >= MD_SNAP_WRITE_GAP) rv = file_write(snap, p);
 leave:
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD7002: %s: updating the status "
                       "snapshot %s failed; status pages show the state before this renewal run",
                       md ? md->name : "-", snap->path);
+    }
+    if (snap->lock) apr_thread_mutex_unlock(snap->lock);
+    return rv;
+}
+
+apr_status_t md_status_snapshot_flush(md_status_snap_t *snap, int now, apr_pool_t *p)
+{
+    apr_status_t rv = APR_SUCCESS;
+
+    if (!snap) return APR_SUCCESS;
+    if (snap->lock) apr_thread_mutex_lock(snap->lock);
+    if (snap->dirty && (now || apr_time_now() - snap->written_at >= MD_SNAP_WRITE_GAP)) {
+        /* the file may have been replaced meanwhile (the parent at a restart): then it
+         * is newer than what is kept here, which is dropped */
+        rv = cache_sync(snap, p);
+        if (rv == APR_SUCCESS && snap->dirty) rv = file_write(snap, p);
     }
     if (snap->lock) apr_thread_mutex_unlock(snap->lock);
     return rv;

@@ -515,6 +515,7 @@ static apr_status_t renew_child_exit(void *baton)
     for (i = 0; i < MD_RENEW_EXIT_WAIT_MS / 10 && apr_atomic_read32(&renew_wd->active); ++i) {
         apr_sleep(apr_time_from_msec(10));
     }
+    md_status_snapshot_flush(renew_wd->mc->status_snap, 1, renew_wd->mc->watched->pool);
     return APR_SUCCESS;
 }
 
@@ -558,11 +559,13 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
             renew_requests_take(wd, ptemp);
             renew_dispatch(wd);
         }
+        md_status_snapshot_flush(wd->mc->status_snap, 0, ptemp);
         return APR_SUCCESS;
     case AP_WATCHDOG_STATE_STOPPING:
         renew_stop(wd);
         if (wd->workers) apr_thread_pool_destroy(wd->workers);   /* waits for the tasks */
         wd->workers = NULL;
+        md_status_snapshot_flush(wd->mc->status_snap, 1, ptemp);
         return APR_SUCCESS;
     default:
         return APR_SUCCESS;

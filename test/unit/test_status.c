@@ -124,6 +124,15 @@ START_TEST(snapshot_view_and_update)
     md_stats_inc(MD_STAT_ORDERS);
     ck_assert_int_eq(md_status_snapshot_update(snap, fx.md, fx.store, md_test_pool), APR_SUCCESS);
     ck_assert_uint_eq(md_stats_get(MD_STAT_ERRORS), 0);   /* taken into the snapshot */
+    /* within a second of the last write the file waits for the next flush that may */
+    ck_assert_int_eq(apr_stat(&info, path, APR_FINFO_MTIME | APR_FINFO_SIZE | APR_FINFO_INODE,
+                              md_test_pool), APR_SUCCESS);
+    ck_assert(md_status_view_is_current(view, &info));
+    ck_assert_int_eq(md_status_snapshot_flush(snap, 0, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(apr_stat(&info, path, APR_FINFO_MTIME | APR_FINFO_SIZE | APR_FINFO_INODE,
+                              md_test_pool), APR_SUCCESS);
+    ck_assert(md_status_view_is_current(view, &info));
+    ck_assert_int_eq(md_status_snapshot_flush(snap, 1, md_test_pool), APR_SUCCESS);
     ck_assert_int_eq(apr_stat(&info, path, APR_FINFO_MTIME | APR_FINFO_SIZE | APR_FINFO_INODE,
                               md_test_pool), APR_SUCCESS);
     ck_assert(!md_status_view_is_current(view, &info));
