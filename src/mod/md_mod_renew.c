@@ -491,11 +491,6 @@ static void slot_free(md_renew_wd_t *wd)
     renew_dispatch(wd);
 }
 
-/* A child exits without stopping the watchdog's thread first (mod_watchdog's pool
- * outlives the child's): workers still talking to the CA would then run into
- * OpenSSL's and APR's exit-time cleanups. So, before anything else is cleaned up,
- * requests in flight are aborted and the running tasks waited for; the thread pool
- * itself is left alone (the watchdog's thread may still use it). */
 /* Start nothing more, cut the waits short (requests in flight see the flag, too). */
 static void renew_stop(md_renew_wd_t *wd)
 {
@@ -506,6 +501,12 @@ static void renew_stop(md_renew_wd_t *wd)
     apr_thread_mutex_unlock(wd->slot_lock);
 }
 
+/* A child exits without stopping the watchdog's thread first (mod_watchdog's pool
+ * outlives the child's): workers still talking to the CA would then run into
+ * OpenSSL's and APR's exit-time cleanups. So, before anything else is cleaned up,
+ * requests in flight are aborted, waits cut short and the running tasks waited for;
+ * the thread pool itself is left alone (the watchdog's thread may still use it). What
+ * the status snapshot was not yet told is written. */
 static apr_status_t renew_child_exit(void *baton)
 {
     int i;
