@@ -52,10 +52,9 @@ typedef struct {
     struct md_renew_task_t *tasks;    /* one per watched MD, made once */
     /* the slots, under slot_lock: */
     apr_thread_mutex_t *slot_lock;
-    apr_thread_cond_t *slot_cond;     /* a slot came free, or the child stops */
+    apr_thread_cond_t *slot_cond;     /* the child stops: waits end */
     int working;                      /* renewals holding a slot (dispatched or running) */
     int waiting;                      /* renewals waiting with their slot lent out */
-    int wanting;                      /* of those, done waiting and wanting a slot back */
     int cursor;                       /* where the next dispatch looks first */
 } md_renew_wd_t;
 
@@ -416,8 +415,7 @@ static void renew_requests_take(md_renew_wd_t *wd, apr_pool_t *p)
 }
 
 /* Fill the free slots with MDs whose check is due, from where the last dispatch ended.
- * Called at each tick and whenever a slot comes free, so the next MD starts at once.
- * Renewals done waiting get their slot back first. */
+ * Called at each tick and whenever a slot comes free, so the next MD starts at once. */
 static void renew_dispatch(md_renew_wd_t *wd)
 {
     apr_time_t now = apr_time_now();
@@ -425,7 +423,7 @@ static void renew_dispatch(md_renew_wd_t *wd)
 
     apr_thread_mutex_lock(wd->slot_lock);
     for (looked = 0; looked < n && !apr_atomic_read32(&wd->stopping)
-         && wd->working + wd->wanting < wd->mc->renew_concurrency; ++looked) {
+         && wd->working < wd->mc->renew_concurrency; ++looked) {
         int i = (wd->cursor + looked) % n;
         md_watch_t *w = APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *);
         md_renew_task_t *task = &wd->tasks[i];    /* one per MD: an MD runs once at a time */
@@ -447,8 +445,11 @@ static void renew_dispatch(md_renew_wd_t *wd)
 }
 
 /* md_acme_t.wait of the renewals: a long wait lends the slot to the next MD and takes
- * one back afterwards (waiting, if need be, for one to come free). The child's exit
- * cuts every wait short. */
+ * it back afterwards, at once, even when all slots are taken meanwhile: the renewals
+ * started in its place may be waiting for what it holds (the account lock, while it
+ * waits out a Retry-After on registering), so waiting for one of them to end could
+ * wait forever. No new MD starts until the count is below MDRenewConcurrency again.
+ * The child's exit cuts every wait short. */
 static void renew_wait(void *baton, apr_interval_time_t duration)
 {
     md_renew_wd_t *wd = baton;
@@ -469,24 +470,17 @@ static void renew_wait(void *baton, apr_interval_time_t duration)
         apr_thread_cond_timedwait(wd->slot_cond, wd->slot_lock, until - now);
     }
     if (lent) {
-        ++wd->wanting;
-        while (!apr_atomic_read32(&wd->stopping)
-               && wd->working >= wd->mc->renew_concurrency) {
-            apr_thread_cond_wait(wd->slot_cond, wd->slot_lock);
-        }
-        --wd->wanting;
         --wd->waiting;
         ++wd->working;
     }
     apr_thread_mutex_unlock(wd->slot_lock);
 }
 
-/* A slot came free: wake a renewal that wants it back, or start the next MD. */
+/* A slot came free: start the next MD. */
 static void slot_free(md_renew_wd_t *wd)
 {
     apr_thread_mutex_lock(wd->slot_lock);
     --wd->working;
-    apr_thread_cond_broadcast(wd->slot_cond);
     apr_thread_mutex_unlock(wd->slot_lock);
     renew_dispatch(wd);
 }

@@ -122,3 +122,23 @@ def test_0613_account_confirmed_once_per_run(acmeproxy_factory, apache_factory):
     orders = [e for e in proxy.requests_to(r"^/order-plz", "POST") if e["time"] >= since]
     assert len(orders) >= 5, orders
     assert len(checks) == 1, checks
+
+
+def test_0614_waiting_on_the_account_blocks_nobody(acmeproxy_factory, apache_factory):
+    """MDRenewConcurrency 1: the first renewal registers the account and is told by
+    the CA to come back in 2 s (503, Retry-After). Its slot goes to the next MD,
+    which needs the same account and waits for the first one to finish registering.
+    The first one takes its slot back when its wait is over, and all MDs get their
+    certificates (a renewal waiting for a free slot there would wait forever)."""
+    proxy = acmeproxy_factory()
+    proxy.add_fault(r"^/sign-me-up", "status", method="POST", count=1, status=503,
+                    headers={"Retry-After": "2", "Content-Type": "application/problem+json"},
+                    body='{"type":"urn:ietf:params:acme:error:serverInternal",'
+                         '"detail":"come back in 2 s"}')
+    apache = apache_factory(ca=proxy)
+    names = [f"w{i}.acctwait.test" for i in range(3)]
+    apache.add_ec_mds(names, "MDRenewConcurrency 1")
+    apache.start()
+    for name in names:
+        apache.wait_for_cert(name, timeout=30, cert_file="pubcert.secp256r1.pem")
+    assert len(proxy.requests_to(r"^/sign-me-up", "POST")) == 2     # the 503, then the account
