@@ -297,6 +297,20 @@ static snap_entry_t *entry_find(md_status_snap_t *snap, const char *name)
                    sizeof(snap_entry_t), entry_cmp);
 }
 
+/* Under the lock: write what was updated, when a second has passed since the last write
+ * or `now`. The file may have been replaced meanwhile (the parent at a restart): then it
+ * is newer than what is kept here, which is dropped. */
+static apr_status_t write_due(md_status_snap_t *snap, int now, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (!snap->dirty || (!now && apr_time_now() - snap->written_at < MD_SNAP_WRITE_GAP)) {
+        return APR_SUCCESS;
+    }
+    rv = cache_sync(snap, p);
+    return (rv == APR_SUCCESS && snap->dirty) ? file_write(snap, p) : rv;
+}
+
 apr_status_t md_status_snapshot_update(md_status_snap_t *snap, const md_t *md,
                                        md_store_t *store, apr_pool_t *p)
 {
@@ -328,7 +342,7 @@ apr_status_t md_status_snapshot_update(md_status_snap_t *snap, const md_t *md,
     }
     /* 4. the file, now or with the next write (at most a second from now) */
     snap->dirty = 1;
-    if (apr_time_now() - snap->written_at >= MD_SNAP_WRITE_GAP) rv = file_write(snap, p);
+    rv = write_due(snap, 0, p);
 leave:
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD7002: %s: updating the status "
@@ -341,16 +355,11 @@ leave:
 
 apr_status_t md_status_snapshot_flush(md_status_snap_t *snap, int now, apr_pool_t *p)
 {
-    apr_status_t rv = APR_SUCCESS;
+    apr_status_t rv;
 
     if (!snap) return APR_SUCCESS;
     if (snap->lock) apr_thread_mutex_lock(snap->lock);
-    if (snap->dirty && (now || apr_time_now() - snap->written_at >= MD_SNAP_WRITE_GAP)) {
-        /* the file may have been replaced meanwhile (the parent at a restart): then it
-         * is newer than what is kept here, which is dropped */
-        rv = cache_sync(snap, p);
-        if (rv == APR_SUCCESS && snap->dirty) rv = file_write(snap, p);
-    }
+    rv = write_due(snap, now, p);
     if (snap->lock) apr_thread_mutex_unlock(snap->lock);
     return rv;
 }

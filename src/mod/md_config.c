@@ -497,21 +497,32 @@ static const char *md_cmd_port_map(cmd_parms *cmd, void *dc, const char *a1, con
     return err;
 }
 
-static const char *duration_parse(cmd_parms *cmd, const char *arg, apr_interval_time_t min,
-                                  apr_interval_time_t *pd)
+/* A duration (seconds without a unit) of at least min and, when max > 0, at most max. */
+static const char *duration_value(cmd_parms *cmd, const char *arg, apr_interval_time_t min,
+                                  apr_interval_time_t max, apr_interval_time_t *pd)
 {
-    const char *err = not_in_section(cmd);
     apr_interval_time_t d = 0;
+    const char *err = md_duration_parse(&d, arg, "s");
 
-    if (err) return err;
-    err = md_duration_parse(&d, arg, "s");
     if (!err && d < min) {
         err = (min <= 1) ? "must be greater than 0"
                          : apr_psprintf(cmd->pool, "must be at least %s", md_duration_print(min, cmd->pool));
     }
+    if (!err && max > 0 && d > max) {
+        err = apr_psprintf(cmd->pool, "must be at most %s", md_duration_print(max, cmd->pool));
+    }
     if (err) return at(cmd, apr_psprintf(cmd->pool, "'%s': %s", arg, err));
     *pd = d;
     return NULL;
+}
+
+/* The same for a global setting: not inside <MDomain>. */
+static const char *duration_parse(cmd_parms *cmd, const char *arg, apr_interval_time_t min,
+                                  apr_interval_time_t *pd)
+{
+    const char *err = not_in_section(cmd);
+
+    return err ? err : duration_value(cmd, arg, min, 0, pd);
 }
 
 static const char *md_cmd_check_interval(cmd_parms *cmd, void *dc, const char *arg)
@@ -633,13 +644,7 @@ static const char *md_cmd_cert_file(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *md_cmd_dns01_wait(cmd_parms *cmd, void *dc, const char *arg)
 {
-    apr_interval_time_t d = 0;
-    const char *err = md_duration_parse(&d, arg, "s");
-
-    if (!err && d > MD_DNS01_WAIT_MAX) err = "must be at most 1h";
-    if (err) return at(cmd, apr_psprintf(cmd->pool, "'%s': %s", arg, err));
-    settings_for(cmd)->dns01_wait = d;
-    return NULL;
+    return duration_value(cmd, arg, 0, MD_DNS01_WAIT_MAX, &settings_for(cmd)->dns01_wait);
 }
 
 /* ---- more global settings ------------------------------------------------------------ */

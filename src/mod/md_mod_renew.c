@@ -560,7 +560,6 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
         renew_stop(wd);
         if (wd->workers) apr_thread_pool_destroy(wd->workers);   /* waits for the tasks */
         wd->workers = NULL;
-        md_status_snapshot_flush(wd->mc->status_snap, 1, ptemp);
         return APR_SUCCESS;
     default:
         return APR_SUCCESS;

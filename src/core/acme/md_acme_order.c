@@ -8,7 +8,6 @@
 #include "md_log.h"
 #include "md_util.h"
 
-
 static void order_read(md_acme_order_t *order, md_json_t *json, apr_pool_t *p)
 {
     order->json = json;
