@@ -347,20 +347,17 @@ int md_ocsp_md_revoked(const md_store_t *store, const md_t *md, apr_pool_t *p)
 static int prune_dir(const md_store_t *store, const char *name, apr_interval_time_t keep,
                      apr_time_t now, apr_pool_t *p)
 {
-    const char *dir = md_store_path(store, MD_SG_OCSP, name, NULL, p);
     apr_array_header_t *files;
     md_ocsp_resp_t *resp;
     apr_finfo_t info;
     int i, removed = 0;
 
-    if (md_dir_list(&files, dir, 0, p) != APR_SUCCESS) return 0;
+    if (md_store_list(&files, store, MD_SG_OCSP, name, p) != APR_SUCCESS) return 0;
     for (i = 0; i < files->nelts; ++i) {
         const char *fn = APR_ARRAY_IDX(files, i, const char *);
         apr_size_t len = strlen(fn);
         if (strncmp(fn, "ocsp-", 5) || len < 10 || strcmp(fn + len - 5, ".json")) continue;
-        if (apr_stat(&info, apr_pstrcat(p, dir, "/", fn, NULL), APR_FINFO_MTIME, p) != APR_SUCCESS) {
-            continue;
-        }
+        if (md_store_info(&info, store, MD_SG_OCSP, name, fn, p) != APR_SUCCESS) continue;
         if (md_ocsp_resp_load(&resp, store, name, fn, p) != APR_SUCCESS) resp = NULL;
         if (md_ocsp_should_prune(resp, info.mtime, keep, now)
             && md_store_remove(store, MD_SG_OCSP, name, fn, p) == APR_SUCCESS) {

@@ -14,7 +14,10 @@
  * fsync (after a crash, the next start rewrites it anyway). */
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <apr_portable.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
 
@@ -210,6 +213,7 @@ static apr_status_t file_write(md_status_snap_t *snap, apr_pool_t *p)
     const char *head = header_text(snap, p), *mid = ",\"" MD_KEY_MANAGED_DOMAINS "\":[";
     char *tmp = apr_pstrcat(p, snap->path, ".XXXXXX", NULL), *buf, *at;
     apr_size_t len = strlen(head) + strlen(mid) + snap->live + 2 * (apr_size_t)snap->entries->nelts + 4;
+    apr_os_file_t fd;
     apr_file_t *f;
     apr_status_t rv;
     int i;
@@ -228,8 +232,10 @@ static apr_status_t file_write(md_status_snap_t *snap, apr_pool_t *p)
     /* 2. a temporary file of our own, renamed over the snapshot */
     rv = apr_file_mktemp(&f, tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p);
     if (rv != APR_SUCCESS) return rv;
-    apr_file_perms_set(tmp, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD | APR_FPROT_WREAD);
-    rv = apr_file_write_full(f, buf, (apr_size_t)(at - buf), NULL);
+    /* the mode on the descriptor: the children may swap the name for a link meanwhile */
+    apr_os_file_get(&fd, f);
+    rv = (fchmod(fd, 0644) == 0) ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    if (rv == APR_SUCCESS) rv = apr_file_write_full(f, buf, (apr_size_t)(at - buf), NULL);
     apr_file_close(f);
     if (rv == APR_SUCCESS) rv = apr_file_rename(tmp, snap->path, p);
     if (rv != APR_SUCCESS) apr_file_remove(tmp, p);

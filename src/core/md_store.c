@@ -9,6 +9,7 @@
 #include <apr_thread_mutex.h>
 
 #include "md_store.h"
+#include "md_fs.h"
 #include "md_json_keys.h"
 #include "md_log.h"
 #include "md_util.h"
@@ -21,6 +22,7 @@
 struct md_store_t {
     apr_pool_t *p;
     const char *base;
+    md_fs_dir_t *base_dir;      /* every path below base is opened under this handle */
     const unsigned char *key;   /* passphrase for encrypted keys */
     apr_size_t key_len;
     int uid, gid;               /* owner of the children's groups, -1 = unchanged */
@@ -88,61 +90,55 @@ const char *md_store_path(const md_store_t *store, md_store_group_t group, const
  * md.json or a request must never reach outside its group ("..", "a/b", ""). */
 static int names_bad(const char *name, const char *aspect)
 {
-    const char *v[2] = { name, aspect };
-    int i;
-
-    for (i = 0; i < 2; ++i) {
-        if (!v[i]) continue;
-        if (!*v[i] || strchr(v[i], '/') || !strcmp(v[i], ".") || !strcmp(v[i], "..")) return 1;
-    }
-    return 0;
+    return (name && !md_fs_name_ok(name)) || (aspect && !md_fs_name_ok(aspect));
 }
 
-/* When root writes where the children work, the children must own it. */
-static void give_to_children(const md_store_t *store, md_store_group_t group, const char *path)
+/* Who owns what is created in a group: root gives the children's groups to the
+ * children; elsewhere the creator keeps it. */
+static md_fs_owner_t group_owner(const md_store_t *store, md_store_group_t group,
+                                 apr_fileperms_t perms, int is_dir)
 {
-    if (!GROUPS[group].for_children || store->uid < 0 || geteuid() != 0) return;
-    /* lchown: a link a child put there must not hand its target to the child */
-    if (lchown(path, (uid_t)store->uid, (gid_t)store->gid) != 0) {
-        /* The write succeeded; a child that cannot use the file reports it where it fails. */
+    md_fs_owner_t owner = { -1, -1, 0 };
+
+    if (GROUPS[group].for_children && store->uid >= 0) {
+        owner.uid = store->uid;
+        owner.gid = store->gid;
     }
+    owner.perms = group_perms(store, group, perms, is_dir);
+    return owner;
 }
 
-static apr_status_t ensure_dir(const md_store_t *store, md_store_group_t group, const char *name,
-                               apr_pool_t *p)
+/* The folder of group/name (name NULL: the group's own), reached from the store's
+ * handle without following a link; with make, what is missing is created. */
+static apr_status_t store_dir(md_fs_dir_t **pdir, const md_store_t *store, md_store_group_t group,
+                              const char *name, int make, apr_pool_t *p)
 {
-    const char *dir = md_store_path(store, group, name, NULL, p);
-    apr_fileperms_t perms = group_perms(store, group, GROUPS[group].dir_perms, 1);
-    apr_status_t rv = md_dir_make(dir, perms, p);
-    apr_finfo_t info;
+    md_fs_owner_t owner = group_owner(store, group, GROUPS[group].dir_perms, 1);
+    md_fs_dir_t *gdir;
+    apr_status_t rv;
 
-    if (rv != APR_SUCCESS) return rv;
-    give_to_children(store, group, dir);
-    /* the umask takes group write away; a child cannot change a directory root made
-     * (chmod follows links: only a real directory) */
-    if (perms != GROUPS[group].dir_perms
-        && apr_stat(&info, dir, APR_FINFO_LINK | APR_FINFO_TYPE, p) == APR_SUCCESS
-        && info.filetype == APR_DIR) {
-        apr_file_perms_set(dir, perms);
+    *pdir = NULL;
+    if (names_bad(name, NULL)) return APR_EINVAL;
+    rv = md_fs_dir_sub(&gdir, store->base_dir, GROUPS[group].dir, make ? &owner : NULL, p);
+    if (rv != APR_SUCCESS || !name) {
+        *pdir = gdir;
+        return rv;
     }
-    return APR_SUCCESS;
+    return md_fs_dir_sub(pdir, gdir, name, make ? &owner : NULL, p);
 }
 
 static apr_status_t write_file_as(const md_store_t *store, md_store_group_t group, const char *name,
                                   const char *aspect, const char *data, apr_size_t len,
                                   apr_fileperms_t perms, int durable, apr_pool_t *p)
 {
-    const char *path = md_store_path(store, group, name, aspect, p);
+    md_fs_owner_t owner = group_owner(store, group, perms, 0);
+    md_fs_dir_t *dir;
     apr_status_t rv;
 
-    if (names_bad(name, aspect)) return APR_EINVAL;
-    rv = ensure_dir(store, group, name, p);
+    if (!aspect || names_bad(name, aspect)) return APR_EINVAL;
+    rv = store_dir(&dir, store, group, name, 1, p);
     if (rv != APR_SUCCESS) return rv;
-    perms = group_perms(store, group, perms, 0);
-    rv = durable ? md_file_write_atomic(path, data, len, perms, p)
-                 : md_file_write_scratch(path, data, len, perms, p);
-    if (rv == APR_SUCCESS) give_to_children(store, group, path);
-    return rv;
+    return md_fs_write(dir, aspect, data, len, &owner, durable, p);
 }
 
 static apr_status_t write_file(const md_store_t *store, md_store_group_t group, const char *name,
@@ -150,6 +146,20 @@ static apr_status_t write_file(const md_store_t *store, md_store_group_t group, 
                                apr_fileperms_t perms, apr_pool_t *p)
 {
     return write_file_as(store, group, name, aspect, data, len, perms, 1, p);
+}
+
+/* Read a file of group/name under the store's handle. */
+static apr_status_t read_file(const char **pdata, apr_size_t *plen, const md_store_t *store,
+                              md_store_group_t group, const char *name, const char *aspect,
+                              apr_size_t max_len, apr_pool_t *p)
+{
+    md_fs_dir_t *dir;
+    apr_status_t rv;
+
+    if (!aspect || names_bad(name, aspect)) return APR_EINVAL;
+    rv = store_dir(&dir, store, group, name, 0, p);
+    if (rv != APR_SUCCESS) return rv;
+    return md_fs_read(pdata, plen, dir, aspect, max_len, p);
 }
 
 /* ---- opening -------------------------------------------------------------------- */
@@ -212,10 +222,12 @@ apr_status_t md_store_open(md_store_t **pstore, const char *base_dir, int create
         rv = md_dir_make(base_dir, PERMS_0755, p);
         if (rv == APR_SUCCESS) rv = store_key_create(store, path, p);
     }
+    if (rv == APR_SUCCESS) rv = md_fs_dir_open(&store->base_dir, base_dir, p);
     if (rv != APR_SUCCESS) return rv;
     for (g = 0; create && g < MD_SG_COUNT; ++g) {
-        rv = md_dir_make(md_store_path(store, (md_store_group_t)g, NULL, NULL, p),
-                         GROUPS[g].dir_perms, p);
+        md_fs_owner_t owner = { -1, -1, GROUPS[g].dir_perms };
+        md_fs_dir_t *gdir;
+        rv = md_fs_dir_sub(&gdir, store->base_dir, GROUPS[g].dir, &owner, p);
         if (rv != APR_SUCCESS) return rv;
     }
     *pstore = store;
@@ -236,65 +248,97 @@ static apr_fileperms_t owned_perms(const md_store_t *store, md_store_group_t gro
     return group_perms(store, group, perms, is_dir);
 }
 
-/* Give a tree to the store's owner, with the group's modes (MDStoreOwner changed). */
-static void tree_fix(const md_store_t *store, md_store_group_t group, const char *path,
-                     int depth, apr_pool_t *p)
-{
-    apr_finfo_t info;
-    apr_dir_t *d;
+/* What the last start gave the children, in a file only root writes (the base folder
+ * is root's): the trigger for the walk below is never something the children can set. */
+#define MD_STORE_CHILDREN "children.json"
 
-    /* links are not followed: a child's link must not hand its target to the child */
-    if (apr_stat(&info, path, APR_FINFO_LINK | APR_FINFO_TYPE | APR_FINFO_PROT, p) != APR_SUCCESS
-        || (info.filetype != APR_DIR && info.filetype != APR_REG)) return;
-    give_to_children(store, group, path);
-    apr_file_perms_set(path, owned_perms(store, group, info.protection, info.filetype == APR_DIR));
-    if (info.filetype != APR_DIR || depth > 8 || apr_dir_open(&d, path, p) != APR_SUCCESS) return;
-    while (apr_dir_read(&info, APR_FINFO_NAME, d) == APR_SUCCESS) {
-        if (!strcmp(info.name, ".") || !strcmp(info.name, "..")) continue;
-        tree_fix(store, group, apr_pstrcat(p, path, "/", info.name, NULL), depth + 1, p);
+typedef struct {
+    const md_store_t *store;
+    md_store_group_t group;
+} tree_fix_t;
+
+/* One directory or regular file of a children's group, by its open descriptor. */
+static void tree_fix_visit(void *baton, int fd, int is_dir, apr_fileperms_t perms)
+{
+    const tree_fix_t *fix = baton;
+    md_fs_owner_t owner = group_owner(fix->store, fix->group, 0, is_dir);
+
+    owner.perms = owned_perms(fix->store, fix->group, perms, is_dir);
+    if (md_fs_own_fd(fd, &owner) != APR_SUCCESS) {
+        /* a file that cannot be given away is reported by the child that fails on it */
     }
-    apr_dir_close(d);
 }
 
-/* Does a group's directory have the owner and modes the store wants? */
-static int group_dir_right(const md_store_t *store, md_store_group_t group, const char *dir,
-                           apr_pool_t *p)
+static const char *children_record(const md_store_t *store, apr_pool_t *p)
 {
-    apr_finfo_t info;
-
-    if (apr_stat(&info, dir, APR_FINFO_OWNER | APR_FINFO_PROT, p) != APR_SUCCESS) return 1;
-    return (int)info.user == store->uid && (int)info.group == store->gid
-           && !!(info.protection & APR_FPROT_GWRITE) == !!store->group_write;
+    return apr_psprintf(p, "{\"uid\": %d, \"gid\": %d, \"group-write\": %d}\n", store->uid,
+                        store->gid, store->group_write);
 }
 
 apr_status_t md_store_prepare_children(md_store_t *store, apr_pool_t *p)
 {
-    const char *dir;
+    const char *want, *had = NULL;
+    md_fs_dir_t *gdir;
     apr_pool_t *ptmp;
+    tree_fix_t fix;
+    md_fs_owner_t record = { -1, -1, PERMS_0644 };
     int g;
 
     if (store->uid < 0 || geteuid() != 0) return APR_SUCCESS;
     apr_pool_create(&ptmp, p);
+    /* 1. the usual start: the same owner as last time, one read */
+    want = children_record(store, ptmp);
+    md_fs_read(&had, NULL, store->base_dir, MD_STORE_CHILDREN, 1024, ptmp);
+    if (had && !strcmp(had, want)) goto leave;
+    /* 2. a new owner or mode (or a store from before the record): every children's
+     *    group walked by handles, nothing followed, hard-linked files left alone */
     for (g = 0; g < MD_SG_COUNT; ++g) {
         if (!GROUPS[g].for_children) continue;
-        apr_pool_clear(ptmp);
-        dir = md_store_path(store, (md_store_group_t)g, NULL, NULL, ptmp);
-        /* the usual start: one stat per group; a new owner or mode: the whole group */
-        if (!group_dir_right(store, (md_store_group_t)g, dir, ptmp)) {
-            tree_fix(store, (md_store_group_t)g, dir, 0, ptmp);
-        }
+        if (store_dir(&gdir, store, (md_store_group_t)g, NULL, 1, ptmp) != APR_SUCCESS) continue;
+        fix.store = store;
+        fix.group = (md_store_group_t)g;
+        md_fs_walk(gdir, 8, tree_fix_visit, &fix, ptmp);
     }
+    md_fs_write(store->base_dir, MD_STORE_CHILDREN, want, strlen(want), &record, 1, ptmp);
+leave:
     apr_pool_destroy(ptmp);
     return APR_SUCCESS;
 }
 
 /* ---- values --------------------------------------------------------------------- */
 
+apr_status_t md_store_info(apr_finfo_t *info, const md_store_t *store, md_store_group_t group,
+                           const char *name, const char *aspect, apr_pool_t *p)
+{
+    md_fs_dir_t *dir;
+    apr_status_t rv;
+
+    memset(info, 0, sizeof(*info));
+    if (names_bad(name, aspect)) return APR_EINVAL;
+    /* the last component is looked at in its folder, without following it */
+    rv = store_dir(&dir, store, group, aspect ? name : NULL, 0, p);
+    if (rv != APR_SUCCESS) return rv;
+    if (!aspect && !name) return md_fs_stat(info, store->base_dir, GROUPS[group].dir);
+    return md_fs_stat(info, dir, aspect ? aspect : name);
+}
+
 apr_status_t md_store_exists(const md_store_t *store, md_store_group_t group, const char *name,
                              const char *aspect, apr_pool_t *p)
 {
-    if (names_bad(name, aspect)) return APR_EINVAL;
-    return md_file_exists(md_store_path(store, group, name, aspect, p), p);
+    apr_finfo_t info;
+    apr_status_t rv = md_store_info(&info, store, group, name, aspect, p);
+
+    if (rv == APR_SUCCESS && info.filetype != APR_REG) return APR_EINVAL;
+    return rv;
+}
+
+int md_store_dir_exists(const md_store_t *store, md_store_group_t group, const char *name,
+                        apr_pool_t *p)
+{
+    apr_finfo_t info;
+
+    return md_store_info(&info, store, group, name, NULL, p) == APR_SUCCESS
+           && info.filetype == APR_DIR;
 }
 
 apr_status_t md_store_load_json(md_json_t **pjson, const md_store_t *store, md_store_group_t group,
@@ -306,8 +350,7 @@ apr_status_t md_store_load_json(md_json_t **pjson, const md_store_t *store, md_s
 
     *pjson = NULL;
     if (names_bad(name, aspect)) return APR_EINVAL;
-    rv = md_file_read(&data, &len, md_store_path(store, group, name, aspect, p),
-                      16 * 1024 * 1024, p);
+    rv = read_file(&data, &len, store, group, name, aspect, 16 * 1024 * 1024, p);
     if (rv != APR_SUCCESS) return rv;
     rv = md_json_parse(pjson, data, len, p);
     if (rv != APR_SUCCESS) {
@@ -329,8 +372,7 @@ apr_status_t md_store_save_json(const md_store_t *store, md_store_group_t group,
 apr_status_t md_store_load_text(const char **ptext, const md_store_t *store, md_store_group_t group,
                                 const char *name, const char *aspect, apr_pool_t *p)
 {
-    if (names_bad(name, aspect)) return APR_EINVAL;
-    return md_file_read(ptext, NULL, md_store_path(store, group, name, aspect, p), 1024 * 1024, p);
+    return read_file(ptext, NULL, store, group, name, aspect, 1024 * 1024, p);
 }
 
 apr_status_t md_store_save_text(const md_store_t *store, md_store_group_t group, const char *name,
@@ -348,16 +390,8 @@ apr_status_t md_store_save_record(const md_store_t *store, md_store_group_t grou
 
 apr_status_t md_store_sync(const md_store_t *store, apr_pool_t *p)
 {
-    apr_file_t *f;
-    apr_os_file_t fd;
-    apr_status_t rv;
-
-    rv = apr_file_open(&f, store->base, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, p);
-    if (rv != APR_SUCCESS) return rv;
-    apr_os_file_get(&fd, f);
-    rv = (syncfs(fd) == 0) ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
-    apr_file_close(f);
-    return rv;
+    (void)p;
+    return (syncfs(md_fs_dir_fd(store->base_dir)) == 0) ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
 }
 
 /* PEM files (keys, chains) are small: anything over a megabyte is not one of ours. */
@@ -365,8 +399,7 @@ static apr_status_t read_pem(const char **ppem, apr_size_t *plen, const md_store
                              md_store_group_t group, const char *name, const char *aspect,
                              apr_pool_t *p)
 {
-    if (names_bad(name, aspect)) return APR_EINVAL;
-    return md_file_read(ppem, plen, md_store_path(store, group, name, aspect, p), 1024 * 1024, p);
+    return read_file(ppem, plen, store, group, name, aspect, 1024 * 1024, p);
 }
 
 apr_status_t md_store_load_pkey(md_pkey_t **ppkey, const md_store_t *store, md_store_group_t group,
@@ -434,18 +467,25 @@ apr_status_t md_store_save_chain(const md_store_t *store, md_store_group_t group
 apr_status_t md_store_remove(const md_store_t *store, md_store_group_t group, const char *name,
                              const char *aspect, apr_pool_t *p)
 {
+    md_fs_dir_t *dir;
     apr_status_t rv;
 
-    if (names_bad(name, aspect)) return APR_EINVAL;
-    rv = apr_file_remove(md_store_path(store, group, name, aspect, p), p);
-    return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
+    if (!aspect || names_bad(name, aspect)) return APR_EINVAL;
+    rv = store_dir(&dir, store, group, name, 0, p);
+    if (APR_STATUS_IS_ENOENT(rv)) return APR_SUCCESS;
+    return (rv == APR_SUCCESS) ? md_fs_remove(dir, aspect) : rv;
 }
 
 apr_status_t md_store_purge(const md_store_t *store, md_store_group_t group, const char *name,
                             apr_pool_t *p)
 {
+    md_fs_dir_t *gdir;
+    apr_status_t rv;
+
     if (!name || names_bad(name, NULL)) return APR_EINVAL;
-    return md_dir_remove_all(md_store_path(store, group, name, NULL, p), p);
+    rv = store_dir(&gdir, store, group, NULL, 0, p);
+    if (APR_STATUS_IS_ENOENT(rv)) return APR_SUCCESS;
+    return (rv == APR_SUCCESS) ? md_fs_remove_tree(gdir, name, p) : rv;
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -456,8 +496,18 @@ static int name_cmp(const void *a, const void *b)
 apr_status_t md_store_names(apr_array_header_t **pnames, const md_store_t *store,
                             md_store_group_t group, apr_pool_t *p)
 {
-    apr_status_t rv = md_dir_list(pnames, md_store_path(store, group, NULL, NULL, p), 1, p);
+    return md_store_list(pnames, store, group, NULL, p);
+}
 
+apr_status_t md_store_list(apr_array_header_t **pnames, const md_store_t *store,
+                           md_store_group_t group, const char *name, apr_pool_t *p)
+{
+    md_fs_dir_t *dir;
+    apr_status_t rv;
+
+    *pnames = apr_array_make(p, 0, sizeof(const char *));
+    rv = store_dir(&dir, store, group, name, 0, p);
+    if (rv == APR_SUCCESS) rv = md_fs_list(pnames, dir, !name, p);
     if (rv == APR_SUCCESS) qsort((*pnames)->elts, (size_t)(*pnames)->nelts, sizeof(char *), name_cmp);
     return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
 }
@@ -465,9 +515,42 @@ apr_status_t md_store_names(apr_array_header_t **pnames, const md_store_t *store
 apr_status_t md_store_rename(const md_store_t *store, md_store_group_t group, const char *from,
                              const char *to, apr_pool_t *p)
 {
+    md_fs_dir_t *gdir;
+    apr_status_t rv;
+
     if (!from || !to || names_bad(from, to)) return APR_EINVAL;
-    return apr_file_rename(md_store_path(store, group, from, NULL, p),
-                           md_store_path(store, group, to, NULL, p), p);
+    rv = store_dir(&gdir, store, group, NULL, 0, p);
+    return (rv == APR_SUCCESS) ? md_fs_rename(gdir, from, gdir, to) : rv;
+}
+
+apr_status_t md_store_append_text(const md_store_t *store, md_store_group_t group, const char *name,
+                                  const char *aspect, const char *text, apr_pool_t *p)
+{
+    md_fs_owner_t owner = group_owner(store, group, GROUPS[group].file_perms, 0);
+    md_fs_dir_t *dir;
+    apr_status_t rv;
+
+    if (!aspect || names_bad(name, aspect)) return APR_EINVAL;
+    rv = store_dir(&dir, store, group, name, 1, p);
+    return (rv == APR_SUCCESS) ? md_fs_append(dir, aspect, text, &owner, p) : rv;
+}
+
+apr_status_t md_store_take_text(const char **ptext, const md_store_t *store, md_store_group_t group,
+                                const char *name, const char *aspect, apr_pool_t *p)
+{
+    const char *taken = apr_pstrcat(p, aspect, ".taken", NULL);
+    md_fs_dir_t *dir;
+    apr_status_t rv;
+
+    *ptext = NULL;
+    if (!aspect || names_bad(name, aspect)) return APR_EINVAL;
+    rv = store_dir(&dir, store, group, name, 0, p);
+    /* taken away first, so that what is appended meanwhile lands in a new file */
+    if (rv == APR_SUCCESS) rv = md_fs_rename(dir, aspect, dir, taken);
+    if (rv != APR_SUCCESS) return rv;
+    rv = md_fs_read(ptext, NULL, dir, taken, 1024 * 1024, p);
+    md_fs_remove(dir, taken);
+    return rv;
 }
 
 /* ---- activation ------------------------------------------------------------------ */
@@ -485,48 +568,61 @@ static apr_status_t copy_to_tmp(const md_store_t *store, const char *name, const
         if (rv == APR_SUCCESS) rv = md_store_save_pkey(store, MD_SG_TMP, name, aspect, pkey, p);
         return rv;
     }
-    rv = md_file_read(&data, &len, md_store_path(store, MD_SG_STAGING, name, aspect, p),
-                      1024 * 1024, p);
+    rv = read_file(&data, &len, store, MD_SG_STAGING, name, aspect, 1024 * 1024, p);
     if (rv != APR_SUCCESS) return rv;
     return write_file(store, MD_SG_TMP, name, aspect, data, len, PERMS_0600, p);
 }
 
-static const char *archive_path(const md_store_t *store, const char *name, int n, apr_pool_t *p)
+static const char *archive_name(const char *name, int n, apr_pool_t *p)
 {
-    return md_store_path(store, MD_SG_ARCHIVE, apr_psprintf(p, "%s.%d", name, n), NULL, p);
+    return apr_psprintf(p, "%s.%d", name, n);
 }
 
 /* The highest N of archive/<name>.N, 0 if none. */
-static int archive_newest(const md_store_t *store, const char *name, apr_pool_t *p)
+static int archive_newest(const md_fs_dir_t *adir, const char *name, apr_pool_t *p)
 {
     apr_finfo_t info;
     int n, newest = 0;
 
     for (n = 1; n <= MD_STORE_MAX_ARCHIVE; ++n) {
-        if (apr_stat(&info, archive_path(store, name, n, p), APR_FINFO_TYPE, p) == APR_SUCCESS) newest = n;
+        if (md_fs_stat(&info, adir, archive_name(name, n, p)) == APR_SUCCESS) newest = n;
     }
     return newest;
 }
 
-static apr_status_t archive_current(const md_store_t *store, const char *name, apr_pool_t *p)
+/* The folders an activation moves between, all root's: domains, archive and tmp. */
+typedef struct {
+    md_fs_dir_t *domains, *archive, *tmp;
+} activation_dirs_t;
+
+static apr_status_t activation_dirs(activation_dirs_t *d, const md_store_t *store, apr_pool_t *p)
 {
-    const char *current = md_store_path(store, MD_SG_DOMAINS, name, NULL, p);
+    apr_status_t rv = store_dir(&d->domains, store, MD_SG_DOMAINS, NULL, 1, p);
+
+    if (rv == APR_SUCCESS) rv = store_dir(&d->archive, store, MD_SG_ARCHIVE, NULL, 1, p);
+    if (rv == APR_SUCCESS) rv = store_dir(&d->tmp, store, MD_SG_TMP, NULL, 1, p);
+    return rv;
+}
+
+static apr_status_t archive_current(const activation_dirs_t *d, const char *name, apr_pool_t *p)
+{
     apr_finfo_t info;
     int next;
 
-    if (apr_stat(&info, current, APR_FINFO_TYPE, p) != APR_SUCCESS) return APR_SUCCESS;
-    next = archive_newest(store, name, p) + 1;
+    if (md_fs_stat(&info, d->domains, name) != APR_SUCCESS) return APR_SUCCESS;
+    next = archive_newest(d->archive, name, p) + 1;
     if (next > MD_STORE_MAX_ARCHIVE) return APR_ENOSPC;
-    return apr_file_rename(current, archive_path(store, name, next, p), p);
+    return md_fs_rename(d->domains, name, d->archive, archive_name(name, next, p));
 }
 
 apr_status_t md_store_recover(const md_store_t *store, const char *name, apr_pool_t *p)
 {
-    const char *tmp = md_store_path(store, MD_SG_TMP, name, NULL, p);
-    const char *domains = md_store_path(store, MD_SG_DOMAINS, name, NULL, p);
+    activation_dirs_t d;
     apr_status_t rv;
 
     if (!name || names_bad(name, NULL)) return APR_EINVAL;
+    rv = activation_dirs(&d, store, p);
+    if (rv != APR_SUCCESS) return rv;
     /* a crash after tmp/<name> became domains/<name>: only the marker and staging are left */
     if (md_store_exists(store, MD_SG_DOMAINS, name, MD_FN_COMPLETE, p) == APR_SUCCESS) {
         rv = md_store_purge(store, MD_SG_STAGING, name, p);
@@ -534,12 +630,12 @@ apr_status_t md_store_recover(const md_store_t *store, const char *name, apr_poo
         return rv;
     }
     if (md_store_exists(store, MD_SG_TMP, name, MD_FN_COMPLETE, p) != APR_SUCCESS) {
-        return md_dir_remove_all(tmp, p);  /* an unfinished copy: staging still has it */
+        return md_fs_remove_tree(d.tmp, name, p);  /* an unfinished copy: staging still has it */
     }
-    rv = archive_current(store, name, p);
+    rv = archive_current(&d, name, p);
     MD_FAULT("activate-archived");
-    if (rv == APR_SUCCESS) rv = apr_file_rename(tmp, domains, p);
-    if (rv == APR_SUCCESS) rv = md_dir_fsync(md_store_path(store, MD_SG_DOMAINS, NULL, NULL, p), p);
+    if (rv == APR_SUCCESS) rv = md_fs_rename(d.tmp, name, d.domains, name);
+    if (rv == APR_SUCCESS) rv = md_fs_sync(d.domains);
     MD_FAULT("activate-renamed");
     /* staging goes before the marker: a crash in between repeats only this step */
     if (rv == APR_SUCCESS) rv = md_store_purge(store, MD_SG_STAGING, name, p);
@@ -659,52 +755,43 @@ apr_array_header_t *md_store_damage_get(const md_store_t *store, md_store_group_
 /* ---- locks -------------------------------------------------------------------------- */
 
 struct md_store_lock_t {
-    apr_file_t *f;
+    int fd;
 };
 
-/* The lock file, opened without following a link (locks/ is the children's: a link
- * there must not make root change the mode or owner of its target). */
-static apr_status_t lock_open(apr_file_t **pf, const md_store_t *store, const char *path,
-                              md_store_group_t group, apr_pool_t *p)
-{
-    int children = (group != MD_SG_COUNT && GROUPS[group].for_children);
-    int fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
-
-    if (fd < 0) return APR_FROM_OS_ERROR(errno);
-    if (children && store->group_write && fchmod(fd, 0660) != 0) {
-        /* a lock file of the other owner: its mode is that owner's to give */
-    }
-    if (children && store->uid >= 0 && geteuid() == 0
-        && fchown(fd, (uid_t)store->uid, (gid_t)store->gid) != 0) {
-        /* the lock works all the same; a child that cannot open it says so */
-    }
-    return apr_os_file_put(pf, &fd, APR_FOPEN_WRITE, p);
-}
-
-/* A lock its holder forgot is released with its pool, as an apr_file_open()ed one. */
+/* A lock its holder forgot is released with its pool (closing the file releases it). */
 static apr_status_t lock_cleanup(void *data)
 {
     md_store_lock_t *lock = data;
 
-    if (lock->f) apr_file_close(lock->f);
-    lock->f = NULL;
+    if (lock->fd >= 0) close(lock->fd);
+    lock->fd = -1;
     return APR_SUCCESS;
 }
 
-static apr_status_t lock_file(md_store_lock_t **plock, const md_store_t *store, const char *path,
-                              md_store_group_t group, apr_interval_time_t wait, apr_pool_t *p)
+static int lock_try(int fd)
+{
+    struct flock fl;
+
+    memset(&fl, 0, sizeof(fl));
+    fl.l_type = F_WRLCK;
+    fl.l_whence = SEEK_SET;
+    return fcntl(fd, F_SETLK, &fl) == 0;
+}
+
+/* The lock file `name` in dir, opened by md_fs (locks/ is the children's: a link, a
+ * FIFO or a hard link there must not make root wait, or change another file). */
+static apr_status_t lock_file(md_store_lock_t **plock, const md_fs_dir_t *dir, const char *name,
+                              const md_fs_owner_t *owner, apr_interval_time_t wait, apr_pool_t *p)
 {
     md_store_lock_t *lock = apr_pcalloc(p, sizeof(*lock));
     apr_time_t deadline = apr_time_now() + wait;
     apr_status_t rv;
 
     *plock = NULL;
-    rv = lock_open(&lock->f, store, path, group, p);
+    rv = md_fs_open_lockfile(&lock->fd, dir, name, owner);
     if (rv != APR_SUCCESS) return rv;
     apr_pool_cleanup_register(p, lock, lock_cleanup, apr_pool_cleanup_null);
-    for (;;) {
-        rv = apr_file_lock(lock->f, APR_FLOCK_EXCLUSIVE | APR_FLOCK_NONBLOCK);
-        if (rv == APR_SUCCESS) break;
+    while (!lock_try(lock->fd)) {
         if (apr_time_now() >= deadline) {
             lock_cleanup(lock);
             return APR_TIMEUP;
@@ -718,25 +805,29 @@ static apr_status_t lock_file(md_store_lock_t **plock, const md_store_t *store, 
 apr_status_t md_store_lock_global(md_store_lock_t **plock, const md_store_t *store,
                                   apr_interval_time_t wait, apr_pool_t *p)
 {
-    return lock_file(plock, store, apr_pstrcat(p, store->base, "/store.lock", NULL), MD_SG_COUNT,
-                     wait, p);
+    md_fs_owner_t owner = { -1, -1, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD };
+
+    return lock_file(plock, store->base_dir, "store.lock", &owner, wait, p);
 }
 
 apr_status_t md_store_lock_md(md_store_lock_t **plock, const md_store_t *store, const char *name,
                               apr_interval_time_t wait, apr_pool_t *p)
 {
-    apr_status_t rv = ensure_dir(store, MD_SG_LOCKS, NULL, p);
+    md_fs_owner_t owner = group_owner(store, MD_SG_LOCKS, APR_FPROT_UREAD | APR_FPROT_UWRITE
+                                      | APR_FPROT_GREAD, 0);
+    md_fs_dir_t *dir;
+    apr_status_t rv;
 
+    if (names_bad(name, NULL)) return APR_EINVAL;
+    rv = store_dir(&dir, store, MD_SG_LOCKS, NULL, 1, p);
     if (rv != APR_SUCCESS) return rv;
-    return lock_file(plock, store, md_store_path(store, MD_SG_LOCKS, apr_pstrcat(p, name, ".lock", NULL),
-                                                 NULL, p), MD_SG_LOCKS, wait, p);
+    return lock_file(plock, dir, apr_pstrcat(p, name, ".lock", NULL), &owner, wait, p);
 }
 
 void md_store_unlock(md_store_lock_t *lock)
 {
-    if (!lock || !lock->f) return;
-    apr_file_unlock(lock->f);
-    lock_cleanup(lock);
+    if (!lock || lock->fd < 0) return;
+    lock_cleanup(lock);     /* closing the file releases its fcntl lock */
 }
 
 /* ---- archive -------------------------------------------------------------------------- */
@@ -744,20 +835,25 @@ void md_store_unlock(md_store_lock_t *lock)
 apr_status_t md_store_archive_prune(const md_store_t *store, const char *name, int keep,
                                     apr_pool_t *p)
 {
+    md_fs_dir_t *adir;
     apr_finfo_t info;
-    int n, to = 0, newest = archive_newest(store, name, p);
-    apr_status_t rv = APR_SUCCESS;
+    int n, to = 0, newest;
+    apr_status_t rv;
 
+    if (!name || names_bad(name, NULL)) return APR_EINVAL;
+    rv = store_dir(&adir, store, MD_SG_ARCHIVE, NULL, 0, p);
+    if (rv != APR_SUCCESS) return APR_STATUS_IS_ENOENT(rv) ? APR_SUCCESS : rv;
+    newest = archive_newest(adir, name, p);
     /* 1. the oldest go */
     for (n = 1; n <= newest - keep && rv == APR_SUCCESS; ++n) {
-        rv = md_dir_remove_all(archive_path(store, name, n, p), p);
+        rv = md_fs_remove_tree(adir, archive_name(name, n, p), p);
     }
     MD_FAULT("archive-pruned");
     /* 2. the rest renumbered 1..keep, oldest first, so numbers stay small */
     for (; n <= newest && rv == APR_SUCCESS; ++n) {
-        if (apr_stat(&info, archive_path(store, name, n, p), APR_FINFO_TYPE, p) != APR_SUCCESS) continue;
-        if (++to != n) rv = apr_file_rename(archive_path(store, name, n, p),
-                                            archive_path(store, name, to, p), p);
+        if (md_fs_stat(&info, adir, archive_name(name, n, p)) != APR_SUCCESS) continue;
+        if (++to != n) rv = md_fs_rename(adir, archive_name(name, n, p), adir,
+                                         archive_name(name, to, p));
     }
     return rv;
 }

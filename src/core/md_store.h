@@ -6,6 +6,7 @@
 
 #include <apr_pools.h>
 #include <apr_tables.h>
+#include <apr_file_info.h>
 #include "md_json.h"
 #include "md_crypt.h"
 
@@ -46,8 +47,15 @@ const char *md_store_group_name(md_store_group_t group);
 const char *md_store_path(const md_store_t *store, md_store_group_t group, const char *name,
                           const char *aspect, apr_pool_t *p);
 
+/* What group/name/aspect is (the last component given, not followed if a link). */
+apr_status_t md_store_info(apr_finfo_t *info, const md_store_t *store, md_store_group_t group,
+                           const char *name, const char *aspect, apr_pool_t *p);
+/* A regular file: APR_SUCCESS; anything else there: APR_EINVAL. */
 apr_status_t md_store_exists(const md_store_t *store, md_store_group_t group, const char *name,
                              const char *aspect, apr_pool_t *p);
+/* Is group/name a real folder (not a link to one)? */
+int md_store_dir_exists(const md_store_t *store, md_store_group_t group, const char *name,
+                        apr_pool_t *p);
 apr_status_t md_store_load_json(md_json_t **pjson, const md_store_t *store, md_store_group_t group,
                                 const char *name, const char *aspect, apr_pool_t *p);
 apr_status_t md_store_save_json(const md_store_t *store, md_store_group_t group, const char *name,
@@ -78,6 +86,16 @@ apr_status_t md_store_purge(const md_store_t *store, md_store_group_t group, con
 /* Names (directories) in a group, sorted. */
 apr_status_t md_store_names(apr_array_header_t **pnames, const md_store_t *store,
                             md_store_group_t group, apr_pool_t *p);
+/* Entries of group/name (of any kind), sorted; with name NULL, the group's folders. */
+apr_status_t md_store_list(apr_array_header_t **pnames, const md_store_t *store,
+                           md_store_group_t group, const char *name, apr_pool_t *p);
+/* Append text to a file (markers several writers add to). */
+apr_status_t md_store_append_text(const md_store_t *store, md_store_group_t group, const char *name,
+                                  const char *aspect, const char *text, apr_pool_t *p);
+/* Take a file's text away: renamed aside first (what is appended meanwhile starts a
+ * new file), read, removed. APR_ENOENT when there is none. */
+apr_status_t md_store_take_text(const char **ptext, const md_store_t *store, md_store_group_t group,
+                                const char *name, const char *aspect, apr_pool_t *p);
 /* Rename an MD's directory in one group (a configuration rename keeps its certificate). */
 apr_status_t md_store_rename(const md_store_t *store, md_store_group_t group, const char *from,
                              const char *to, apr_pool_t *p);

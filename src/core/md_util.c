@@ -9,6 +9,7 @@
 #include <openssl/rand.h>
 
 #include "md_util.h"
+#include "md_fs.h"
 
 /* ---- base64url --------------------------------------------------------------- */
 
@@ -164,48 +165,33 @@ int md_is_ip_address(const char *name)
     return inet_pton(AF_INET, name, &a6) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
 }
 
-/* ---- files -------------------------------------------------------------------- */
+/* ---- files: paths an administrator configured, opened through md_fs ---------------- */
 
-apr_status_t md_dir_fsync(const char *path, apr_pool_t *p)
+/* The folder of path (opened following links: the path is the configuration's) and the
+ * last component, which md_fs then reaches without following one. */
+static apr_status_t path_split(md_fs_dir_t **pdir, const char **pname, const char *path,
+                               apr_pool_t *p)
 {
-    apr_file_t *f;
-    apr_status_t rv;
+    char *dir = apr_pstrdup(p, path), *slash = strrchr(dir, '/');
 
-    rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, p);
-    if (rv != APR_SUCCESS) return rv;
-    rv = apr_file_sync(f);
-    apr_file_close(f);
-    /* Some file systems refuse fsync on directories; that is not a failed write. */
-    return (rv == APR_EINVAL || rv == APR_EBADF) ? APR_SUCCESS : rv;
+    if (!slash) {
+        *pname = path;
+        return md_fs_dir_open(pdir, ".", p);
+    }
+    *pname = slash + 1;
+    *slash = '\0';
+    return md_fs_dir_open(pdir, dir[0] ? dir : "/", p);
 }
 
 static apr_status_t file_replace(const char *path, const void *data, apr_size_t len,
                                  apr_fileperms_t perms, int durable, apr_pool_t *p)
 {
-    const char *tmp = apr_pstrcat(p, path, ".tmp", NULL);
-    char *dir;
-    apr_file_t *f;
-    apr_size_t written;
-    apr_status_t rv;
+    md_fs_owner_t owner = { -1, -1, perms };
+    md_fs_dir_t *dir;
+    const char *name;
+    apr_status_t rv = path_split(&dir, &name, path, p);
 
-    /* a fresh file, never one that is there: a leftover of a crash is removed, and a
-     * link someone put in its place is neither followed nor written through */
-    apr_file_remove(tmp, p);
-    rv = apr_file_open(&f, tmp, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_EXCL, perms, p);
-    if (rv != APR_SUCCESS) return rv;
-    apr_file_perms_set(tmp, perms);  /* the umask must not widen nor narrow it */
-    rv = apr_file_write_full(f, data, len, &written);
-    if (rv == APR_SUCCESS && durable) rv = apr_file_sync(f);
-    apr_file_close(f);
-    if (rv == APR_SUCCESS) rv = apr_file_rename(tmp, path, p);
-    if (rv != APR_SUCCESS) {
-        apr_file_remove(tmp, p);
-        return rv;
-    }
-    if (!durable) return APR_SUCCESS;
-    dir = apr_pstrdup(p, path);
-    *strrchr(dir, '/') = '\0';
-    return md_dir_fsync(dir[0] ? dir : "/", p);
+    return (rv == APR_SUCCESS) ? md_fs_write(dir, name, data, len, &owner, durable, p) : rv;
 }
 
 apr_status_t md_file_write_atomic(const char *path, const void *data, apr_size_t len,
@@ -223,30 +209,7 @@ apr_status_t md_file_write_scratch(const char *path, const void *data, apr_size_
 apr_status_t md_file_read(const char **pdata, apr_size_t *plen, const char *path,
                           apr_size_t max_len, apr_pool_t *p)
 {
-    apr_file_t *f;
-    apr_finfo_t info;
-    apr_size_t len;
-    char *buf;
-    apr_status_t rv;
-
-    rv = apr_file_open(&f, path, APR_FOPEN_READ, APR_FPROT_OS_DEFAULT, p);
-    if (rv != APR_SUCCESS) return rv;
-    rv = apr_file_info_get(&info, APR_FINFO_SIZE, f);
-    if (rv != APR_SUCCESS) goto leave;
-    if (max_len && (apr_size_t)info.size > max_len) {
-        rv = APR_ENOSPC;
-        goto leave;
-    }
-    len = (apr_size_t)info.size;
-    buf = apr_palloc(p, len + 1);
-    rv = apr_file_read_full(f, buf, len, &len);
-    if (rv == APR_EOF) rv = APR_SUCCESS;
-    buf[len] = '\0';
-    *pdata = buf;
-    if (plen) *plen = len;
-leave:
-    apr_file_close(f);
-    return rv;
+    return md_fs_read_path(pdata, plen, path, max_len, p);
 }
 
 apr_status_t md_file_exists(const char *path, apr_pool_t *p)
@@ -269,41 +232,21 @@ apr_status_t md_dir_make(const char *path, apr_fileperms_t perms, apr_pool_t *p)
 apr_status_t md_dir_list(apr_array_header_t **pnames, const char *path, int dirs_only,
                          apr_pool_t *p)
 {
-    apr_dir_t *d;
-    apr_finfo_t info;
-    apr_array_header_t *names = apr_array_make(p, 10, sizeof(const char *));
-    apr_status_t rv;
+    md_fs_dir_t *dir;
+    apr_status_t rv = md_fs_dir_open(&dir, path, p);
 
-    *pnames = names;
-    rv = apr_dir_open(&d, path, p);
-    if (rv != APR_SUCCESS) return rv;
-    while (apr_dir_read(&info, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
-        if (!strcmp(info.name, ".") || !strcmp(info.name, "..")) continue;
-        if (dirs_only && info.filetype != APR_DIR) continue;
-        APR_ARRAY_PUSH(names, const char *) = apr_pstrdup(p, info.name);
-    }
-    apr_dir_close(d);
-    return APR_SUCCESS;
+    *pnames = apr_array_make(p, 0, sizeof(const char *));
+    return (rv == APR_SUCCESS) ? md_fs_list(pnames, dir, dirs_only, p) : rv;
 }
 
 apr_status_t md_dir_remove_all(const char *path, apr_pool_t *p)
 {
-    apr_dir_t *d;
-    apr_finfo_t info;
-    apr_status_t rv;
+    md_fs_dir_t *dir;
+    const char *name;
+    apr_status_t rv = path_split(&dir, &name, path, p);
 
-    rv = apr_dir_open(&d, path, p);
     if (APR_STATUS_IS_ENOENT(rv)) return APR_SUCCESS;
-    if (rv != APR_SUCCESS) return rv;
-    while (apr_dir_read(&info, APR_FINFO_NAME | APR_FINFO_TYPE, d) == APR_SUCCESS) {
-        const char *child;
-        if (!strcmp(info.name, ".") || !strcmp(info.name, "..")) continue;
-        child = apr_pstrcat(p, path, "/", info.name, NULL);
-        rv = (info.filetype == APR_DIR) ? md_dir_remove_all(child, p) : apr_file_remove(child, p);
-        if (rv != APR_SUCCESS) break;
-    }
-    apr_dir_close(d);
-    return (rv == APR_SUCCESS) ? apr_dir_remove(path, p) : rv;
+    return (rv == APR_SUCCESS) ? md_fs_remove_tree(dir, name, p) : rv;
 }
 
 /* ---- time --------------------------------------------------------------------- */

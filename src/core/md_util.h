@@ -27,19 +27,22 @@ int md_dns_is_wildcard(const char *name);
 int md_dns_matches(const char *pattern, const char *name);
 int md_is_ip_address(const char *name);
 
-/* Files. md_file_write_atomic writes to "<path>.tmp", fsyncs it, renames it over path and
- * fsyncs the directory, so a crash leaves either the old or the new content. */
+/* Files by an administrator's path (the last component is not followed when written
+ * or removed; see md_fs.h). md_file_write_atomic writes a fresh "<path>.tmp", fsyncs
+ * it, renames it over path and fsyncs the directory, so a crash leaves either the old
+ * or the new content. */
 apr_status_t md_file_write_atomic(const char *path, const void *data, apr_size_t len,
                                   apr_fileperms_t perms, apr_pool_t *p);
 /* The same without fsync: for scratch files that are rebuilt when lost. */
 apr_status_t md_file_write_scratch(const char *path, const void *data, apr_size_t len,
                                    apr_fileperms_t perms, apr_pool_t *p);
+/* A regular file (links followed: certificate files are often links); never waits on
+ * a FIFO. */
 apr_status_t md_file_read(const char **pdata, apr_size_t *plen, const char *path,
                           apr_size_t max_len, apr_pool_t *p);
 apr_status_t md_file_exists(const char *path, apr_pool_t *p);
 apr_status_t md_dir_make(const char *path, apr_fileperms_t perms, apr_pool_t *p);
 apr_status_t md_dir_remove_all(const char *path, apr_pool_t *p);
-apr_status_t md_dir_fsync(const char *path, apr_pool_t *p);
 apr_status_t md_dir_list(apr_array_header_t **pnames, const char *path, int dirs_only,
                          apr_pool_t *p);
 

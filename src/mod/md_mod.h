@@ -133,8 +133,7 @@ int md_init_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_head
 md_t *md_init_md_for_server(server_rec *s);
 
 apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
-/* The file a child writes when a renewed set is ready and the parent should restart. */
-const char *md_renew_restart_marker(md_mod_conf_t *mc, apr_pool_t *p);
+/* The parent's monitor: a graceful restart once a child marked renewed sets ready. */
 int md_renew_monitor(apr_pool_t *p, server_rec *s);
 /* In each child: stop the renewal workers before the child's exit cleans up. */
 void md_renew_child_init(apr_pool_t *pchild);

@@ -361,21 +361,15 @@ static void md_store_scan(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
 {
     md_store_t *store = mc->store;
     apr_array_header_t *files;
-    apr_finfo_t info;
     int i;
 
     /* 1. domains/: the job starts fresh (a damaged md.json is reported when the state is
      *    computed, and written again from the configuration) */
     json_damaged(store, MD_SG_DOMAINS, md->name, MD_FN_JOB, "removed; a fresh job replaces it", p);
     /* 2. staging/, when a renewal is there */
-    if (apr_stat(&info, md_store_path(store, MD_SG_STAGING, md->name, NULL, p), APR_FINFO_TYPE, p)
-        == APR_SUCCESS) {
-        staging_scan(store, md, p);
-    }
+    if (md_store_dir_exists(store, MD_SG_STAGING, md->name, p)) staging_scan(store, md, p);
     /* 3. ocsp/: a damaged response is fetched again */
-    if (md_dir_list(&files, md_store_path(store, MD_SG_OCSP, md->name, NULL, p), 0, p) != APR_SUCCESS) {
-        return;
-    }
+    if (md_store_list(&files, store, MD_SG_OCSP, md->name, p) != APR_SUCCESS) return;
     for (i = 0; i < files->nelts; ++i) {
         const char *f = APR_ARRAY_IDX(files, i, const char *);
         if (strlen(f) < 5 || strcmp(f + strlen(f) - 5, ".json")) continue;
@@ -434,14 +428,11 @@ static void md_activate_staged(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_p
 {
     md_store_t *store = mc->store;
     md_store_lock_t *lock;
-    apr_finfo_t info;
     apr_status_t rv;
 
     /* 0. most starts have nothing staged and nothing half-done: two stats tell */
-    if (apr_stat(&info, md_store_path(store, MD_SG_STAGING, md->name, NULL, p), APR_FINFO_TYPE, p)
-        != APR_SUCCESS
-        && apr_stat(&info, md_store_path(store, MD_SG_TMP, md->name, NULL, p), APR_FINFO_TYPE, p)
-        != APR_SUCCESS
+    if (!md_store_dir_exists(store, MD_SG_STAGING, md->name, p)
+        && !md_store_dir_exists(store, MD_SG_TMP, md->name, p)
         && md_store_exists(store, MD_SG_DOMAINS, md->name, ".complete", p) != APR_SUCCESS) {
         return;
     }
@@ -611,15 +602,6 @@ static void md_windows_check(const md_t *md, server_rec *s, apr_pool_t *p)
 
 /* ---- renames keep their certificates --------------------------------------------- */
 
-static int store_dir_exists(const md_store_t *store, md_store_group_t group, const char *name,
-                            apr_pool_t *p)
-{
-    apr_finfo_t info;
-
-    return apr_stat(&info, md_store_path(store, group, name, NULL, p), APR_FINFO_TYPE, p) == APR_SUCCESS
-           && info.filetype == APR_DIR;
-}
-
 /* How many names of `a` are also in `b`. */
 static int names_shared(const apr_array_header_t *a, const apr_array_header_t *b)
 {
@@ -675,8 +657,8 @@ static void mds_carry_renames(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
         md_t *md = APR_ARRAY_IDX(mc->mds, i, md_t *);
         /* an existing directory, even without md.json, may hold a certificate: keep it;
          * so may tmp/<name>, of an activation a crash interrupted (recovered in md_sync) */
-        if (store_dir_exists(mc->store, MD_SG_DOMAINS, md->name, p)
-            || store_dir_exists(mc->store, MD_SG_TMP, md->name, p)) continue;
+        if (md_store_dir_exists(mc->store, MD_SG_DOMAINS, md->name, p)
+            || md_store_dir_exists(mc->store, MD_SG_TMP, md->name, p)) continue;
         from = rename_source(mc, md, stored, claimed, p);
         if (!from) continue;
         apr_hash_set(claimed, from, APR_HASH_KEY_STRING, md);
@@ -686,8 +668,8 @@ static void mds_carry_renames(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
                          "of '%s' failed; a new certificate will be obtained", md->name, from);
             continue;
         }
-        if (store_dir_exists(mc->store, MD_SG_STAGING, from, p)
-            && !store_dir_exists(mc->store, MD_SG_STAGING, md->name, p)) {
+        if (md_store_dir_exists(mc->store, MD_SG_STAGING, from, p)
+            && !md_store_dir_exists(mc->store, MD_SG_STAGING, md->name, p)) {
             md_store_rename(mc->store, MD_SG_STAGING, from, md->name, p);
         }
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD4011: %s: renamed from '%s' in the "

@@ -122,10 +122,7 @@ static apr_time_t file_mtime(const md_mod_conf_t *mc, const stapling_entry_t *e,
     apr_finfo_t info;
 
     if (!mc->store) return 0;
-    if (apr_stat(&info, md_store_path(mc->store, MD_SG_OCSP, e->name, e->file, p),
-                 APR_FINFO_MTIME, p) != APR_SUCCESS) {
-        return 0;
-    }
+    if (md_store_info(&info, mc->store, MD_SG_OCSP, e->name, e->file, p) != APR_SUCCESS) return 0;
     return info.mtime;
 }
 

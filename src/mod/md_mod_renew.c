@@ -88,11 +88,6 @@ md_event_conf_t *md_renew_event_conf(md_mod_conf_t *mc, apr_pool_t *p)
     return ev;
 }
 
-const char *md_renew_restart_marker(md_mod_conf_t *mc, apr_pool_t *p)
-{
-    return md_store_path(mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, p);
-}
-
 static md_http_t *http_for(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
 {
     md_http_config_t cfg = wd->mc->http;
@@ -177,7 +172,7 @@ static apr_time_t activate_at(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
 static void staged_ready(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_pool_t *p)
 {
     md_result_t *result = md_result_make(p);
-    const char *marker, *text;
+    const char *text;
     int ran;
 
     if (!job->notified_renewed) {
@@ -190,10 +185,8 @@ static void staged_ready(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_po
         }
     }
     if (!wd->mc->restart_auto) return;
-    marker = md_renew_restart_marker(wd->mc, p);
     text = md_time_print(activate_at(wd, w, p), p);
-    md_file_write_atomic(marker, text, strlen(text), APR_FPROT_UREAD | APR_FPROT_UWRITE
-                         | APR_FPROT_GREAD | APR_FPROT_WREAD, p);
+    md_store_save_text(wd->mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, text, p);
 }
 
 /* When to look at the MD again, given what happened. */
@@ -376,31 +369,20 @@ static void *APR_THREAD_FUNC renew_task(apr_thread_t *thread, void *baton)
  * renewed now: it appends the name to staging/.renew-requests. One stat a tick. */
 apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, apr_pool_t *p)
 {
-    const char *path = md_store_path(mc->store, MD_SG_STAGING, NULL, MD_RENEW_REQUESTS, p);
-    apr_file_t *f;
-    apr_status_t rv;
-
-    rv = apr_file_open(&f, path, APR_FOPEN_WRITE | APR_FOPEN_CREATE | APR_FOPEN_APPEND,
-                       APR_FPROT_UREAD | APR_FPROT_UWRITE, p);
-    if (rv != APR_SUCCESS) return rv;
-    rv = apr_file_puts(apr_pstrcat(p, name, "\n", NULL), f);
-    apr_file_close(f);
-    return rv;
+    return md_store_append_text(mc->store, MD_SG_STAGING, NULL, MD_RENEW_REQUESTS,
+                                apr_pstrcat(p, name, "\n", NULL), p);
 }
 
 static void renew_requests_take(md_renew_wd_t *wd, apr_pool_t *p)
 {
-    const char *path = md_store_path(wd->mc->store, MD_SG_STAGING, NULL, MD_RENEW_REQUESTS, p);
-    const char *taken = apr_pstrcat(p, path, ".taken", NULL), *text, *name;
+    const char *text, *name;
     char *state = NULL, *copy;
-    apr_finfo_t info;
     int i;
 
-    if (apr_stat(&info, path, APR_FINFO_SIZE, p) != APR_SUCCESS) return;
-    /* taken away first, so that a request appended meanwhile lands in a new file */
-    if (apr_file_rename(path, taken, p) != APR_SUCCESS) return;
-    if (md_file_read(&text, NULL, taken, 1024 * 1024, p) != APR_SUCCESS) return;
-    apr_file_remove(taken, p);
+    if (md_store_take_text(&text, wd->mc->store, MD_SG_STAGING, NULL, MD_RENEW_REQUESTS, p)
+        != APR_SUCCESS) {
+        return;
+    }
     copy = apr_pstrdup(p, text);
     for (name = apr_strtok(copy, "\n", &state); name; name = apr_strtok(NULL, "\n", &state)) {
         for (i = 0; i < wd->mc->watched->nelts; ++i) {
@@ -619,18 +601,21 @@ static int in_window(const md_mod_conf_t *mc, apr_time_t now)
 int md_renew_monitor(apr_pool_t *p, server_rec *s)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
-    const char *marker, *text;
+    const char *text;
     apr_finfo_t info;
     apr_time_t now = apr_time_now();
 
     if (!mc->restart_auto || !mc->store) return DECLINED;
-    marker = md_renew_restart_marker(mc, p);
-    if (apr_stat(&info, marker, APR_FINFO_MTIME, p) != APR_SUCCESS) return DECLINED;
-    if (info.mtime + MD_RESTART_SETTLE > now || !in_window(mc, now)) return DECLINED;
-    if (md_file_read(&text, NULL, marker, 1024, p) == APR_SUCCESS && md_time_parse(text) > now) {
+    /* the children's marker, read as one (md_store: no link followed, no FIFO waited on) */
+    if (md_store_info(&info, mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, p) != APR_SUCCESS) {
         return DECLINED;
     }
-    apr_file_remove(marker, p);
+    if (info.mtime + MD_RESTART_SETTLE > now || !in_window(mc, now)) return DECLINED;
+    if (md_store_load_text(&text, mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, p) == APR_SUCCESS
+        && md_time_parse(text) > now) {
+        return DECLINED;
+    }
+    md_store_remove(mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, p);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1108: renewed certificates are ready: "
                  "restarting gracefully to put them in use (MDActivationRestart on)");
     raise(AP_SIG_GRACEFUL);

@@ -22,6 +22,7 @@ Suite *md_test_jws_suite(void);
 Suite *md_test_renew_suite(void);
 Suite *md_test_exec_suite(void);
 Suite *md_test_store_suite(void);
+Suite *md_test_fs_suite(void);
 Suite *md_test_ocsp_suite(void);
 Suite *md_test_status_suite(void);
 Suite *md_test_hostile_suite(void);

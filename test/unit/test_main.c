@@ -33,6 +33,7 @@ int main(void)
     srunner_add_suite(runner, md_test_jws_suite());
     srunner_add_suite(runner, md_test_renew_suite());
     srunner_add_suite(runner, md_test_exec_suite());
+    srunner_add_suite(runner, md_test_fs_suite());
     srunner_add_suite(runner, md_test_store_suite());
     srunner_add_suite(runner, md_test_ocsp_suite());
     srunner_add_suite(runner, md_test_status_suite());
