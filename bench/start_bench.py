@@ -10,6 +10,8 @@ vhosts (ServerName m<i>.bench.test) are started one after the other:
   today   Debian's mod_md.so, a fresh copy of the store
   ssl     no mod_md: mod_ssl alone, SSLCertificateFile/SSLCertificateKeyFile
           per vhost pointing at the same certificate files
+  before  (with --before PATH) another build of ours, e.g. the last release's,
+          to compare a change before and after in one run
 
 The md servers run with MDRenewMode manual and MDPrivateKeys secp256r1, so
 nothing is renewed.  Measured:
@@ -43,7 +45,7 @@ from mdtest import tlsclient
 from mdtest.env import MdTestEnv
 import mkstore
 
-SERVERS = ("ours", "today", "ssl")
+SERVERS = ("ours", "before", "today", "ssl")
 
 
 def configure(a, n, server, template):
@@ -155,11 +157,18 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--sizes", default="1000", help="comma-separated N (default 1000)")
     ap.add_argument("--servers", default="ours,today,ssl", help="ours,today,ssl (default all)")
+    ap.add_argument("--before", help="the mod_md.so of another build of ours, measured as 'before'")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per start (default 900)")
     ap.add_argument("--output", help="also write the output to this file")
     args = ap.parse_args()
     sizes = parse_list(args.sizes, conv=int)
     servers = parse_list(args.servers, SERVERS)
+    if args.before:
+        MODULE_PATHS["before"] = os.path.abspath(args.before)
+        if "before" not in servers:
+            servers.insert(1, "before")
+    elif "before" in servers:
+        raise SystemExit("--servers names 'before': give its module with --before PATH")
     if os.geteuid() != 0:
         raise SystemExit("run as root (Apache's children run as www-data)")
     say = Tee(args.output)
