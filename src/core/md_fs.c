@@ -85,11 +85,6 @@ int md_fs_name_ok(const char *name)
     return name && *name && !strchr(name, '/') && strcmp(name, ".") && strcmp(name, "..");
 }
 
-int md_fs_dir_fd(const md_fs_dir_t *dir)
-{
-    return dir->fd;
-}
-
 /* ---- directories ---------------------------------------------------------------- */
 
 apr_status_t md_fs_dir_open(md_fs_dir_t **pdir, const char *path, apr_pool_t *p)
@@ -132,25 +127,6 @@ apr_status_t md_fs_dir_sub(md_fs_dir_t **pdir, const md_fs_dir_t *dir, const cha
         }
     }
     *pdir = dir_wrap(fd, p);
-    return APR_SUCCESS;
-}
-
-apr_status_t md_fs_dir_walk(md_fs_dir_t **pdir, const md_fs_dir_t *dir, const char *relpath,
-                            const md_fs_owner_t *make, apr_pool_t *p)
-{
-    char *copy = apr_pstrdup(p, relpath), *state = NULL, *name;
-    const md_fs_dir_t *at = dir;
-    md_fs_dir_t *next = NULL;
-    apr_status_t rv;
-
-    *pdir = NULL;
-    for (name = apr_strtok(copy, "/", &state); name; name = apr_strtok(NULL, "/", &state)) {
-        rv = md_fs_dir_sub(&next, at, name, make, p);
-        if (rv != APR_SUCCESS) return rv;
-        at = next;
-    }
-    if (!next) return APR_EINVAL;
-    *pdir = next;
     return APR_SUCCESS;
 }
 
@@ -306,7 +282,6 @@ apr_status_t md_fs_append(const md_fs_dir_t *dir, const char *name, const char *
     apr_status_t rv;
     int fd;
 
-    (void)p;
     rv = own_file_open(&fd, dir, name, O_APPEND, owner);
     if (rv != APR_SUCCESS) return rv;
     rv = write_all(fd, text, strlen(text));
@@ -418,6 +393,11 @@ apr_status_t md_fs_list(apr_array_header_t **pnames, const md_fs_dir_t *dir, int
     }
     closedir(d);
     return APR_SUCCESS;
+}
+
+apr_status_t md_fs_syncfs(const md_fs_dir_t *dir)
+{
+    return (syncfs(dir->fd) == 0) ? APR_SUCCESS : os_error();
 }
 
 apr_status_t md_fs_sync(const md_fs_dir_t *dir)

@@ -35,10 +35,6 @@ apr_status_t md_fs_dir_open(md_fs_dir_t **pdir, const char *path, apr_pool_t *p)
  * it is anything but a real directory. */
 apr_status_t md_fs_dir_sub(md_fs_dir_t **pdir, const md_fs_dir_t *dir, const char *name,
                            const md_fs_owner_t *make, apr_pool_t *p);
-/* The same for a relative path of several components ("staging/a.test"). */
-apr_status_t md_fs_dir_walk(md_fs_dir_t **pdir, const md_fs_dir_t *dir, const char *relpath,
-                            const md_fs_owner_t *make, apr_pool_t *p);
-int md_fs_dir_fd(const md_fs_dir_t *dir);
 
 /* Is `name` a valid single path component? */
 int md_fs_name_ok(const char *name);
@@ -74,6 +70,8 @@ apr_status_t md_fs_rename(const md_fs_dir_t *from_dir, const char *from, const m
 apr_status_t md_fs_list(apr_array_header_t **pnames, const md_fs_dir_t *dir, int dirs_only,
                         apr_pool_t *p);
 apr_status_t md_fs_sync(const md_fs_dir_t *dir);
+/* Everything written to the file system the folder is on made durable (syncfs). */
+apr_status_t md_fs_syncfs(const md_fs_dir_t *dir);
 
 /* Open (creating it with owner) a regular file for writing to lock it; a link, a FIFO
  * or a file with other hard links in its place is removed and a fresh one made.

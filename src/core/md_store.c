@@ -3,7 +3,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
-#include <apr_portable.h>
 #include <apr_strings.h>
 #include <apr_hash.h>
 #include <apr_thread_mutex.h>
@@ -315,10 +314,10 @@ apr_status_t md_store_info(apr_finfo_t *info, const md_store_t *store, md_store_
 
     memset(info, 0, sizeof(*info));
     if (names_bad(name, aspect)) return APR_EINVAL;
-    /* the last component is looked at in its folder, without following it */
+    /* the last component given is looked at in its folder, without following it */
+    if (!name && !aspect) return md_fs_stat(info, store->base_dir, GROUPS[group].dir);
     rv = store_dir(&dir, store, group, aspect ? name : NULL, 0, p);
     if (rv != APR_SUCCESS) return rv;
-    if (!aspect && !name) return md_fs_stat(info, store->base_dir, GROUPS[group].dir);
     return md_fs_stat(info, dir, aspect ? aspect : name);
 }
 
@@ -391,7 +390,7 @@ apr_status_t md_store_save_record(const md_store_t *store, md_store_group_t grou
 apr_status_t md_store_sync(const md_store_t *store, apr_pool_t *p)
 {
     (void)p;
-    return (syncfs(md_fs_dir_fd(store->base_dir)) == 0) ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    return md_fs_syncfs(store->base_dir);
 }
 
 /* PEM files (keys, chains) are small: anything over a megabyte is not one of ours. */
