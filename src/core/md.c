@@ -197,9 +197,9 @@ md_json_t *md_to_json(const md_t *md, apr_pool_t *p)
     }
     md_json_setb(md->must_staple, j, MD_KEY_MUST_STAPLE, NULL);
     md_json_setb(md->stapling, j, "stapling", NULL);
-    if (md->acme_tls_1_names->nelts) {
-        md_json_setsa(md->acme_tls_1_names, j, MD_KEY_PROTO, "acme-tls/1", NULL);
-    }
+    /* always, as today's module writes it (scripts index it): an empty list when no
+     * name of the MD offers acme-tls/1 */
+    md_json_setsa(md->acme_tls_1_names, j, MD_KEY_PROTO, "acme-tls/1", NULL);
     if (md->profile) md_json_sets(md->profile, j, MD_KEY_PROFILE, NULL);
     md_json_setb(md->profile_mandatory, j, "profile-mandatory", NULL);
     md_json_setb(md->ari_renewals, j, "ari-renewals", NULL);

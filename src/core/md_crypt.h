@@ -29,6 +29,9 @@ typedef struct {
 const char *md_pkey_spec_name(const md_pkey_spec_t *spec);
 /* File names in a domain/staging directory: "privkey.pem" or "privkey.secp384r1.pem". */
 const char *md_pkey_file_name(const md_pkey_spec_t *spec, const char *prefix, apr_pool_t *p);
+/* The name our earlier versions gave the file (the curve's canonical name, 'secp256r1' for
+ * 'P-256'), when it differs from md_pkey_file_name(); NULL otherwise. */
+const char *md_pkey_file_name_old(const md_pkey_spec_t *spec, const char *prefix, apr_pool_t *p);
 /* Parse one MDPrivateKeys word ("RSA", "rsa3072", "secp384r1", "P-256", "Default");
  * bits_arg is the optional number after "RSA". Returns an error text or NULL. */
 const char *md_pkey_spec_parse(md_pkey_spec_t *spec, const char *word, const char *bits_arg);

@@ -85,6 +85,7 @@ apr_status_t md_event_raise(const md_event_conf_t *conf, const char *reason, con
     apr_table_t *env = event_env(conf, reason, md, p);
     md_result_t *r = md_result_make(p);
     apr_status_t rv = APR_SUCCESS;
+    const char *problem = MD_PROBLEM_MESSAGE_FAILED, *failed = "message-error";
 
     *pran = 0;
     if (!conf->message_cmd && !(conf->notify_cmd && !strcmp(reason, "renewed"))) return APR_SUCCESS;
@@ -98,9 +99,14 @@ apr_status_t md_event_raise(const md_event_conf_t *conf, const char *reason, con
     /* 2. MDNotifyCmd <args> <mdname>, after a renewal */
     if (rv == APR_SUCCESS && conf->notify_cmd && !strcmp(reason, "renewed")) {
         rv = run_one(conf, md_exec_argv(conf->notify_cmd, p, md->name, NULL), env, r, p);
+        problem = MD_PROBLEM_NOTIFY_FAILED;
+        failed = "notify-error";
     }
+    /* a failure carries the problem today's module names it with (AH10108 for
+     * MDNotifyCmd, AH10109 for MDMessageCmd), for status and monitoring */
+    if (rv != APR_SUCCESS) md_result_problem(r, rv, problem, r->detail, NULL);
     if (job) md_job_log(job, rv == APR_SUCCESS ? apr_pstrcat(p, "message-", reason, NULL)
-                                               : "message-error", r, p);
-    if (rv != APR_SUCCESS && result) md_result_set(result, rv, "%s", r->detail);
+                                               : failed, r, p);
+    if (rv != APR_SUCCESS && result) md_result_problem(result, rv, r->problem, r->detail, NULL);
     return rv;
 }

@@ -66,12 +66,30 @@ const char *md_pkey_spec_name(const md_pkey_spec_t *spec)
     return "rsa";
 }
 
+/* Today's module names the files after the curve as configured, in lower case
+ * ('P-256' gives privkey.p-256.pem), so a store it wrote is found under these names. */
 const char *md_pkey_file_name(const md_pkey_spec_t *spec, const char *prefix, apr_pool_t *p)
 {
+    char *name, *c;
+
     if (spec && spec->type == MD_PKEY_EC && spec->curve) {
-        return apr_pstrcat(p, prefix, ".", spec->curve, ".pem", NULL);
+        name = apr_pstrcat(p, prefix, ".", spec->curve, ".pem", NULL);
+        for (c = name; *c; ++c) *c = (char)apr_tolower(*c);
+        return name;
     }
     return apr_pstrcat(p, prefix, ".pem", NULL);
+}
+
+const char *md_pkey_file_name_old(const md_pkey_spec_t *spec, const char *prefix, apr_pool_t *p)
+{
+    const pkey_curve_t *curve;
+    const char *name;
+
+    if (!spec || spec->type != MD_PKEY_EC || !spec->curve) return NULL;
+    curve = curve_lookup(spec->curve);
+    if (!curve) return NULL;
+    name = apr_pstrcat(p, prefix, ".", curve->name, ".pem", NULL);
+    return strcmp(name, md_pkey_file_name(spec, prefix, p)) ? name : NULL;
 }
 
 /* Parse a decimal bit count without sign, spaces or trailing text. */
@@ -115,7 +133,9 @@ const char *md_pkey_spec_parse(md_pkey_spec_t *spec, const char *word, const cha
     curve = curve_lookup(word);
     if (!curve) return err_unknown_type;
     spec->type = MD_PKEY_EC;
-    spec->curve = curve->name;
+    /* the name as configured, as today's module keeps it (md.json, status, file names);
+     * the same curve under another of its names is the same spec (md_pkey_spec_eq) */
+    spec->curve = word;
     return bits_arg ? err_no_arg : NULL;
 }
 
@@ -127,7 +147,9 @@ int md_pkey_spec_eq(const md_pkey_spec_t *a, const md_pkey_spec_t *b)
     case MD_PKEY_RSA:
         return a->bits == b->bits;
     case MD_PKEY_EC:
-        return a->curve && b->curve && !strcasecmp(a->curve, b->curve);
+        return a->curve && b->curve && (!strcasecmp(a->curve, b->curve)
+                                        || (curve_lookup(a->curve)
+                                            && curve_lookup(a->curve) == curve_lookup(b->curve)));
     default:
         return 1;
     }

@@ -17,6 +17,15 @@ typedef struct md_result_t {
     apr_time_t retry_after;     /* absolute; 0 when nobody said */
 } md_result_t;
 
+/* Problems found here, not by the CA: named as today's module names them in job.json and
+ * the status (renewal.last.problem), where monitoring keys on them. */
+#define MD_PROBLEM_CHALLENGE_MISMATCH   "challenge-mismatch"
+#define MD_PROBLEM_CHALLENGE_SETUP      "challenge-setup-failure"
+#define MD_PROBLEM_EAB_HMAC_INVALID     "apache:eab-hmac-invalid"
+#define MD_PROBLEM_EAB_HMAC_FAIL        "apache:eab-hmac-fail"
+#define MD_PROBLEM_NOTIFY_FAILED        "urn:org:apache:httpd:log:AH10108:"
+#define MD_PROBLEM_MESSAGE_FAILED       "urn:org:apache:httpd:log:AH10109:"
+
 md_result_t *md_result_make(apr_pool_t *p);
 void md_result_reset(md_result_t *r);
 void md_result_activity(md_result_t *r, const char *fmt, ...)

@@ -245,7 +245,12 @@ static void renew_at_set(md_json_t *mdj, apr_time_t window_at, const md_json_t *
     }
     md_json_del(mdj, MD_KEY_RENEW_AT, NULL);
     md_json_del(mdj, MD_KEY_RENEW_REASON, NULL);
-    if (at <= 0) return;
+    if (at <= 0 && md_json_has(mdj, MD_KEY_CERT, MD_KEY_VALID, NULL)) return;
+    if (at <= 0) {
+        /* no certificate: due now, as today's module says (it prints the current time) */
+        at = apr_time_now();
+        reason = "missing";
+    }
     md_json_sets(md_time_print(at, p), mdj, MD_KEY_RENEW_AT, NULL);
     md_json_sets(reason, mdj, MD_KEY_RENEW_REASON, NULL);
 }
@@ -356,6 +361,11 @@ apr_status_t md_status_md_json(md_json_t **pjson, const md_t *md, md_store_t *st
     if (renew_at) {
         md_json_sets(md_time_print(renew_at, p), j, MD_KEY_RENEW_AT, NULL);
         md_json_sets("window", j, MD_KEY_RENEW_REASON, NULL);
+    }
+    else if (!md_json_has(j, MD_KEY_CERT, MD_KEY_VALID, NULL)) {
+        /* no certificate: due now, as today's module says (it prints the current time) */
+        md_json_sets(md_time_print(apr_time_now(), p), j, MD_KEY_RENEW_AT, NULL);
+        md_json_sets("missing", j, MD_KEY_RENEW_REASON, NULL);
     }
     md_json_setb(md->stapling, j, MD_KEY_STAPLING, NULL);
     md_json_setb(md->watched, j, MD_KEY_WATCHED, NULL);

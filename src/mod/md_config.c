@@ -4,6 +4,7 @@
 #include <strings.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
+#include <apr_uri.h>
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
@@ -326,9 +327,14 @@ static const char *md_cmd_challenges(cmd_parms *cmd, void *dc, int argc, char *c
     int i;
 
     for (i = 0; i < argc; ++i) {
+        /* An unknown type is not an error, as with today's module: the server starts and
+         * the MD's renewal fails with the problem 'challenge-mismatch' (in status) unless
+         * another type of the list is usable. A warning says so at start. */
         if (strcmp(argv[i], "http-01") && strcmp(argv[i], "tls-alpn-01") && strcmp(argv[i], "dns-01")) {
-            return at(cmd, apr_psprintf(cmd->pool, "unknown challenge type '%s'; use http-01, "
-                                        "tls-alpn-01 or dns-01", argv[i]));
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "MD4004: %s:%d: "
+                         "MDCAChallenges: unknown challenge type '%s' (known: http-01, "
+                         "tls-alpn-01, dns-01); it is never used", cmd->directive->filename,
+                         cmd->directive->line_num, argv[i]);
         }
         APR_ARRAY_PUSH(types, const char *) = argv[i];
     }
@@ -337,11 +343,21 @@ static const char *md_cmd_challenges(cmd_parms *cmd, void *dc, int argc, char *c
     return NULL;
 }
 
+const char *md_config_contact_uri(const char *address, apr_pool_t *p)
+{
+    if (!address || !strchr(address, '@')) return NULL;
+    /* "mailto:a@b" (any case: a URI scheme is case-insensitive) is already one; a common
+     * form of ServerAdmin, which must not become "mailto:mailto:a@b" (the CA refuses it) */
+    return strncasecmp(address, "mailto:", 7) ? apr_pstrcat(p, "mailto:", address, NULL)
+                                              : address;
+}
+
 static const char *md_cmd_contact(cmd_parms *cmd, void *dc, const char *arg)
 {
-    if (!strchr(arg, '@')) return at(cmd, apr_psprintf(cmd->pool, "'%s' is not an email address", arg));
-    settings_for(cmd)->contact = strncmp(arg, "mailto:", 7) ? apr_pstrcat(cmd->pool, "mailto:", arg, NULL)
-                                                             : arg;
+    const char *uri = md_config_contact_uri(arg, cmd->pool);
+
+    if (!uri) return at(cmd, apr_psprintf(cmd->pool, "'%s' is not an email address", arg));
+    settings_for(cmd)->contact = uri;
     return NULL;
 }
 
@@ -368,11 +384,36 @@ static const char *md_cmd_ca_certs(cmd_parms *cmd, void *dc, const char *arg)
     return file_or_none(cmd, arg, &settings_for(cmd)->ca_certs);
 }
 
+/* An http(s) URL with a host and, if any, a port from 1 to 65535 (today's module refuses
+ * a URL it cannot parse, such as a negative port, too). */
+static const char *http_url_check(cmd_parms *cmd, const char *arg)
+{
+    apr_uri_t uri;
+    const char *c;
+
+    if (apr_uri_parse(cmd->temp_pool, arg, &uri) != APR_SUCCESS || !uri.scheme
+        || (strcasecmp(uri.scheme, "http") && strcasecmp(uri.scheme, "https"))) {
+        return apr_psprintf(cmd->pool, "'%s' is not an http:// or https:// URL", arg);
+    }
+    if (!uri.hostname || !*uri.hostname) {
+        return apr_psprintf(cmd->pool, "'%s' names no host", arg);
+    }
+    for (c = uri.port_str; c && *c; ++c) {
+        if (!apr_isdigit(*c)) break;
+    }
+    if (uri.port_str && (*c || !*uri.port_str || strlen(uri.port_str) > 5 || uri.port == 0
+                         || atol(uri.port_str) > 65535)) {
+        return apr_psprintf(cmd->pool, "'%s' has an invalid port '%s' (1 to 65535)", arg,
+                            uri.port_str);
+    }
+    return NULL;
+}
+
 static const char *md_cmd_proxy(cmd_parms *cmd, void *dc, const char *arg)
 {
-    if (strncmp(arg, "http://", 7) && strncmp(arg, "https://", 8)) {
-        return at(cmd, "needs an http:// or https:// URL");
-    }
+    const char *err = http_url_check(cmd, arg);
+
+    if (err) return at(cmd, err);
     settings_for(cmd)->proxy_url = arg;
     return NULL;
 }
@@ -424,8 +465,10 @@ static const char *md_cmd_pkeys(cmd_parms *cmd, void *dc, int argc, char *const 
         if (err) return at(cmd, err);
         if (bits) ++i;
         for (k = 0; k < specs->nelts; ++k) {
-            if (!strcmp(md_pkey_spec_name(APR_ARRAY_IDX(specs, k, md_pkey_spec_t *)),
-                        md_pkey_spec_name(spec))) {
+            const md_pkey_spec_t *other = APR_ARRAY_IDX(specs, k, md_pkey_spec_t *);
+            /* one RSA; one key per curve, under whichever of its names */
+            if (!strcasecmp(md_pkey_spec_name(other), md_pkey_spec_name(spec))
+                || md_pkey_spec_eq(other, spec)) {
                 return at(cmd, apr_psprintf(cmd->pool, "'%s' appears twice: one key per type",
                                             md_pkey_spec_name(spec)));
             }
@@ -610,7 +653,13 @@ static const char *md_cmd_eab(cmd_parms *cmd, void *dc, const char *a1, const ch
         a2 = md_json_gets(json, "hmac", NULL);
     }
     if (md_b64url_decode(&raw, &raw_len, a2, cmd->temp_pool) != APR_SUCCESS || raw_len == 0) {
-        return at(cmd, "the hmac is not base64url-encoded, as the CA hands it out");
+        /* Not an error, as with today's module: the server starts and a renewal that
+         * needs a new account fails with the problem 'apache:eab-hmac-invalid'. */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "MD4005: %s:%d: "
+                     "MDExternalAccountBinding: the hmac of '%s' is not base64url-encoded, as "
+                     "the CA hands it out; registering an account will fail "
+                     "(apache:eab-hmac-invalid)", cmd->directive->filename,
+                     cmd->directive->line_num, a1);
     }
     st->eab_kid = a1;
     st->eab_hmac = a2;

@@ -61,27 +61,36 @@ static apr_array_header_t *names_missing(const md_t *md, server_rec *vs, apr_poo
     return missing;
 }
 
+void md_config_report_names(const md_t *md, server_rec *vs, server_rec *base, int level,
+                            apr_pool_t *p)
+{
+    apr_array_header_t *missing;
+
+    if (md->members != MD_MEMBERS_MANUAL) return;
+    missing = names_missing(md, vs, p);
+    if (!missing->nelts) return;
+    ap_log_error(APLOG_MARK, level, 0, base, "MD4002: the VirtualHost %s (%s:%u) "
+                 "uses names that the managed domain '%s' (MDMembers manual, %s:%u) does "
+                 "not contain: %s. Its certificate will not be valid for them: add them to "
+                 "the MDomain, or use MDMembers auto", vs->server_hostname ? vs->server_hostname : "",
+                 vs->defn_name ? vs->defn_name : "?", vs->defn_line_number, md->name,
+                 md->defn_name, md->defn_line, md_array_str_join(missing, ", ", p));
+}
+
 /* MDMembers manual: report the names a vhost uses that the MD lacks (they would get a
  * certificate that does not match them); and an MD no vhost uses, which auto mode does
- * not renew. Warnings only: the configuration stays valid. */
+ * not renew. Warnings only: the configuration stays valid. `apache2 -t` reports the
+ * names of every vhost; a start leaves that to the hand-over of certificates to mod_ssl,
+ * which warns only for a vhost that serves the MD's certificate (md_mod_init.c), where
+ * it matters (today's module is silent at its log level). */
 static void usage_report(const md_mod_conf_t *mc, const md_vhost_index_t *vhosts, const md_t *md,
                          server_rec *base, apr_pool_t *p)
 {
-    apr_array_header_t *missing, *servers = md_vhost_index_find(vhosts, md, p);
-    server_rec *vs;
+    apr_array_header_t *servers = md_vhost_index_find(vhosts, md, p);
     int i, used = servers->nelts > 0;
 
-    for (i = 0; i < servers->nelts; ++i) {
-        vs = APR_ARRAY_IDX(servers, i, server_rec *);
-        if (md->members != MD_MEMBERS_MANUAL) continue;
-        missing = names_missing(md, vs, p);
-        if (!missing->nelts) continue;
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, base, "MD4002: the VirtualHost %s (%s:%u) "
-                     "uses names that the managed domain '%s' (MDMembers manual, %s:%u) does "
-                     "not contain: %s. Its certificate will not be valid for them: add them to "
-                     "the MDomain, or use MDMembers auto", vs->server_hostname ? vs->server_hostname : "",
-                     vs->defn_name ? vs->defn_name : "?", vs->defn_line_number, md->name,
-                     md->defn_name, md->defn_line, md_array_str_join(missing, ", ", p));
+    for (i = 0; ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST && i < servers->nelts; ++i) {
+        md_config_report_names(md, APR_ARRAY_IDX(servers, i, server_rec *), base, APLOG_WARNING, p);
     }
     if (!used && md->renew_mode == MD_RENEW_AUTO) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, base, "MD4003: the managed domain '%s' "

@@ -105,6 +105,9 @@ typedef struct {
 } md_srv_conf_t;
 
 md_srv_conf_t *md_config_get(server_rec *s);
+/* The account contact for an email address (MDContactEmail, ServerAdmin): "mailto:" added
+ * unless it is there already; NULL when it is no address. */
+const char *md_config_contact_uri(const char *address, apr_pool_t *p);
 void *md_config_create_srv(apr_pool_t *p, server_rec *s);
 void *md_config_merge_srv(apr_pool_t *p, void *base, void *add);
 extern const command_rec md_cmds[];
@@ -115,6 +118,9 @@ void md_config_apply(md_t *md, const md_conf_md_t *cmd, server_rec *base_server,
 int md_config_check(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 /* The same configuration warnings at a start or restart, in the error log (post_config). */
 int md_config_report(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+/* MD4002 at `level`: the names of vhost vs that the MD (MDMembers manual) lacks, if any. */
+void md_config_report_names(const md_t *md, server_rec *vs, server_rec *base, int level,
+                            apr_pool_t *p);
 
 /* The vhosts an MD covers, through an index of their names (md_mod_vhosts.c). */
 typedef struct md_vhost_index_t md_vhost_index_t;

@@ -43,6 +43,7 @@ static void md_link_vhosts(const md_vhost_index_t *vhosts, md_t *md, server_rec 
                            apr_pool_t *p, apr_pool_t *ptemp)
 {
     apr_array_header_t *servers = md_vhost_index_find(vhosts, md, ptemp);
+    const char *contact;
     server_rec *s;
     int i;
 
@@ -53,13 +54,11 @@ static void md_link_vhosts(const md_vhost_index_t *vhosts, md_t *md, server_rec 
         if (ap_is_allowed_protocol(NULL, NULL, s, "acme-tls/1")) {
             server_names_add(md, s, md->acme_tls_1_names);
         }
-        if (!md->contacts->nelts && s->server_admin && strchr(s->server_admin, '@')) {
-            APR_ARRAY_PUSH(md->contacts, const char *) = apr_pstrcat(p, "mailto:", s->server_admin, NULL);
-        }
+        contact = md->contacts->nelts ? NULL : md_config_contact_uri(s->server_admin, p);
+        if (contact) APR_ARRAY_PUSH(md->contacts, const char *) = contact;
     }
-    if (!md->contacts->nelts && base->server_admin && strchr(base->server_admin, '@')) {
-        APR_ARRAY_PUSH(md->contacts, const char *) = apr_pstrcat(p, "mailto:", base->server_admin, NULL);
-    }
+    contact = md->contacts->nelts ? NULL : md_config_contact_uri(base->server_admin, p);
+    if (contact) APR_ARRAY_PUSH(md->contacts, const char *) = contact;
 }
 
 /* The MDs of this pass: each MD's own definition (read anew with every configuration pass)
@@ -207,11 +206,12 @@ static apr_status_t served_chain_read(int *pcovers, md_mod_conf_t *mc, md_t *md,
 /* Does every key spec have a certificate and key in domains/? The serving pass parses
  * each certificate once (md->served, names covered); the dry run only looks at the
  * files, since mod_ssl parses them right after anyway. */
-static int md_is_complete(md_mod_conf_t *mc, md_t *md, int dry_run, apr_pool_t *p)
+static int md_is_complete(md_mod_conf_t *mc, md_t *md, int dry_run, const char **pdescr,
+                          apr_pool_t *p)
 {
     const char *cert, *key;
     int i, covers = 1, complete = 1;
-    apr_status_t rv;
+    apr_status_t rv, rv_key;
 
     if (!dry_run) md->served = apr_array_make(mc->pconf, 2, sizeof(md_served_t *));
     for (i = 0; i < md_pkey_spec_count(md); ++i) {
@@ -221,10 +221,14 @@ static int md_is_complete(md_mod_conf_t *mc, md_t *md, int dry_run, apr_pool_t *
         rv = dry_run ? served_file_check(NULL, mc->store, md, cert, "CERTIFICATE", p)
                      : served_chain_read(&covers, mc, md, spec, p);
         if (!dry_run && rv != APR_SUCCESS) APR_ARRAY_PUSH(md->served, md_served_t *) = NULL;
+        rv_key = served_file_check(NULL, mc->store, md, key, "PRIVATE KEY", p);
         if (!served_file_ok(mc->store, md, cert, rv, p)
-            || !served_file_ok(mc->store, md, key,
-                               served_file_check(NULL, mc->store, md, key, "PRIVATE KEY", p), p)
-            || !covers) {
+            || !served_file_ok(mc->store, md, key, rv_key, p) || !covers) {
+            /* today's texts, of the first key spec that lacks something (per spec name) */
+            if (complete) *pdescr = apr_psprintf(mc->pconf, "certificate(%s) %s",
+                                                 md_pkey_spec_name(spec),
+                                                 rv != APR_SUCCESS || rv_key != APR_SUCCESS
+                                                 ? "is missing" : "does not cover all domains.");
             complete = 0;
         }
     }
@@ -352,6 +356,38 @@ static void staging_scan(md_store_t *store, md_t *md, apr_pool_t *p)
     }
     if (bad && md_store_purge(store, MD_SG_STAGING, name, p) == APR_SUCCESS) {
         md_store_damage_note(store, MD_SG_STAGING, name, bad, ALL, p);
+    }
+}
+
+/* Key and certificate files under the name our earlier versions gave them (the curve's
+ * canonical name, privkey.secp256r1.pem for 'P-256') get today's name (privkey.p-256.pem),
+ * which is what we write: a store from either module is carried on without ordering its
+ * certificates again. Serving pass only, before anything reads them. */
+static void old_names_carry(md_store_t *store, md_store_group_t group, const md_t *md,
+                            apr_pool_t *p)
+{
+    const md_pkey_spec_t *spec;
+    apr_array_header_t *chain;
+    md_pkey_t *pkey;
+    const char *old, *now;
+    int i;
+
+    for (i = 0; i < md_pkey_spec_count(md); ++i) {
+        spec = md_pkey_spec_at(md, i);
+        old = md_pkey_file_name_old(spec, MD_FN_PUBCERT, p);
+        now = md_pkey_file_name(spec, MD_FN_PUBCERT, p);
+        if (old && md_store_exists(store, group, md->name, now, p) != APR_SUCCESS
+            && md_store_load_chain(&chain, store, group, md->name, old, p) == APR_SUCCESS
+            && md_store_save_chain(store, group, md->name, now, chain, p) == APR_SUCCESS) {
+            md_store_remove(store, group, md->name, old, p);
+        }
+        old = md_pkey_file_name_old(spec, MD_FN_PRIVKEY, p);
+        now = md_pkey_file_name(spec, MD_FN_PRIVKEY, p);
+        if (old && md_store_exists(store, group, md->name, now, p) != APR_SUCCESS
+            && md_store_load_pkey(&pkey, store, group, md->name, old, p) == APR_SUCCESS
+            && md_store_save_pkey(store, group, md->name, now, pkey, p) == APR_SUCCESS) {
+            md_store_remove(store, group, md->name, old, p);
+        }
     }
 }
 
@@ -504,6 +540,7 @@ static void md_state_update(md_mod_conf_t *mc, md_t *md, int dry_run, const char
 {
     md_json_t *stored_json;
     md_t *stored = NULL;
+    const char *descr = NULL;
 
     if (pstored) *pstored = NULL;
     md->state = MD_S_INCOMPLETE;
@@ -519,11 +556,17 @@ static void md_state_update(md_mod_conf_t *mc, md_t *md, int dry_run, const char
             md->ca_effective = apr_pstrdup(mc->pconf, stored->ca_effective);
             if (pstored) *pstored = md_json_dump(stored_json, MD_JSON_INDENT, p);
         }
-        if (md_is_complete(mc, md, dry_run, p) && !(stored && md_needs_new_cert_for(md, stored))) {
-            md->state = MD_S_COMPLETE;
+        if (!md_is_complete(mc, md, dry_run, &descr, p)) {
+            /* descr says which */
         }
+        else if (stored && md_needs_new_cert_for(md, stored)) {
+            descr = apr_psprintf(mc->pconf, "certificate(%s) does not match the configuration "
+                                 "(names, key types or must-staple changed)",
+                                 md_pkey_spec_name(md_pkey_spec_at(md, 0)));
+        }
+        else md->state = MD_S_COMPLETE;
     }
-    md->state_descr = md_state_descr(md->state);
+    md->state_descr = descr ? descr : md_state_descr(md->state);
 }
 
 /* Bring the store's view of one MD up to date and decide whether it needs renewing. */
@@ -535,6 +578,8 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_fallb
 
     /* 1. damaged files reported, what can be rebuilt removed; a staged set becomes the
      *    served one */
+    old_names_carry(mc->store, MD_SG_DOMAINS, md, p);
+    old_names_carry(mc->store, MD_SG_STAGING, md, p);
     md_store_scan(mc, md, p);
     md_activate_staged(mc, md, s, p);
     /* 2. the state, and md.json as configured now (written only when it changed); a store
@@ -791,12 +836,22 @@ md_t *md_init_md_for_server(server_rec *s)
     return md_names_covering(current_mc->md_names, s->server_hostname);
 }
 
+/* mod_ssl asks for the certificate of an SSL vhost: if the MD (MDMembers manual) lacks
+ * names of that vhost, its certificate will not be valid for them. Said once per start,
+ * in the serving pass (not in the dry run before it). */
+static void served_names_report(const md_t *md, server_rec *s, apr_pool_t *p)
+{
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) return;
+    md_config_report_names(md, s, s, APLOG_WARNING, p);
+}
+
 int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                            apr_array_header_t *key_files)
 {
     md_t *md = md_init_md_for_server(s);
     int i;
 
+    if (md) served_names_report(md, s, p);
     if (!md || md->state != MD_S_COMPLETE) return DECLINED;
     if (md->cert_files->nelts) {
         apr_array_cat(cert_files, md->cert_files);

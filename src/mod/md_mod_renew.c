@@ -167,6 +167,25 @@ static apr_time_t activate_at(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     return at;
 }
 
+/* The 'renewed' programs failed (MDNotifyCmd, MDMessageCmd): as with today's module the
+ * MD shows it in status (renewal.last, its problem AH10108 or AH10109, errors counted)
+ * and they run again on the renewal's backoff, not at every look at the MD. */
+static void notify_failed(md_renew_wd_t *wd, const md_t *md, md_job_t *job,
+                          md_result_t *result, apr_pool_t *p)
+{
+    apr_interval_time_t delay;
+
+    if (job->errors < MD_JOB_ERRORS_MAX) ++job->errors;
+    job->last_run = apr_time_now();
+    job->last = md_result_to_json(result, p);
+    delay = md_renew_backoff(job->errors, wd->mc->retry_delay, 0, jitter());
+    job->next_run = apr_time_now() + delay;
+    ap_log_error(APLOG_MARK, APLOG_ERR, result->status, wd->s, "MD1106: %s: the 'renewed' "
+                 "program failed (attempt %d), next try in %s: %s (%s)", md->name, job->errors,
+                 md_duration_print(apr_time_from_sec(apr_time_sec(delay)), p), result->detail,
+                 result->problem ? result->problem : "");
+}
+
 /* A staged set is ready: tell the operator (renewed, MDNotifyCmd), and ask the parent
  * for a restart if it restarts by itself. */
 static void staged_ready(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_pool_t *p)
@@ -175,14 +194,17 @@ static void staged_ready(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_po
     const char *text;
     int ran;
 
-    if (!job->notified_renewed) {
+    if (!job->notified_renewed && job->next_run <= apr_time_now()) {
         if (md_event_raise(wd->events, "renewed", w->md, job, result, &ran, p) == APR_SUCCESS) {
             job->notified_renewed = 1;
+            if (job->errors) {   /* after failed tries: the status shows the MD well again */
+                md_result_set(result, APR_SUCCESS, "the 'renewed' program ran");
+                job->last = md_result_to_json(result, p);
+            }
+            job->errors = 0;
+            job->next_run = 0;
         }
-        else {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, result->status, wd->s, "MD1106: %s: the "
-                         "'renewed' program failed, retrying: %s", w->md->name, result->detail);
-        }
+        else notify_failed(wd, w->md, job, result, p);
     }
     if (!wd->mc->restart_auto) return;
     text = md_time_print(activate_at(wd, w, p), p);
@@ -196,7 +218,9 @@ static apr_time_t next_check(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, in
     apr_time_t next = now + wd->mc->check_interval
                       + (apr_interval_time_t)((double)wd->mc->check_interval * jitter());
 
-    if (staged && !job->notified_renewed) return now + wd->mc->retry_delay;
+    if (staged && !job->notified_renewed) {
+        return job->next_run > now ? job->next_run : now + wd->mc->retry_delay;
+    }
     if (staged) return next;
     if (job->next_run > now && job->next_run < next) next = job->next_run;
     if (w->renew_at > now && w->renew_at < next) next = w->renew_at;

@@ -127,7 +127,6 @@ INVALID = [
      ("MDActivationDelay", [r"MDActivationDelay: is not allowed inside <MDomain>"])),
     ("ca-bad", "MDCertificateAuthority nowhere", ("MDCertificateAuthority", [r"MDCertificateAuthority", r"LetsEncrypt, LetsEncrypt-Test, Buypass, Buypass-Test"])),
     ("protocol-bad", "MDCertificateProtocol SCEP", ("MDCertificateProtocol", [r"MDCertificateProtocol", r"only 'ACME'"])),
-    ("challenges-bad", "MDCAChallenges http-02", ("MDCAChallenges", [r"MDCAChallenges", r"http-01, tls-alpn-01 or dns-01"])),
     ("contact-bad", "MDContactEmail nobody", ("MDContactEmail", [r"MDContactEmail", r"not an email address"])),
     ("privatekeys-small", "MDPrivateKeys RSA 1024", ("MDPrivateKeys", [r"MDPrivateKeys", r"at least 2048"])),
     ("privatekeys-twice", "MDPrivateKeys secp384r1 P-384", ("MDPrivateKeys", [r"MDPrivateKeys", r"twice"])),
@@ -148,7 +147,6 @@ INVALID = [
     ("dns01wait-long", "MDChallengeDns01Wait 2h", ("MDChallengeDns01Wait", [r"MDChallengeDns01Wait", r"'2h'", r"at most 1h"])),
     ("dns01wait-bad", "MDChallengeDns01Wait soon", ("MDChallengeDns01Wait", [r"MDChallengeDns01Wait", r"'soon'"])),
     ("dns01version-bad", "MDChallengeDns01Version 3", ("MDChallengeDns01Version", [r"MDChallengeDns01Version", r"1 or 2"])),
-    ("eab-bad", "MDExternalAccountBinding kid-1 not+base64url", ("MDExternalAccountBinding", [r"MDExternalAccountBinding", r"base64url"])),
     ("retryfailover-bad", "MDRetryFailover 0", ("MDRetryFailover", [r"MDRetryFailover", r"at least 1"])),
 ]
 
@@ -171,6 +169,28 @@ def test_0400_valid(apache, domain, name, conf, ok):
     rc, out = apache.configtest()
     assert rc == 0, out
     assert "Syntax OK" in out
+
+
+# Accepted with a warning naming file, line and value, as today's module starts with them
+# (issue 18: it then reports the MD's renewal failing with a named problem; test_0422,
+# test_0423). Both were configuration errors before.
+WARNED = [
+    ("challenges-unknown", "MDCAChallenges http-02",
+     r"MD4004: (\S+):(\d+): MDCAChallenges: unknown challenge type 'http-02' \(known: http-01, tls-alpn-01, dns-01\)"),
+    ("eab-not-base64url", "MDExternalAccountBinding kid-1 not+base64url",
+     r"MD4005: (\S+):(\d+): MDExternalAccountBinding: the hmac of 'kid-1' is not base64url"),
+]
+
+
+@pytest.mark.parametrize("name,conf,warning", WARNED, ids=[v[0] for v in WARNED])
+def test_0401_warned(apache, domain, name, conf, warning):
+    import re
+    apache.add(_fill(apache, domain, conf))
+    rc, out = apache.configtest()
+    assert rc == 0, out
+    m = re.search(warning, out)
+    assert m, out
+    assert m.group(1) == apache.conf_path and int(m.group(2)) == _line_of(apache, conf), out
 
 
 def _line_of(apache, marker):

@@ -232,8 +232,11 @@ static apr_status_t acct_payload(const char **ppayload, const md_acme_acct_req_t
             rv = md_jws_eab(&eab, jwk, req->eab_kid, req->eab_hmac, req->acme->new_account, p);
         }
         if (rv != APR_SUCCESS) {
-            md_result_set(result, rv, "the external account binding could not be signed: "
-                          "is the MDExternalAccountBinding hmac base64url?");
+            /* local problems, named as today's module names them in its status */
+            md_result_problem(result, rv, rv == APR_EINVAL ? MD_PROBLEM_EAB_HMAC_INVALID
+                                                           : MD_PROBLEM_EAB_HMAC_FAIL,
+                              "the external account binding could not be signed: "
+                              "is the MDExternalAccountBinding hmac base64url?", NULL);
             return rv;
         }
         md_json_setj(eab, j, MD_KEY_EXTERNAL_ACCOUNT_BINDING, NULL);

@@ -217,9 +217,11 @@ static apr_status_t authz_prepare(md_authz_pending_t **ppa, md_acme_t *acme, con
     /* 2. the challenge we can answer */
     ch = challenge_pick(authz, ctx);
     if (!ch) {
-        md_result_set(result, APR_EINVAL, "no usable challenge for %s%s: %s",
-                      authz_is_wildcard(authz) ? "*." : "", name,
-                      md_acme_authz_no_challenge_reasons(authz, ctx, p));
+        /* today's module names this local problem 'challenge-mismatch' in its status */
+        md_result_problem(result, APR_EINVAL, MD_PROBLEM_CHALLENGE_MISMATCH,
+                          apr_psprintf(result->p, "no usable challenge for %s%s: %s",
+                                       authz_is_wildcard(authz) ? "*." : "", name,
+                                       md_acme_authz_no_challenge_reasons(authz, ctx, p)), NULL);
         return APR_EINVAL;
     }
     type = md_json_gets(ch, MD_KEY_TYPE, NULL);
@@ -234,7 +236,12 @@ static apr_status_t authz_prepare(md_authz_pending_t **ppa, md_acme_t *acme, con
     }
     rv = md_jws_key_authz(&cctx->key_authz, acme->acct_key, cctx->token, p);
     if (rv == APR_SUCCESS) rv = md_chall_find(type)->setup(cctx);
-    if (rv != APR_SUCCESS) return rv;
+    if (rv != APR_SUCCESS) {
+        /* a local problem, named as today's module names it */
+        if (!result->problem) md_result_problem(result, rv, MD_PROBLEM_CHALLENGE_SETUP,
+                                                result->detail, NULL);
+        return rv;
+    }
     APR_ARRAY_PUSH(ctx->setups, md_chall_ctx_t *) = cctx;
     /* 4. the operator's program may veto before the CA is told to look */
     if (ctx->on_event) {
