@@ -33,7 +33,7 @@ static int overlaps_check(const md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
             seen = md_names_exact(names, name);
             b = (seen && seen->nelts) ? APR_ARRAY_IDX(seen, 0, const md_t *) : NULL;
             if (b && b != a) {
-                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD4001: MDomain: the name '%s' is "
+                ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "AH10038: MD4001: MDomain: the name '%s' is "
                              "in two managed domains: '%s' (%s:%u) and '%s' (%s:%u). A name "
                              "belongs to one MD only: remove it from one of them", name, b->name,
                              b->defn_name, b->defn_line, a->name, a->defn_name, a->defn_line);
@@ -69,7 +69,7 @@ void md_config_report_names(const md_t *md, server_rec *vs, server_rec *base, in
     if (md->members != MD_MEMBERS_MANUAL) return;
     missing = names_missing(md, vs, p);
     if (!missing->nelts) return;
-    ap_log_error(APLOG_MARK, level, 0, base, "MD4002: the VirtualHost %s (%s:%u) "
+    ap_log_error(APLOG_MARK, level, 0, base, "AH10040: MD4002: the VirtualHost %s (%s:%u) "
                  "uses names that the managed domain '%s' (MDMembers manual, %s:%u) does "
                  "not contain: %s. Its certificate will not be valid for them: add them to "
                  "the MDomain, or use MDMembers auto", vs->server_hostname ? vs->server_hostname : "",
@@ -93,7 +93,7 @@ static void usage_report(const md_mod_conf_t *mc, const md_vhost_index_t *vhosts
         md_config_report_names(md, APR_ARRAY_IDX(servers, i, server_rec *), base, APLOG_WARNING, p);
     }
     if (!used && md->renew_mode == MD_RENEW_AUTO) {
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, base, "MD4003: the managed domain '%s' "
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, base, "AH10045: MD4003: the managed domain '%s' "
                      "(%s:%u) is used by no VirtualHost%s; with MDRenewMode auto it gets no "
                      "certificate until one uses it", md->name, md->defn_name, md->defn_line,
                      mc->base_server ? "" : " (and MDBaseServer is off)");

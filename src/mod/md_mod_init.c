@@ -489,12 +489,12 @@ static void md_activate_staged(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_p
     if (rv == APR_SUCCESS && md_renew_staging_complete(store, md, p) && activation_due(mc, md, p)) {
         rv = md_store_activate(store, md->name, md_renew_staged_files(store, md, p), p);
         if (rv != APR_SUCCESS) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1002: %s: activating the staged "
+            ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "AH10069: MD1002: %s: activating the staged "
                          "certificate failed; the last served certificate stays. Check the "
                          "permissions and free space of %s", md->name, md_store_base(store));
         }
         else {
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1003: %s: the renewed certificate "
+            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "AH10068: MD1003: %s: the renewed certificate "
                          "is now in use", md->name);
             md_store_archive_prune(store, md->name, mc->archive_keep, p);
             md_installed(mc, md, s, p);
@@ -778,7 +778,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     apr_array_clear(mc->watched);
     if (!dry_run && mc->store_locks
         && md_store_lock_global(&global_lock, mc->store, mc->store_lock_wait, ptemp) != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, APR_TIMEUP, s, "MD1008: the store lock %s/store.lock "
+        ap_log_error(APLOG_MARK, APLOG_WARNING, APR_TIMEUP, s, "AH10398: MD1008: the store lock %s/store.lock "
                      "was not free within %s; going on with each MD's own lock",
                      md_store_base(mc->store), md_duration_print(mc->store_lock_wait, ptemp));
     }

@@ -242,7 +242,7 @@ static void renew_failed(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_t
     if (result->retry_after > apr_time_now() + delay) delay = result->retry_after - apr_time_now();
     job->next_run = apr_time_now() + delay;
     md_job_save(job, wd->mc->store, MD_SG_STAGING, p);
-    ap_log_error(APLOG_MARK, APLOG_ERR, result->status, wd->s, "MD1102: %s: renewal failed "
+    ap_log_error(APLOG_MARK, APLOG_ERR, result->status, wd->s, "AH10056: MD1102: %s: renewal failed "
                  "(attempt %d), next try in %s: %s", md->name, job->errors,
                  md_duration_print(delay < apr_time_from_sec(10)   /* no "0d" for 0.4s */
                                    ? apr_time_from_msec(apr_time_as_msec(delay))
@@ -363,7 +363,7 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     /* 3. a job is kept only when something happened: no empty renewals in status. One
      *    save: the log line of a renewal comes after it */
     if (touched) md_job_save(job, store, MD_SG_STAGING, p);
-    if (renewed) ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1101: %s: %s", md->name,
+    if (renewed) ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "AH10059: MD1101: %s: %s", md->name,
                               result->detail);
     w->next_check = next_check(wd, w, job, staged);
     md_store_unlock(lock);
@@ -585,7 +585,7 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
     wd_get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
     wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
     if (!wd_get || !wd_register) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "MD1103: mod_watchdog is not available; "
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "AH10061: MD1103: mod_watchdog is not available; "
                      "it is needed to renew certificates");
         return APR_ENOTIMPL;
     }
@@ -596,7 +596,7 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
     rv = wd_get(&instance, MD_RENEW_WATCHDOG, 0, 1, p);
     if (rv == APR_SUCCESS) rv = wd_register(instance, MD_RENEW_TICK, wd, renew_tick);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "MD1104: the renewal watchdog could not start");
+        ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "AH10066: MD1104: the renewal watchdog could not start");
         return rv;
     }
     renew_wd = wd;
