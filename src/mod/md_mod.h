@@ -151,6 +151,8 @@ md_event_conf_t *md_renew_event_conf(md_mod_conf_t *mc, apr_pool_t *p);
 int md_stapling_configured(const md_mod_conf_t *mc, server_rec *s);
 /* Serving pass: must-staple check, pruning of old responses, the OCSP watchdog. */
 apr_status_t md_stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
+/* In each child: abort requests to OCSP responders at the child's exit. */
+void md_stapling_child_init(apr_pool_t *pchild);
 int md_stapling_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t id_len,
                       const char *pem);
 int md_stapling_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t id_len,

@@ -825,6 +825,7 @@ void md_init_child(apr_pool_t *pchild, server_rec *s)
 {
     md_log_install(s);
     md_renew_child_init(pchild);
+    md_stapling_child_init(pchild);
 }
 
 /* ---- mod_ssl's certificate hooks --------------------------------------------------- */

@@ -13,6 +13,7 @@
  *   persisted status is the marker the renewal decision reads (md_ocsp_md_revoked).
  */
 #include <string.h>
+#include <apr_atomic.h>
 #include <apr_strings.h>
 #include <apr_optional.h>
 #include <apr_thread_proc.h>
@@ -24,6 +25,7 @@
 #include <mod_watchdog.h>
 
 #include "md_mod.h"
+#include "md_version.h"
 #include "md_job.h"
 #include "md_ocsp.h"
 #include "md_util.h"
@@ -63,6 +65,10 @@ typedef struct {
 
 /* The certificates of this configuration cycle, made at the first prime call. */
 static stapling_reg_t *current_reg;
+
+/* Set when the child exits: requests to responders in flight are aborted at once and
+ * no new one starts, so a silent responder never holds the child's exit. */
+static volatile apr_uint32_t stapling_stopping;
 
 static apr_status_t reg_cleanup(void *data)
 {
@@ -393,7 +399,8 @@ static md_http_t *http_for(stapling_wd_t *wd, const stapling_entry_t *e, apr_poo
     md_http_t *http = NULL;
 
     cfg.proxy_url = e->proxy_url;
-    cfg.user_agent = "mod_md/0.1 (Apache httpd) OCSP";
+    cfg.user_agent = "mod_md/" MOD_MD_VERSION " (Apache httpd) OCSP";
+    cfg.cancel = &stapling_stopping;
     cfg.connect_timeout = apr_time_from_sec(10);
     cfg.timeout = apr_time_from_sec(30);
     cfg.max_body = 64 * 1024;
@@ -439,7 +446,7 @@ static apr_status_t stapling_tick(int state, void *baton, apr_pool_t *ptemp)
     int i, n = 0;
 
     if (state != AP_WATCHDOG_STATE_RUNNING || !current_reg || !wd->mc->store) return APR_SUCCESS;
-    if (wd->next_wake > now) return APR_SUCCESS;
+    if (wd->next_wake > now || apr_atomic_read32(&stapling_stopping)) return APR_SUCCESS;
     for (i = 0; i < current_reg->entries->nelts; ++i) {
         stapling_entry_t *e = APR_ARRAY_IDX(current_reg->entries, i, stapling_entry_t *);
         if (e->next_fetch <= now) {
@@ -457,6 +464,18 @@ static apr_status_t stapling_tick(int state, void *baton, apr_pool_t *ptemp)
     }
     wd->next_wake = next;
     return APR_SUCCESS;
+}
+
+static apr_status_t stapling_child_exit(void *baton)
+{
+    (void)baton;
+    apr_atomic_set32(&stapling_stopping, 1);
+    return APR_SUCCESS;
+}
+
+void md_stapling_child_init(apr_pool_t *pchild)
+{
+    apr_pool_pre_cleanup_register(pchild, NULL, stapling_child_exit);
 }
 
 /* ---- start ------------------------------------------------------------------------- */

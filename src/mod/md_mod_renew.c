@@ -19,6 +19,7 @@
 #include <mpm_common.h>
 
 #include "md_mod.h"
+#include "md_version.h"
 #include "md_acme.h"
 #include "md_acme_acct.h"
 #include "md_acme_ari.h"
@@ -96,7 +97,7 @@ static md_http_t *http_for(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
     cfg.ca_file = md->ca_certs;
     cfg.proxy_url = md->proxy_url;
     cfg.proxy_ca_file = md->proxy_ca_certs;
-    cfg.user_agent = "mod_md/" "0.1 (Apache httpd)";
+    cfg.user_agent = "mod_md/" MOD_MD_VERSION " (Apache httpd)";
     cfg.cancel = &wd->stopping;
     md_http_create(&http, &cfg, p);
     return http;

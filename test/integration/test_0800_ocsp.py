@@ -317,3 +317,58 @@ def test_0804_staple_others(ocsp_pebble, responder, apache_factory, domain):
     assert files, "the response of the unmanaged certificate is kept under ocsp/other/"
     with open(files[0]) as f:
         assert json.load(f)["status"] == "good"
+
+
+class SilentListener:
+    """Accepts connections on a port and never answers (a hanging OCSP responder)."""
+
+    def __init__(self, port):
+        import socket
+        import threading
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.held = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.held.append(conn)
+
+    def close(self):
+        self.sock.close()
+        for c in self.held:
+            c.close()
+
+
+def test_0805_stop_while_responder_hangs(ocsp_pebble, responder, apache_factory, domain):
+    """A responder that accepts and never answers must not hold a child at a stop
+    ('child process N still did not exit', then SIGKILL): the fetch in flight is
+    aborted when the child exits, as the renewal's requests are. (It passed before
+    the abort too: the child's exit did not wait for that thread; the abort keeps the
+    thread from running into the exit's cleanups, the ASan run covers that.)"""
+    apache = apache_factory(ca=ocsp_pebble)
+    issue(apache, responder, domain)
+    wait_staple(apache, domain, "good")
+    responder.stop()
+    silent = SilentListener(responder.port)
+    try:
+        # no stored response: the restarted server asks the responder at once
+        for f in glob.glob(apache.store_path("ocsp", domain, "*.json")):
+            os.remove(f)
+        apache.restart()
+        wait_until(lambda: silent.held, 20, what="the OCSP request to the silent responder")
+        start = time.monotonic()
+        apache.stop()
+        took = time.monotonic() - start
+        assert not apache.log_lines(r"still did not exit|sending a SIG"), \
+            apache.log_lines(r"still did not exit|sending a SIG")
+        assert took < 5, f"the stop took {took:.1f} s"
+    finally:
+        silent.close()
