@@ -71,7 +71,8 @@ $(B)/mdctl: $(CLI_OBJ) $(B)/libmdcore.a
 $(B)/unit-tests: $(UNIT_OBJ) $(B)/libmdcore.a
 	$(CC) $(SAN) -o $@ $(UNIT_OBJ) $(B)/libmdcore.a $(DEP_LIBS) $(shell $(PKG_CONFIG) --libs check)
 
-# Style gate: the core never includes an httpd header; banned functions stay out.
+# Style gate: the core never includes an httpd header; banned functions stay out; every
+# log id (MDnnnn) names one message.
 lint:
 	@! grep -nE '#include *[<"](httpd|http_[a-z_]+|ap_[a-z_]+|mod_[a-z_]+|util_[a-z_]+)\.h' \
 	   src/core/*.[ch] src/core/acme/*.[ch] 2>/dev/null \
@@ -79,6 +80,9 @@ lint:
 	@! grep -nE '\b(sprintf|vsprintf|strcpy|strcat|atoi|gmtime|system)[[:space:]]*\(' \
 	   src/*/*.c src/core/acme/*.c test/unit/*.c test/fuzz/*.c 2>/dev/null \
 	   || { echo "error: banned function used (see docs/internals.md)"; exit 1; }
+	@dups=$$(grep -rhoE '"(AH[0-9]+: )?MD[0-9]{4}:' src | sed -E 's/^"(AH[0-9]+: )?//' \
+	   | sort | uniq -d); [ -z "$$dups" ] \
+	   || { echo "error: log ids used by more than one message:" $$dups; exit 1; }
 
 test: $(B)/unit-tests
 	$(B)/unit-tests

@@ -92,7 +92,7 @@ typedef struct {
     apr_size_t aki_len;
     const unsigned char *ski;           /* subjectKeyIdentifier, or NULL */
     apr_size_t ski_len;
-    unsigned char sha1[20];             /* of the DER: the OCSP file id (md_ocsp_cert_id) */
+    unsigned char sha1[20];             /* of the DER: the OCSP file id */
     unsigned char sha256[32];           /* of the DER: the fingerprint (zero without DER) */
     apr_array_header_t *sans;           /* subjectAltName DNS names and IPs, as text */
 } md_cert_facts_t;

@@ -28,7 +28,7 @@ const char *md_ocsp_status_name(md_ocsp_status_t status)
     return (status >= MD_OCSP_UNKNOWN && status <= MD_OCSP_REVOKED) ? STATUS_NAMES[status] : "unknown";
 }
 
-md_ocsp_status_t md_ocsp_status_parse(const char *name)
+static md_ocsp_status_t status_parse(const char *name)
 {
     if (name && !strcmp(name, "good")) return MD_OCSP_GOOD;
     if (name && !strcmp(name, "revoked")) return MD_OCSP_REVOKED;
@@ -36,17 +36,6 @@ md_ocsp_status_t md_ocsp_status_parse(const char *name)
 }
 
 /* ---- certificates ------------------------------------------------------------ */
-
-apr_status_t md_ocsp_cert_id(unsigned char id[MD_OCSP_ID_LEN], const md_cert_t *cert)
-{
-    unsigned int len = 0;
-
-    if (!md_cert_x509(cert) || X509_digest(md_cert_x509(cert), EVP_sha1(), id, &len) != 1
-        || len != MD_OCSP_ID_LEN) {
-        return APR_EINVAL;
-    }
-    return APR_SUCCESS;
-}
 
 const char *md_ocsp_file_name(const unsigned char *id, apr_size_t id_len, apr_pool_t *p)
 {
@@ -303,7 +292,7 @@ apr_status_t md_ocsp_resp_from_json(md_ocsp_resp_t **presp, const md_json_t *jso
     if (!b64) return APR_EINVAL;
     rv = md_b64url_decode(&resp->der, &resp->der_len, b64, p);
     if (rv != APR_SUCCESS || !resp->der_len) return APR_EINVAL;
-    resp->status = md_ocsp_status_parse(md_json_gets(json, MD_KEY_STATUS, NULL));
+    resp->status = status_parse(md_json_gets(json, MD_KEY_STATUS, NULL));
     resp->valid_from = md_time_parse(md_json_gets(json, MD_KEY_VALID, MD_KEY_FROM, NULL));
     resp->valid_until = md_time_parse(md_json_gets(json, MD_KEY_VALID, MD_KEY_UNTIL, NULL));
     *presp = resp;

@@ -34,11 +34,9 @@ typedef struct {
 } md_ocsp_resp_t;
 
 const char *md_ocsp_status_name(md_ocsp_status_t status);  /* "good", "revoked", "unknown" */
-md_ocsp_status_t md_ocsp_status_parse(const char *name);
 
 /* ---- certificates ------------------------------------------------------------ */
 
-apr_status_t md_ocsp_cert_id(unsigned char id[MD_OCSP_ID_LEN], const md_cert_t *cert);
 /* "ocsp-<lower-case hex of the id>.json" */
 const char *md_ocsp_file_name(const unsigned char *id, apr_size_t id_len, apr_pool_t *p);
 /* The first OCSP responder URL of the certificate's AIA extension, or NULL. */

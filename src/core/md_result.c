@@ -13,14 +13,6 @@ md_result_t *md_result_make(apr_pool_t *p)
     return r;
 }
 
-void md_result_reset(md_result_t *r)
-{
-    apr_pool_t *p = r->p;
-
-    memset(r, 0, sizeof(*r));
-    r->p = p;
-}
-
 void md_result_activity(md_result_t *r, const char *fmt, ...)
 {
     va_list ap;

@@ -27,7 +27,6 @@ typedef struct md_result_t {
 #define MD_PROBLEM_MESSAGE_FAILED       "urn:org:apache:httpd:log:AH10109:"
 
 md_result_t *md_result_make(apr_pool_t *p);
-void md_result_reset(md_result_t *r);
 void md_result_activity(md_result_t *r, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 /* Record a failure (or success with rv == APR_SUCCESS) with a detail text. */

@@ -304,7 +304,7 @@ static void ca_pick(md_renew_wd_t *wd, md_t *md, md_job_t *job, apr_pool_t *p)
         if (job->errors) ap_log_error(APLOG_MARK, APLOG_WARNING, 0, wd->s, "MD1110: %s: %d errors "
                                       "in a row at %s, switching to %s", md->name, job->errors,
                                       md->ca_effective, ca);
-        else ap_log_error(APLOG_MARK, APLOG_INFO, 0, wd->s, "MD1110: %s: renewing at %s, the "
+        else ap_log_error(APLOG_MARK, APLOG_INFO, 0, wd->s, "MD1113: %s: renewing at %s, the "
                           "first of MDCertificateAuthority, again", md->name, ca);
         md_store_purge(wd->mc->store, MD_SG_STAGING, md->name, p);
     }

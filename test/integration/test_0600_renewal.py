@@ -108,7 +108,7 @@ def _tcp_remote_ports():
     return ports
 
 
-def test_0601_programs_inherit_no_ca_connection(apache, env, pebble, domain):
+def test_0606_programs_inherit_no_ca_connection(apache, env, pebble, domain):
     """A program the module runs while a renewal talks to the CA (the connection
     is kept open for the next renewal) does not inherit that connection."""
     msg, msg_out = _program(env, "fds",
