@@ -173,14 +173,22 @@ apr_status_t md_acme_get(md_http_response_t **presp, md_acme_t *acme, const char
     return rv;
 }
 
+/* A URL of the directory: a string, and not an empty one (which names no resource). */
+static const char *directory_url(md_json_t *dir, const char *key)
+{
+    const char *url = md_json_gets(dir, key, NULL);
+
+    return url && *url ? url : NULL;
+}
+
 static apr_status_t directory_read(md_acme_t *acme, md_json_t *dir, md_result_t *result)
 {
-    acme->new_nonce = md_json_gets(dir, MD_KEY_NEW_NONCE, NULL);
-    acme->new_account = md_json_gets(dir, MD_KEY_NEW_ACCOUNT, NULL);
-    acme->new_order = md_json_gets(dir, MD_KEY_NEW_ORDER, NULL);
-    acme->revoke_cert = md_json_gets(dir, MD_KEY_REVOKE_CERT, NULL);
-    acme->key_change = md_json_gets(dir, MD_KEY_KEY_CHANGE, NULL);
-    acme->renewal_info = md_json_gets(dir, MD_KEY_RENEWAL_INFO, NULL);
+    acme->new_nonce = directory_url(dir, MD_KEY_NEW_NONCE);
+    acme->new_account = directory_url(dir, MD_KEY_NEW_ACCOUNT);
+    acme->new_order = directory_url(dir, MD_KEY_NEW_ORDER);
+    acme->revoke_cert = directory_url(dir, MD_KEY_REVOKE_CERT);
+    acme->key_change = directory_url(dir, MD_KEY_KEY_CHANGE);
+    acme->renewal_info = directory_url(dir, MD_KEY_RENEWAL_INFO);
     acme->terms_of_service = md_json_gets(dir, MD_KEY_META, MD_KEY_TERMS_OF_SERVICE, NULL);
     if (!acme->new_nonce || !acme->new_account || !acme->new_order) {
         md_result_set(result, APR_EINVAL, "the ACME directory at %s lacks newNonce, newAccount "
