@@ -553,6 +553,7 @@ START_TEST(authz_valid_is_not_challenged)
     APR_ARRAY_PUSH(types, const char *) = "http-01";
     memset(&ctx, 0, sizeof(ctx));
     ctx.md = md_create(md_test_pool, "x.test");
+    APR_ARRAY_PUSH(ctx.md->domains, const char *) = "x.test";
     ctx.challenge_types = types;
     ctx.setups = apr_array_make(md_test_pool, 1, sizeof(void *));
     ck_assert_int_eq(md_acme_authz_answer_all(acme, urls, &ctx, r, md_test_pool), APR_SUCCESS);
@@ -580,11 +581,84 @@ START_TEST(authz_invalid_reports_challenge_error)
     APR_ARRAY_PUSH(urls, const char *) = CA "/authz/1";
     memset(&ctx, 0, sizeof(ctx));
     ctx.md = md_create(md_test_pool, "x.test");
+    APR_ARRAY_PUSH(ctx.md->domains, const char *) = "x.test";
     ctx.challenge_types = urls;
     ctx.setups = apr_array_make(md_test_pool, 1, sizeof(void *));
     ck_assert_int_eq(md_acme_authz_answer_all(acme, urls, &ctx, r, md_test_pool), APR_EINVAL);
     ck_assert_str_eq(r->problem, "urn:ietf:params:acme:error:connection");
     ck_assert_ptr_nonnull(strstr(r->detail, "x.test: Connection refused"));
+    script_done(http);
+}
+END_TEST
+
+/* An order of two authorizations for an MD of one name is refused before any is
+ * fetched. */
+START_TEST(authz_more_than_names_refused)
+{
+    static const fake_exchange_t script[] = { FAKE_END };
+    md_result_t *r = md_result_make(md_test_pool);
+    apr_array_header_t *urls = apr_array_make(md_test_pool, 2, sizeof(const char *));
+    md_acme_authz_ctx_t ctx;
+    md_http_t *http;
+    md_acme_t *acme = acme_for(script, &http);
+
+    APR_ARRAY_PUSH(urls, const char *) = CA "/authz/1";
+    APR_ARRAY_PUSH(urls, const char *) = CA "/authz/2";
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.md = md_create(md_test_pool, "x.test");
+    APR_ARRAY_PUSH(ctx.md->domains, const char *) = "x.test";
+    ctx.challenge_types = urls;
+    ctx.setups = apr_array_make(md_test_pool, 1, sizeof(void *));
+    ck_assert_int_eq(md_acme_authz_answer_all(acme, urls, &ctx, r, md_test_pool), APR_EINVAL);
+    ck_assert_str_eq(r->detail, "the CA's order has 2 authorizations for the 1 name(s) of "
+                     "x.test; it is refused");
+    ck_assert_int_eq(fake_http_count(http), 0);
+    script_done(http);
+}
+END_TEST
+
+/* Twenty alternate chains offered, none from the preferred issuer: the first 8 are
+ * fetched, then the default chain is kept. */
+START_TEST(alternates_followed_at_most_8)
+{
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+    fake_exchange_t *script = apr_pcalloc(md_test_pool, 14 * sizeof(*script));
+    apr_array_header_t *names = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    md_result_t *r = md_result_make(md_test_pool);
+    md_acme_order_t order;
+    apr_array_header_t *chain;
+    const char *pem, *links = "";
+    md_pkey_t *key;
+    md_cert_t *cert;
+    md_http_t *http;
+    md_acme_t *acme;
+    int i;
+
+    APR_ARRAY_PUSH(names, const char *) = "x.test";
+    ck_assert_int_eq(md_pkey_gen(&key, &spec, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_cert_self_signed(&cert, "x.test", names, key, apr_time_from_sec(3600),
+                                         md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_cert_to_pem(&pem, cert, md_test_pool), APR_SUCCESS);
+    for (i = 1; i <= 20; ++i) {
+        links = apr_psprintf(md_test_pool, "%s%s<" CA "/alt/%d>;rel=\"alternate\"", links,
+                             i > 1 ? ", " : "", i);
+    }
+    script[0] = (fake_exchange_t){ "GET", DIR_URL, 200, JSON_CT, DIR_BODY, 0 };
+    script[1] = (fake_exchange_t){ "HEAD", CA "/nonce", 200, "Replay-Nonce: n-head", NULL, 0 };
+    script[2] = (fake_exchange_t){ "POST", CA "/cert/1", 200, apr_pstrcat(md_test_pool,
+        "Content-Type: application/pem-certificate-chain\nReplay-Nonce: n\nLink: ", links,
+        NULL), pem, 0 };
+    for (i = 1; i <= 8; ++i) {
+        script[2 + i] = (fake_exchange_t){ "POST", apr_psprintf(md_test_pool, CA "/alt/%d", i),
+            200, "Content-Type: application/pem-certificate-chain\nReplay-Nonce: n", pem, 0 };
+    }
+    acme = acme_for(script, &http);
+    memset(&order, 0, sizeof(order));
+    order.certificate = CA "/cert/1";
+    ck_assert_int_eq(md_acme_order_cert(&chain, &order, acme, "Some Other Root", r,
+                                        md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(chain->nelts, 1);
+    ck_assert_int_eq(fake_http_count(http), 11);
     script_done(http);
 }
 END_TEST
@@ -621,6 +695,8 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, poll_delay_edges);
     tcase_add_test(tc, authz_valid_is_not_challenged);
     tcase_add_test(tc, authz_invalid_reports_challenge_error);
+    tcase_add_test(tc, authz_more_than_names_refused);
+    tcase_add_test(tc, alternates_followed_at_most_8);
     suite_add_tcase(s, tc);
     return s;
 }
