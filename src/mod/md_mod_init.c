@@ -15,6 +15,7 @@
 #include "md_names.h"
 #include "md_log.h"
 #include "md_job.h"
+#include "md_json_keys.h"
 #include "md_ocsp.h"
 #include "md_renew.h"
 #include "md_status.h"
@@ -438,19 +439,20 @@ static void md_staged_refused(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_st
 {
     md_job_t *job = md_job_load(mc->store, MD_SG_STAGING, md->name, p);
     md_result_t *result = md_result_make(p);
-    apr_interval_time_t delay;
+    const char *recorded = job->last ? md_json_gets(job->last, MD_KEY_DETAIL, NULL) : NULL;
 
     md_result_activity(result, "checking the staged certificate(s) of %s before activation",
                        md->name);
     md_result_set(result, rv, "%s: it is not activated; the served certificate stays",
                   why ? why : "the staged set fails its check");
-    md_job_end_run(job, result, p);
-    delay = md_renew_backoff(job->errors, mc->retry_delay, 0, 0.0);
-    job->next_run = apr_time_now() + delay;
-    md_job_save(job, mc->store, MD_SG_STAGING, p);
+    /* one failure, counted once: restarts before the renewal ran again change nothing */
+    if (job->finished || !recorded || strcmp(recorded, result->detail)) {
+        md_job_end_run(job, result, p);
+        job->next_run = apr_time_now() + md_renew_backoff(job->errors, mc->retry_delay, 0, 0.0);
+        md_job_save(job, mc->store, MD_SG_STAGING, p);
+    }
     ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1013: %s: %s; a new certificate is ordered "
-                 "in %s", md->name, md_result_line(result, p),
-                 md_duration_print(apr_time_from_sec(apr_time_sec(delay)), p));
+                 "at %s", md->name, md_result_line(result, p), md_time_print(job->next_run, p));
 }
 
 static void md_activate_staged(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)

@@ -342,6 +342,11 @@ def test_0920_staged_set_checked_at_activation(acmeproxy_factory, apache_factory
               r"certificate stays")
     _assert_old_kept(apache, domain, serial, stored, detail)
     assert os.path.exists(pubcert)
+    # another restart within the backoff: the same failure, counted once
+    assert _job(apache, domain)["errors"] == 1
+    apache.graceful()
+    assert _job(apache, domain)["errors"] == 1
+    assert apache.verify_cert(domain).serial_number == serial
     # the renewal is tried again after the backoff, and stages a good set
     wait_until(lambda: _job(apache, domain).get("finished"), 60, interval=0.1,
                what="a new renewal after the refused activation")
