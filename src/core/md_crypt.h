@@ -108,6 +108,30 @@ int md_cert_has_must_staple(const md_cert_t *cert);
 /* Does the certificate's public key belong to this private key? */
 int md_cert_matches_key(const md_cert_t *cert, const md_pkey_t *pkey);
 
+/* ---- a certificate from the CA, checked (md_cert_check.c) ------------------------ */
+
+/* What a chain from the CA is checked against before it may replace anything. */
+typedef struct {
+    const apr_array_header_t *names;    /* the MD's names: DNS names, wildcards, IP addresses */
+    const md_pkey_t *pkey;              /* the key of our request */
+    apr_time_t now;
+    const md_cert_facts_t *replaced;    /* the certificate it replaces (its not_after); NULL */
+} md_cert_check_t;
+
+/* A notBefore up to this far ahead of our clock is a clock difference, not a certificate
+ * that is not valid yet. */
+#define MD_CERT_CHECK_SKEW apr_time_from_sec(5 * 60)
+
+/* Is the chain (leaf first) fit to serve for the MD? The leaf is for pkey; its
+ * subjectAltNames are the names, each of them and no other (a wildcard literally, an IP
+ * address as an iPAddress entry), and a subject CN is one of them; it is valid at now
+ * and does not end before the replaced one; each certificate is issued and signed by the
+ * next. APR_SUCCESS, or APR_EINVAL with *preason saying what is wrong as a predicate of
+ * "the certificate ...", e.g. "does not name www.x.test". Reads nothing but its
+ * arguments. */
+apr_status_t md_cert_check_chain(const char **preason, const md_cert_check_t *check,
+                                 const apr_array_header_t *chain, apr_pool_t *p);
+
 /* A self-signed certificate for the names, valid from now for valid_for: the fallback
  * certificate served while no real one exists. */
 apr_status_t md_cert_self_signed(md_cert_t **pcert, const char *cn,

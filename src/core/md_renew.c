@@ -50,31 +50,109 @@ const char *md_renew_ca_pick(const apr_array_header_t *urls, int errors, int ret
 
 /* ---- the staged set ---------------------------------------------------------------- */
 
-static int spec_staged(md_store_t *store, const md_t *md, const md_pkey_spec_t *spec,
-                       apr_pool_t *p)
+/* What a new certificate of the key spec is compared with: the one served now, when it
+ * is for all of the MD's names (one for other names is no standard to hold a new one
+ * to). The watchdog has what the parent read at start (md->served: a child cannot read
+ * domains/); the parent at activation, and mdctl, read domains/ themselves. */
+static const md_cert_facts_t *replaced_facts(md_store_t *store, const md_t *md, int spec_index,
+                                             apr_pool_t *p)
 {
+    const md_served_t *served;
+    apr_array_header_t *chain;
+    md_cert_facts_t *facts;
+    int i;
+
+    if (md->served) {
+        served = spec_index < md->served->nelts
+                 ? APR_ARRAY_IDX(md->served, spec_index, const md_served_t *) : NULL;
+        if (!served || md->state != MD_S_COMPLETE) return NULL;
+        facts = apr_pcalloc(p, sizeof(*facts));
+        facts->not_before = served->not_before;
+        facts->not_after = served->not_after;
+        return facts;
+    }
+    if (md_store_load_chain(&chain, store, MD_SG_DOMAINS, md->name,
+                            md_pkey_file_name(md_pkey_spec_at(md, spec_index), MD_FN_PUBCERT, p),
+                            p) != APR_SUCCESS
+        || !chain->nelts
+        || md_cert_facts_of(&facts, APR_ARRAY_IDX(chain, 0, md_cert_t *), p) != APR_SUCCESS) {
+        return NULL;
+    }
+    for (i = 0; i < md->domains->nelts; ++i) {
+        if (!md_san_covers(facts->sans, APR_ARRAY_IDX(md->domains, i, const char *))) return NULL;
+    }
+    return facts;
+}
+
+/* md_cert_check_chain for the chain of one key spec, against the MD as it is now. */
+static apr_status_t chain_check(const char **preason, md_store_t *store, const md_t *md,
+                                int spec_index, const md_pkey_t *key,
+                                const apr_array_header_t *chain, apr_pool_t *p)
+{
+    md_cert_check_t check;
+
+    memset(&check, 0, sizeof(check));
+    check.names = md->domains;
+    check.pkey = key;
+    check.now = apr_time_now();
+    check.replaced = replaced_facts(store, md, spec_index, p);
+    return md_cert_check_chain(preason, &check, chain, p);
+}
+
+/* The staged certificate of a key spec: APR_ENOENT when it or its key is missing, else
+ * what the check says of it (it may have been staged long ago, or by someone else: the
+ * children own staging/). */
+static apr_status_t spec_check(const char **preason, md_store_t *store, const md_t *md,
+                               int spec_index, apr_pool_t *p)
+{
+    const md_pkey_spec_t *spec = md_pkey_spec_at(md, spec_index);
     apr_array_header_t *chain;
     md_pkey_t *key;
 
+    *preason = NULL;
     if (md_store_load_chain(&chain, store, MD_SG_STAGING, md->name,
                             md_pkey_file_name(spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS
         || chain->nelts == 0
         || md_store_load_pkey(&key, store, MD_SG_STAGING, md->name,
                               md_pkey_file_name(spec, MD_FN_PRIVKEY, p), p) != APR_SUCCESS) {
-        return 0;
+        return APR_ENOENT;
     }
-    return md_cert_matches_key(APR_ARRAY_IDX(chain, 0, md_cert_t *), key);
+    return chain_check(preason, store, md, spec_index, key, chain, p);
+}
+
+static int spec_staged(md_store_t *store, const md_t *md, int spec_index, apr_pool_t *p)
+{
+    const char *why;
+
+    return spec_check(&why, store, md, spec_index, p) == APR_SUCCESS;
+}
+
+apr_status_t md_renew_staged_check(const char **preason, md_store_t *store, const md_t *md,
+                                   apr_pool_t *p)
+{
+    apr_status_t rv;
+    const char *why;
+    int i;
+
+    *preason = NULL;
+    if (md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, p) != APR_SUCCESS) {
+        return APR_ENOENT;
+    }
+    for (i = 0; i < md_pkey_spec_count(md); ++i) {
+        rv = spec_check(&why, store, md, i, p);
+        if (rv == APR_SUCCESS) continue;
+        if (why) *preason = apr_psprintf(p, "the staged %s certificate %s",
+                                         md_pkey_spec_name(md_pkey_spec_at(md, i)), why);
+        return rv;
+    }
+    return APR_SUCCESS;
 }
 
 int md_renew_staging_complete(md_store_t *store, const md_t *md, apr_pool_t *p)
 {
-    int i;
+    const char *why;
 
-    if (md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, p) != APR_SUCCESS) return 0;
-    for (i = 0; i < md_pkey_spec_count(md); ++i) {
-        if (!spec_staged(store, md, md_pkey_spec_at(md, i), p)) return 0;
-    }
-    return 1;
+    return md_renew_staged_check(&why, store, md, p) == APR_SUCCESS;
 }
 
 apr_array_header_t *md_renew_staged_files(md_store_t *store, const md_t *md, apr_pool_t *p)
@@ -134,6 +212,7 @@ static apr_status_t finalize_and_stage(md_renew_spec_t *rs, md_acme_order_t *ord
     const unsigned char *csr;
     apr_array_header_t *chain;
     apr_size_t csr_len;
+    const char *why;
     md_pkey_t *key;
     apr_status_t rv;
 
@@ -154,11 +233,13 @@ static apr_status_t finalize_and_stage(md_renew_spec_t *rs, md_acme_order_t *ord
     if (rv == APR_SUCCESS) rv = md_acme_order_cert(&chain, order, rs->acme, ctx->md->preferred_chain,
                                                    ctx->result, p);
     if (rv != APR_SUCCESS) return rv;
-    /* 3. the chain must be for our key and our names before it is staged */
-    if (!md_cert_matches_key(APR_ARRAY_IDX(chain, 0, md_cert_t *), key)) {
-        md_result_set(ctx->result, APR_EINVAL, "the certificate from %s does not match the key "
-                      "of our request: it is not staged", order->certificate);
-        return APR_EINVAL;
+    /* 3. what the CA sent is checked before it can replace anything: our key, our names,
+     *    its dates against now and the served one's, the chain's signatures */
+    rv = chain_check(&why, ctx->store, ctx->md, rs->spec_index, key, chain, p);
+    if (rv != APR_SUCCESS) {
+        md_result_set(ctx->result, rv, "the certificate from %s %s: it is not staged",
+                      order->certificate, why);
+        return rv;
     }
     rv = md_store_save_pkey(ctx->store, MD_SG_STAGING, ctx->md->name,
                             md_pkey_file_name(rs->spec, MD_FN_PRIVKEY, p), key, p);
@@ -305,7 +386,7 @@ apr_status_t md_renew_run(md_renew_ctx_t *ctx, apr_pool_t *p)
     for (i = 0; rv == APR_SUCCESS && i < md_pkey_spec_count(ctx->md); ++i) {
         rs.spec = md_pkey_spec_at(ctx->md, i);
         rs.spec_index = i;
-        if (spec_staged(ctx->store, ctx->md, rs.spec, p)) continue;
+        if (spec_staged(ctx->store, ctx->md, i, p)) continue;
         rv = renew_spec(&rs, p);
     }
     /* 3. the MD as it was renewed, which also marks the set as complete */

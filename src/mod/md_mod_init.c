@@ -15,6 +15,7 @@
 #include "md_names.h"
 #include "md_log.h"
 #include "md_job.h"
+#include "md_json_keys.h"
 #include "md_ocsp.h"
 #include "md_renew.h"
 #include "md_status.h"
@@ -460,10 +461,35 @@ static void md_installed(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t 
     if (ran) md_job_save(job, mc->store, MD_SG_DOMAINS, p);
 }
 
+/* A staged set that fails the check of what the CA sent is not activated: it stays in
+ * staging (the status shows it), its job says why and backs off like a failed renewal,
+ * and the watchdog renews the certificates that failed when the backoff is over. */
+static void md_staged_refused(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_status_t rv,
+                              const char *why, apr_pool_t *p)
+{
+    md_job_t *job = md_job_load(mc->store, MD_SG_STAGING, md->name, p);
+    md_result_t *result = md_result_make(p);
+    const char *recorded = job->last ? md_json_gets(job->last, MD_KEY_DETAIL, NULL) : NULL;
+
+    md_result_activity(result, "checking the staged certificate(s) of %s before activation",
+                       md->name);
+    md_result_set(result, rv, "%s: it is not activated; the served certificate stays",
+                  why ? why : "the staged set fails its check");
+    /* one failure, counted once: restarts before the renewal ran again change nothing */
+    if (job->finished || !recorded || strcmp(recorded, result->detail)) {
+        md_job_end_run(job, result, p);
+        job->next_run = apr_time_now() + md_renew_backoff(job->errors, mc->retry_delay, 0, 0.0);
+        md_job_save(job, mc->store, MD_SG_STAGING, p);
+    }
+    ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1013: %s: %s; a new certificate is ordered "
+                 "at %s", md->name, md_result_line(result, p), md_time_print(job->next_run, p));
+}
+
 static void md_activate_staged(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
 {
     md_store_t *store = mc->store;
     md_store_lock_t *lock;
+    const char *why;
     apr_status_t rv;
 
     /* 0. most starts have nothing staged and nothing half-done: two stats tell */
@@ -485,8 +511,14 @@ static void md_activate_staged(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_p
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1001: %s: finishing an interrupted "
                      "activation failed; the last served certificate stays", md->name);
     }
-    /* 3. a complete staged set whose time has come goes live; the old one to the archive */
-    if (rv == APR_SUCCESS && md_renew_staging_complete(store, md, p) && activation_due(mc, md, p)) {
+    /* 3. a complete staged set is checked again (the children own staging/, and time
+     *    passed since it was staged): our keys, our names, its dates, its chain */
+    if (rv == APR_SUCCESS) {
+        rv = md_renew_staged_check(&why, store, md, p);
+        if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) md_staged_refused(mc, md, s, rv, why, p);
+    }
+    /* 4. one whose time has come goes live; the old one to the archive */
+    if (rv == APR_SUCCESS && activation_due(mc, md, p)) {
         rv = md_store_activate(store, md->name, md_renew_staged_files(store, md, p), p);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "AH10069: MD1002: %s: activating the staged "

@@ -1,10 +1,12 @@
-/* The ACME directory (RFC 8555 7.1.1) as the CA sends it: md_acme_setup reads it, and
- * a signed POST then goes to the URLs it named. */
+/* The ACME directory (RFC 8555 7.1.1) as the CA sends it: md_acme_setup reads it, a
+ * signed POST then goes to the URLs it named, and the renewalInfo URL (RFC 9773) is
+ * asked about a certificate. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_common.h"
 #include "md_acme.h"
+#include "md_acme_ari.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -14,6 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_ca_t *ca = fuzz_ca_make(p);
     md_result_t *result = md_result_make(p);
     md_acme_resp_t *resp;
+    md_acme_ari_t ari;
     md_acme_t *acme;
 
     ca->dir.body = (const char *)data;
@@ -31,5 +34,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     fuzz_ca_post(ca, 200, "application/json", "{\"status\":\"valid\"}", 18, p);
     md_acme_post(&resp, acme, acme->new_order, "{}", 0, result, p);
     md_acme_post(&resp, acme, acme->new_account, "{}", 1, result, p);
+    /* the renewalInfo URL is joined with a certificate id ("" and "/" edges) */
+    if (md_acme_ari_get(&ari, acme, "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", result, p)
+        != APR_SUCCESS && !result->detail) {
+        abort();
+    }
     return 0;
 }

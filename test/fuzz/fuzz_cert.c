@@ -2,7 +2,11 @@
  * pubcert.pem, MDCertificateFile), a DER certificate (d2i_X509 + our inspection, as for
  * OCSP and ARI), a certificate's facts read without OpenSSL's X509 (md_cert_facts_from_der
  * and _from_pem, as at start; where both read it, they must agree) and md_pkey_from_pem (privkey*.pem, account.pem, MDCertificateKeyFile),
- * plain and with the store's passphrase. Every interpretation is tried on each input. */
+ * plain and with the store's passphrase. Every interpretation is tried on each input.
+ * A chain is also put through md_cert_check_chain, with the key of the input (a seed
+ * holding a key and a chain for it gets past the key check, so that mutations reach the
+ * names, dates and signatures). */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <openssl/err.h>
@@ -61,6 +65,40 @@ static void cert_inspect(const md_cert_t *cert, const md_pkey_t *key, apr_pool_t
     if (md_chain_from_pem(&chain, pem, strlen(pem), p) != APR_SUCCESS || chain->nelts != 1) abort();
 }
 
+/* md_cert_check_chain for a fixed MD and for the leaf's own names: a chain it passes is
+ * for the key and names every name; a refusal says why. */
+static void chain_check(const apr_array_header_t *chain, const md_pkey_t *key, apr_pool_t *p)
+{
+    static const char *const fixed[] = { "fuzz.test", "*.fuzz.test", "192.0.2.1" };
+    apr_array_header_t *names = apr_array_make(p, 3, sizeof(const char *)), *sans;
+    const md_cert_t *leaf = APR_ARRAY_IDX(chain, 0, const md_cert_t *);
+    md_cert_check_t check;
+    const char *why;
+    int i, round;
+    size_t k;
+
+    if (md_cert_alt_names(&sans, leaf, p) != APR_SUCCESS) return;
+    for (k = 0; k < sizeof(fixed) / sizeof(fixed[0]); ++k) {
+        APR_ARRAY_PUSH(names, const char *) = fixed[k];
+    }
+    for (round = 0; round < 2; ++round) {
+        memset(&check, 0, sizeof(check));
+        check.names = round ? sans : names;
+        check.pkey = key;
+        check.now = apr_time_now();
+        if (md_cert_check_chain(&why, &check, chain, p) != APR_SUCCESS) {
+            if (!why) abort();
+            if (getenv("FUZZ_LOG")) fprintf(stderr, "check %d: %s\n", round, why);
+            continue;
+        }
+        if (getenv("FUZZ_LOG")) fprintf(stderr, "check %d: passed\n", round);
+        if (!md_cert_matches_key(leaf, key)) abort();
+        for (i = 0; i < check.names->nelts; ++i) {
+            if (!md_san_covers(sans, APR_ARRAY_IDX(check.names, i, const char *))) abort();
+        }
+    }
+}
+
 static md_pkey_t *key_try(const uint8_t *data, size_t size, apr_pool_t *p)
 {
     static const unsigned char pass[] = "fuzz-store-passphrase-of-some-length-0123456789";
@@ -98,6 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         for (i = 0; i < chain->nelts; ++i) {
             cert_inspect(APR_ARRAY_IDX(chain, i, md_cert_t *), key, p);
         }
+        if (key) chain_check(chain, key, p);
     }
     md_cert_facts_from_der(&facts, data, size, p);
     md_cert_facts_from_pem(&facts, (const char *)data, size, 0, p);

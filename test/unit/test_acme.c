@@ -201,6 +201,88 @@ START_TEST(redirect_not_followed)
 }
 END_TEST
 
+/* Every URL the CA names must be https: (the directory's was): nothing is sent to one
+ * that is not, and the failure names it. */
+START_TEST(urls_from_the_ca_must_be_https)
+{
+    static const char *const refused[] = {
+        "http://127.0.0.1:8080/internal/admin", "HTTP://ca.test/x", "ftp://ca.test/x",
+        "file:///etc/passwd", "https:///x", "https://", "/relative", "", "https://ca.test/a b",
+        "https://ca.test/a\nb", "gopher://ca.test/" };
+    static const fake_exchange_t script[] = { X_DIR, FAKE_END };
+    md_result_t *r = md_result_make(md_test_pool);
+    md_http_response_t *resp;
+    md_http_t *http;
+    md_acme_t *acme = acme_for(script, &http);
+    apr_size_t i;
+
+    ck_assert_int_eq(md_acme_setup(acme, r), APR_SUCCESS);
+    for (i = 0; i < sizeof(refused) / sizeof(refused[0]); ++i) {
+        r = md_result_make(md_test_pool);
+        ck_assert_int_eq(md_acme_get(&resp, acme, refused[i], r, md_test_pool), APR_EINVAL);
+        ck_assert_msg(r->detail && strstr(r->detail, ": refused, the URL from the CA "),
+                      "%s: %s", refused[i], r->detail);
+        ck_assert_ptr_nonnull(strstr(r->detail, "nothing was sent to it"));
+    }
+    ck_assert_ptr_nonnull(strstr(r->detail, "GET gopher://ca.test/: refused, the URL from the "
+                                 "CA is not https: (http: only with an http: "
+                                 "MDCertificateAuthority)"));
+    ck_assert_int_eq(fake_http_count(http), 1);
+    script_done(http);
+}
+END_TEST
+
+/* An order whose Location and finalize URL are http: is neither polled nor finalized. */
+START_TEST(order_http_urls_not_used)
+{
+    static const fake_exchange_t script[] = {
+        X_DIR, X_NONCE,
+        { "POST", CA "/order", 201, JSON_CT "\nLocation: http://127.0.0.1:9/o/1\nReplay-Nonce: n",
+          "{\"status\":\"ready\",\"authorizations\":[],\"finalize\":"
+          "\"http://127.0.0.1:9/internal/admin\"}", 0 },
+        X_NONCE,
+        FAKE_END };
+    md_result_t *r = md_result_make(md_test_pool);
+    apr_array_header_t *names = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    md_acme_order_req_t req = { names, NULL, NULL };
+    static const unsigned char csr[] = { 0x30, 0x00 };
+    md_acme_order_t *order;
+    md_http_t *http;
+    md_acme_t *acme = acme_for(script, &http);
+
+    APR_ARRAY_PUSH(names, const char *) = "x.test";
+    ck_assert_int_eq(md_acme_order_new(&order, acme, &req, r, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_acme_order_update(order, acme, r, md_test_pool), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(r->detail, "POST http://127.0.0.1:9/o/1: refused"));
+    ck_assert_int_eq(md_acme_order_finalize(order, acme, csr, sizeof(csr), r, md_test_pool),
+                     APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(r->detail, "POST http://127.0.0.1:9/internal/admin: refused"));
+    script_done(http);
+}
+END_TEST
+
+/* A CA configured as http: (a test CA) may use http: URLs, and no other scheme. */
+START_TEST(http_directory_allows_http)
+{
+    static const fake_exchange_t script[] = {
+        { "GET", "http://ca.test/dir", 200, JSON_CT, DIR_BODY, 0 },
+        { "GET", "http://other.test/ari/x", 404, NULL, "", 0 },
+        FAKE_END };
+    md_result_t *r = md_result_make(md_test_pool);
+    md_http_response_t *resp;
+    md_http_t *http = fake_http_create(script, md_test_pool);
+    md_acme_t *acme;
+
+    ck_assert_int_eq(md_acme_create(&acme, "http://ca.test/dir", http, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_acme_setup(acme, r), APR_SUCCESS);
+    ck_assert_int_eq(md_acme_get(&resp, acme, "http://other.test/ari/x", r, md_test_pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(md_acme_get(&resp, acme, "ftp://ca.test/x", r, md_test_pool), APR_EINVAL);
+    ck_assert_ptr_nonnull(strstr(r->detail, "is neither https: nor http:"));
+    script_done(http);
+}
+END_TEST
+
 #define BAD_NONCE(nonce) { "POST", CA "/x", 400, PROBLEM_CT "\nReplay-Nonce: " nonce, \
     "{\"type\":\"urn:ietf:params:acme:error:badNonce\",\"detail\":\"stale\"}", 0 }
 
@@ -471,6 +553,7 @@ START_TEST(authz_valid_is_not_challenged)
     APR_ARRAY_PUSH(types, const char *) = "http-01";
     memset(&ctx, 0, sizeof(ctx));
     ctx.md = md_create(md_test_pool, "x.test");
+    APR_ARRAY_PUSH(ctx.md->domains, const char *) = "x.test";
     ctx.challenge_types = types;
     ctx.setups = apr_array_make(md_test_pool, 1, sizeof(void *));
     ck_assert_int_eq(md_acme_authz_answer_all(acme, urls, &ctx, r, md_test_pool), APR_SUCCESS);
@@ -498,11 +581,84 @@ START_TEST(authz_invalid_reports_challenge_error)
     APR_ARRAY_PUSH(urls, const char *) = CA "/authz/1";
     memset(&ctx, 0, sizeof(ctx));
     ctx.md = md_create(md_test_pool, "x.test");
+    APR_ARRAY_PUSH(ctx.md->domains, const char *) = "x.test";
     ctx.challenge_types = urls;
     ctx.setups = apr_array_make(md_test_pool, 1, sizeof(void *));
     ck_assert_int_eq(md_acme_authz_answer_all(acme, urls, &ctx, r, md_test_pool), APR_EINVAL);
     ck_assert_str_eq(r->problem, "urn:ietf:params:acme:error:connection");
     ck_assert_ptr_nonnull(strstr(r->detail, "x.test: Connection refused"));
+    script_done(http);
+}
+END_TEST
+
+/* An order of two authorizations for an MD of one name is refused before any is
+ * fetched. */
+START_TEST(authz_more_than_names_refused)
+{
+    static const fake_exchange_t script[] = { FAKE_END };
+    md_result_t *r = md_result_make(md_test_pool);
+    apr_array_header_t *urls = apr_array_make(md_test_pool, 2, sizeof(const char *));
+    md_acme_authz_ctx_t ctx;
+    md_http_t *http;
+    md_acme_t *acme = acme_for(script, &http);
+
+    APR_ARRAY_PUSH(urls, const char *) = CA "/authz/1";
+    APR_ARRAY_PUSH(urls, const char *) = CA "/authz/2";
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.md = md_create(md_test_pool, "x.test");
+    APR_ARRAY_PUSH(ctx.md->domains, const char *) = "x.test";
+    ctx.challenge_types = urls;
+    ctx.setups = apr_array_make(md_test_pool, 1, sizeof(void *));
+    ck_assert_int_eq(md_acme_authz_answer_all(acme, urls, &ctx, r, md_test_pool), APR_EINVAL);
+    ck_assert_str_eq(r->detail, "the CA's order has 2 authorizations for the 1 name(s) of "
+                     "x.test; it is refused");
+    ck_assert_int_eq(fake_http_count(http), 0);
+    script_done(http);
+}
+END_TEST
+
+/* Twenty alternate chains offered, none from the preferred issuer: the first 8 are
+ * fetched, then the default chain is kept. */
+START_TEST(alternates_followed_at_most_8)
+{
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+    fake_exchange_t *script = apr_pcalloc(md_test_pool, 14 * sizeof(*script));
+    apr_array_header_t *names = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    md_result_t *r = md_result_make(md_test_pool);
+    md_acme_order_t order;
+    apr_array_header_t *chain;
+    const char *pem, *links = "";
+    md_pkey_t *key;
+    md_cert_t *cert;
+    md_http_t *http;
+    md_acme_t *acme;
+    int i;
+
+    APR_ARRAY_PUSH(names, const char *) = "x.test";
+    ck_assert_int_eq(md_pkey_gen(&key, &spec, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_cert_self_signed(&cert, "x.test", names, key, apr_time_from_sec(3600),
+                                         md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_cert_to_pem(&pem, cert, md_test_pool), APR_SUCCESS);
+    for (i = 1; i <= 20; ++i) {
+        links = apr_psprintf(md_test_pool, "%s%s<" CA "/alt/%d>;rel=\"alternate\"", links,
+                             i > 1 ? ", " : "", i);
+    }
+    script[0] = (fake_exchange_t){ "GET", DIR_URL, 200, JSON_CT, DIR_BODY, 0 };
+    script[1] = (fake_exchange_t){ "HEAD", CA "/nonce", 200, "Replay-Nonce: n-head", NULL, 0 };
+    script[2] = (fake_exchange_t){ "POST", CA "/cert/1", 200, apr_pstrcat(md_test_pool,
+        "Content-Type: application/pem-certificate-chain\nReplay-Nonce: n\nLink: ", links,
+        NULL), pem, 0 };
+    for (i = 1; i <= 8; ++i) {
+        script[2 + i] = (fake_exchange_t){ "POST", apr_psprintf(md_test_pool, CA "/alt/%d", i),
+            200, "Content-Type: application/pem-certificate-chain\nReplay-Nonce: n", pem, 0 };
+    }
+    acme = acme_for(script, &http);
+    memset(&order, 0, sizeof(order));
+    order.certificate = CA "/cert/1";
+    ck_assert_int_eq(md_acme_order_cert(&chain, &order, acme, "Some Other Root", r,
+                                        md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(chain->nelts, 1);
+    ck_assert_int_eq(fake_http_count(http), 11);
     script_done(http);
 }
 END_TEST
@@ -524,6 +680,9 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, transport_error);
     tcase_add_test(tc, transport_errors_named);
     tcase_add_test(tc, redirect_not_followed);
+    tcase_add_test(tc, urls_from_the_ca_must_be_https);
+    tcase_add_test(tc, order_http_urls_not_used);
+    tcase_add_test(tc, http_directory_allows_http);
     tcase_add_test(tc, bad_nonce_retried_with_fresh_nonce);
     tcase_add_test(tc, bad_nonce_gives_up);
     tcase_add_test(tc, post_429_retry_after_short_and_long);
@@ -536,6 +695,8 @@ Suite *md_test_acme_suite(void)
     tcase_add_test(tc, poll_delay_edges);
     tcase_add_test(tc, authz_valid_is_not_challenged);
     tcase_add_test(tc, authz_invalid_reports_challenge_error);
+    tcase_add_test(tc, authz_more_than_names_refused);
+    tcase_add_test(tc, alternates_followed_at_most_8);
     suite_add_tcase(s, tc);
     return s;
 }

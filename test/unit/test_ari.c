@@ -130,6 +130,34 @@ START_TEST(ari_not_offered_and_bad_answers)
 }
 END_TEST
 
+/* "renewalInfo": "" names no resource (it was read one byte before the string); a "/"
+ * at the end is not doubled. */
+START_TEST(ari_renewal_info_short_strings)
+{
+    static const fake_exchange_t empty[] = { DIR_X(",\"renewalInfo\":\"\""), FAKE_END };
+    static const fake_exchange_t slash[] = {
+        DIR_X(",\"renewalInfo\":\"" CA "/ari/\""),
+        { "GET", CA "/ari/aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", 404, NULL, "", 0 },
+        FAKE_END };
+    md_result_t *r = md_result_make(md_test_pool);
+    const char *id = md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool);
+    md_acme_ari_t ari;
+    md_http_t *http;
+    md_acme_t *acme;
+
+    http = fake_http_create(empty, md_test_pool);
+    md_acme_create(&acme, DIR_URL, http, md_test_pool);
+    ck_assert_int_eq(md_acme_ari_get(&ari, acme, id, r, md_test_pool), APR_ENOTIMPL);
+    ck_assert_ptr_null(acme->renewal_info);
+    ck_assert_int_eq(fake_http_left(http), 0);
+    http = fake_http_create(slash, md_test_pool);
+    md_acme_create(&acme, DIR_URL, http, md_test_pool);
+    ck_assert_int_eq(md_acme_ari_get(&ari, acme, id, r, md_test_pool), APR_ENOENT);
+    ck_assert_msg(fake_http_error(http) == NULL, "%s", fake_http_error(http));
+    ck_assert_int_eq(fake_http_left(http), 0);
+}
+END_TEST
+
 START_TEST(profile_select)
 {
     static const fake_exchange_t script[] = { DIR_ARI, FAKE_END };
@@ -213,6 +241,7 @@ Suite *md_test_ari_suite(void)
     tcase_add_test(tc, ari_pick_inside_window);
     tcase_add_test(tc, ari_get_and_renew_at);
     tcase_add_test(tc, ari_not_offered_and_bad_answers);
+    tcase_add_test(tc, ari_renewal_info_short_strings);
     tcase_add_test(tc, profile_select);
     tcase_add_test(tc, ca_failover_pick);
     tcase_add_test(tc, chain_issuer_match);

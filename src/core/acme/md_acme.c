@@ -1,4 +1,5 @@
 #include <string.h>
+#include <strings.h>
 #include <apr_strings.h>
 #include <apr_uri.h>
 
@@ -9,6 +10,8 @@
 #include "md_time.h"
 
 #define MD_ACME_MAX_NONCES 10
+/* How much of a refused URL a message shows. */
+#define MD_ACME_URL_SHOWN 200
 
 apr_status_t md_acme_create(md_acme_t **pacme, const char *url, md_http_t *http, apr_pool_t *p)
 {
@@ -100,11 +103,58 @@ static apr_status_t redirect_refuse(const md_http_request_t *req, const md_http_
     return APR_EINVAL;
 }
 
+/* A URL as a message may show it: control characters replaced, at most
+ * MD_ACME_URL_SHOWN bytes. */
+static const char *url_shown(const char *url, apr_pool_t *p)
+{
+    apr_size_t len = strlen(url), i;
+    char *s = apr_pstrmemdup(p, url, len > MD_ACME_URL_SHOWN ? MD_ACME_URL_SHOWN : len);
+
+    for (i = 0; s[i]; ++i) {
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f) s[i] = '?';
+    }
+    return len > MD_ACME_URL_SHOWN ? apr_pstrcat(p, s, "...", NULL) : s;
+}
+
+/* Every URL the client requests passes here. Apart from the configured directory, the CA
+ * names them all: directory entries, Location, finalize, certificate, alternate links,
+ * authorizations, challenges, renewalInfo. ACME runs over HTTPS (RFC 8555 section 6.1),
+ * so they must be https:, unless the configured directory itself is http: (a test CA);
+ * and they must name a host. Nothing is sent to a URL that fails. */
+static apr_status_t url_check(md_acme_t *acme, const md_http_request_t *req,
+                              md_result_t *result, apr_pool_t *p)
+{
+    const char *url = req->url ? req->url : "", *why = NULL, *c;
+    int http_allowed = !strncasecmp(acme->url, "http://", 7);
+    apr_uri_t uri;
+
+    for (c = url; !why && *c; ++c) {
+        if ((unsigned char)*c <= 0x20 || *c == 0x7f) why = "has a blank or control character";
+    }
+    if (!why && strncasecmp(url, "https://", 8)
+        && !(http_allowed && !strncasecmp(url, "http://", 7))) {
+        why = http_allowed ? "is neither https: nor http:"
+                           : "is not https: (http: only with an http: MDCertificateAuthority)";
+    }
+    if (!why && (apr_uri_parse(p, url, &uri) != APR_SUCCESS || !uri.hostname || !*uri.hostname)) {
+        why = "names no host";
+    }
+    if (!why) return APR_SUCCESS;
+    md_result_set(result, APR_EINVAL, "%s %s: refused, the %s %s; nothing was sent to it",
+                  req->method, url_shown(url, p),
+                  strcmp(url, acme->url) ? "URL from the CA" : "configured URL", why);
+    return APR_EINVAL;
+}
+
 static apr_status_t http_do(md_http_response_t **presp, md_acme_t *acme,
                             const md_http_request_t *req, md_result_t *result, apr_pool_t *p)
 {
-    apr_time_t start = apr_time_now();
-    apr_status_t rv = md_http_perform(presp, acme->http, req, p);
+    apr_time_t start;
+    apr_status_t rv = url_check(acme, req, result, p);
+
+    if (rv != APR_SUCCESS) return rv;
+    start = apr_time_now();
+    rv = md_http_perform(presp, acme->http, req, p);
 
     if (md_log_enabled(MD_LOG_TRACE2)) {
         md_log_perror(MD_LOG_MARK, MD_LOG_TRACE2, rv, p, "MD3011: %s %s: %d in %d ms", req->method,
@@ -173,14 +223,22 @@ apr_status_t md_acme_get(md_http_response_t **presp, md_acme_t *acme, const char
     return rv;
 }
 
+/* A URL of the directory: a string, and not an empty one (which names no resource). */
+static const char *directory_url(md_json_t *dir, const char *key)
+{
+    const char *url = md_json_gets(dir, key, NULL);
+
+    return url && *url ? url : NULL;
+}
+
 static apr_status_t directory_read(md_acme_t *acme, md_json_t *dir, md_result_t *result)
 {
-    acme->new_nonce = md_json_gets(dir, MD_KEY_NEW_NONCE, NULL);
-    acme->new_account = md_json_gets(dir, MD_KEY_NEW_ACCOUNT, NULL);
-    acme->new_order = md_json_gets(dir, MD_KEY_NEW_ORDER, NULL);
-    acme->revoke_cert = md_json_gets(dir, MD_KEY_REVOKE_CERT, NULL);
-    acme->key_change = md_json_gets(dir, MD_KEY_KEY_CHANGE, NULL);
-    acme->renewal_info = md_json_gets(dir, MD_KEY_RENEWAL_INFO, NULL);
+    acme->new_nonce = directory_url(dir, MD_KEY_NEW_NONCE);
+    acme->new_account = directory_url(dir, MD_KEY_NEW_ACCOUNT);
+    acme->new_order = directory_url(dir, MD_KEY_NEW_ORDER);
+    acme->revoke_cert = directory_url(dir, MD_KEY_REVOKE_CERT);
+    acme->key_change = directory_url(dir, MD_KEY_KEY_CHANGE);
+    acme->renewal_info = directory_url(dir, MD_KEY_RENEWAL_INFO);
     acme->terms_of_service = md_json_gets(dir, MD_KEY_META, MD_KEY_TERMS_OF_SERVICE, NULL);
     if (!acme->new_nonce || !acme->new_account || !acme->new_order) {
         md_result_set(result, APR_EINVAL, "the ACME directory at %s lacks newNonce, newAccount "

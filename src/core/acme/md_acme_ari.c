@@ -67,12 +67,13 @@ apr_status_t md_acme_ari_get(md_acme_ari_t *ari, md_acme_t *acme, const char *id
 {
     md_http_response_t *resp;
     const char *url;
+    apr_size_t len;
     apr_status_t rv;
 
     memset(ari, 0, sizeof(*ari));
     rv = md_acme_setup(acme, result);
     if (rv != APR_SUCCESS) return rv;
-    if (!acme->renewal_info) {
+    if (!acme->renewal_info || !*acme->renewal_info) {
         md_result_set(result, APR_ENOTIMPL, "the CA at %s offers no renewal information", acme->url);
         return APR_ENOTIMPL;
     }
@@ -80,8 +81,10 @@ apr_status_t md_acme_ari_get(md_acme_ari_t *ari, md_acme_t *acme, const char *id
         md_result_set(result, APR_EINVAL, "the certificate has no authority key identifier");
         return APR_EINVAL;
     }
-    url = apr_pstrcat(p, acme->renewal_info,
-                      acme->renewal_info[strlen(acme->renewal_info) - 1] == '/' ? "" : "/", id, NULL);
+    /* RFC 9773 4.1: the id is appended as a path segment */
+    len = strlen(acme->renewal_info);
+    url = apr_pstrcat(p, acme->renewal_info, acme->renewal_info[len - 1] == '/' ? "" : "/", id,
+                      NULL);
     rv = md_acme_get(&resp, acme, url, result, p);
     if (rv != APR_SUCCESS) return rv;
     ari->retry_after = result->retry_after;

@@ -276,6 +276,14 @@ apr_status_t md_acme_authz_answer_all(md_acme_t *acme, const apr_array_header_t 
     apr_status_t rv = APR_SUCCESS;
     int i;
 
+    /* 0. one authorization per identifier (RFC 8555 7.1.3): an order with more than the
+     *    MD has names is not the one we asked for, and each costs requests */
+    if (authz_urls->nelts > ctx->md->domains->nelts) {
+        md_result_set(result, APR_EINVAL, "the CA's order has %d authorizations for the %d "
+                      "name(s) of %s; it is refused", authz_urls->nelts,
+                      ctx->md->domains->nelts, ctx->md->name);
+        return APR_EINVAL;
+    }
     /* 1. every answer in place first, so that DNS propagation is waited for once */
     for (i = 0; rv == APR_SUCCESS && i < authz_urls->nelts; ++i) {
         rv = authz_prepare(&pa, acme, APR_ARRAY_IDX(authz_urls, i, const char *), ctx, result, p);

@@ -8,6 +8,10 @@
 #include "md_log.h"
 #include "md_util.h"
 
+/* Alternate chains (Link rel="alternate") looked at for MDPreferredChain: CAs offer one or
+ * two; each costs a request, so a CA cannot make us follow hundreds. */
+#define MD_ACME_MAX_ALTERNATES 8
+
 static void order_read(md_acme_order_t *order, md_json_t *json, apr_pool_t *p)
 {
     order->json = json;
@@ -217,7 +221,12 @@ static apr_array_header_t *chain_alternate(md_acme_resp_t *resp, md_acme_t *acme
     md_acme_resp_t *aresp;
     int i;
 
-    for (i = 0; i < links->nelts; ++i) {
+    if (links->nelts > MD_ACME_MAX_ALTERNATES) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_INFO, 0, p, "MD3032: the CA offers %d alternate "
+                      "chains; only the first %d are looked at", links->nelts,
+                      MD_ACME_MAX_ALTERNATES);
+    }
+    for (i = 0; i < links->nelts && i < MD_ACME_MAX_ALTERNATES; ++i) {
         const char *url = APR_ARRAY_IDX(links, i, const char *);
         if (chain_get(&alt, &aresp, acme, url, result, p) != APR_SUCCESS) continue;
         if (md_acme_chain_has_issuer(alt, preferred, p)) return alt;

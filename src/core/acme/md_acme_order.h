@@ -38,9 +38,9 @@ apr_status_t md_acme_order_finalize(md_acme_order_t *order, md_acme_t *acme,
                                     const unsigned char *csr_der, apr_size_t csr_len,
                                     md_result_t *result, apr_pool_t *p);
 /* Download the issued chain (leaf first). With preferred_issuer (a CN), the default
- * chain and the alternates (Link rel="alternate") are searched for one with a
- * certificate issued by that CN, the topmost such match winning; otherwise, or when
- * none matches, the default chain. */
+ * chain and the alternates (Link rel="alternate", the first 8 of them) are searched for
+ * one with a certificate issued by that CN, the topmost such match winning; otherwise,
+ * or when none matches, the default chain. */
 apr_status_t md_acme_order_cert(apr_array_header_t **pchain, md_acme_order_t *order,
                                 md_acme_t *acme, const char *preferred_issuer,
                                 md_result_t *result, apr_pool_t *p);
@@ -63,7 +63,8 @@ typedef struct {
 
 /* Bring every authorization to "valid": the valid ones need nothing; for the others pick
  * a challenge type (wildcards only dns-01), set all answers up, wait dns01_wait once when
- * dns-01 is among them, tell the CA to look, and poll each until valid or invalid. */
+ * dns-01 is among them, tell the CA to look, and poll each until valid or invalid. More
+ * authorizations than the MD has names are refused before any is fetched. */
 apr_status_t md_acme_authz_answer_all(md_acme_t *acme, const apr_array_header_t *authz_urls,
                                       md_acme_authz_ctx_t *ctx, md_result_t *result,
                                       apr_pool_t *p);

@@ -15,13 +15,20 @@ What the proxy adds (all of it ours, none of it Pebble's):
     an unknown profile is answered with invalidProfile, and a "replaces" naming
     a certificate that was replaced already with alreadyReplaced (409);
   * faults, scripted per path pattern (for Retry-After tests and, later, for
-    reliability tests): see add_fault().
+    reliability tests): see add_fault();
+  * a hostile CA's certificates: forged_chain() makes a transform that replaces
+    the issued leaf with one the test makes for the key of our request (from the
+    CSR the proxy saw), issued by Pebble's own intermediate, with other names,
+    dates or a forged signature;
+  * HttpRecorder: a plain http: listener that records what reaches it, for URLs
+    a hostile CA points us at.
 
 The proxy serves HTTPS with the harness CA's server certificate, so the module
 trusts it with the same MDCACertificateFile as Pebble.  Use it wherever a Pebble
 goes: apache_factory(ca=proxy) reads url, ca_file, root_path.
 """
 import base64
+import datetime
 import json
 import re
 import socket
@@ -33,6 +40,10 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.x509.oid import ExtensionOID, NameOID
 
 from .ports import free_ports
 
@@ -70,11 +81,13 @@ class Fault:
                  open until the fault is cleared, the proxy stops or `delay` s pass
       "transform" forward, then answer with transform(body bytes) -> bytes
                  (e.g. an oversized or invalid JSON body, a replaced certificate)
+                 and header_transform(headers dict, request path) -> dict (e.g. a
+                 Location or Link header changed); either may be None
     Connection refused is not a fault of one request: see pause()/resume().
     """
 
     def __init__(self, pattern, kind, method=None, count=1, status=503, headers=None,
-                 body="", delay=0.0, transform=None):
+                 body="", delay=0.0, transform=None, header_transform=None):
         self.pattern = re.compile(pattern)
         self.kind = kind
         self.method = method
@@ -84,6 +97,7 @@ class Fault:
         self.body = body
         self.delay = delay
         self.transform = transform
+        self.header_transform = header_transform
         self.fired = 0
 
     def matches(self, method, path):
@@ -174,6 +188,70 @@ class AcmeProxy:
         """Payloads of the newOrder requests that reached the proxy."""
         return [e["payload"] for e in self.requests_to(r"/order-plz", "POST")]
 
+    def last_csr(self):
+        """The CSR of the newest finalize request (what the module asked for)."""
+        for e in reversed(self.requests_to(r"^/finalize-order/", "POST", bad_nonce=True)):
+            csr = (e.get("payload") or {}).get("csr")
+            if csr:
+                return x509.load_der_x509_csr(b64url_decode(csr))
+        return None
+
+    def issuer_key(self, issuer):
+        """Pebble's private key of its intermediate `issuer` (a certificate)."""
+        want = issuer.public_key().public_bytes(serialization.Encoding.DER,
+                                                serialization.PublicFormat.SubjectPublicKeyInfo)
+        for i in range(8):
+            try:
+                pem = self.upstream.mgmt_get(f"/intermediate-keys/{i}")
+            except requests.RequestException:
+                break
+            key = serialization.load_pem_private_key(pem.encode(), None)
+            have = key.public_key().public_bytes(serialization.Encoding.DER,
+                                                 serialization.PublicFormat.SubjectPublicKeyInfo)
+            if have == want:
+                return key
+        raise RuntimeError("no intermediate key of Pebble matches the chain's issuer")
+
+    def forged_chain(self, names=None, extra_names=(), not_before=None, not_after=None,
+                     bad_signature=False):
+        """A transform for the certificate download (/certZ/): the CA's chain with its
+        leaf replaced by one made here for the public key of the last CSR, issued by
+        the chain's own intermediate (Pebble's key): only what is asked for differs from
+        a certificate the module takes. names: the SANs (default: those of the CSR), plus
+        extra_names; not_before/not_after: datetimes (default: an hour ago, and 6 years
+        ahead, after any Pebble certificate ends); bad_signature: signed with another
+        key, names and key identifiers still the intermediate's."""
+        def transform(data):
+            pems = split_pem(data)
+            issuer = x509.load_pem_x509_certificate(pems[1])
+            csr = self.last_csr()
+            sans = names
+            if sans is None:
+                sans = csr.extensions.get_extension_for_oid(
+                    ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value.get_values_for_type(x509.DNSName)
+            sans = list(sans) + list(extra_names)
+            now = datetime.datetime.now(datetime.timezone.utc)
+            signer = (other_key_like(issuer.public_key()) if bad_signature
+                      else self.issuer_key(issuer))
+            ski = issuer.extensions.get_extension_for_oid(ExtensionOID.SUBJECT_KEY_IDENTIFIER)
+            leaf = (
+                x509.CertificateBuilder()
+                .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, sans[0])]))
+                .issuer_name(issuer.subject)
+                .public_key(csr.public_key())
+                .serial_number(x509.random_serial_number())
+                .not_valid_before(not_before or now - datetime.timedelta(hours=1))
+                .not_valid_after(not_after or now + datetime.timedelta(days=6 * 365))
+                .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in sans]),
+                               critical=False)
+                .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(
+                    ski.value), critical=False)
+                .sign(signer, hashes.SHA256())
+            )
+            return leaf.public_bytes(serialization.Encoding.PEM) + b"".join(pems[1:])
+        return transform
+
     # -- lifecycle ------------------------------------------------------------------
     def start(self):
         proxy = self
@@ -218,6 +296,66 @@ class AcmeProxy:
 
     def rewrite(self, text):
         return text.replace(self.upstream_base, self.base)
+
+
+def other_key_like(public_key):
+    """A new private key of the same type and size as public_key."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        return rsa.generate_private_key(public_exponent=65537, key_size=public_key.key_size)
+    return ec.generate_private_key(public_key.curve)
+
+
+def split_pem(data):
+    """The PEM blocks of a chain, each with its END line."""
+    end = b"-----END CERTIFICATE-----"
+    return [b.strip() + b"\n" + end + b"\n" for b in data.split(end) if b.strip()]
+
+
+class HttpRecorder:
+    """A plain http: listener on 127.0.0.1 that records every request reaching it
+    (method, path) and answers 200 with "{}": the internal service a hostile CA
+    would point us at. url(path) is an http: URL to it."""
+
+    def __init__(self):
+        self.port = free_ports(1)[0]
+        self.requests = []
+        self.httpd = None
+
+    def url(self, path="/"):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self):
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, fmt, *args):
+                pass
+
+            def answer(self):
+                length = int(self.headers.get("Content-Length") or 0)
+                if length:
+                    self.rfile.read(length)
+                recorder.requests.append((self.command, self.path))
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(b"{}")
+
+            do_GET = do_POST = do_HEAD = answer
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.httpd.daemon_threads = True
+        threading.Thread(target=self.httpd.serve_forever, name="http-recorder",
+                         daemon=True).start()
+        return self
+
+    def stop(self):
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
+            self.httpd = None
 
 
 def _window_json(win):
@@ -310,8 +448,10 @@ class ProxyHandler(BaseHTTPRequestHandler):
             data = self.extend_directory(data)
         if fault and fault.kind in ("garble", "truncate"):
             data = self.damage(data, fault.kind)
-        if fault and fault.kind == "transform":
+        if fault and fault.kind == "transform" and fault.transform:
             data = fault.transform(data)
+        if fault and fault.kind == "transform" and fault.header_transform:
+            headers = fault.header_transform(dict(headers), path)
         try:
             self.send(status, headers, data, method)
         except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
