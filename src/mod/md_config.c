@@ -610,8 +610,9 @@ static const char *md_cmd_global_flag(cmd_parms *cmd, void *dc, const char *arg)
 
 static const char *md_cmd_require_https(cmd_parms *cmd, void *dc, const char *arg)
 {
-    /* flagged OR_AUTHCFG as in today's module, but it configures an MD, not a path */
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_LOC_FILE | NOT_IN_HTACCESS);
+    /* flagged OR_AUTHCFG as in today's module, but it configures an MD, not a path: as
+     * there, <If> and <Files> around it are accepted (they do not make it conditional) */
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIRECTORY | NOT_IN_LOCATION | NOT_IN_HTACCESS);
     int v;
 
     if (err) return err;

@@ -11,6 +11,9 @@
 #include "md_http.h"
 #include "md_event.h"
 
+/* Where ACME http-01 asks (RFC 8555 8.3); the only path MDRequireHttps leaves on http. */
+#define MD_ACME_CHALLENGE_PREFIX "/.well-known/acme-challenge/"
+
 extern module AP_MODULE_DECLARE_DATA md_module;
 
 /* Settings that may be given globally, per vhost, or inside <MDomain>. Every field

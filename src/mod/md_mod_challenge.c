@@ -17,7 +17,6 @@
 
 APLOG_USE_MODULE(md);
 
-#define ACME_CHALLENGE_PREFIX "/.well-known/acme-challenge/"
 #define ACME_TLS_1 "acme-tls/1"
 
 static md_mod_conf_t *mod_conf(server_rec *s)
@@ -48,10 +47,10 @@ int md_chall_http01_handler(request_rec *r, int lookup)
     const char *path = r->parsed_uri.path, *token, *authz, *host = r->hostname;
     apr_size_t tlen;
 
-    if (!mc->store || !path || strncmp(path, ACME_CHALLENGE_PREFIX, sizeof(ACME_CHALLENGE_PREFIX) - 1)) {
+    if (!mc->store || !path || strncmp(path, MD_ACME_CHALLENGE_PREFIX, sizeof(MD_ACME_CHALLENGE_PREFIX) - 1)) {
         return DECLINED;
     }
-    token = path + sizeof(ACME_CHALLENGE_PREFIX) - 1;
+    token = path + sizeof(MD_ACME_CHALLENGE_PREFIX) - 1;
     if (!token_valid(token) || !host_valid(host)) return DECLINED;
     if (md_store_load_text(&authz, mc->store, MD_SG_CHALLENGES, host, MD_FN_HTTP01, r->pool)
         != APR_SUCCESS) {

@@ -1,6 +1,6 @@
 /* MDRequireHttps: plain http requests for a managed name are redirected to https:
  * (302/307 temporary, 301/308 permanent), and with 'permanent' https answers carry
- * Strict-Transport-Security. /.well-known/ is never redirected: ACME and other
+ * Strict-Transport-Security. /.well-known/acme-challenge/ is never redirected: ACME
  * validations must keep working over http. Nothing happens while the MD has no
  * certificate yet (https would answer 503). */
 #include <string.h>
@@ -33,6 +33,20 @@ static md_t *md_for_request(request_rec *r)
     return NULL;
 }
 
+/* Is this an ACME http-01 request? Decided on the path as Apache will map it (this hook
+ * runs before Apache normalises it): unreserved %-escapes decoded, "." and ".." resolved,
+ * slashes merged. A path that climbs above the root is none. */
+static int is_acme_challenge(request_rec *r)
+{
+    char *path = apr_pstrdup(r->pool, r->parsed_uri.path);
+
+    if (!ap_normalize_path(path, AP_NORMALIZE_NOT_ABOVE_ROOT | AP_NORMALIZE_DECODE_UNRESERVED
+                                 | AP_NORMALIZE_MERGE_SLASHES)) {
+        return 0;
+    }
+    return !strncmp(path, MD_ACME_CHALLENGE_PREFIX, strlen(MD_ACME_CHALLENGE_PREFIX));
+}
+
 int md_https_require(request_rec *r)
 {
     md_t *md;
@@ -47,7 +61,7 @@ int md_https_require(request_rec *r)
         }
         return DECLINED;
     }
-    if (!strncmp(r->parsed_uri.path, "/.well-known/", 13)) return DECLINED;
+    if (is_acme_challenge(r)) return DECLINED;
     /* The public https port is 443, so the redirect names no port. MDPortMap says on
      * which local port 443 arrives; that is not what the client connects to. */
     apr_table_setn(r->headers_out, "Location",
