@@ -322,12 +322,12 @@ void md_status_renewal_refresh(md_json_t *mdj, const md_t *md, md_store_t *store
 /* ---- the MD ------------------------------------------------------------------------ */
 
 /* What md.json of today carries beyond md_to_json(), with secrets masked. */
-static void md_extras(md_json_t *j, const md_t *md)
+static void md_extras(md_json_t *j, const md_t *md, apr_pool_t *p)
 {
     if (md->cert_files->nelts) md_json_setsa(md->cert_files, j, MD_KEY_CERT_FILES, NULL);
     if (md->pkey_files->nelts) md_json_setsa(md->pkey_files, j, MD_KEY_PKEY_FILES, NULL);
     if (md->dns01_cmd) md_json_sets(md->dns01_cmd, j, MD_KEY_CMD_DNS01, NULL);
-    if (md->proxy_url) md_json_sets(md->proxy_url, j, MD_KEY_PROXY_URL, NULL);
+    if (md->proxy_url) md_json_sets(md_url_masked(md->proxy_url, p), j, MD_KEY_PROXY_URL, NULL);
     md_json_del(j, MD_KEY_EAB, NULL);
     if (md->eab_kid && strcmp(md->eab_kid, "none")) {
         md_json_sets(md->eab_kid, j, MD_KEY_EAB, MD_KEY_KID, NULL);
@@ -354,7 +354,7 @@ apr_status_t md_status_md_json(md_json_t **pjson, const md_t *md, md_store_t *st
     apr_time_t renew_at;
 
     /* 1. the MD as configured, secrets masked; like today, no text for a complete one */
-    md_extras(j, md);
+    md_extras(j, md, p);
     if (md->state == MD_S_COMPLETE) md_json_del(j, MD_KEY_STATE_DESCR, NULL);
     /* 2. the served certificates and the renew window they open */
     md_json_setj(served_certs_json(md, store, &renew_at, p), j, MD_KEY_CERT, NULL);

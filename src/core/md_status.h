@@ -50,6 +50,8 @@ typedef struct md_status_snap_t md_status_snap_t;
 /* A handle on the snapshot at path. Nothing is read or written yet. */
 md_status_snap_t *md_status_snap_make(const char *path, apr_pool_t *p);
 const char *md_status_snap_path(const md_status_snap_t *snap);
+/* The file is 0640; written by root, it is given to uid:gid (the children, who serve it). */
+void md_status_snap_set_owner(md_status_snap_t *snap, int uid, int gid);
 /* The snapshot file read: its header (version, written, stats) and each MD's entry as
  * compact JSON text (const char*), one per line as written; nothing of the entries is
  * parsed, so a reader can take them one at a time. */

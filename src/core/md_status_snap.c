@@ -46,6 +46,7 @@ struct md_status_snap_t {
     apr_time_t mtime;               /* of the file as we last wrote or read it */
     apr_ino_t inode;
     int loaded;
+    int uid, gid;                   /* the file's owner when root writes it; -1: keep */
     int dirty;                      /* updated since it was last written */
     apr_time_t written_at;          /* by this process */
     apr_thread_mutex_t *lock;       /* updates from several renewal threads */
@@ -66,12 +67,19 @@ md_status_snap_t *md_status_snap_make(const char *path, apr_pool_t *p)
     md_status_snap_t *snap = apr_pcalloc(p, sizeof(*snap));
 
     snap->path = apr_pstrdup(p, path);
+    snap->uid = snap->gid = -1;
     apr_thread_mutex_create(&snap->lock, APR_THREAD_MUTEX_DEFAULT, p);
     apr_pool_cleanup_register(p, snap, snap_cleanup, apr_pool_cleanup_null);
     return snap;
 }
 
 const char *md_status_snap_path(const md_status_snap_t *snap) { return snap->path; }
+
+void md_status_snap_set_owner(md_status_snap_t *snap, int uid, int gid)
+{
+    snap->uid = uid;
+    snap->gid = gid;
+}
 
 /* ---- the in-memory copy ------------------------------------------------------------ */
 
@@ -232,9 +240,14 @@ static apr_status_t file_write(md_status_snap_t *snap, apr_pool_t *p)
     /* 2. a temporary file of our own, renamed over the snapshot */
     rv = apr_file_mktemp(&f, tmp, APR_FOPEN_CREATE | APR_FOPEN_WRITE | APR_FOPEN_EXCL, p);
     if (rv != APR_SUCCESS) return rv;
-    /* the mode on the descriptor: the children may swap the name for a link meanwhile */
+    /* mode and owner on the descriptor (the children may swap the name for a link
+     * meanwhile): the children read it, nobody else needs to */
     apr_os_file_get(&fd, f);
-    rv = (fchmod(fd, 0644) == 0) ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    rv = (fchmod(fd, 0640) == 0) ? APR_SUCCESS : APR_FROM_OS_ERROR(errno);
+    if (rv == APR_SUCCESS && snap->uid >= 0 && geteuid() == 0
+        && fchown(fd, (uid_t)snap->uid, (gid_t)snap->gid) != 0) {
+        rv = APR_FROM_OS_ERROR(errno);
+    }
     if (rv == APR_SUCCESS) rv = apr_file_write_full(f, buf, (apr_size_t)(at - buf), NULL);
     apr_file_close(f);
     if (rv == APR_SUCCESS) rv = apr_file_rename(tmp, snap->path, p);

@@ -5,6 +5,7 @@
 #include <apr_strings.h>
 #include <apr_date.h>
 #include <apr_lib.h>
+#include <apr_uri.h>
 #include <arpa/inet.h>
 #include <openssl/rand.h>
 
@@ -139,6 +140,20 @@ const char *md_array_str_join(const apr_array_header_t *a, const char *sep, apr_
         s = apr_pstrcat(p, s, i ? sep : "", APR_ARRAY_IDX(a, i, const char *), NULL);
     }
     return s;
+}
+
+/* ---- URLs --------------------------------------------------------------------- */
+
+const char *md_url_masked(const char *url, apr_pool_t *p)
+{
+    apr_uri_t uri;
+
+    if (!url || !strchr(url, '@')) return url;
+    /* a URL that does not parse is not shown at all: it may hold a password anywhere */
+    if (apr_uri_parse(p, url, &uri) != APR_SUCCESS) return "(a URL that does not parse)";
+    if (!uri.password) return url;
+    uri.password = "***";
+    return apr_uri_unparse(p, &uri, APR_URI_UNP_REVEALPASSWORD);
 }
 
 /* ---- names -------------------------------------------------------------------- */

@@ -22,6 +22,9 @@ int md_array_str_eq(const apr_array_header_t *a, const apr_array_header_t *b, in
 void md_array_str_add_unique(apr_array_header_t *a, const char *s, int case_sensitive);
 const char *md_array_str_join(const apr_array_header_t *a, const char *sep, apr_pool_t *p);
 
+/* A URL as it may be shown (status, job.json, logs): a password in it as "***". */
+const char *md_url_masked(const char *url, apr_pool_t *p);
+
 /* Domain names. */
 int md_dns_is_wildcard(const char *name);
 int md_dns_matches(const char *pattern, const char *name);

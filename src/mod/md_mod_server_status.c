@@ -28,6 +28,20 @@ static const char *esc(page_t *pg, const char *s)
     return s ? ap_escape_html2(pg->r->pool, s, 0) : "";
 }
 
+/* A value of a ?auto line, which scripts split at line ends: what a CA or the store
+ * said (a problem's detail, a name) must not start a line of its own. */
+static const char *line(page_t *pg, const char *s)
+{
+    char *copy, *c;
+
+    if (!s) return "";
+    copy = apr_pstrdup(pg->r->pool, s);
+    for (c = copy; *c; ++c) {
+        if ((unsigned char)*c < 0x20 || *c == 0x7f) *c = ' ';
+    }
+    return copy;
+}
+
 static const char *date_text(apr_time_t t, apr_pool_t *p)
 {
     apr_time_exp_t x;
@@ -94,12 +108,15 @@ static void auto_activity(page_t *pg, int i, const md_status_md_t *m)
 
     if (m->has_job) {
         if (m->last_status && m->last_status_descr) {
-            ap_rprintf(r, "ManagedDomain[%d]ActivityLastStatus: %s\n", i, m->last_status_descr);
+            ap_rprintf(r, "ManagedDomain[%d]ActivityLastStatus: %s\n", i,
+                       line(pg, m->last_status_descr));
         }
-        if (m->last_problem) ap_rprintf(r, "ManagedDomain[%d]ActivityLastProblem: %s\n", i, m->last_problem);
+        if (m->last_problem) {
+            ap_rprintf(r, "ManagedDomain[%d]ActivityLastProblem: %s\n", i, line(pg, m->last_problem));
+        }
         ap_rprintf(r, "ManagedDomain[%d]ActivityFinished: %s\n", i, m->finished ? "yes" : "no");
         if (m->last_status && m->last_detail) {
-            ap_rprintf(r, "ManagedDomain[%d]ActivityLastDetail: %s\n", i, m->last_detail);
+            ap_rprintf(r, "ManagedDomain[%d]ActivityLastDetail: %s\n", i, line(pg, m->last_detail));
         }
         if (md_is_ready(m)) ap_rprintf(r, "ManagedDomain[%d]ActivityNewStaged: %d\n", i, m->staged->nelts);
         if (!m->finished && m->next_run > pg->now) {
@@ -122,16 +139,17 @@ static void auto_md(page_t *pg, int i, const md_status_md_t *m)
     const md_status_cert_t *c;
     int k;
 
-    ap_rprintf(r, "ManagedDomain[%d]Domain: %s\n", i, m->name);
+    ap_rprintf(r, "ManagedDomain[%d]Domain: %s\n", i, line(pg, m->name));
     for (k = 0; k < m->domains->nelts; ++k) {
-        ap_rprintf(r, "ManagedDomain[%d]Names[%d]: %s\n", i, k, APR_ARRAY_IDX(m->domains, k, const char *));
+        ap_rprintf(r, "ManagedDomain[%d]Names[%d]: %s\n", i, k,
+                   line(pg, APR_ARRAY_IDX(m->domains, k, const char *)));
     }
     ap_rprintf(r, "ManagedDomain[%d]Status: %s\n", i, status_text(pg, m));
     if (m->valid_from > pg->now) ap_rprintf(r, "ManagedDomain[%d]ValidFrom: %s\n", i, date_text(m->valid_from, r->pool));
     if (m->valid_until) ap_rprintf(r, "ManagedDomain[%d]ValidUntil: %s\n", i, date_text(m->valid_until, r->pool));
     if (m->ca_url) {
-        ap_rprintf(r, "ManagedDomain[%d]CAName: %s\n", i, ca_name(m->ca_url, r->pool));
-        ap_rprintf(r, "ManagedDomain[%d]CAURL: %s\n", i, m->ca_url);
+        ap_rprintf(r, "ManagedDomain[%d]CAName: %s\n", i, line(pg, ca_name(m->ca_url, r->pool)));
+        ap_rprintf(r, "ManagedDomain[%d]CAURL: %s\n", i, line(pg, m->ca_url));
     }
     if (m->stapling) ap_rprintf(r, "ManagedDomain[%d]Stapling: on\n", i);
     /* the first certificate's check link, under today's keys */
@@ -145,7 +163,7 @@ static void auto_md(page_t *pg, int i, const md_status_md_t *m)
     auto_activity(pg, i, m);
     for (k = 0; k < m->damage->nelts; ++k) {
         ap_rprintf(r, "ManagedDomain[%d]StoreDamage[%d]: %s\n", i, k,
-                   APR_ARRAY_IDX(m->damage, k, const char *));
+                   line(pg, APR_ARRAY_IDX(m->damage, k, const char *)));
     }
 }
 

@@ -80,6 +80,8 @@ int md_mod_status_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     }
     /* 1. the status of every MD, read from the store once, in one file */
     mc->status_snap = md_status_snap_make(apr_pstrcat(pconf, dir, "/", MD_STATUS_FILE, NULL), pconf);
+    md_status_snap_set_owner(mc->status_snap, (int)ap_unixd_config.user_id,
+                             (int)ap_unixd_config.group_id);
     rv = md_status_snapshot_write(mc->status_snap, mc->mds, mc->store, ptemp);
     if (rv != APR_SUCCESS) return OK;  /* logged by the core; serving goes on */
     /* 2. what the children need to answer from it */

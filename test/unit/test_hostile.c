@@ -139,6 +139,19 @@ START_TEST(md_json_hostile_key_spec)
 }
 END_TEST
 
+/* A proxy URL as shown anywhere (status, job.json, logs) never carries its password. */
+START_TEST(url_password_masked)
+{
+    ck_assert_str_eq(md_url_masked("http://u:s3cret@proxy.test:3128/", md_test_pool),
+                     "http://u:***@proxy.test:3128/");
+    ck_assert_str_eq(md_url_masked("https://proxy.test:3128", md_test_pool), "https://proxy.test:3128");
+    ck_assert_str_eq(md_url_masked("http://u@proxy.test/", md_test_pool), "http://u@proxy.test/");
+    ck_assert_ptr_null(strstr(md_url_masked("http://u:a@b@proxy.test/", md_test_pool), "a@b"));
+    ck_assert_ptr_null(strstr(md_url_masked("http://u:s3cret@[::1/", md_test_pool), "s3cret"));
+    ck_assert_ptr_null(md_url_masked(NULL, md_test_pool));
+}
+END_TEST
+
 Suite *md_test_hostile_suite(void)
 {
     Suite *s = suite_create("hostile");
@@ -151,6 +164,7 @@ Suite *md_test_hostile_suite(void)
     tcase_add_test(tc, exec_arguments_arrive_literally);
     tcase_add_test(tc, store_names_are_path_components);
     tcase_add_test(tc, md_json_hostile_key_spec);
+    tcase_add_test(tc, url_password_masked);
     suite_add_tcase(s, tc);
     return s;
 }

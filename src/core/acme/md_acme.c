@@ -4,6 +4,7 @@
 #include <apr_uri.h>
 
 #include "md_acme.h"
+#include "md_util.h"
 #include "md_jws.h"
 #include "md_json_keys.h"
 #include "md_log.h"
@@ -75,7 +76,8 @@ static const char *transport_failure(apr_status_t rv, md_acme_t *acme, apr_pool_
     case APR_ECONNREFUSED:
         return apr_psprintf(p, "no answer from the CA: the connection%s was refused (down, or "
                             "the wrong port?)", cfg->proxy_url
-                            ? apr_pstrcat(p, " through the proxy ", cfg->proxy_url, NULL) : "");
+                            ? apr_pstrcat(p, " through the proxy ", md_url_masked(cfg->proxy_url, p), NULL)
+                            : "");
     case APR_ECONNRESET:
         return "no answer from the CA: the connection was closed or reset before a complete answer";
     case APR_EHOSTUNREACH:
