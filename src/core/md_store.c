@@ -522,6 +522,17 @@ apr_status_t md_store_rename(const md_store_t *store, md_store_group_t group, co
     return (rv == APR_SUCCESS) ? md_fs_rename(gdir, from, gdir, to) : rv;
 }
 
+apr_status_t md_store_rename_file(const md_store_t *store, md_store_group_t group, const char *name,
+                                  const char *from, const char *to, apr_pool_t *p)
+{
+    md_fs_dir_t *dir;
+    apr_status_t rv;
+
+    if (!from || !to || names_bad(name, from) || names_bad(NULL, to)) return APR_EINVAL;
+    rv = store_dir(&dir, store, group, name, 0, p);
+    return (rv == APR_SUCCESS) ? md_fs_rename(dir, from, dir, to) : rv;
+}
+
 apr_status_t md_store_append_text(const md_store_t *store, md_store_group_t group, const char *name,
                                   const char *aspect, const char *text, apr_pool_t *p)
 {

@@ -89,6 +89,9 @@ apr_status_t md_store_names(apr_array_header_t **pnames, const md_store_t *store
 /* Entries of group/name (of any kind), sorted; with name NULL, the group's folders. */
 apr_status_t md_store_list(apr_array_header_t **pnames, const md_store_t *store,
                            md_store_group_t group, const char *name, apr_pool_t *p);
+/* Rename a file of group/name (a file name of an earlier version to today's). */
+apr_status_t md_store_rename_file(const md_store_t *store, md_store_group_t group, const char *name,
+                                  const char *from, const char *to, apr_pool_t *p);
 /* Append text to a file (markers several writers add to). */
 apr_status_t md_store_append_text(const md_store_t *store, md_store_group_t group, const char *name,
                                   const char *aspect, const char *text, apr_pool_t *p);

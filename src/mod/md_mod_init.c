@@ -367,27 +367,21 @@ static void staging_scan(md_store_t *store, md_t *md, apr_pool_t *p)
 static void old_names_carry(md_store_t *store, md_store_group_t group, const md_t *md,
                             apr_pool_t *p)
 {
+    static const char *const kinds[] = { MD_FN_PUBCERT, MD_FN_PRIVKEY };
     const md_pkey_spec_t *spec;
-    apr_array_header_t *chain;
-    md_pkey_t *pkey;
     const char *old, *now;
-    int i;
+    int i, k;
 
     for (i = 0; i < md_pkey_spec_count(md); ++i) {
         spec = md_pkey_spec_at(md, i);
-        old = md_pkey_file_name_old(spec, MD_FN_PUBCERT, p);
-        now = md_pkey_file_name(spec, MD_FN_PUBCERT, p);
-        if (old && md_store_exists(store, group, md->name, now, p) != APR_SUCCESS
-            && md_store_load_chain(&chain, store, group, md->name, old, p) == APR_SUCCESS
-            && md_store_save_chain(store, group, md->name, now, chain, p) == APR_SUCCESS) {
-            md_store_remove(store, group, md->name, old, p);
-        }
-        old = md_pkey_file_name_old(spec, MD_FN_PRIVKEY, p);
-        now = md_pkey_file_name(spec, MD_FN_PRIVKEY, p);
-        if (old && md_store_exists(store, group, md->name, now, p) != APR_SUCCESS
-            && md_store_load_pkey(&pkey, store, group, md->name, old, p) == APR_SUCCESS
-            && md_store_save_pkey(store, group, md->name, now, pkey, p) == APR_SUCCESS) {
-            md_store_remove(store, group, md->name, old, p);
+        for (k = 0; k < 2; ++k) {
+            old = md_pkey_file_name_old(spec, kinds[k], p);
+            now = md_pkey_file_name(spec, kinds[k], p);
+            /* the same content under the new name: a rename in the MD's folder */
+            if (old && md_store_exists(store, group, md->name, now, p) != APR_SUCCESS
+                && md_store_exists(store, group, md->name, old, p) == APR_SUCCESS) {
+                md_store_rename_file(store, group, md->name, old, now, p);
+            }
         }
     }
 }

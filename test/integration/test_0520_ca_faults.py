@@ -84,14 +84,6 @@ CASES = {
 }
 
 
-def _job(apache, domain):
-    try:
-        with open(apache.store_path("staging", domain, "job.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
 def _retries(apache, domain):
     """(attempt, seconds) of every 'renewal failed ... next try in X' in the log."""
     out = []
@@ -148,11 +140,11 @@ def test_0520_ca_fault_during_renewal(acmeproxy_factory, apache_factory, domain,
     apache.expect_log(rf"MD1102: {domain}: renewal failed", required=True)
     apache.graceful()
     errors = 1 if name == "429" else 2
-    wait_until(lambda: _job(apache, domain).get("errors", 0) >= errors, 30 + 4 * fault_time,
+    wait_until(lambda: apache.staging_job(domain).get("errors", 0) >= errors, 30 + 4 * fault_time,
                interval=0.1, what=f"{errors} failed renewals")
 
     # 2. what the administrator sees meanwhile
-    job = _job(apache, domain)
+    job = apache.staging_job(domain)
     assert re.search(detail, job["last"]["detail"]), job["last"]
     assert job.get("next-run"), job
     if name == "429":
@@ -168,7 +160,7 @@ def test_0520_ca_fault_during_renewal(acmeproxy_factory, apache_factory, domain,
         proxy.clear_faults()
     else:
         proxy.resume()
-    wait_until(lambda: _job(apache, domain).get("finished") and os.path.exists(
+    wait_until(lambda: apache.staging_job(domain).get("finished") and os.path.exists(
                apache.store_path("staging", domain, "pubcert.pem")), RETRY_AFTER + 30, interval=0.1,
                what="the renewal once the fault is gone")
     retries = _check_backoff(apache, proxy, domain, name, path, fault_time, since)

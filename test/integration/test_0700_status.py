@@ -156,7 +156,10 @@ def test_0700_md_status_json(apache, four_mds):
     snapshot = os.path.join(apache.server_root, "run", "md-status", "status.json")
     with open(snapshot) as f:
         snap_text = f.read()
-    assert oct(os.stat(snapshot).st_mode & 0o777) == "0o644"
+    # readable by the children who serve it (its owner), by nobody else (issue 14)
+    assert oct(os.stat(snapshot).st_mode & 0o777) == "0o640"
+    import pwd
+    assert pwd.getpwuid(os.stat(snapshot).st_uid).pw_name == apache.user
     for text in (apache.status_get("/md-status").text, json.dumps(one), snap_text):
         assert EAB_HMAC not in text
 

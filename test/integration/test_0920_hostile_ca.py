@@ -39,14 +39,6 @@ NOW = datetime.datetime.now(datetime.timezone.utc)
 DAY = datetime.timedelta(days=1)
 
 
-def _job(apache, domain):
-    try:
-        with open(apache.store_path("staging", domain, "job.json")) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return {}
-
-
 def _certs_in_store(apache, domain):
     """Every certificate and key file of the MD in domains/ and archive/ with its digest:
     what serving is made of (md.json changes with the configuration, and is left out)."""
@@ -76,16 +68,16 @@ def _wait_staged(apache, domain):
     """Until the renewal has staged a set (apache.wait_for_cert is content with the one in
     domains/)."""
     wait_until(lambda: os.path.exists(apache.store_path("staging", domain, "pubcert.pem"))
-               and _job(apache, domain).get("finished"), 60, interval=0.1,
+               and apache.staging_job(domain).get("finished"), 60, interval=0.1,
                what="a staged renewal")
 
 
 def _wait_outcome(apache, domain, other=lambda: False):
     """Until the renewal failed, or (what must not happen) staged a set, or `other`."""
-    wait_until(lambda: _job(apache, domain).get("errors", 0) >= 1
-               or _job(apache, domain).get("finished") or other(), 60, interval=0.1,
+    wait_until(lambda: apache.staging_job(domain).get("errors", 0) >= 1
+               or apache.staging_job(domain).get("finished") or other(), 60, interval=0.1,
                what="the renewal's outcome")
-    assert not _job(apache, domain).get("finished"), "the renewal staged a set"
+    assert not apache.staging_job(domain).get("finished"), "the renewal staged a set"
 
 
 def _renew_now(apache):
@@ -99,7 +91,7 @@ def _assert_old_kept(apache, domain, serial, stored, detail):
     job.json and md-status, nothing new in domains/ or the archive."""
     apache.graceful()
     assert apache.verify_cert(domain).serial_number == serial
-    job = _job(apache, domain)
+    job = apache.staging_job(domain)
     assert re.search(detail, job["last"]["detail"]), job["last"]
     assert not job.get("finished"), job
     status = apache.md_status(domain)
@@ -343,12 +335,12 @@ def test_0920_staged_set_checked_at_activation(acmeproxy_factory, apache_factory
     _assert_old_kept(apache, domain, serial, stored, detail)
     assert os.path.exists(pubcert)
     # another restart within the backoff: the same failure, counted once
-    assert _job(apache, domain)["errors"] == 1
+    assert apache.staging_job(domain)["errors"] == 1
     apache.graceful()
-    assert _job(apache, domain)["errors"] == 1
+    assert apache.staging_job(domain)["errors"] == 1
     assert apache.verify_cert(domain).serial_number == serial
     # the renewal is tried again after the backoff, and stages a good set
-    wait_until(lambda: _job(apache, domain).get("finished"), 60, interval=0.1,
+    wait_until(lambda: apache.staging_job(domain).get("finished"), 60, interval=0.1,
                what="a new renewal after the refused activation")
     apache.graceful()
     assert apache.verify_cert(domain).serial_number != serial

@@ -590,12 +590,17 @@ class Apache:
         except TimeoutError as e:
             raise TimeoutError(f"{e}\n--- error log tail ---\n{self.log_tail(6000)}") from None
 
-    def _job_finished(self, md):
+    def staging_job(self, md):
+        """staging/<md>/job.json, parsed; {} while there is none (or it is being
+        replaced)."""
         try:
             with open(self.store_path("staging", md, "job.json")) as f:
-                return bool(json.load(f).get("finished"))
+                return json.load(f)
         except (OSError, ValueError):
-            return False
+            return {}
+
+    def _job_finished(self, md):
+        return bool(self.staging_job(md).get("finished"))
 
     # -- clients ---------------------------------------------------------
     def get_cert(self, name, port=None):
