@@ -352,11 +352,24 @@ const char *md_config_contact_uri(const char *address, apr_pool_t *p)
                                               : address;
 }
 
+/* A warning at start naming the line, for values today's module starts with and that
+ * fail later (a renewal): the server starts, as it does with today's. */
+static void warn_at(cmd_parms *cmd, const char *id, const char *msg)
+{
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "%s: %s:%d: %s: %s", id,
+                 cmd->directive->filename, cmd->directive->line_num, cmd->cmd->name, msg);
+}
+
 static const char *md_cmd_contact(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *uri = md_config_contact_uri(arg, cmd->pool);
 
-    if (!uri) return at(cmd, apr_psprintf(cmd->pool, "'%s' is not an email address", arg));
+    if (!uri) {
+        /* today's module sends it as it is; the CA refuses the account (invalidContact) */
+        warn_at(cmd, "MD4014", apr_psprintf(cmd->pool, "'%s' is not an email address; the CA "
+                                            "will likely refuse the account", arg));
+        uri = apr_pstrcat(cmd->pool, "mailto:", arg, NULL);
+    }
     settings_for(cmd)->contact = uri;
     return NULL;
 }
@@ -372,8 +385,11 @@ static const char *file_or_none(cmd_parms *cmd, const char *arg, const char **pf
         return NULL;
     }
     path = ap_server_root_relative(cmd->pool, arg);
-    if (!path || md_file_exists(path, cmd->pool) != APR_SUCCESS) {
-        return at(cmd, apr_psprintf(cmd->pool, "the file '%s' does not exist", arg));
+    if (!path) return at(cmd, apr_psprintf(cmd->pool, "'%s' is not a valid path", arg));
+    if (md_file_exists(path, cmd->pool) != APR_SUCCESS) {
+        /* as today's module: the server starts, requests that need it fail naming it */
+        warn_at(cmd, "MD4015", apr_psprintf(cmd->pool, "the file '%s' does not exist; "
+                                            "requests that need it will fail", arg));
     }
     *pfield = path;
     return NULL;
@@ -442,14 +458,26 @@ static const char *window_parse(cmd_parms *cmd, const char *arg, const md_timesl
     return NULL;
 }
 
+/* A negative window means nothing; today's module starts with one, so ours does too,
+ * with the default window and a warning. Other invalid values stop the start. */
+static const char *window_directive(cmd_parms *cmd, const char *arg, const md_timeslice_t **pts)
+{
+    if (arg[0] == '-') {
+        warn_at(cmd, "MD4016", apr_psprintf(cmd->pool, "'%s' is negative and ignored; the "
+                                            "default window applies", arg));
+        return NULL;
+    }
+    return window_parse(cmd, arg, pts);
+}
+
 static const char *md_cmd_renew_window(cmd_parms *cmd, void *dc, const char *arg)
 {
-    return window_parse(cmd, arg, &settings_for(cmd)->renew_window);
+    return window_directive(cmd, arg, &settings_for(cmd)->renew_window);
 }
 
 static const char *md_cmd_warn_window(cmd_parms *cmd, void *dc, const char *arg)
 {
-    return window_parse(cmd, arg, &settings_for(cmd)->warn_window);
+    return window_directive(cmd, arg, &settings_for(cmd)->warn_window);
 }
 
 static const char *md_cmd_pkeys(cmd_parms *cmd, void *dc, int argc, char *const argv[])

@@ -318,3 +318,21 @@ def test_0432_first_renewal_side_by_side(apache_factory, domain):
     assert ours["contact"] == theirs["contact"] == [f"mailto:admin@{domain}"]
     assert ours["plain"] == theirs["plain"] == 503
     assert ours["token"] == theirs["token"], (ours["token"], theirs["token"])
+
+
+@pytest.mark.parametrize("conf", ["MDCACertificateFile {root}/none.pem", "MDContactEmail nobody"],
+                         ids=["cacert-missing", "contact-no-at"])
+def test_0433_starts_where_todays_starts(apache, domain, conf):
+    """Values today's module starts with (checked side by side in the corpus) start ours
+    too, with a warning naming the line: the server serves, and the MD's renewal fails
+    with its reason in md-status instead of the whole server refusing to start."""
+    apache.add(conf.format(root=apache.server_root) + f"\nMDomain {domain}\nMDRetryDelay 30s")
+    apache.add_vhost(domain)
+    apache.add_status_vhost()
+    apache.expect_log(r"MD401[45]: ", required=True)
+    apache.expect_log(rf"MD1102: {domain}: renewal failed", required=True)
+    apache.start()
+    r = apache.https_get(domain, "/")
+    assert r.status == 503, r.status_line      # the fallback, as with no certificate yet
+    wait_until(lambda: apache.md_status(domain).get("renewal", {}).get("last", {}).get("detail"),
+               30, what="the renewal's failure in md-status")
