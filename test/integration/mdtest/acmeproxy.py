@@ -423,7 +423,8 @@ class ProxyHandler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         self._payload = jws_payload(body) if method == "POST" else None
         fault = self.proxy.take_fault(method, self.path)
-        self._faulted = fault is not None
+        # a delay passes the answer on unchanged: a badNonce after it is retried as always
+        self._faulted = fault is not None and fault.kind != "delay"
         if fault and self.apply_fault_before(fault, method):
             return
         path = urllib.parse.urlsplit(self.path).path
