@@ -102,18 +102,18 @@ static apr_status_t chain_check(const char **preason, md_store_t *store, const m
 /* The staged certificate of a key spec: APR_ENOENT when it or its key is missing, else
  * what the check says of it (it may have been staged long ago, or by someone else: the
  * children own staging/). */
-static apr_status_t spec_check(const char **preason, md_store_t *store, const md_t *md,
-                               int spec_index, apr_pool_t *p)
+static apr_status_t spec_check(const char **preason, md_store_t *store, md_store_group_t group,
+                               const md_t *md, int spec_index, apr_pool_t *p)
 {
     const md_pkey_spec_t *spec = md_pkey_spec_at(md, spec_index);
     apr_array_header_t *chain;
     md_pkey_t *key;
 
     *preason = NULL;
-    if (md_store_load_chain(&chain, store, MD_SG_STAGING, md->name,
+    if (md_store_load_chain(&chain, store, group, md->name,
                             md_pkey_file_name(spec, MD_FN_PUBCERT, p), p) != APR_SUCCESS
         || chain->nelts == 0
-        || md_store_load_pkey(&key, store, MD_SG_STAGING, md->name,
+        || md_store_load_pkey(&key, store, group, md->name,
                               md_pkey_file_name(spec, MD_FN_PRIVKEY, p), p) != APR_SUCCESS) {
         return APR_ENOENT;
     }
@@ -124,22 +124,22 @@ static int spec_staged(md_store_t *store, const md_t *md, int spec_index, apr_po
 {
     const char *why;
 
-    return spec_check(&why, store, md, spec_index, p) == APR_SUCCESS;
+    return spec_check(&why, store, MD_SG_STAGING, md, spec_index, p) == APR_SUCCESS;
 }
 
-apr_status_t md_renew_staged_check(const char **preason, md_store_t *store, const md_t *md,
-                                   apr_pool_t *p)
+apr_status_t md_renew_set_check(const char **preason, md_store_t *store, md_store_group_t group,
+                                const md_t *md, apr_pool_t *p)
 {
     apr_status_t rv;
     const char *why;
     int i;
 
     *preason = NULL;
-    if (md_store_exists(store, MD_SG_STAGING, md->name, MD_FN_MD, p) != APR_SUCCESS) {
+    if (md_store_exists(store, group, md->name, MD_FN_MD, p) != APR_SUCCESS) {
         return APR_ENOENT;
     }
     for (i = 0; i < md_pkey_spec_count(md); ++i) {
-        rv = spec_check(&why, store, md, i, p);
+        rv = spec_check(&why, store, group, md, i, p);
         if (rv == APR_SUCCESS) continue;
         if (why) *preason = apr_psprintf(p, "the staged %s certificate %s",
                                          md_pkey_spec_name(md_pkey_spec_at(md, i)), why);
@@ -152,7 +152,7 @@ int md_renew_staging_complete(md_store_t *store, const md_t *md, apr_pool_t *p)
 {
     const char *why;
 
-    return md_renew_staged_check(&why, store, md, p) == APR_SUCCESS;
+    return md_renew_set_check(&why, store, MD_SG_STAGING, md, p) == APR_SUCCESS;
 }
 
 apr_array_header_t *md_renew_staged_files(md_store_t *store, const md_t *md, apr_pool_t *p)

@@ -35,13 +35,14 @@ typedef struct {
  * it with its key and the MD's md.json. Failures are recorded in ctx->result. */
 apr_status_t md_renew_run(md_renew_ctx_t *ctx, apr_pool_t *p);
 
-/* Is the staged set complete and fit to go live? APR_ENOENT when something is missing;
- * APR_SUCCESS when each key spec has its certificate and key and md_cert_check_chain
- * passes them now (against the MD's names and the served certificate); else its status
- * with *preason naming the certificate and what is wrong with it. */
-apr_status_t md_renew_staged_check(const char **preason, md_store_t *store, const md_t *md,
-                                   apr_pool_t *p);
-/* md_renew_staged_check() passes. */
+/* Is the set in group (staging/, or its copy in tmp/ at activation) complete and fit to
+ * go live? APR_ENOENT when something is missing; APR_SUCCESS when each key spec has its
+ * certificate and key and md_cert_check_chain passes them now (against the MD's names
+ * and the served certificate); else its status with *preason naming the certificate and
+ * what is wrong with it. */
+apr_status_t md_renew_set_check(const char **preason, md_store_t *store, md_store_group_t group,
+                                const md_t *md, apr_pool_t *p);
+/* md_renew_set_check() passes on staging/. */
 int md_renew_staging_complete(md_store_t *store, const md_t *md, apr_pool_t *p);
 /* The aspects of a complete staged set to activate: md.json, job.json, keys, certs. */
 apr_array_header_t *md_renew_staged_files(md_store_t *store, const md_t *md, apr_pool_t *p);

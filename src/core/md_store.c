@@ -655,7 +655,8 @@ apr_status_t md_store_recover(const md_store_t *store, const char *name, apr_poo
 }
 
 apr_status_t md_store_activate(const md_store_t *store, const char *name,
-                               const apr_array_header_t *files, apr_pool_t *p)
+                               const apr_array_header_t *files, md_store_check_fn *check,
+                               void *baton, apr_pool_t *p)
 {
     apr_status_t rv;
     int i;
@@ -670,14 +671,16 @@ apr_status_t md_store_activate(const md_store_t *store, const char *name,
         MD_FAULT("activate-copying");   /* after the first file, and the others */
     }
     MD_FAULT("activate-copied");
-    /* 3. the marker that tmp/<name> is complete: from here on, recovery finishes the job */
+    /* 3. the copy checked: from here on nothing of the children's is read */
+    if (rv == APR_SUCCESS && check) rv = check(baton, MD_SG_TMP, p);
+    /* 4. the marker that tmp/<name> is complete: from here on, recovery finishes the job */
     if (rv == APR_SUCCESS) rv = md_store_save_text(store, MD_SG_TMP, name, MD_FN_COMPLETE, "", p);
     if (rv != APR_SUCCESS) {
         md_store_purge(store, MD_SG_TMP, name, p);
         return rv;
     }
     MD_FAULT("activate-marked");
-    /* 4. old set to the archive, new set in place, staging gone */
+    /* 5. old set to the archive, new set in place, staging gone */
     return md_store_recover(store, name, p);
 }
 

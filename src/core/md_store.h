@@ -105,11 +105,15 @@ apr_status_t md_store_rename(const md_store_t *store, md_store_group_t group, co
 
 /* Activation: make the complete staged set of an MD the served one. The files of
  * staging/<name> are written with their final permissions (keys decrypted) to
- * tmp/<name>, domains/<name> moves to archive/<name>.N, tmp/<name> becomes
+ * tmp/<name>; check (when given) is run on that copy, which only root can change, so
+ * what goes live is what was checked (the children own staging/ and may change it after
+ * any earlier look); domains/<name> moves to archive/<name>.N, tmp/<name> becomes
  * domains/<name>, staging/<name> is removed. A crash between the steps is repaired
  * by md_store_recover() at the next start. */
+typedef apr_status_t md_store_check_fn(void *baton, md_store_group_t group, apr_pool_t *p);
 apr_status_t md_store_activate(const md_store_t *store, const char *name,
-                               const apr_array_header_t *files, apr_pool_t *p);
+                               const apr_array_header_t *files, md_store_check_fn *check,
+                               void *baton, apr_pool_t *p);
 /* Damage. A file that is there but does not parse (truncated or invalid JSON, a PEM
  * file without certificate, a key that does not load) is damage: the loaders report it
  * themselves, and so may callers that check files otherwise. Each damaged path is logged

@@ -455,6 +455,21 @@ static void md_installed(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t 
     if (ran) md_job_save(job, mc->store, MD_SG_DOMAINS, p);
 }
 
+/* The check again on the copy in tmp/, which the children cannot change: what goes live
+ * is what was checked, whatever happens in staging/ meanwhile. */
+typedef struct {
+    md_store_t *store;
+    const md_t *md;
+} activation_t;
+
+static apr_status_t activation_check(void *baton, md_store_group_t group, apr_pool_t *p)
+{
+    const activation_t *a = baton;
+    const char *why;
+
+    return md_renew_set_check(&why, a->store, group, a->md, p);
+}
+
 /* A staged set that fails the check of what the CA sent is not activated: it stays in
  * staging (the status shows it), its job says why and backs off like a failed renewal,
  * and the watchdog renews the certificates that failed when the backoff is over. */
@@ -508,12 +523,14 @@ static void md_activate_staged(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_p
     /* 3. a complete staged set is checked again (the children own staging/, and time
      *    passed since it was staged): our keys, our names, its dates, its chain */
     if (rv == APR_SUCCESS) {
-        rv = md_renew_staged_check(&why, store, md, p);
+        rv = md_renew_set_check(&why, store, MD_SG_STAGING, md, p);
         if (rv != APR_SUCCESS && !APR_STATUS_IS_ENOENT(rv)) md_staged_refused(mc, md, s, rv, why, p);
     }
     /* 4. one whose time has come goes live; the old one to the archive */
     if (rv == APR_SUCCESS && activation_due(mc, md, p)) {
-        rv = md_store_activate(store, md->name, md_renew_staged_files(store, md, p), p);
+        activation_t a = { store, md };
+        rv = md_store_activate(store, md->name, md_renew_staged_files(store, md, p),
+                               activation_check, &a, p);
         if (rv != APR_SUCCESS) {
             ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "AH10069: MD1002: %s: activating the staged "
                          "certificate failed; the last served certificate stays. Check the "

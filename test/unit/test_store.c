@@ -174,7 +174,7 @@ START_TEST(store_activation_archives_and_prunes)
 
     for (i = 1; i <= 8; ++i) {
         stage_set("a.test", apr_psprintf(md_test_pool, "set %d", i));
-        ck_assert_int_eq(md_store_activate(store, "a.test", set_files(), md_test_pool), APR_SUCCESS);
+        ck_assert_int_eq(md_store_activate(store, "a.test", set_files(), NULL, NULL, md_test_pool), APR_SUCCESS);
         ck_assert_int_eq(md_store_archive_prune(store, "a.test", 3, md_test_pool), APR_SUCCESS);
     }
     ck_assert_int_eq(md_store_load_text(&text, store, MD_SG_DOMAINS, "a.test", "pubcert.pem", md_test_pool), APR_SUCCESS);
@@ -190,13 +190,47 @@ START_TEST(store_activation_archives_and_prunes)
 }
 END_TEST
 
+/* The activation's check reads the copy in tmp/ (what goes live), not staging/, which
+ * the children may change after any earlier look; a refusal activates nothing. */
+static apr_status_t check_tmp_copy(void *baton, md_store_group_t group, apr_pool_t *p)
+{
+    const char *text = NULL;
+
+    *(md_store_group_t *)baton = group;
+    /* the children change staging/ after the copy: the copy is what counts */
+    md_store_save_text(store, MD_SG_STAGING, "a.test", "pubcert.pem", "swapped", p);
+    md_store_load_text(&text, store, group, "a.test", "pubcert.pem", p);
+    return (text && !strcmp(text, "set 2")) ? APR_EGENERAL : APR_SUCCESS;
+}
+
+START_TEST(store_activation_checks_the_copy)
+{
+    md_store_group_t seen = MD_SG_COUNT;
+    const char *text;
+
+    stage_set("a.test", "set 1");
+    ck_assert_int_eq(md_store_activate(store, "a.test", set_files(), check_tmp_copy, &seen,
+                                       md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(seen, MD_SG_TMP);
+    ck_assert_int_eq(md_store_load_text(&text, store, MD_SG_DOMAINS, "a.test", "pubcert.pem", md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(text, "set 1");
+    /* refused: the served set stays, nothing half-done is left in tmp/ */
+    stage_set("a.test", "set 2");
+    ck_assert_int_eq(md_store_activate(store, "a.test", set_files(), check_tmp_copy, &seen,
+                                       md_test_pool), APR_EGENERAL);
+    ck_assert_int_eq(md_store_load_text(&text, store, MD_SG_DOMAINS, "a.test", "pubcert.pem", md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(text, "set 1");
+    ck_assert(!md_store_dir_exists(store, MD_SG_TMP, "a.test", md_test_pool));
+}
+END_TEST
+
 /* A crash after tmp/<name> was complete but before it became domains/<name>. */
 START_TEST(store_recover_interrupted_activation)
 {
     const char *text;
 
     stage_set("a.test", "old");
-    ck_assert_int_eq(md_store_activate(store, "a.test", set_files(), md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_activate(store, "a.test", set_files(), NULL, NULL, md_test_pool), APR_SUCCESS);
     ck_assert_int_eq(md_store_save_text(store, MD_SG_TMP, "a.test", "pubcert.pem", "new", md_test_pool), APR_SUCCESS);
     ck_assert_int_eq(md_store_save_text(store, MD_SG_TMP, "a.test", ".complete", "", md_test_pool), APR_SUCCESS);
     ck_assert_int_eq(md_store_recover(store, "a.test", md_test_pool), APR_SUCCESS);
@@ -347,6 +381,7 @@ Suite *md_test_store_suite(void)
     tcase_add_test(tc, store_keys_encrypted_outside_domains);
     tcase_add_test(tc, store_atomic_replace_and_corruption);
     tcase_add_test(tc, store_activation_archives_and_prunes);
+    tcase_add_test(tc, store_activation_checks_the_copy);
     tcase_add_test(tc, store_recover_interrupted_activation);
     tcase_add_test(tc, store_md_lock_between_processes);
     tcase_add_test(tc, store_owner_group_write);
