@@ -31,5 +31,6 @@ Suite *md_test_acme_suite(void);
 Suite *md_test_ari_suite(void);
 Suite *md_test_acct_suite(void);
 Suite *md_test_names_suite(void);
+Suite *md_test_request_suite(void);
 
 #endif
