@@ -26,6 +26,7 @@ APR_INC    := $(shell $(APXS) -q APR_INCLUDEDIR)
 APU_INC    := $(shell $(APXS) -q APU_INCLUDEDIR)
 LIBEXECDIR ?= /usr/local/lib/apache2/modules
 BINDIR     ?= /usr/local/bin
+MANDIR     ?= /usr/local/share/man
 
 DEPS_PC    := openssl libcurl jansson
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS_PC)) -I$(APR_INC) -I$(APU_INC)
@@ -155,6 +156,7 @@ install: all
 	install -d "$(DESTDIR)$(LIBEXECDIR)" "$(DESTDIR)$(BINDIR)"
 	$(APXS) -i -S LIBEXECDIR="$(DESTDIR)$(LIBEXECDIR)" -n md $(B)/mod_md.so
 	install -m 0755 $(B)/mdctl "$(DESTDIR)$(BINDIR)/mdctl"
+	install -D -m 0644 docs/mdctl.1 "$(DESTDIR)$(MANDIR)/man1/mdctl.1"
 	@echo "Installed. In place of Debian's 'LoadModule md_module /usr/lib/apache2/modules/mod_md.so' use:"
 	@echo "    LoadModule md_module $(LIBEXECDIR)/mod_md.so"
 

@@ -213,10 +213,34 @@ static void directive(reader_t *r, apr_array_header_t *args, const char *at, int
     }
 }
 
+/* The next logical line at *pos: physical lines joined where one ends in a backslash
+ * (httpd's rule). *plineno counts the physical lines. NULL at the end of the text. */
+static char *next_line(char **pos, int *plineno, apr_pool_t *p)
+{
+    char *start = *pos, *nl, *piece, *out = NULL;
+    apr_size_t n;
+    int more;
+
+    if (!start) return NULL;
+    do {
+        nl = strchr(start, '\n');
+        n = nl ? (apr_size_t)(nl - start) : strlen(start);
+        if (n && start[n - 1] == '\r') --n;
+        piece = apr_pstrndup(p, start, n);
+        ++*plineno;
+        start = nl ? nl + 1 : NULL;
+        more = n && piece[n - 1] == '\\';
+        if (more) piece[n - 1] = ' ';
+        out = out ? apr_pstrcat(p, out, piece, NULL) : piece;
+    } while (more && start);
+    *pos = start;
+    return out;
+}
+
 static void read_file(reader_t *r, const char *path, int optional, int depth)
 {
     const char *data;
-    char *text, *line, *next, *end;
+    char *pos, *line, buf[120];
     apr_array_header_t *args;
     apr_status_t rv;
     int lineno = 0, first;
@@ -229,27 +253,16 @@ static void read_file(reader_t *r, const char *path, int optional, int depth)
     rv = md_file_read(&data, NULL, path, READ_MAX, r->p);
     if (rv != APR_SUCCESS) {
         if (!optional || !APR_STATUS_IS_ENOENT(rv)) {
-            char buf[120];
             looked(r->w, r->p, "%s: cannot be read (%s)", path, apr_strerror(rv, buf, sizeof(buf)));
         }
         return;
     }
     APR_ARRAY_PUSH(r->w->files, const char *) = path;
-    text = apr_pstrdup(r->p, data);
-    for (line = text; line; line = next) {
-        next = strchr(line, '\n');
-        if (next) *next++ = '\0';
-        first = ++lineno;
-        /* a backslash at the end continues the line */
-        while ((end = line + strlen(line)) > line && (end[-1] == '\\' || end[-1] == '\r')) {
-            if (end[-1] == '\r') { end[-1] = '\0'; continue; }
-            end[-1] = ' ';
-            if (!next) break;
-            line = apr_pstrcat(r->p, line, next, NULL);
-            next = strchr(line, '\n');
-            if (next) *next++ = '\0';
-            ++lineno;
-        }
+    pos = apr_pstrdup(r->p, data);
+    for (;;) {
+        first = lineno + 1;
+        line = next_line(&pos, &lineno, r->p);
+        if (!line) break;
         while (isspace((unsigned char)*line)) ++line;
         if (!*line || *line == '#') continue;
         args = words(r, line);

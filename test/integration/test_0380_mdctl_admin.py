@@ -166,3 +166,29 @@ def test_0384_renew_refuses_unknown_names(apache, domain):
     assert rc == 2, out + err
     rc, out, err = mdctl("-d", apache.store_dir, "status", "nosuch.test")
     assert rc == 1 and "no managed domain has the name nosuch.test" in err, err
+
+
+def test_0385_status_shows_a_failing_renewal(apache, domain):
+    """An MD whose renewal fails: mdctl status says so (no certificate yet,
+    renewal failing) with the last error under it, the next try as its next
+    renewal, and a renewal request lifts the backoff: the server tries again at
+    once (a second failed attempt, logged)."""
+    apache.add_status_vhost()
+    apache.add(f"MDomain {domain} *.{domain}\nMDRetryDelay 1h")
+    apache.add_vhost(domain, aliases=[f"*.{domain}"])
+    apache.expect_log(rf"MD1102: {domain}: renewal failed", required=True)
+    apache.start()
+    wait_until(lambda: apache.md_status(domain).get("renewal", {}).get("errors"), 30,
+               interval=0.25, what="the first failed renewal")
+    rc, out, err = mdctl("-f", apache.conf_path, "status")
+    assert rc == 0, err
+    lines = out.splitlines()
+    i = next(k for k, l in enumerate(lines) if l.startswith(domain))
+    assert "no certificate yet" in lines[i] and "renewal failing (1 attempts)" in lines[i], out
+    assert lines[i + 1].strip().startswith("last error:"), out
+    assert f"no usable challenge for *.{domain}" in lines[i + 1], out
+    # backing off for about an hour; a request makes it try now
+    rc, out, err = mdctl("-f", apache.conf_path, "renew", domain)
+    assert rc == 0, err
+    wait_until(lambda: apache.md_status(domain).get("renewal", {}).get("errors", 0) >= 2, 30,
+               interval=0.25, what="a second attempt right after the request")
