@@ -143,6 +143,11 @@ static int run(mdctl_t *ctl, const char *cmd, int argc, const char *const *argv)
         usage();
         return MDCTL_OK;
     }
+    if (strcmp(cmd, "show") && !mdctl_acme_knows(cmd)) {
+        fprintf(stderr, "mdctl: unknown command '%s'\n", cmd);
+        usage();
+        return MDCTL_USAGE;
+    }
     if (!ctl->store) return mdctl_no_store(ctl);
     if (!strcmp(cmd, "show")) {
         if (argc != 1) {
@@ -152,12 +157,7 @@ static int run(mdctl_t *ctl, const char *cmd, int argc, const char *const *argv)
         return cmd_show(ctl->store, argv[0], ctl->p);
     }
     rc = mdctl_acme_cmd(ctl->store, cmd, argc, argv, ctl->p);
-    if (rc < 0) {
-        fprintf(stderr, "mdctl: unknown command '%s'\n", cmd);
-        usage();
-        rc = MDCTL_USAGE;
-    }
-    return rc;
+    return rc < 0 ? MDCTL_USAGE : rc;
 }
 
 int main(int argc, const char *const *argv)

@@ -20,6 +20,7 @@ import subprocess
 
 import pytest
 
+from mdtest.apache import SANITIZE
 from mdtest.env import REPO_ROOT
 
 PKG = "libapache2-mod-md-managed"
@@ -32,6 +33,8 @@ pytestmark = [
                        reason="dpkg-buildpackage not installed (package dpkg-dev; .ci/run installs "
                               "it) and no MDTEST_DEB given"),
     pytest.mark.skipif(os.geteuid() != 0, reason="installs a package: needs root"),
+    pytest.mark.skipif(SANITIZE, reason="the package holds the normal build, checked in the "
+                                        "plain integration run; not built again for the ASan run"),
     pytest.mark.skipif(not os.path.isdir(MODS_ENABLED), reason="no Debian /etc/apache2"),
 ]
 

@@ -166,6 +166,8 @@ def test_0384_renew_refuses_unknown_names(apache, domain):
     assert rc == 2, out + err
     rc, out, err = mdctl("-d", apache.store_dir, "status", "nosuch.test")
     assert rc == 1 and "no managed domain has the name nosuch.test" in err, err
+    rc, out, err = mdctl("-f", "/nonexistent/apache2.conf", "bogus")
+    assert rc == 2 and "unknown command 'bogus'" in err, err
 
 
 def test_0385_status_shows_a_failing_renewal(apache, domain):
