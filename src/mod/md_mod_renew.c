@@ -8,6 +8,7 @@
 #include <string.h>
 #include <signal.h>
 #include <apr_strings.h>
+#include <apr_hash.h>
 #include <apr_optional.h>
 #include <apr_atomic.h>
 #include <apr_thread_pool.h>
@@ -381,15 +382,17 @@ apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, const char *w
     return md_request_add(mc->store, name, why, p);
 }
 
-static md_watch_t *watch_find(md_renew_wd_t *wd, const char *name)
+/* The watched MDs by name, for a batch of requests (mdctl renew --all names them all). */
+static apr_hash_t *watch_index(md_renew_wd_t *wd, apr_pool_t *p)
 {
+    apr_hash_t *index = apr_hash_make(p);
     int i;
 
     for (i = 0; i < wd->mc->watched->nelts; ++i) {
         md_watch_t *w = APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *);
-        if (!strcmp(w->md->name, name)) return w;
+        apr_hash_set(index, w->md->name, APR_HASH_KEY_STRING, w);
     }
-    return NULL;
+    return index;
 }
 
 /* The requests written since the last look: the MDs are checked at once, and their
@@ -397,11 +400,14 @@ static md_watch_t *watch_find(md_renew_wd_t *wd, const char *name)
 static void renew_requests_take(md_renew_wd_t *wd, apr_pool_t *p)
 {
     apr_array_header_t *reqs = md_request_take(wd->mc->store, p);
+    apr_hash_t *index;
     int i;
 
+    if (!reqs->nelts) return;
+    index = watch_index(wd, p);
     for (i = 0; i < reqs->nelts; ++i) {
         const md_request_t *req = APR_ARRAY_IDX(reqs, i, const md_request_t *);
-        md_watch_t *w = watch_find(wd, req->name);
+        md_watch_t *w = apr_hash_get(index, req->name, APR_HASH_KEY_STRING);
         const char *why = *req->reason ? req->reason : "no reason given";
 
         if (!w) {
