@@ -11,6 +11,8 @@
 #   make check           all of the above but `make fuzz`: what CI runs (asan-integration
 #                        adds about 5 minutes on 2 cores)
 #   make install         install the module (see README: where it goes and why)
+#   make deb             the Debian package libapache2-mod-md-managed (debian/), built from a
+#                        copy of the tree, into build/deb/ (DEB_DIR); then lintian on it
 #   make fault-module    build-fault/mod_md.so with crash points (-DMD_FAULT_POINTS) for
 #                        the crash tests (test_0540_store_faults.py); never the normal build
 
@@ -24,6 +26,7 @@ APR_INC    := $(shell $(APXS) -q APR_INCLUDEDIR)
 APU_INC    := $(shell $(APXS) -q APU_INCLUDEDIR)
 LIBEXECDIR ?= /usr/local/lib/apache2/modules
 BINDIR     ?= /usr/local/bin
+MANDIR     ?= /usr/local/share/man
 
 DEPS_PC    := openssl libcurl jansson
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS_PC)) -I$(APR_INC) -I$(APU_INC)
@@ -48,7 +51,7 @@ MOD_OBJ    := $(MOD_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(B)/%.o)
 
-.PHONY: all test asan-test asan-module asan-integration integration check install lint clean \
+.PHONY: deb all test asan-test asan-module asan-integration integration check install lint clean \
         fuzz fuzz-ci fuzz-build fuzz-bins fault-module
 all: lint $(B)/libmdcore.a $(B)/mod_md.so $(B)/mdctl
 
@@ -62,11 +65,11 @@ $(B)/libmdcore.a: $(CORE_OBJ)
 
 # The module exports md_module and nothing else.
 $(B)/mod_md.so: $(MOD_OBJ) $(B)/libmdcore.a src/mod/mod_md.map
-	$(CC) -shared $(SAN) -Wl,--version-script=src/mod/mod_md.map -Wl,-z,relro -Wl,-z,now \
+	$(CC) -shared $(SAN) $(LDFLAGS) -Wl,--version-script=src/mod/mod_md.map -Wl,-z,relro -Wl,-z,now \
 	  -o $@ $(MOD_OBJ) $(B)/libmdcore.a $(DEP_LIBS)
 
 $(B)/mdctl: $(CLI_OBJ) $(B)/libmdcore.a
-	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(B)/libmdcore.a $(DEP_LIBS)
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $(CLI_OBJ) $(B)/libmdcore.a $(DEP_LIBS)
 
 $(B)/unit-tests: $(UNIT_OBJ) $(B)/libmdcore.a
 	$(CC) $(SAN) -o $@ $(UNIT_OBJ) $(B)/libmdcore.a $(DEP_LIBS) $(shell $(PKG_CONFIG) --libs check)
@@ -157,8 +160,24 @@ install: all
 	install -d "$(DESTDIR)$(LIBEXECDIR)" "$(DESTDIR)$(BINDIR)"
 	$(APXS) -i -S LIBEXECDIR="$(DESTDIR)$(LIBEXECDIR)" -n md $(B)/mod_md.so
 	install -m 0755 $(B)/mdctl "$(DESTDIR)$(BINDIR)/mdctl"
+	install -D -m 0644 docs/mdctl.1 "$(DESTDIR)$(MANDIR)/man1/mdctl.1"
 	@echo "Installed. In place of Debian's 'LoadModule md_module /usr/lib/apache2/modules/mod_md.so' use:"
 	@echo "    LoadModule md_module $(LIBEXECDIR)/mod_md.so"
+
+# The Debian package: dpkg-buildpackage on a copy of the tree (it writes next to the
+# source folder and leaves debian/ build files), so the checkout stays clean.
+DEB_DIR ?= build/deb
+DEB_SRC := $(DEB_DIR)/src/mod-md-managed
+deb:
+	rm -rf $(DEB_DIR) && mkdir -p $(DEB_SRC)
+	tar -c --exclude=./build --exclude=./$(FAULT_BUILD) --exclude=./.git --exclude=./debian/build \
+	  --exclude=__pycache__ --exclude=./$(DEB_DIR) . | tar -x -C $(DEB_SRC)
+	cd $(DEB_SRC) && dpkg-buildpackage -b -us -uc
+	mv $(DEB_DIR)/src/*.deb $(DEB_DIR)/src/*.changes $(DEB_DIR)/src/*.buildinfo $(DEB_DIR)/
+	rm -rf $(DEB_DIR)/src
+	@if command -v lintian >/dev/null; then lintian --fail-on error $(DEB_DIR)/*.changes; \
+	 else echo "lintian not installed: the package was not checked"; fi
+	@ls -l $(DEB_DIR)/*.deb
 
 clean:
 	rm -rf build $(FAULT_BUILD)

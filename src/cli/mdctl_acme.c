@@ -276,19 +276,30 @@ static int cmd_ari(mdctl_acme_t *c, md_result_t *r)
     return done ? 0 : 1;
 }
 
+static const struct {
+    const char *name;
+    int (*run)(mdctl_acme_t *c, md_result_t *r);
+} CMDS[] = {
+    { "revoke", cmd_revoke },
+    { "account-rollover", cmd_rollover },
+    { "account-contacts", cmd_contacts },
+    { "account-deactivate", cmd_deactivate },
+    { "ari", cmd_ari },
+};
+
+int mdctl_acme_knows(const char *cmd)
+{
+    apr_size_t i;
+
+    for (i = 0; i < sizeof(CMDS) / sizeof(CMDS[0]); ++i) {
+        if (!strcmp(cmd, CMDS[i].name)) return 1;
+    }
+    return 0;
+}
+
 int mdctl_acme_cmd(md_store_t *store, const char *cmd, int argc, const char *const *argv,
                    apr_pool_t *p)
 {
-    static const struct {
-        const char *name;
-        int (*run)(mdctl_acme_t *c, md_result_t *r);
-    } CMDS[] = {
-        { "revoke", cmd_revoke },
-        { "account-rollover", cmd_rollover },
-        { "account-contacts", cmd_contacts },
-        { "account-deactivate", cmd_deactivate },
-        { "ari", cmd_ari },
-    };
     mdctl_acme_t c;
     apr_size_t i;
 
@@ -308,9 +319,10 @@ int mdctl_acme_cmd(md_store_t *store, const char *cmd, int argc, const char *con
 
 void mdctl_acme_usage(void)
 {
-    fprintf(stderr, "       mdctl -d STORE_DIR revoke [-c CAFILE] [-r REASON] [-k] MDNAME\n"
-                    "       mdctl -d STORE_DIR account-rollover [-c CAFILE] [-t KEYSPEC] ACCOUNT|MDNAME\n"
-                    "       mdctl -d STORE_DIR account-contacts [-c CAFILE] ACCOUNT|MDNAME CONTACT...\n"
-                    "       mdctl -d STORE_DIR account-deactivate [-c CAFILE] ACCOUNT|MDNAME\n"
-                    "       mdctl -d STORE_DIR ari [-c CAFILE] MDNAME\n");
+    fprintf(stderr, "  revoke [-c CAFILE] [-r REASON] [-k] MDNAME\n"
+                    "  account-rollover [-c CAFILE] [-t KEYSPEC] ACCOUNT|MDNAME\n"
+                    "  account-contacts [-c CAFILE] ACCOUNT|MDNAME CONTACT...\n"
+                    "  account-deactivate [-c CAFILE] ACCOUNT|MDNAME\n"
+                    "  ari [-c CAFILE] MDNAME\n"
+                    "                  at the CA: revocation, the account, ARI (docs/mdctl-acme.md)\n");
 }

@@ -7,6 +7,8 @@
 /* Run cmd with its arguments; -1 when cmd is not one of these commands. */
 int mdctl_acme_cmd(md_store_t *store, const char *cmd, int argc, const char *const *argv,
                    apr_pool_t *p);
+/* Is cmd one of these commands? */
+int mdctl_acme_knows(const char *cmd);
 void mdctl_acme_usage(void);
 
 #endif

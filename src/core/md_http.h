@@ -38,6 +38,8 @@ typedef struct {
     apr_interval_time_t timeout;  /* whole request */
     apr_size_t max_body;          /* larger response bodies fail the request */
     volatile apr_uint32_t *cancel;/* when set and non-zero, transfers stop at once (APR_EINTR) */
+    const char *host;             /* Host header instead of the URL's: a name-based vhost
+                                   * on a local address (mdctl asking the server's md-status) */
 } md_http_config_t;
 
 struct md_http_t {

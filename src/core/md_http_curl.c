@@ -150,8 +150,11 @@ static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? req->body : "");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
         hdrs = curl_slist_append(hdrs, apr_pstrcat(p, "Content-Type: ", req->content_type, NULL));
-        curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
     }
+    if (http->config.host) {
+        hdrs = curl_slist_append(hdrs, apr_pstrcat(p, "Host: ", http->config.host, NULL));
+    }
+    if (hdrs) curl_easy_setopt(curl, CURLOPT_HTTPHEADER, hdrs);
     rc = curl_easy_perform(curl);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &code);
     /* the next request must not see this one's header list or body */

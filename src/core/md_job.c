@@ -31,6 +31,8 @@ md_job_t *md_job_load(md_store_t *store, md_store_group_t group, const char *mdn
     job->ari_renew_at = md_time_parse(md_json_gets(j, MD_KEY_ARI, MD_KEY_RENEW_AT, NULL));
     job->ari_start = md_time_parse(md_json_gets(j, MD_KEY_ARI, MD_KEY_START, NULL));
     job->ari_end = md_time_parse(md_json_gets(j, MD_KEY_ARI, MD_KEY_END, NULL));
+    job->requested_at = md_time_parse(md_json_gets(j, MD_KEY_REQUESTED, MD_KEY_WHEN, NULL));
+    job->requested_reason = md_json_gets(j, MD_KEY_REQUESTED, MD_KEY_REASON, NULL);
     if (md_json_is_array(j, MD_KEY_LOG, MD_KEY_ENTRIES, NULL)) {
         job->log = md_json_getj(j, MD_KEY_LOG, MD_KEY_ENTRIES, NULL);
     }
@@ -61,6 +63,11 @@ apr_status_t md_job_save(const md_job_t *job, md_store_t *store, md_store_group_
         md_json_sets(md_time_print(job->ari_start, p), j, MD_KEY_ARI, MD_KEY_START, NULL);
         md_json_sets(md_time_print(job->ari_end, p), j, MD_KEY_ARI, MD_KEY_END, NULL);
     }
+    if (job->requested_at > 0) {
+        md_json_sets(md_time_print(job->requested_at, p), j, MD_KEY_REQUESTED, MD_KEY_WHEN, NULL);
+        md_json_sets(job->requested_reason ? job->requested_reason : "", j, MD_KEY_REQUESTED,
+                     MD_KEY_REASON, NULL);
+    }
     md_json_setj(job->log, j, MD_KEY_LOG, MD_KEY_ENTRIES, NULL);
     return md_store_save_json(store, group, job->mdname, MD_FN_JOB, j, p);
 }
@@ -76,6 +83,19 @@ void md_job_log(md_job_t *job, const char *type, const md_result_t *result, apr_
         if (result->detail) md_json_sets(result->detail, entry, MD_KEY_DETAIL, NULL);
         if (result->problem) md_json_sets(result->problem, entry, MD_KEY_PROBLEM, NULL);
     }
+    md_json_array_insert_first(job->log, entry, MD_JOB_LOG_MAX);
+}
+
+void md_job_requested(md_job_t *job, const char *reason, apr_pool_t *p)
+{
+    md_json_t *entry = md_json_create(p);
+
+    job->requested_at = apr_time_now();
+    job->requested_reason = reason ? reason : "";
+    job->next_run = 0;
+    md_json_sets(md_time_print(job->requested_at, p), entry, MD_KEY_WHEN, NULL);
+    md_json_sets("renewal-requested", entry, MD_KEY_TYPE, NULL);
+    if (*job->requested_reason) md_json_sets(job->requested_reason, entry, MD_KEY_DETAIL, NULL);
     md_json_array_insert_first(job->log, entry, MD_JOB_LOG_MAX);
 }
 

@@ -16,6 +16,8 @@ typedef struct {
     md_json_t *last;            /* the last result */
     apr_time_t ari_renew_at;    /* the time picked inside the CA's ARI window, 0: none */
     apr_time_t ari_start, ari_end;  /* that window, so the pick stays while it does */
+    apr_time_t requested_at;    /* the last renewal request taken for the MD, 0: none */
+    const char *requested_reason;   /* why it was asked for ("" when not said) */
     md_json_t *log;             /* array of entries */
 } md_job_t;
 
@@ -31,5 +33,9 @@ apr_status_t md_job_save(const md_job_t *job, md_store_t *store, md_store_group_
 /* Record a run's end: errors counted, the result kept, a log entry of the given type. */
 void md_job_end_run(md_job_t *job, const md_result_t *result, apr_pool_t *p);
 void md_job_log(md_job_t *job, const char *type, const md_result_t *result, apr_pool_t *p);
+/* A renewal was asked for (staging/.renew-requests): kept in the job as "requested"
+ * until the staged set goes live, logged as "renewal-requested", and the backoff of
+ * earlier failures no longer holds the renewal back. */
+void md_job_requested(md_job_t *job, const char *reason, apr_pool_t *p);
 
 #endif

@@ -118,6 +118,8 @@
 #define MD_KEY_STATS            "stats"
 #define MD_KEY_WATCHED          "watched"
 #define MD_KEY_WRITTEN          "written"
+/* a renewal asked for (job.json "requested": {"when", "reason"}) */
+#define MD_KEY_REQUESTED        "requested"
 /* ACME protocol fields (RFC 8555, 9773) */
 #define MD_KEY_WILDCARD         "wildcard"
 #define MD_KEY_REPLACES         "replaces"

@@ -10,6 +10,7 @@
 #include "md_store.h"
 #include "md_http.h"
 #include "md_event.h"
+#include "md_request.h"
 
 /* Where ACME http-01 asks (RFC 8555 8.3); the only path MDRequireHttps leaves on http. */
 #define MD_ACME_CHALLENGE_PREFIX "/.well-known/acme-challenge/"
@@ -100,6 +101,9 @@ typedef struct {
     apr_time_t valid_until;         /* of the served certificate, 0 if none */
     apr_time_t next_check;          /* the watchdog's own schedule */
     volatile apr_uint32_t running;
+    /* a renewal asked for (staging/.renew-requests), under the watchdog's slot lock */
+    int requested;
+    char requested_reason[MD_REQUEST_REASON_MAX + 1];
 } md_watch_t;
 
 typedef struct {
@@ -146,8 +150,9 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
 int md_renew_monitor(apr_pool_t *p, server_rec *s);
 /* In each child: stop the renewal workers before the child's exit cleans up. */
 void md_renew_child_init(apr_pool_t *pchild);
-/* Ask the renewal watchdog (in whatever child it runs) to renew an MD now. */
-apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, apr_pool_t *p);
+/* Ask the renewal watchdog (in whatever child it runs) to renew an MD now, saying why. */
+apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, const char *why,
+                              apr_pool_t *p);
 md_event_conf_t *md_renew_event_conf(md_mod_conf_t *mc, apr_pool_t *p);
 
 /* OCSP stapling (md_mod_ocsp.c, docs/ocsp.md). */

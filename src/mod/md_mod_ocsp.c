@@ -343,7 +343,10 @@ static void log_success(stapling_wd_t *wd, stapling_entry_t *e, const md_ocsp_re
                      resp->status == MD_OCSP_REVOKED ? "REVOKED" : "unknown",
                      managed && resp->status == MD_OCSP_REVOKED
                      ? "; a new certificate is ordered now" : "");
-        if (managed && resp->status == MD_OCSP_REVOKED) md_renew_request(wd->mc, e->name, p);
+        if (managed && resp->status == MD_OCSP_REVOKED) {
+            md_renew_request(wd->mc, e->name, apr_psprintf(p, "the OCSP responder says "
+                             "certificate %s is revoked", e->serial), p);
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <signal.h>
 #include <apr_strings.h>
+#include <apr_hash.h>
 #include <apr_optional.h>
 #include <apr_atomic.h>
 #include <apr_thread_pool.h>
@@ -35,7 +36,6 @@ APLOG_USE_MODULE(md);
 #define MD_RENEW_TICK apr_time_from_msec(200)
 #define MD_RESTART_MARKER ".restart-wanted"
 #define MD_RESTART_SETTLE apr_time_from_sec(5)
-#define MD_RENEW_REQUESTS ".renew-requests"
 #define MD_RENEW_EXIT_WAIT_MS 30000   /* a worker may be running a program, see MDProgramTimeout */
 #define MD_RENEW_LEND_MIN apr_time_from_sec(1)  /* a wait this long lends the slot... */
 #define MD_RENEW_WAITING_MAX 256                /* ...for up to this many renewals at once */
@@ -69,6 +69,7 @@ typedef struct md_renew_task_t {
 
 static void renew_wait(void *baton, apr_interval_time_t duration);
 static void slot_free(md_renew_wd_t *wd);
+static const char *request_take(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p);
 
 static double jitter(void)
 {
@@ -320,23 +321,30 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     md_result_t *result;
     md_job_t *job;
     int staged, ran = 0, touched, renewed = 0;
+    const char *requested;
 
     if (md_store_lock_md(&lock, store, md->name, 0, p) != APR_SUCCESS) {
         w->next_check = apr_time_now() + wd->mc->retry_delay;  /* someone else has it */
         return;
     }
     job = md_job_load(store, MD_SG_STAGING, md->name, p);
+    /* 0. a renewal asked for: recorded in the job (status shows it), backoff lifted */
+    requested = request_take(wd, w, p);
+    if (requested) md_job_requested(job, requested, p);
     /* 1. inside the warn window: the 'expiring' event (rate-limited to once a day) */
     if (w->warn_at && w->warn_at <= apr_time_now()) {
         md_event_raise(wd->events, "expiring", md, job, NULL, &ran, p);
     }
     /* 2. a staged set waits for activation; otherwise renew when due (by the window or
      *    the CA's ARI suggestion) and not backing off, at the CA failover says */
-    touched = ran;
+    touched = ran || requested;
     staged = md_renew_staging_complete(store, md, p);
     if (!staged && w->renew_at > apr_time_now()) touched |= ari_check(wd, w, job, p);
     if (staged) {
         touched = 1;
+        if (requested) ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1114: %s: a renewed "
+                                    "set is already staged; it goes live at the next graceful "
+                                    "restart (apache2ctl graceful)", md->name);
         /* the files say finished, even when the process that staged them died before
          * it could save the job (status and metrics read the job) */
         job->finished = 1;
@@ -390,35 +398,71 @@ static void *APR_THREAD_FUNC renew_task(apr_thread_t *thread, void *baton)
     return NULL;
 }
 
-/* Another part of the server (OCSP stapling seeing a revocation) may ask for an MD to be
- * renewed now: it appends the name to staging/.renew-requests. One stat a tick. */
-apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, apr_pool_t *p)
+/* Another part of the server (OCSP stapling seeing a revocation) or an administrator
+ * (mdctl renew) may ask for an MD to be renewed now: a line in staging/.renew-requests
+ * (md_request.h). One stat a tick. */
+apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, const char *why,
+                              apr_pool_t *p)
 {
-    return md_store_append_text(mc->store, MD_SG_STAGING, NULL, MD_RENEW_REQUESTS,
-                                apr_pstrcat(p, name, "\n", NULL), p);
+    return md_request_add(mc->store, name, why, p);
 }
 
-static void renew_requests_take(md_renew_wd_t *wd, apr_pool_t *p)
+/* The watched MDs by name, for a batch of requests (mdctl renew --all names them all). */
+static apr_hash_t *watch_index(md_renew_wd_t *wd, apr_pool_t *p)
 {
-    const char *text, *name;
-    char *state = NULL, *copy;
+    apr_hash_t *index = apr_hash_make(p);
     int i;
 
-    if (md_store_take_text(&text, wd->mc->store, MD_SG_STAGING, NULL, MD_RENEW_REQUESTS, p)
-        != APR_SUCCESS) {
-        return;
+    for (i = 0; i < wd->mc->watched->nelts; ++i) {
+        md_watch_t *w = APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *);
+        apr_hash_set(index, w->md->name, APR_HASH_KEY_STRING, w);
     }
-    copy = apr_pstrdup(p, text);
-    for (name = apr_strtok(copy, "\n", &state); name; name = apr_strtok(NULL, "\n", &state)) {
-        for (i = 0; i < wd->mc->watched->nelts; ++i) {
-            md_watch_t *w = APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *);
-            if (strcmp(w->md->name, name)) continue;
-            ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1109: %s: renewal requested "
-                         "(the certificate was reported revoked)", name);
-            w->renew_at = 0;
-            w->next_check = 0;
+    return index;
+}
+
+/* The requests written since the last look: the MDs are checked at once, and their
+ * renewal does not wait for the window or a backoff (renew_md records why). */
+static void renew_requests_take(md_renew_wd_t *wd, apr_pool_t *p)
+{
+    apr_array_header_t *reqs = md_request_take(wd->mc->store, p);
+    apr_hash_t *index;
+    int i;
+
+    if (!reqs->nelts) return;
+    index = watch_index(wd, p);
+    for (i = 0; i < reqs->nelts; ++i) {
+        const md_request_t *req = APR_ARRAY_IDX(reqs, i, const md_request_t *);
+        md_watch_t *w = apr_hash_get(index, req->name, APR_HASH_KEY_STRING);
+        const char *why = *req->reason ? req->reason : "no reason given";
+
+        if (!w) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, wd->s, "MD1115: %s: a renewal was "
+                         "requested (%s), but this server does not renew that MD: it is not "
+                         "configured here, has MDRenewMode manual or static certificate "
+                         "files. Check the name with 'mdctl status'", req->name, why);
+            continue;
         }
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1109: %s: renewal requested (%s); "
+                     "renewing now", req->name, why);
+        apr_thread_mutex_lock(wd->slot_lock);
+        w->requested = 1;
+        apr_cpystrn(w->requested_reason, req->reason, sizeof(w->requested_reason));
+        apr_thread_mutex_unlock(wd->slot_lock);
+        w->renew_at = 0;
+        w->next_check = 0;
     }
+}
+
+/* A request for the MD taken (renew_requests_take): its reason copied into p. */
+static const char *request_take(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
+{
+    const char *reason = NULL;
+
+    apr_thread_mutex_lock(wd->slot_lock);
+    if (w->requested) reason = apr_pstrdup(p, w->requested_reason);
+    w->requested = 0;
+    apr_thread_mutex_unlock(wd->slot_lock);
+    return reason;
 }
 
 /* Fill the free slots with MDs whose check is due, from where the last dispatch ended.

@@ -123,9 +123,9 @@ def apache(apache_factory):
 def pebble_factory(env, request):
     made = []
 
-    def make(env_vars=None, config=None, name=None):
+    def make(env_vars=None, config=None, name=None, dns_port=None):
         p = env.new_pebble(name or f"pebble-{dns_label(request.node.name)}-{len(made)}",
-                           env=env_vars, config=config)
+                           env=env_vars, config=config, dns_port=dns_port)
         made.append(p)
         request.node._mdtest_pebbles.append(p)
         return p

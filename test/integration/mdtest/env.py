@@ -83,10 +83,11 @@ class MdTestEnv:
     def cleanup(self):
         shutil.rmtree(self.run_dir, ignore_errors=True)
 
-    def new_pebble(self, name, env=None, config=None, start=True):
+    def new_pebble(self, name, env=None, config=None, start=True, dns_port=None):
         """Another Pebble (own ports, own roots) validating against the same
-        Apache ports, e.g. with EAB required or another nonce reject rate."""
-        p = Pebble(self.run_dir, name, self.certs, self.challtestsrv.dns_port,
+        Apache ports, e.g. with EAB required or another nonce reject rate;
+        dns_port: another DNS server than challtestsrv (e.g. BIND 9)."""
+        p = Pebble(self.run_dir, name, self.certs, dns_port or self.challtestsrv.dns_port,
                    self.http_port, self.https_port, env=env, config=config)
         self.extra_pebbles.append(p)
         if start:
