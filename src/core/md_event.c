@@ -64,7 +64,7 @@ static apr_table_t *event_env(const md_event_conf_t *conf, const char *reason, c
 static apr_status_t run_one(const md_event_conf_t *conf, apr_array_header_t *argv,
                             apr_table_t *env, md_result_t *result, apr_pool_t *p)
 {
-    md_exec_req_t req = { argv, env, conf->timeout };
+    md_exec_req_t req = { argv, env, conf->timeout, conf->cancel };
     md_exec_res_t *res;
     apr_status_t rv = md_exec_run(&res, &req, p);
 

@@ -14,6 +14,7 @@ typedef struct {
     const apr_array_header_t *notify_cmd;    /* argv, or NULL */
     apr_interval_time_t timeout;
     const char *store_dir;                   /* passed as MD_STORE */
+    volatile apr_uint32_t *cancel;           /* the process exits: stop the program */
 } md_event_conf_t;
 
 /* The rate limit of a reason ("renewed": a day, "errored": an hour, ...); 0 for none. */

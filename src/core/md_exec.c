@@ -44,16 +44,29 @@ static const char *const *argv_make(const apr_array_header_t *argv, apr_pool_t *
     return (const char *const *)a->elts;
 }
 
-/* Read the child's output until EOF or the deadline. */
-static apr_status_t output_read(md_exec_res_t *res, apr_file_t *out, apr_time_t deadline,
-                                apr_pool_t *p)
+/* How long one read may wait: the time left, in slices when a cancel flag is watched. */
+static apr_interval_time_t read_slice(const md_exec_req_t *req, apr_time_t deadline)
+{
+    apr_interval_time_t left = deadline - apr_time_now();
+
+    if (req->cancel && left > apr_time_from_msec(100)) left = apr_time_from_msec(100);
+    return left;
+}
+
+/* Read the child's output until EOF, the deadline or the cancel flag. */
+static apr_status_t output_read(md_exec_res_t *res, apr_file_t *out, const md_exec_req_t *req,
+                                apr_time_t deadline, apr_pool_t *p)
 {
     char *buf = apr_palloc(p, MD_EXEC_MAX_OUTPUT + 1), chunk[4096];
     apr_size_t len = 0, n;
     apr_status_t rv = APR_SUCCESS;
 
-    while (rv == APR_SUCCESS) {
-        apr_interval_time_t left = deadline - apr_time_now();
+    while (rv == APR_SUCCESS || APR_STATUS_IS_TIMEUP(rv)) {
+        apr_interval_time_t left = read_slice(req, deadline);
+        if (req->cancel && apr_atomic_read32(req->cancel)) {
+            rv = APR_EINTR;
+            break;
+        }
         if (left <= 0) {
             rv = APR_TIMEUP;
             break;
@@ -72,6 +85,23 @@ static apr_status_t output_read(md_exec_res_t *res, apr_file_t *out, apr_time_t 
     return (rv == APR_EOF) ? APR_SUCCESS : rv;
 }
 
+/* Ask the program to end (SIGTERM: a script may clean up), then kill it if it has not
+ * ended after the grace time; it is reaped either way. */
+static void program_stop(apr_proc_t *proc)
+{
+    apr_time_t until = apr_time_now() + MD_EXEC_GRACE;
+    apr_exit_why_e why;
+    int code;
+
+    apr_proc_kill(proc, SIGTERM);
+    while (apr_time_now() < until) {
+        if (apr_proc_wait(proc, &code, &why, APR_NOWAIT) == APR_CHILD_DONE) return;
+        apr_sleep(apr_time_from_msec(20));
+    }
+    apr_proc_kill(proc, SIGKILL);
+    apr_proc_wait(proc, &code, &why, APR_WAIT);
+}
+
 apr_status_t md_exec_run(md_exec_res_t **pres, const md_exec_req_t *req, apr_pool_t *p)
 {
     md_exec_res_t *res = apr_pcalloc(p, sizeof(*res));
@@ -85,6 +115,7 @@ apr_status_t md_exec_run(md_exec_res_t **pres, const md_exec_req_t *req, apr_poo
     *pres = res;
     res->exit_code = -1;
     res->output = "";
+    if (req->cancel && apr_atomic_read32(req->cancel)) return APR_EINTR;  /* none starts */
     /* 1. one pipe for stdout and stderr, no stdin, no shell */
     rv = apr_procattr_create(&attr, p);
     if (rv == APR_SUCCESS) rv = apr_file_pipe_create_ex(&out_r, &out_w, APR_READ_BLOCK, p);
@@ -102,18 +133,15 @@ apr_status_t md_exec_run(md_exec_res_t **pres, const md_exec_req_t *req, apr_poo
         if (out_r) apr_file_close(out_r);
         return rv;
     }
-    /* 3. its output until it ends or the time is up; then it is killed */
-    rv = output_read(res, out_r, apr_time_now() + timeout, p);
+    /* 3. its output until it ends; stopped when the time is up or the process exits */
+    rv = output_read(res, out_r, req, apr_time_now() + timeout, p);
     apr_file_close(out_r);
-    if (rv == APR_TIMEUP) {
-        res->timed_out = 1;
-        apr_proc_kill(&proc, SIGKILL);
+    if (rv != APR_SUCCESS) {
+        res->timed_out = (rv == APR_TIMEUP);
+        program_stop(&proc);
+        return rv;
     }
     apr_proc_wait(&proc, &res->exit_code, &why, APR_WAIT);
-    if (res->timed_out) {
-        res->exit_code = -1;
-        return APR_TIMEUP;
-    }
     if (why != APR_PROC_EXIT) res->exit_code = -1;
     return res->exit_code == 0 ? APR_SUCCESS : APR_EGENERAL;
 }

@@ -8,11 +8,13 @@
 #include <apr_pools.h>
 #include <apr_tables.h>
 #include <apr_time.h>
+#include <apr_atomic.h>
 
 typedef struct {
     const apr_array_header_t *argv;   /* const char*: the program, then its arguments */
     const apr_table_t *env;           /* MD_* variables (may be NULL) */
     apr_interval_time_t timeout;
+    volatile apr_uint32_t *cancel;    /* when set and non-zero, the program is stopped at once */
 } md_exec_req_t;
 
 typedef struct {
@@ -23,9 +25,12 @@ typedef struct {
 
 #define MD_EXEC_MAX_OUTPUT (64 * 1024)
 #define MD_EXEC_DEFAULT_TIMEOUT apr_time_from_sec(60)
+#define MD_EXEC_GRACE apr_time_from_msec(500)
 
-/* APR_SUCCESS when the program ran and exited 0; APR_TIMEUP when it was killed at the
- * timeout; APR_EGENERAL for another exit code; the start error otherwise. *pres is
+/* APR_SUCCESS when the program ran and exited 0; APR_TIMEUP when it was stopped at the
+ * timeout; APR_EINTR when it was stopped because *cancel became non-zero (the process
+ * exits); APR_EGENERAL for another exit code; the start error otherwise. A program is
+ * stopped with SIGTERM and, if it has not ended MD_EXEC_GRACE later, SIGKILL. *pres is
  * always set. */
 apr_status_t md_exec_run(md_exec_res_t **pres, const md_exec_req_t *req, apr_pool_t *p);
 

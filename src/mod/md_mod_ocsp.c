@@ -316,15 +316,17 @@ static double jitter(void)
 static void stapling_event(stapling_wd_t *wd, const char *reason, const char *name,
                            md_job_t *job, apr_pool_t *p)
 {
+    md_event_conf_t *events = md_renew_event_conf(wd->mc, p);
     const md_t *md = NULL;
     int i, ran;
 
+    events->cancel = &stapling_stopping;
     for (i = 0; wd->mc->mds && i < wd->mc->mds->nelts && !md; ++i) {
         const md_t *m = APR_ARRAY_IDX(wd->mc->mds, i, const md_t *);
         if (!strcmp(m->name, name)) md = m;
     }
     if (!md) md = md_create(p, name);
-    md_event_raise(md_renew_event_conf(wd->mc, p), reason, md, job, NULL, &ran, p);
+    md_event_raise(events, reason, md, job, NULL, &ran, p);
 }
 
 static void log_success(stapling_wd_t *wd, stapling_entry_t *e, const md_ocsp_resp_t *resp,

@@ -638,6 +638,7 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
     wd->mc = mc;
     wd->s = s;
     wd->events = md_renew_event_conf(mc, p);
+    wd->events->cancel = &wd->stopping;
     rv = wd_get(&instance, MD_RENEW_WATCHDOG, 0, 1, p);
     if (rv == APR_SUCCESS) rv = wd_register(instance, MD_RENEW_TICK, wd, renew_tick);
     if (rv != APR_SUCCESS) {

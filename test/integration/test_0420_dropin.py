@@ -14,7 +14,9 @@ import email.utils
 import glob
 import json
 import os
+import pathlib
 import re
+import tempfile
 import time
 
 import pytest
@@ -235,6 +237,36 @@ def test_0430_stop_while_ca_hangs(apache, domain, acmeproxy_factory):
     took = time.monotonic() - t0
     assert apache.log_lines(r"still did not exit|AH00045|AH00046") == []
     assert took < 5, f"stop took {took:.1f}s"
+
+
+def test_0431_stop_while_a_program_hangs(apache, domain):
+    """A stop and a graceful restart while the renewal waits for a program that does not
+    end (a dns-01 program waiting on an unreachable DNS server, MDProgramTimeout long):
+    the program is stopped with the child, no child is killed by the parent ("still
+    did not exit"), the stop is quick, and no program is left behind."""
+    where = tempfile.mkdtemp(prefix="mdtest-0431-")
+    os.chmod(where, 0o777)                # the program runs as the children's user
+    marker = pathlib.Path(where, "hanging-program")
+    apache.add(f"MDomain {domain}\nMDCAChallenges dns-01\nMDProgramTimeout 300s\n"
+               f'MDChallengeDns01 /bin/sh -c "echo $$ >{marker}; exec sleep 290" dns01')
+    apache.add_vhost(domain)
+    apache.start()
+    wait_until(lambda: marker.exists() and marker.read_text().strip(), 30,
+               what="the dns-01 program to start")
+    first = int(marker.read_text())
+    marker.unlink()
+    apache.graceful()
+    wait_until(lambda: not os.path.exists(f"/proc/{first}"), 10,
+               what="the program of the old generation to be stopped")
+    wait_until(lambda: marker.exists() and marker.read_text().strip(), 30,
+               what="the dns-01 program to start again")
+    second = int(marker.read_text())
+    t0 = time.monotonic()
+    apache.stop()
+    took = time.monotonic() - t0
+    assert apache.log_lines(r"still did not exit|AH00045|AH00046") == []
+    assert took < 5, f"stop took {took:.1f}s"
+    assert not os.path.exists(f"/proc/{second}"), "the dns-01 program outlived the server"
 
 
 # ---- part 2: the differential harness ----------------------------------------------------

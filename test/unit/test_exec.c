@@ -1,6 +1,7 @@
 /* External programs: argv passed literally, exit codes, output, and the timeout. */
 #include <string.h>
 #include <apr_strings.h>
+#include <apr_thread_proc.h>
 
 #include "md_exec.h"
 #include "md_test.h"
@@ -18,7 +19,7 @@ static apr_array_header_t *argv_of(const char *a0, const char *a1, const char *a
 /* Shell syntax in a name reaches the program as one literal argument. */
 START_TEST(exec_args_are_literal)
 {
-    md_exec_req_t req = { NULL, NULL, apr_time_from_sec(10) };
+    md_exec_req_t req = { NULL, NULL, apr_time_from_sec(10), NULL };
     md_exec_res_t *res;
     apr_table_t *env = apr_table_make(md_test_pool, 2);
 
@@ -36,7 +37,7 @@ END_TEST
 
 START_TEST(exec_exit_code_and_output)
 {
-    md_exec_req_t req = { NULL, NULL, apr_time_from_sec(10) };
+    md_exec_req_t req = { NULL, NULL, apr_time_from_sec(10), NULL };
     md_exec_res_t *res;
 
     req.argv = argv_of("/bin/sh", "-c", "echo oops >&2; exit 3", NULL);
@@ -48,7 +49,7 @@ END_TEST
 
 START_TEST(exec_timeout_kills)
 {
-    md_exec_req_t req = { NULL, NULL, apr_time_from_msec(300) };
+    md_exec_req_t req = { NULL, NULL, apr_time_from_msec(300), NULL };
     md_exec_res_t *res;
     apr_time_t start = apr_time_now();
 
@@ -59,9 +60,47 @@ START_TEST(exec_timeout_kills)
 }
 END_TEST
 
+static void *APR_THREAD_FUNC cancel_later(apr_thread_t *thread, void *baton)
+{
+    apr_sleep(apr_time_from_msec(200));
+    apr_atomic_set32(baton, 1);
+    apr_thread_exit(thread, APR_SUCCESS);
+    return NULL;
+}
+
+/* The process exits (the flag is set while the program runs): the program is stopped at
+ * once, not at its timeout; one that ignores SIGTERM is killed after the grace time. */
+START_TEST(exec_cancel_stops_the_program)
+{
+    static const char *scripts[] = { "sleep 30", "trap '' TERM; sleep 30; sleep 30" };
+    volatile apr_uint32_t cancel;
+    md_exec_req_t req = { NULL, NULL, apr_time_from_sec(60), &cancel };
+    md_exec_res_t *res;
+    apr_thread_t *thread;
+    apr_status_t trv;
+    apr_time_t start;
+    int i;
+
+    for (i = 0; i < 2; ++i) {
+        apr_atomic_set32(&cancel, 0);
+        req.argv = argv_of("/bin/sh", "-c", scripts[i], NULL);
+        start = apr_time_now();
+        ck_assert_int_eq(apr_thread_create(&thread, NULL, cancel_later, (void *)&cancel,
+                                           md_test_pool), APR_SUCCESS);
+        ck_assert_int_eq(md_exec_run(&res, &req, md_test_pool), APR_EINTR);
+        apr_thread_join(&trv, thread);
+        ck_assert(!res->timed_out);
+        ck_assert(apr_time_now() - start < apr_time_from_sec(2));
+    }
+    /* once the flag is set, no program starts */
+    req.argv = argv_of("/bin/sh", "-c", "exit 0", NULL);
+    ck_assert_int_eq(md_exec_run(&res, &req, md_test_pool), APR_EINTR);
+}
+END_TEST
+
 START_TEST(exec_missing_program)
 {
-    md_exec_req_t req = { NULL, NULL, apr_time_from_sec(5) };
+    md_exec_req_t req = { NULL, NULL, apr_time_from_sec(5), NULL };
     md_exec_res_t *res;
 
     req.argv = argv_of("/nonexistent/program", NULL, NULL, NULL);
@@ -79,6 +118,7 @@ Suite *md_test_exec_suite(void)
     tcase_add_test(tc, exec_exit_code_and_output);
     tcase_add_test(tc, exec_timeout_kills);
     tcase_add_test(tc, exec_missing_program);
+    tcase_add_test(tc, exec_cancel_stops_the_program);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -66,7 +66,7 @@ START_TEST(exec_arguments_arrive_literally)
     apr_array_header_t *argv = apr_array_make(md_test_pool, 10, sizeof(const char *));
     apr_table_t *env = apr_table_make(md_test_pool, 2);
     const char *expected = "";
-    md_exec_req_t req = { NULL, NULL, apr_time_from_sec(10) };
+    md_exec_req_t req = { NULL, NULL, apr_time_from_sec(10), NULL };
     md_exec_res_t *res;
     size_t i;
 

@@ -228,6 +228,7 @@ static apr_status_t authz_prepare(md_authz_pending_t **ppa, md_acme_t *acme, con
     md_result_activity(result, "setting up %s for %s", type, name);
     /* 3. the answer in place */
     cctx = chall_ctx_make(ctx, type, name, result, p);
+    cctx->cancel = acme->http->config.cancel;   /* a stop ends the program as it ends requests */
     cctx->token = md_json_gets(ch, MD_KEY_TOKEN, NULL);
     if (!token_ok(cctx->token)) {
         md_result_set(result, APR_EINVAL, "the CA's %s challenge for %s has no valid token",

@@ -21,6 +21,7 @@ typedef struct {
     /* dns-01 only */
     int dns01_version;                  /* 2: teardown also gets the TXT value */
     apr_interval_time_t dns01_timeout;  /* for each run of the program; 0: the default */
+    volatile apr_uint32_t *cancel;      /* the process exits: stop the program (or NULL) */
     apr_pool_t *p;
 } md_chall_ctx_t;
 

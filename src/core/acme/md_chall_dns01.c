@@ -72,6 +72,7 @@ static apr_status_t dns01_run(const md_chall_ctx_t *ctx, const char *action, int
     req.argv = argv;
     req.env = dns01_env(ctx, action, value);
     req.timeout = ctx->dns01_timeout;
+    req.cancel = ctx->cancel;
     rv = md_exec_run(pres, &req, ctx->p);
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, ctx->p, "MD3001: %s: dns-01 %s %s: exit %d%s, "
                   "output: %s", ctx->md->name, action, ctx->name, (*pres)->exit_code,
@@ -109,7 +110,13 @@ static void dns01_teardown(const md_chall_ctx_t *ctx)
     md_exec_res_t *res;
     apr_status_t rv = dns01_run(ctx, "teardown", ctx->dns01_version >= 2, &res);
 
-    if (rv != APR_SUCCESS && res) {
+    if (rv == APR_EINTR) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, ctx->p, "MD3003: %s: the dns-01 program "
+                      "was not run for 'teardown %s': the server stops; the TXT record "
+                      "_acme-challenge.%s may stay until it is removed", ctx->md->name,
+                      ctx->name, ctx->name);
+    }
+    else if (rv != APR_SUCCESS && res) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, ctx->p, "MD3002: %s: the dns-01 program "
                       "failed 'teardown %s' (exit %d%s): %s", ctx->md->name, ctx->name,
                       res->exit_code, res->timed_out ? ", timed out" : "", res->output);
