@@ -46,17 +46,41 @@ static md_json_t *cert_ocsp_json(const md_t *md, const md_served_t *served, md_s
                                  apr_pool_t *p)
 {
     md_ocsp_resp_t *resp;
-    md_json_t *j;
 
     if (!store || !served->ocsp_file
         || md_ocsp_resp_load(&resp, store, md->name, served->ocsp_file, p) != APR_SUCCESS) {
         return NULL;
     }
-    j = md_json_create(p);
+    return md_status_ocsp_json(resp, p);
+}
+
+md_json_t *md_status_ocsp_json(const md_ocsp_resp_t *resp, apr_pool_t *p)
+{
+    md_json_t *j = md_json_create(p);
+
     md_json_sets(md_ocsp_status_name(resp->status), j, MD_KEY_STATUS, NULL);
     md_json_sets(md_time_print(resp->valid_from, p), j, MD_KEY_VALID, MD_KEY_FROM, NULL);
     md_json_sets(md_time_print(resp->valid_until, p), j, MD_KEY_VALID, MD_KEY_UNTIL, NULL);
     return j;
+}
+
+int md_status_ocsp_refresh(md_json_t *mdj, const char *sha256_hex, const md_ocsp_resp_t *resp,
+                           apr_pool_t *p)
+{
+    apr_array_header_t *names = md_json_keys(mdj, p, MD_KEY_CERT, NULL);
+    md_json_t *certj;
+    const char *fp;
+    int i;
+
+    for (i = 0; i < names->nelts; ++i) {
+        certj = md_json_getj(mdj, MD_KEY_CERT, APR_ARRAY_IDX(names, i, const char *), NULL);
+        fp = certj ? md_json_gets(certj, MD_KEY_SHA256_FINGERPRINT, NULL) : NULL;
+        if (fp && !strcasecmp(fp, sha256_hex)) {
+            md_json_setj(md_status_ocsp_json(resp, p), certj, MD_KEY_OCSP, NULL);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* The certificates of a set, keyed by name, plus "valid": when all of them are. */

@@ -15,6 +15,7 @@
 #include <apr_file_info.h>
 #include "md.h"
 #include "md_json.h"
+#include "md_ocsp.h"
 #include "md_stats.h"
 #include "md_store.h"
 
@@ -30,6 +31,12 @@ apr_status_t md_status_md_json(md_json_t **pjson, const md_t *md, md_store_t *st
  * reason, last-renewal) from staging/<md>/: what the unprivileged watchdog can read. */
 void md_status_renewal_refresh(md_json_t *mdj, const md_t *md, md_store_t *store,
                                int with_log, apr_pool_t *p);
+/* The "ocsp" member of a served certificate (status, valid{from,until}) for a response. */
+md_json_t *md_status_ocsp_json(const md_ocsp_resp_t *resp, apr_pool_t *p);
+/* The "ocsp" member of the certificate in an MD's status JSON whose SHA-256 fingerprint
+ * is sha256_hex set from resp; 0 when no certificate there has that fingerprint. */
+int md_status_ocsp_refresh(md_json_t *mdj, const char *sha256_hex, const md_ocsp_resp_t *resp,
+                           apr_pool_t *p);
 /* What the status and the watchdog keep of a served certificate, under name, from its
  * facts; the chain file's PEM text is parsed only when the ARI id needs the issuer. In
  * presult the result alone, the work in ptemp. */
@@ -68,6 +75,12 @@ apr_status_t md_status_snapshot_write(md_status_snap_t *snap, const apr_array_he
  * are kept as text and not parsed again. */
 apr_status_t md_status_snapshot_update(md_status_snap_t *snap, const md_t *md,
                                        md_store_t *store, apr_pool_t *p);
+/* The stapling watchdog after a fetch: the "ocsp" member of MD name's certificate with
+ * the SHA-256 fingerprint sha256_hex follows resp, written as updates are (at most a
+ * second later), so that status shows a revocation as soon as stapling does. */
+apr_status_t md_status_snapshot_ocsp(md_status_snap_t *snap, const char *name,
+                                     const char *sha256_hex, const md_ocsp_resp_t *resp,
+                                     apr_pool_t *p);
 /* Write what updates left unwritten: when a second has passed since the last write, or
  * `now` (the watchdog stops). */
 apr_status_t md_status_snapshot_flush(md_status_snap_t *snap, int now, apr_pool_t *p);

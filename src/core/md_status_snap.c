@@ -330,8 +330,13 @@ static apr_status_t write_due(md_status_snap_t *snap, int now, apr_pool_t *p)
     return (rv == APR_SUCCESS && snap->dirty) ? file_write(snap, p) : rv;
 }
 
-apr_status_t md_status_snapshot_update(md_status_snap_t *snap, const md_t *md,
-                                       md_store_t *store, apr_pool_t *p)
+/* One change of an MD's entry: its JSON is edited in place; 0 when nothing changed. */
+typedef int entry_edit_fn(md_json_t *mdj, void *baton, apr_pool_t *p);
+
+/* Under the lock: the file as it is now, this process's counts added, the MD's entry
+ * (if the snapshot knows it) edited, and the file written now or with the next write. */
+static apr_status_t snapshot_edit(md_status_snap_t *snap, const char *name,
+                                  entry_edit_fn *edit, void *baton, apr_pool_t *p)
 {
     apr_uint64_t counts[MD_STAT_COUNT];
     snap_entry_t *se;
@@ -339,34 +344,87 @@ apr_status_t md_status_snapshot_update(md_status_snap_t *snap, const md_t *md,
     apr_status_t rv;
     int i;
 
-    if (!snap) return APR_SUCCESS;
-    if (snap->lock) apr_thread_mutex_lock(snap->lock);
     /* 1. what the file holds now (the parent may have rewritten it) */
     rv = cache_sync(snap, p);
-    if (rv != APR_SUCCESS) goto leave;
+    if (rv != APR_SUCCESS) return rv;
     /* 2. this process's counts added to the totals */
     md_stats_take(counts);
     for (i = 0; i < MD_STAT_COUNT; ++i) snap->stats[i] += counts[i];
-    /* 3. the MD's renewal part, fresh from staging */
-    se = md ? entry_find(snap, md->name) : NULL;
+    /* 3. the entry, edited */
+    se = name ? entry_find(snap, name) : NULL;
     if (se) {
         rv = md_json_parse(&j, se->text, strlen(se->text), p);
-        if (rv != APR_SUCCESS) goto leave;
-        md_status_renewal_refresh(j, md, store, 0, p);
-        snap->garbage += strlen(se->text);
-        snap->live -= strlen(se->text);
-        se->text = apr_pstrdup(snap->cache, md_json_dump(j, MD_JSON_COMPACT, p));
-        snap->live += strlen(se->text);
-        cache_compact(snap);
+        if (rv != APR_SUCCESS) return rv;
+        if (edit(j, baton, p)) {
+            snap->garbage += strlen(se->text);
+            snap->live -= strlen(se->text);
+            se->text = apr_pstrdup(snap->cache, md_json_dump(j, MD_JSON_COMPACT, p));
+            snap->live += strlen(se->text);
+            cache_compact(snap);
+        }
     }
     /* 4. the file, now or with the next write (at most a second from now) */
     snap->dirty = 1;
-    rv = write_due(snap, 0, p);
-leave:
+    return write_due(snap, 0, p);
+}
+
+typedef struct {
+    const md_t *md;
+    md_store_t *store;
+} renewal_edit_t;
+
+static int renewal_edit(md_json_t *mdj, void *baton, apr_pool_t *p)
+{
+    renewal_edit_t *e = baton;
+
+    md_status_renewal_refresh(mdj, e->md, e->store, 0, p);
+    return 1;
+}
+
+apr_status_t md_status_snapshot_update(md_status_snap_t *snap, const md_t *md,
+                                       md_store_t *store, apr_pool_t *p)
+{
+    renewal_edit_t e = { md, store };
+    apr_status_t rv;
+
+    if (!snap) return APR_SUCCESS;
+    if (snap->lock) apr_thread_mutex_lock(snap->lock);
+    rv = snapshot_edit(snap, md ? md->name : NULL, renewal_edit, &e, p);
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD7002: %s: updating the status "
                       "snapshot %s failed; status pages show the state before this renewal run",
                       md ? md->name : "-", snap->path);
+    }
+    if (snap->lock) apr_thread_mutex_unlock(snap->lock);
+    return rv;
+}
+
+typedef struct {
+    const char *sha256_hex;
+    const md_ocsp_resp_t *resp;
+} ocsp_edit_t;
+
+static int ocsp_edit(md_json_t *mdj, void *baton, apr_pool_t *p)
+{
+    ocsp_edit_t *e = baton;
+
+    return md_status_ocsp_refresh(mdj, e->sha256_hex, e->resp, p);
+}
+
+apr_status_t md_status_snapshot_ocsp(md_status_snap_t *snap, const char *name,
+                                     const char *sha256_hex, const md_ocsp_resp_t *resp,
+                                     apr_pool_t *p)
+{
+    ocsp_edit_t e = { sha256_hex, resp };
+    apr_status_t rv;
+
+    if (!snap) return APR_SUCCESS;
+    if (snap->lock) apr_thread_mutex_lock(snap->lock);
+    rv = snapshot_edit(snap, name, ocsp_edit, &e, p);
+    if (rv != APR_SUCCESS) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD7003: %s: updating the OCSP "
+                      "status in the snapshot %s failed; status pages show the response "
+                      "before", name, snap->path);
     }
     if (snap->lock) apr_thread_mutex_unlock(snap->lock);
     return rv;

@@ -28,6 +28,7 @@
 #include "md_version.h"
 #include "md_job.h"
 #include "md_ocsp.h"
+#include "md_status.h"
 #include "md_util.h"
 
 APLOG_USE_MODULE(md);
@@ -353,6 +354,17 @@ static void log_success(stapling_wd_t *wd, stapling_entry_t *e, const md_ocsp_re
 }
 
 /* Persist, serve and report one fetch's outcome; plan the next fetch. */
+/* md-status shows what is stapled: the certificate's "ocsp" member follows the response. */
+static void status_follow(stapling_wd_t *wd, const stapling_entry_t *e, const md_ocsp_resp_t *resp,
+                          apr_pool_t *p)
+{
+    md_cert_facts_t *facts;
+
+    if (md_cert_facts_of(&facts, e->cert, p) != APR_SUCCESS) return;
+    md_status_snapshot_ocsp(wd->mc->status_snap, e->name,
+                            md_hex_encode(facts->sha256, sizeof(facts->sha256), p), resp, p);
+}
+
 static void fetch_finish(stapling_wd_t *wd, stapling_fetch_t *f, apr_pool_t *p)
 {
     stapling_entry_t *e = f->e;
@@ -378,6 +390,7 @@ static void fetch_finish(stapling_wd_t *wd, stapling_fetch_t *f, apr_pool_t *p)
         job->errors = 0;
         md_job_log(job, "finished", f->result, p);
         log_success(wd, e, f->resp, before, p);
+        status_follow(wd, e, f->resp, p);
         stapling_event(wd, "ocsp-renewed", e->name, job, p);
     }
     else {
@@ -451,6 +464,7 @@ static apr_status_t stapling_tick(int state, void *baton, apr_pool_t *ptemp)
     int i, n = 0;
 
     if (state != AP_WATCHDOG_STATE_RUNNING || !current_reg || !wd->mc->store) return APR_SUCCESS;
+    md_status_snapshot_flush(wd->mc->status_snap, 0, ptemp);   /* what a fetch left unwritten */
     if (wd->next_wake > now || apr_atomic_read32(&stapling_stopping)) return APR_SUCCESS;
     for (i = 0; i < current_reg->entries->nelts; ++i) {
         stapling_entry_t *e = APR_ARRAY_IDX(current_reg->entries, i, stapling_entry_t *);

@@ -172,6 +172,12 @@ def issue(apache, responder, domain, extra=""):
     return cert
 
 
+def status_ocsp(apache, domain):
+    """The "ocsp" status of each certificate md-status shows for the MD."""
+    certs = apache.md_status(domain).get("cert", {})
+    return [c["ocsp"]["status"] for c in certs.values() if isinstance(c, dict) and "ocsp" in c]
+
+
 def wait_staple(apache, domain, status, timeout=30):
     return wait_until(lambda: staple_status(apache.https_port, domain) == status, timeout,
                       interval=0.5, what=f"a stapled '{status}' response for {domain}")
@@ -217,8 +223,10 @@ def test_0800_staple_survives_responder_outage(ocsp_pebble, responder, apache_fa
 def test_0801_revoked_cert_is_reported_and_renewed(ocsp_pebble, responder, apache_factory,
                                                    domain):
     apache = apache_factory(ca=ocsp_pebble)
+    apache.add_status_vhost()
     cert = issue(apache, responder, domain)
     wait_staple(apache, domain, "good")
+    assert status_ocsp(apache, domain) == ["good"]
     # 1. the CA revokes the certificate: without a restart, the module sees it
     apache.expect_log(r"MD8011: .* is REVOKED", required=True)
     apache.expect_log(r"MD8040: .* revoked", required=False)
@@ -228,6 +236,9 @@ def test_0801_revoked_cert_is_reported_and_renewed(ocsp_pebble, responder, apach
                interval=0.5, what="status revoked in the OCSP JSON")
     apache.wait_for_log(r"MD8011: .*is REVOKED")
     wait_staple(apache, domain, "revoked")
+    # md-status follows within a second or two, not at the next restart
+    wait_until(lambda: status_ocsp(apache, domain) == ["revoked"], 3, interval=0.2,
+               what="md-status saying the stapled certificate is revoked")
     # 2. a new certificate is ordered at once, no restart needed for that
     apache.wait_for_log(r"MD1109: .*renewal requested")
     staged = apache.wait_for_store_file(f"staging/{domain}/pubcert.pem", timeout=60)
