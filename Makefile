@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 # mod_md: Managed Domains for Apache httpd.
 #
 #   make                 build build/libmdcore.a, build/mod_md.so and build/mdctl
@@ -86,6 +87,10 @@ lint:
 	@dups=$$(grep -rhoE '"(AH[0-9]+: )?MD[0-9]{4}:' src | sed -E 's/^"(AH[0-9]+: )?//' \
 	   | sort | uniq -d); [ -z "$$dups" ] \
 	   || { echo "error: log ids used by more than one message:" $$dups; exit 1; }
+	@missing=$$(for f in $$(git ls-files 2>/dev/null | grep -E '\.(c|h|py|sh)$$' \
+	   | grep -v '^test/fuzz/corpus/'); do [ ! -f "$$f" ] || head -3 "$$f" \
+	   | grep -q 'SPDX-License-Identifier: Apache-2.0' || echo "$$f"; done); [ -z "$$missing" ] \
+	   || { echo "error: files without the licence line (see LICENSE):" $$missing; exit 1; }
 
 test: $(B)/unit-tests
 	$(B)/unit-tests

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """Shared parts of the benchmarks: machine facts, process CPU and memory,
 timed Apache starts, and modules to compare.
 

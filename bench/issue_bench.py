@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """Issuing benchmark (issue 6): N new MDs, from server start until all are issued.
 
 One run starts pebble-challtestsrv and one Pebble (PEBBLE_VA_ALWAYS_VALID=1,

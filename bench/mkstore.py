@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """Write a mod_md store with N complete MDs, without any CA.
 
 md_store.json (version 3, a random key) and

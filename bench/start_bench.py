@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """Start benchmark (issue 5): N MDs whose certificates already exist.
 
 For each N, one store with N complete MDs is written without any CA

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """Latency of the status outputs at 100, 1,000 and 10,000 managed domains:
 md-status (all MDs), server-status?auto and the metrics endpoint, for our module
 and today's (Debian's mod_md.so) side by side.  See bench/README.md.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 # dns01-nsupdate.sh: a dns-01 program for mod_md (MDChallengeDns01) that changes the
 # TXT record _acme-challenge.<domain> with RFC 2136 dynamic updates (nsupdate, from
 # Debian's bind9-dnsutils), authenticated by a TSIG key. BIND 9, Knot, PowerDNS and

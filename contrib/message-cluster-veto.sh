@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 # MDMessageCmd example for servers that share one store: only the node named in
 # /etc/apache2/md-renewer (one hostname) renews; the others veto 'renewing'
 # (a non-zero exit stops that attempt). All nodes pick up the renewed certificate

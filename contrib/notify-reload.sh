@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 # MDNotifyCmd example: a certificate for <mdname> was renewed and is staged.
 #   MDNotifyCmd /usr/local/share/mod_md/contrib/notify-reload.sh
 # It goes live at the next graceful restart (or by itself with MDActivationRestart on).

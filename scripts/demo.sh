@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 # Demo on a fresh Debian 12 machine, as root: install the packages, build the
 # module, then let a managed domain (demo.test) get its certificate from a
 # local Pebble ACME CA and show the result.  Everything runs on 127.0.0.1 on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* mdctl: look after a mod_md store without httpd, and ask the running server for things.
  *   mdctl [-d STORE] [-f APACHE_CONF] COMMAND ...   (docs/mdctl.md, mdctl(1))
  *   status|list [--json] [--store|--server URL] [NAME...]   every MD in a table (mdctl_status.c)

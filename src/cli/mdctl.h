@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* mdctl: what its commands share (mdctl.c). Exit codes: docs/mdctl.md. */
 #ifndef mdctl_h
 #define mdctl_h

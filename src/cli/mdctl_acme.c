@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* mdctl's commands that talk to the CA: revocation and account management.
  *
  *   revoke [-c CAFILE] [-r REASON] [-k] MDNAME

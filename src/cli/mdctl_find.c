@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* mdctl: finding the store and the md-status handlers in Apache's configuration.
  *
  * The configuration is read the way httpd reads it as far as these directives go:

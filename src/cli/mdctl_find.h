@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Where mdctl finds the store and the running server's md-status: from -d, else from
  * Apache's configuration (MDStoreDir, ServerRoot, Listen, <Location> with
  * SetHandler md-status), else Debian's default (docs/mdctl.md, "Finding the store"). */

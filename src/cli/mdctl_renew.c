@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* mdctl renew: ask the running server to renew MDs now, without a restart.
  *
  *   mdctl renew [--reason TEXT] NAME...

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* mdctl status (alias list): every MD in a table, or as JSON with md-status's field names.
  *
  *   mdctl status [--json] [--store | --server URL [--host NAME]] [NAME...]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The managed domain (MD): the names that share one certificate per key spec, and
  * the settings that say how it is obtained. Stored as md.json in today's format. */
 #ifndef md_h

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Certificates: reading, inspecting and making the self-signed ones we serve ourselves
  * (the fallback certificate and the tls-alpn-01 challenge certificate). */
 #include <arpa/inet.h>

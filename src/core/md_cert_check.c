@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* A certificate from the CA, checked before it may replace anything: when it is staged
  * and again when the parent activates the staged set. The CA (or whoever wrote the
  * children's staging/) controls every byte of it; what it must be is decided here, from

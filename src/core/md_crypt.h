@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Key custody and certificates. Only this module creates or loads private keys.
  * OpenSSL objects are owned by wrappers whose lifetime is the pool they were made in. */
 #ifndef md_crypt_h

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Internal to the crypto files: X.509 extensions that certificates (md_cert.c) and
  * certificate signing requests (md_csr.c) share. Not for use outside md_cert.c/md_csr.c. */
 #ifndef md_crypt_int_h

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Certificate signing requests for the finalize step of an ACME order. */
 #include <apr_strings.h>
 #include <openssl/err.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Events for the operator's programs: MDMessageCmd gets "<reason> <mdname>", MDNotifyCmd
  * "<mdname>" after a renewal. Reasons and their rate limits are those of today's module
  * (docs/programs.md); each run is recorded in the MD's job log, which is also what the

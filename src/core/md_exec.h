@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Running external programs (MDMessageCmd, MDNotifyCmd, MDChallengeDns01): from an argv
  * vector, never through a shell, with a clean environment plus MD_* variables, and a
  * timeout after which the program is killed. Output (stdout and stderr together) is

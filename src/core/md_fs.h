@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Files under a directory handle: the one layer through which the store, and every
  * other file that root touches in a folder the unprivileged children may change, is
  * read and written (docs/security.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The HTTP transport. ACME code builds finished requests and reads responses; the
  * transport (libcurl here, a replaying fake in unit tests) only moves bytes. */
 #ifndef md_http_h

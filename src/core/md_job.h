@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The persisted state of an MD's renewal: job.json in today's format, with its
  * activity log (newest first, at most 128 entries). */
 #ifndef md_job_h

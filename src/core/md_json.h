@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The JSON wrapper: jansson values tied to an APR pool. Paths are given as a list of
  * object keys ending in NULL: md_json_gets(j, MD_KEY_CA, MD_KEY_URL, NULL).
  * Key names are constants in md_json_keys.h. */

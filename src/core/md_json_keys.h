@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* JSON key names, as today's module writes them in the store and in status. */
 #ifndef md_json_keys_h
 #define md_json_keys_h

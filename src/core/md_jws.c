@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* JSON Web Keys, thumbprints and JSON Web Signatures for ACME requests. */
 #include <limits.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* JSON Web Keys and JSON Web Signatures (RFC 7515, 7517, 7638) as ACME needs them.
  * Only this module signs. */
 #ifndef md_jws_h

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Logging sink of the core. The httpd glue or the command-line tool installs a sink;
  * without one, messages go nowhere. Every message at debug level or above starts
  * with a unique id "MDnnnn:" so that an operator can search for it. */

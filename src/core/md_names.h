@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* An index from DNS names to items, so that matching thousands of names against
  * thousands of others costs a look-up each instead of a comparison with every one.
  * Names compare case-insensitively; a wildcard "*.x.test" is kept as it is written

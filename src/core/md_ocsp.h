@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* OCSP for stapling (RFC 6960): the id of a certificate, the request to its responder,
  * the checks a response must pass, its persisted form (ocsp/<name>/ocsp-<hexid>.json in
  * today's format) and the pure decisions: when to fetch again, how long to back off,

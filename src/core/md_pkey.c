@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Key specifications and private keys: the only place where keys are made or loaded. */
 #include <limits.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Renewal of one MD: from nothing to a complete staged set (staging/<md>/), and the
  * pure decisions around it (when to renew, how long to back off). */
 #ifndef md_renew_h

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Renewal requests: the marker staging/.renew-requests, one line per request,
  * "<MD name>\t<why>\n" ("<MD name>\n" alone is a request without a reason). Whoever
  * wants an MD renewed now appends a line (OCSP stapling that sees a revocation, an

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The one result record a long operation carries: what failed, the ACME problem,
  * the detail for the operator, what was being done, and when to try again. */
 #ifndef md_result_h

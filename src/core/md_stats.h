@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Process-wide counters of renewal activity (orders, challenges, errors, rate-limit
  * answers) for the metrics endpoint. The renewal code counts in its own process; the
  * status snapshot (md_status.h) carries the totals to the processes that answer

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* One MD as today's md-status JSON: md.json, the served certificates, the renewal job
  * and its staged certificates (docs/status.md). */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Status of the managed domains, in three parts (docs/status.md):
  *
  * 1. md_status_md_json(): one MD, its certificates and its renewal job as today's

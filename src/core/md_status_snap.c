@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The status snapshot file (docs/status.md): the status of every MD, so that answering
  * a status request never reads the store. The parent writes it whole at start; the
  * renewal watchdog refreshes one MD after each job. Each MD's entry is kept as text, so

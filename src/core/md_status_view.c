@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The snapshot parsed once into plain records (md_status_md_t) that request threads
  * read without locks: nothing in a view changes after md_status_view_load(). */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The file-system store, layout version 3 (docs/store.md). Every write is atomic and
  * durable; private keys outside domains/, challenges/ and tmp/ are encrypted with the
  * store key from md_store.json. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Durations and windows as administrators write them in directives. */
 #ifndef md_time_h
 #define md_time_h

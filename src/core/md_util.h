@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Small helpers of the core: base64url, hex, string lists, files written durably. */
 #ifndef md_util_h
 #define md_util_h

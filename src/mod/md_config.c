@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Directives. Each handler is named after its directive; values are checked here so
  * that a broken configuration stops the server at start, naming file and line. */
 #include <string.h>
@@ -1050,6 +1051,6 @@ const command_rec md_cmds[] = {
     AP_INIT_TAKE12("MDActivationRestart", md_cmd_activation_restart, NULL, SRV_CONF,
                    "on [HH:MM-HH:MM]: restart gracefully by itself when renewed certificates are ready"),
     AP_INIT_TAKE2("MDCertificateMonitor", md_cmd_cert_check, NULL, SRV_CONF,
-                  "The seed's name of MDCertificateCheck"),
+                  "name url: the same as MDCertificateCheck (an older name)"),
     { NULL },
 };

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Checks of the whole configuration, after every directive is read (check_config hook).
  * Unlike post_config, this also runs for `apache2 -t`: a problem found here stops the
  * configuration test as it stops the server. Nothing here touches the store. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Shared declarations of the httpd glue. */
 #ifndef md_mod_h
 #define md_mod_h

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Answering the CA's challenges: http-01 on plain requests, tls-alpn-01 on TLS
  * connections that negotiated acme-tls/1. Anything that is not exactly ours is declined,
  * so other handlers and other ACME clients keep working. */

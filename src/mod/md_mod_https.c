@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* MDRequireHttps: plain http requests for a managed name are redirected to https:
  * (302/307 temporary, 301/308 permanent), and with 'permanent' https answers carry
  * Strict-Transport-Security. /.well-known/acme-challenge/ is never redirected: ACME

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Start-up in the parent: merge the configuration into MDs, bring the store up to date
  * (only in the serving pass), and tell mod_ssl which certificate files to use. */
 #include <string.h>
@@ -858,7 +859,7 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     }
     rv = md_renew_start_watchdog(mc, s, pconf);
     if (rv != APR_SUCCESS) return !OK;
-    /* 5. OCSP stapling (issue 8, md_mod_ocsp.c): must-staple check, pruning of old
+    /* 5. OCSP stapling (md_mod_ocsp.c): must-staple check, pruning of old
      *    responses, the OCSP watchdog. mod_ssl primes the certificates after us. */
     rv = md_stapling_start(mc, s, pconf);
     return rv == APR_SUCCESS ? OK : !OK;

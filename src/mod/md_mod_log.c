@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The core's log sink, writing to httpd's error log of the main server. */
 #include <httpd.h>
 #include <http_log.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* SetHandler md-metrics: the status view in the Prometheus text exposition format
  * (version 0.0.4). Metric names start with mod_md_, times are seconds since the epoch
  * (*_seconds), counters end in _total; every family has its HELP and TYPE lines and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* OCSP stapling, the httpd side (docs/ocsp.md):
  *
  * - Priming (parent, mod_ssl's post_config): mod_ssl offers every certificate with its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The renewal watchdog: one singleton among the children (unprivileged). It hands the
  * MDs that are due to worker threads, at most MDRenewConcurrency working at a time, so
  * renewals run side by side. A renewal that waits a while (DNS propagation, a CA that

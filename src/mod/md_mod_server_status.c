@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The managed domains in mod_status's server-status page: the "Managed Certificates"
  * table and the OCSP stapling table, and their ?auto lines. Everything comes from the
  * status view (md_mod_status.c); nothing here reads the store. */

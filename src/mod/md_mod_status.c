@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Status: the snapshot written at start, the per-process view of it that request
  * threads share, the md-status handler and /.httpd/certificate-status.
  * (server-status: md_mod_server_status.c; metrics: md_mod_metrics.c.) */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Which virtual hosts an MD covers, found through an index of the vhosts' names: with
  * thousands of MDs and vhosts, a look-up per name instead of comparing every pair. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* mod_md: Managed Domains for Apache httpd. The module record and the hook table;
  * each hook group lives in a file of its own (see docs/internals.md). */
 #include <httpd.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Accounts: the CA's answer to newAccount (RFC 8555 7.3) and to the account check
  * (7.3.2), and account.json from the store, through md_acme_acct_use on a scratch
  * store. The first input byte picks the case and the HTTP status; the rest is the body

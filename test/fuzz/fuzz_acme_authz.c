@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Authorizations and challenges (RFC 8555 7.5, 8): the CA's authorization object drives
  * md_acme_authz_answer, which picks a challenge, writes its answer into a scratch store
  * (http-01 file, tls-alpn-01 certificate) and tells the CA. Whatever the CA says, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The ACME directory (RFC 8555 7.1.1) as the CA sends it: md_acme_setup reads it, a
  * signed POST then goes to the URLs it named, and the renewalInfo URL (RFC 9773) is
  * asked about a certificate. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Orders (RFC 8555 7.4): the CA's answers to newOrder, to polling, to finalize, and the
  * certificate download. The first input byte picks which; the rest is the body. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Problem documents (RFC 7807, RFC 8555 6.7) on failed requests: md_acme_post records
  * them in the result, which goes to the log, job.json and the status. Input: two bytes
  * for the HTTP status and the content type, then the body. */

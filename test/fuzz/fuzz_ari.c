@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* ARI (RFC 9773) answers from a CA: md_acme_ari_parse on a renewalInfo body, then the
  * pick inside the window. A parsed window must be ordered, the pick inside it (or now),
  * and an error must say what was wrong. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* base64url (md_b64url_decode): EAB HMAC keys, the store key, JWS parts. Decoding must
  * never read or write out of bounds, and what decodes must encode back to the same text
  * without padding, modulo the bits a non-canonical last character carries. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Certificates and keys from outside: md_chain_from_pem (the CA's certificate download,
  * pubcert.pem, MDCertificateFile), a DER certificate (d2i_X509 + our inspection, as for
  * OCSP and ARI), a certificate's facts read without OpenSSL's X509 (md_cert_facts_from_der

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Shared harness of the fuzz targets; see fuzz_common.h. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Shared harness of the fuzz targets (libFuzzer): one APR pool per input, a log sink
  * that formats every message at every level and throws it away, a scratch store on a
  * tmpfs, and a fake HTTP transport that plays back a script of answers, so the ACME

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Response headers as the transport collects them from the wire (the libcurl header
  * callback, reached by including the transport's source), then read by the ACME client:
  * Replay-Nonce, Location, Content-Type, Retry-After (md_http_retry_after) and Link

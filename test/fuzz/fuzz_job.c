@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* job.json from the store (written by the unprivileged children): md_job_load in a
  * scratch store, a run's end recorded on top of it, saved and loaded again. */
 #include <stdlib.h>

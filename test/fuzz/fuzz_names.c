@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Domain names, IP literals and key specs as they come from the configuration, md.json,
  * CA answers and SNI: md_dns_matches, md_is_ip_address, md_pkey_spec_parse and the store
  * file names made from specs. The input is "pattern\nname\nword\nbits". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* OCSP responses from a responder: md_ocsp_resp_check on DER input against a request
  * for a certificate of ours, and the persisted JSON form (md_ocsp_resp_from_json). A
  * response that passes must be about a known status with an ordered validity; a

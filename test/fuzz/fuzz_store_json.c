@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* md.json from the store (domains/ root-owned, but staging/ is written by the
  * unprivileged children): md_from_json, md_to_json, and everything the rest of the
  * module derives from an MD, above all store file names, which must stay names. */

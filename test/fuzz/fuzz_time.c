@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Durations, windows and times: md_duration_parse and md_timeslice_parse (directive
  * values and md.json's renew-window/warn-window), md_time_parse (job.json times) and
  * md_time_parse_rfc3339 (CA answers). What parses must be non-negative, printable, and

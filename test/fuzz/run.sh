@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 # Run fuzz targets built by `make fuzz-build` (see test/fuzz/README.md).
 #
 #   test/fuzz/run.sh SECONDS [NAME...]    fuzz each target for SECONDS (0: only replay

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """pytest fixtures for the mod_md integration tests.
 
 Session-wide (started once per run):

@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """Demo: a managed domain gets a certificate from a local Pebble CA.
 
 Starts pebble-challtestsrv, Pebble and Apache httpd with the module (from

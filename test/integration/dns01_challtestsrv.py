@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """A dns-01 program for the tests (MDChallengeDns01): sets and clears TXT records
 in pebble-challtestsrv through its management API.
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 # Run the integration tests with Debian's python3 and pytest.
 #   test/integration/run.sh [pytest args...]     e.g. -k http01, -x
 # Environment: MD_MODULE (module to test, default build/mod_md.so),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0001: the harness itself - start/graceful/stop and the error log policy.
 
 These run against the module under test too (it is loaded), but configure

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0050: the Debian package (debian/, `make deb`).
 
 It is built (or taken from MDTEST_DEB), installed with dpkg -i into this

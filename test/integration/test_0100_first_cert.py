@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0100: a managed domain gets its first certificate from the CA.
 
 A new MD first serves a self-signed fallback certificate and answers 503.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0300: dns-01 challenges and wildcard certificates.
 
 The CA is Pebble with validation on; it resolves _acme-challenge TXT records

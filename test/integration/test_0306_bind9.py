@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0306: dns-01 against a real BIND 9.
 
 Debian's named is the authoritative server of the test's zone on a free

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0310: certificates for IP addresses (RFC 8738).
 
 The order carries an identifier of type "ip", the CSR an iPAddress SAN, and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0320: External Account Binding (RFC 8555 7.3.4) against a Pebble that
 requires it (externalAccountBindingRequired, externalAccountMACKeys from
 /usr/share/doc/pebble/examples/pebble-config-external-account-bindings.json).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0330: ACME features Debian's Pebble 2.4 lacks (profiles, ARI, Retry-After),
 end to end through our proxy (mdtest/acmeproxy.py) in front of a real Pebble.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0340: key types, alternate chains, and a CA that rejects many nonces.
 
 All against Pebble with validation on; the variants are Pebble's own knobs

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0350: revocation and account management with mdctl (our command-line tool)
 against Pebble; revocation is checked on Pebble's management API
 (/cert-status-by-serial/<serial>)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0360: MDHttpProxy (and MDHttpProxyCACertificateFile for an HTTPS proxy):
 all ACME traffic goes through the proxy (ours: mdtest/forwardproxy.py, a
 CONNECT-only forward proxy) to Pebble."""

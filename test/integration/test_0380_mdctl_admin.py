@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0380: mdctl for administrators: it finds the store in Apache's configuration
 (MDStoreDir, Include, ServerRoot) or says where it looked; `status` shows every
 MD from the running server's md-status or from the store, saying which; `renew`

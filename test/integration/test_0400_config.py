@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0400: configuration - every directive's valid and invalid forms.
 
 Valid forms pass `apache2 -t`; invalid ones stop it with a message that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0410: what valid configuration does - seen in the store and on the wire.
 
 domains/<md>/md.json is written at every start from the merged

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0420: drop-in means drop-in (issue 18).
 
 Part 1: each difference found with today's module side by side, as a test of ours

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0500: the store - taking over today's store, shared stores, the configuration test.
 
 Today's module is Debian's /usr/lib/apache2/modules/mod_md.so, run here against the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0510: faults of the machine - a full disk, renewal processes killed mid-way.
 
 Whatever happens to the disk or the processes, the server keeps serving the last good

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0530: memory safety and leaks - the sanitizer harness, valgrind on mdctl, and the
 server's memory over many renewals.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0540: the store's owner, damaged store files, and the parent killed while activating.
 
 - MDStoreOwner gives the parts the children write to another user; the children still

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0600: renewal - when a certificate is renewed, the operator's programs, activation.
 
 Real Apache, real Pebble with validation on. The renewal watchdog of the module does

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0610: when and where renewals happen - the CA's ARI window, CA failover, and a slow
 CA that must not hold up the other MDs.
 

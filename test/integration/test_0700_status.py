@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0700: what a monitor reads: md-status JSON, server-status, certificate-status
 and the Prometheus metrics, after real events.
 

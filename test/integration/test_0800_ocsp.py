@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0800: OCSP stapling (MDStapling) against a real OCSP responder.
 
 `openssl ocsp` answers for Pebble's intermediate, signed with the

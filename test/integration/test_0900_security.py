@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0900: security review (docs/security.md), one test per property.
 
 - http-01 answers the exact stored token of a name, nothing for path tricks,

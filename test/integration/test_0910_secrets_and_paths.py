@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0910: what must not leave its place: content that MDRequireHttps keeps on
 https, proxy passwords, lines of machine-read status.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0920: a hostile CA. What the CA sends is checked before it can replace anything.
 
 Each case renews an MD whose first certificate is live (MDRenewWindow 3650d makes the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """0930: the children's part of the store cannot be turned against root.
 
 Each test plays an attacker who runs code as www-data (the user of Apache's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* A fake HTTP transport for unit tests: replays a script of recorded exchanges in
  * order, checks that each request has the expected method and URL, and keeps the
  * requests for the test to inspect (e.g. the JWS payloads). */

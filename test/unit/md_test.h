@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Unit tests of the core: one suite per module, run together by test_main.c. */
 #ifndef md_test_h
 #define md_test_h

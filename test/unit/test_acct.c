@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Account operations and revocation against the fake transport: what goes on the wire. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The ACME transport, orders and authorizations against a fake HTTP transport that
  * replays recorded exchanges (fake_http.c): every error path a CA can take us down. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* ARI (RFC 9773), profiles, CA failover and preferred chains: the pure decisions, and
  * the renewalInfo exchange against the fake transport. */
 #include <string.h>

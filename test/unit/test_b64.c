@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* base64url as JWS and ACME use it: RFC 4648 section 5, no padding on output. */
 #include <string.h>
 

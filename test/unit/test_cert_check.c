@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* md_cert_check_chain: what a certificate from the CA must be before it replaces the one
  * we serve. The test is its own CA (root, intermediate) and makes leaves for our key with
  * the faults a hostile or broken CA could send. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Challenge types: the dns-01 TXT value, the command line splitter for the dns-01
  * program, and the per-type reasons when no challenge can be answered. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Keys, certificates and CSRs: what ends up in the store and in front of TLS clients. */
 #include <arpa/inet.h>
 #include <stdarg.h>

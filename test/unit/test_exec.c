@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* External programs: argv passed literally, exit codes, output, and the timeout. */
 #include <string.h>
 #include <apr_strings.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* md_fs, the layer every store path goes through, against what an unprivileged writer
  * of a folder can put there: links to files and folders elsewhere, FIFOs, hard links,
  * and a folder swapped for a link after it was opened. The "victim" files live outside

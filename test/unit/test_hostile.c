@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Hostile input: regressions for what the fuzz targets (test/fuzz) and the security
  * review (docs/security.md) found, one test per finding. */
 #include <string.h>

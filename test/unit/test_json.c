@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The JSON wrapper: what the store and the ACME client read and write. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* JWK, thumbprints and JWS: what an ACME CA checks on every request we send. */
 #include <string.h>
 #include <apr_strings.h>

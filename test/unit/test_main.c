@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Runs every unit suite of the core; exits non-zero when any test fails. */
 #include <stdlib.h>
 #include <apr_general.h>

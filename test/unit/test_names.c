@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The name index: exact and wildcard look-ups, case-insensitive. */
 #include "md_names.h"
 #include "md_test.h"

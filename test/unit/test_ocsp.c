@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* OCSP: the renew-time decision, backoff, pruning, persistence, and the checks a
  * response must pass, against responses a tiny in-test responder signs. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The renewal decisions: when to renew, how long to back off, when events may run. */
 #include "md_renew.h"
 #include "md_event.h"

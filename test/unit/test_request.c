@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Renewal requests (staging/.renew-requests): what mdctl renew and OCSP stapling
  * write is what the renewal watchdog reads back, with its reason; the job keeps the
  * request for the status. */

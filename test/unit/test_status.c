@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Status: an MD with a served certificate and a failing renewal, through the snapshot
  * file and the view the request handlers read; the counters; the ARI certificate id. */
 #include <stdlib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The file-system store on a temporary directory: layout, permissions, encryption at
  * rest, atomic replace, activation and its recovery, the archive bound, locks. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Durations and renewal windows as administrators write them in directives. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* The ACME client (RFC 8555): one file per resource over this one transport layer,
  * which reads the directory, keeps a nonce pool, signs requests (through md_jws) and
  * turns problem documents into the result record. */

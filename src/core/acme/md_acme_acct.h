@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* ACME accounts: find a usable one in the store, or register a new one. */
 #ifndef md_acme_acct_h
 #define md_acme_acct_h

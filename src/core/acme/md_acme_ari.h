@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* ACME Renewal Information (RFC 9773): when the CA suggests renewing a certificate. */
 #ifndef md_acme_ari_h
 #define md_acme_ari_h

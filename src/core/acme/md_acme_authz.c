@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* ACME authorizations (RFC 8555 7.5): for each identifier of an order, choose a
  * challenge we can answer, put the answer in place, ask the CA to validate, and wait. */
 #include <string.h>

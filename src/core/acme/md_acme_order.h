@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* ACME orders (RFC 8555 7.4) and their authorizations (7.5). */
 #ifndef md_acme_order_h
 #define md_acme_order_h

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* ACME problem types (RFC 8555 section 6.7 and later additions) mapped to statuses, in
  * one table. "input" marks problems that blame what we sent: retrying soon will not help. */
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Certificate revocation (RFC 8555 7.6). */
 #include <apr_strings.h>
 #include <openssl/x509.h>

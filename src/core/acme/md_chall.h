@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Challenge types. Each type lives in its own file and registers in the static table
  * of md_chall.c; all take one context. */
 #ifndef md_chall_h

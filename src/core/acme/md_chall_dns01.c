@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* dns-01 (RFC 8555 8.4): the administrator's program (MDChallengeDns01) puts the TXT
  * record _acme-challenge.<domain> in place and removes it again. It runs from an argv
  * vector (the configured command line split once, never by a shell) as

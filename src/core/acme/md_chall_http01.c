@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* http-01 (RFC 8555 8.3): the key authorization in challenges/<name>/acme-http-01.txt,
  * served by the glue for exactly this token. */
 #include "md_chall.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* tls-alpn-01 (RFC 8737): a self-signed certificate with the acmeIdentifier extension
  * in challenges/<name>/, handed to mod_ssl by the glue on acme-tls/1 connections. */
 #include "md_chall.h"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """mdtest: integration test harness for the mod_md re-implementation.
 
 Everything runs on 127.0.0.1: a Pebble ACME CA, pebble-challtestsrv as its DNS

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """acmeproxy: our own ACME front for Pebble, adding what Debian's Pebble 2.4 lacks.
 
     client (mod_md) --HTTPS--> AcmeProxy --HTTPS--> Pebble

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """An Apache httpd instance with a generated configuration.
 
 Each instance has its own server root (conf/, logs/, run/, htdocs/, md/ for

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """BIND 9 (Debian's bind9) as the authoritative server of one test zone, on a
 free 127.0.0.1 port, accepting RFC 2136 updates signed with a TSIG key.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """A throw-away CA and a localhost/127.0.0.1 server certificate.
 
 Debian's pebble package ships no test certificates, so every run makes its

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """Differential runs: the same scenario against our module and today's (Debian's
 /usr/lib/apache2/modules/mod_md.so), comparing what an administrator or a tool
 sees: whether `apache2 -t` accepts a configuration, whether the server starts,

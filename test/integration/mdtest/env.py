@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """The per-run test environment: run directory, ports, certificates, Pebble.
 
 Settings from the environment:

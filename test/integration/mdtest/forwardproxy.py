@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """A minimal forward proxy (HTTP CONNECT tunnels only) for MDHttpProxy tests.
 
 With certs (the harness CA's server certificate) it is an HTTPS proxy: the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """Pebble (the ACME test CA) and pebble-challtestsrv (its DNS server).
 
 Pebble validates http-01 and tls-alpn-01 against the ports Apache listens

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """Free TCP ports on the loopback interface, chosen at run time."""
 import socket
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """Background processes with their output in a log file, and waiting."""
 import os
 import signal

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """A strict reader of the Prometheus text exposition format (version 0.0.4).
 
 parse(text) checks every line and returns {(name, labels): value} where labels

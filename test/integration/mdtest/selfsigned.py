@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """Self-signed certificates for static-certificate tests (MDCertificateFile)."""
 import datetime
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """Owners and modes of a mod_md store, as documented in docs/security.md
 (and the compatibility reference for the layout):
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
 """TLS and HTTP client helpers that talk to 127.0.0.1 with a chosen SNI/Host.
 
 Test domains (x.test) do not resolve on this machine, so every connection
