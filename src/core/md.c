@@ -89,6 +89,25 @@ int md_needs_new_cert_for(const md_t *configured, const md_t *stored)
         || configured->must_staple != stored->must_staple;
 }
 
+const md_t *md_rename_pick(const md_t *configured, const apr_array_header_t *unclaimed)
+{
+    const md_t *best = NULL, *old;
+    int i, k, shared, best_shared = 0;
+
+    for (i = 0; i < unclaimed->nelts; ++i) {
+        old = APR_ARRAY_IDX(unclaimed, i, const md_t *);
+        for (k = shared = 0; k < configured->domains->nelts; ++k) {
+            if (md_array_str_index(old->domains, APR_ARRAY_IDX(configured->domains, k,
+                                                               const char *), 0) >= 0) ++shared;
+        }
+        if (shared > best_shared) {
+            best = old;
+            best_shared = shared;
+        }
+    }
+    return best;
+}
+
 const char *md_state_descr(md_state_t state)
 {
     switch (state) {

@@ -80,6 +80,10 @@ const md_pkey_spec_t *md_pkey_spec_at(const md_t *md, int i);
 int md_contains(const md_t *md, const char *name);
 /* Do the configured names/keys/staple settings differ in a way that needs a new certificate? */
 int md_needs_new_cert_for(const md_t *configured, const md_t *stored);
+/* Of the stored MDs (md_t*) no configured MD uses any more, the one a renamed or changed
+ * configured MD carries on from: the one sharing the most names with it (the first of
+ * equals); NULL when none shares a name. */
+const md_t *md_rename_pick(const md_t *configured, const apr_array_header_t *unclaimed);
 
 md_json_t *md_to_json(const md_t *md, apr_pool_t *p);
 apr_status_t md_from_json(md_t **pmd, const md_json_t *json, apr_pool_t *p);

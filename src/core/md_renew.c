@@ -49,6 +49,36 @@ const char *md_renew_ca_pick(const apr_array_header_t *urls, int errors, int ret
     return APR_ARRAY_IDX(urls, (errors / retry_failover) % urls->nelts, const char *);
 }
 
+apr_time_t md_renew_activation_at(apr_time_t not_before, apr_interval_time_t delay,
+                                  apr_time_t served_until)
+{
+    apr_time_t at = not_before + (delay > 0 ? delay : 0);
+
+    return (served_until > 0 && served_until < at) ? served_until : at;
+}
+
+apr_time_t md_renew_warn_at(const md_timeslice_t *window, apr_time_t from, apr_time_t until)
+{
+    return until - md_timeslice_length(window, from, until);
+}
+
+apr_time_t md_renew_next_check(const md_renew_times_t *t, apr_time_t now,
+                               apr_interval_time_t interval, apr_interval_time_t retry,
+                               double jitter)
+{
+    apr_time_t next;
+
+    if (jitter < -0.5) jitter = -0.5;
+    if (jitter > 0.5) jitter = 0.5;
+    next = now + interval + (apr_interval_time_t)((double)interval * jitter);
+    if (t->staged && !t->notified) return t->job_next_run > now ? t->job_next_run : now + retry;
+    if (t->staged) return next;
+    if (t->job_next_run > now && t->job_next_run < next) next = t->job_next_run;
+    if (t->renew_at > now && t->renew_at < next) next = t->renew_at;
+    if (t->warn_at > now && t->warn_at < next) next = t->warn_at;
+    return next;
+}
+
 /* ---- the staged set ---------------------------------------------------------------- */
 
 /* What a new certificate of the key spec is compared with: the one served now, when it

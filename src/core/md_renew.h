@@ -63,4 +63,31 @@ apr_interval_time_t md_renew_backoff(int errors, apr_interval_time_t base, int i
  * retry_failover errors, round robin. NULL for an empty list. */
 const char *md_renew_ca_pick(const apr_array_header_t *urls, int errors, int retry_failover);
 
+/* When a staged set valid from not_before may go live: not_before plus delay
+ * (MDActivationDelay), but never later than the end of the served certificate
+ * (served_until; 0 when none is served, or it is not known). */
+apr_time_t md_renew_activation_at(apr_time_t not_before, apr_interval_time_t delay,
+                                  apr_time_t served_until);
+/* When the served certificate valid from..until is near enough its end to warn about
+ * (MDWarnWindow). */
+apr_time_t md_renew_warn_at(const md_timeslice_t *window, apr_time_t from, apr_time_t until);
+
+/* What the watchdog knows of an MD when it decides when to look at it again. */
+typedef struct {
+    apr_time_t renew_at;        /* when the served certificate is due; 0: none served */
+    apr_time_t warn_at;         /* when to warn about its end; 0: none */
+    apr_time_t job_next_run;    /* the job's backoff or a CA's Retry-After; 0: none */
+    int staged;                 /* a complete set waits in staging/ */
+    int notified;               /* its 'renewed' programs ran */
+} md_renew_times_t;
+
+/* When to look at the MD again: after interval (scaled by 1 + jitter, jitter in
+ * [-0.5, 0.5]), or earlier at the renewal time, the warning time, or the end of the
+ * job's backoff. A staged set whose programs have not run yet is looked at again when
+ * its backoff ends, else after retry; a staged set that waits for activation only at
+ * the interval. */
+apr_time_t md_renew_next_check(const md_renew_times_t *t, apr_time_t now,
+                               apr_interval_time_t interval, apr_interval_time_t retry,
+                               double jitter);
+
 #endif

@@ -114,3 +114,10 @@ apr_interval_time_t md_timeslice_length(const md_timeslice_t *ts, apr_time_t fro
     if (lifetime <= 0) return 0;
     return (apr_interval_time_t)((double)lifetime * (double)ts->len / (double)ts->norm);
 }
+
+int md_time_in_daily_window(int minute, int from, int to)
+{
+    if (from < 0) return 1;
+    if (from <= to) return minute >= from && minute < to;
+    return minute >= from || minute < to;   /* across midnight */
+}

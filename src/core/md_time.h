@@ -25,4 +25,9 @@ const char *md_timeslice_print(const md_timeslice_t *ts, apr_pool_t *p);
 /* The length of the slice for a lifetime from..until. */
 apr_interval_time_t md_timeslice_length(const md_timeslice_t *ts, apr_time_t from, apr_time_t until);
 
+/* Is minute (of the day, 0..1439) inside the daily window from..to (minutes of the day,
+ * to excluded)? A window whose end is before its start runs across midnight; from < 0
+ * means no window (always inside). */
+int md_time_in_daily_window(int minute, int from, int to);
+
 #endif

@@ -423,23 +423,23 @@ static void account_scan(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
     md_store_load_pkey(&pkey, mc->store, MD_SG_ACCOUNTS, md->ca_account, MD_FN_ACCT_KEY, p);
 }
 
-/* The staged set may go live once its notBefore plus MDActivationDelay has passed, or
- * when the served certificate is about to end anyway. */
+/* Has the staged set's activation time come (md_renew_activation_at)? A set that cannot
+ * be read here goes on to the check, which says what is wrong with it. */
 static int activation_due(md_mod_conf_t *mc, md_t *md, apr_pool_t *p)
 {
     apr_array_header_t *staged, *served;
     const char *cert = md_pkey_file_name(md_pkey_spec_at(md, 0), MD_FN_PUBCERT, p);
-    apr_time_t at;
+    apr_time_t served_until = 0;
 
     if (!mc->activation_delay) return 1;
     if (md_store_load_chain(&staged, mc->store, MD_SG_STAGING, md->name, cert, p) != APR_SUCCESS
         || !staged->nelts) return 1;
-    at = md_cert_not_before(APR_ARRAY_IDX(staged, 0, md_cert_t *)) + mc->activation_delay;
     if (md_store_load_chain(&served, mc->store, MD_SG_DOMAINS, md->name, cert, p) == APR_SUCCESS
-        && served->nelts && md_cert_not_after(APR_ARRAY_IDX(served, 0, md_cert_t *)) < at) {
-        at = md_cert_not_after(APR_ARRAY_IDX(served, 0, md_cert_t *));
+        && served->nelts) {
+        served_until = md_cert_not_after(APR_ARRAY_IDX(served, 0, md_cert_t *));
     }
-    return at <= apr_time_now();
+    return md_renew_activation_at(md_cert_not_before(APR_ARRAY_IDX(staged, 0, md_cert_t *)),
+                                  mc->activation_delay, served_until) <= apr_time_now();
 }
 
 static void md_installed(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
@@ -565,8 +565,7 @@ static void md_watch(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
     if (first) {
         w->valid_until = first->not_after;
         w->renew_at = md_status_served_renew_at(md, md->served);
-        w->warn_at = first->not_after - md_timeslice_length(&md->warn_window, first->not_before,
-                                                            first->not_after);
+        w->warn_at = md_renew_warn_at(&md->warn_window, first->not_before, first->not_after);
         /* a certificate its OCSP responder reported revoked is renewed now */
         if (md_ocsp_md_revoked(mc->store, md, p)) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MD8040: %s: the "
@@ -691,38 +690,26 @@ static void md_windows_check(const md_t *md, server_rec *s, apr_pool_t *p)
 
 /* ---- renames keep their certificates --------------------------------------------- */
 
-/* How many names of `a` are also in `b`. */
-static int names_shared(const apr_array_header_t *a, const apr_array_header_t *b)
-{
-    int i, n = 0;
-
-    for (i = 0; i < a->nelts; ++i) {
-        if (md_array_str_index(b, APR_ARRAY_IDX(a, i, const char *), 0) >= 0) ++n;
-    }
-    return n;
-}
-
-/* The stored MD, claimed by no configured MD, that shares the most names with `md`. */
+/* The stored MD, claimed by no configured MD, that `md` carries on from (md_rename_pick). */
 static const char *rename_source(md_mod_conf_t *mc, const md_t *md, apr_array_header_t *stored,
                                  apr_hash_t *claimed, apr_pool_t *p)
 {
-    const char *best = NULL;
-    int i, best_n = 0, n;
+    apr_array_header_t *unclaimed = apr_array_make(p, stored->nelts, sizeof(md_t *));
+    const md_t *from;
     md_json_t *json;
     md_t *old;
+    int i;
 
     for (i = 0; i < stored->nelts; ++i) {
         const char *name = APR_ARRAY_IDX(stored, i, const char *);
         if (apr_hash_get(claimed, name, APR_HASH_KEY_STRING)) continue;
         if (md_store_load_json(&json, mc->store, MD_SG_DOMAINS, name, MD_FN_MD, p) != APR_SUCCESS
             || md_from_json(&old, json, p) != APR_SUCCESS) continue;
-        n = names_shared(md->domains, old->domains);
-        if (n > best_n) {
-            best = name;
-            best_n = n;
-        }
+        old->name = name;   /* the folder's name is the one to move */
+        APR_ARRAY_PUSH(unclaimed, md_t *) = old;
     }
-    return best;
+    from = md_rename_pick(md, unclaimed);
+    return from ? from->name : NULL;
 }
 
 /* When the configuration renames an MD or changes its names, the store entry that

@@ -153,21 +153,18 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_res
     return ctx.http ? md_renew_run(&ctx, p) : APR_EGENERAL;
 }
 
-/* When the staged set may go live: its notBefore plus MDActivationDelay, but never
- * later than the end of the served certificate. */
+/* When the staged set may go live (md_renew_activation_at); now when it cannot be read. */
 static apr_time_t activate_at(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
 {
     apr_array_header_t *chain;
-    apr_time_t at;
 
     if (md_store_load_chain(&chain, wd->mc->store, MD_SG_STAGING, w->md->name,
                             md_pkey_file_name(md_pkey_spec_at(w->md, 0), MD_FN_PUBCERT, p), p)
         != APR_SUCCESS || !chain->nelts) {
         return apr_time_now();
     }
-    at = md_cert_not_before(APR_ARRAY_IDX(chain, 0, md_cert_t *)) + wd->mc->activation_delay;
-    if (w->valid_until && at > w->valid_until) at = w->valid_until;
-    return at;
+    return md_renew_activation_at(md_cert_not_before(APR_ARRAY_IDX(chain, 0, md_cert_t *)),
+                                  wd->mc->activation_delay, w->valid_until);
 }
 
 /* The 'renewed' programs failed (MDNotifyCmd, MDMessageCmd): as with today's module the
@@ -214,21 +211,14 @@ static void staged_ready(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_po
     md_store_save_text(wd->mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, text, p);
 }
 
-/* When to look at the MD again, given what happened. */
+/* When to look at the MD again, given what happened (md_renew_next_check). */
 static apr_time_t next_check(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, int staged)
 {
-    apr_time_t now = apr_time_now();
-    apr_time_t next = now + wd->mc->check_interval
-                      + (apr_interval_time_t)((double)wd->mc->check_interval * jitter());
+    md_renew_times_t t = { w->renew_at, w->warn_at, job->next_run, staged,
+                           job->notified_renewed };
 
-    if (staged && !job->notified_renewed) {
-        return job->next_run > now ? job->next_run : now + wd->mc->retry_delay;
-    }
-    if (staged) return next;
-    if (job->next_run > now && job->next_run < next) next = job->next_run;
-    if (w->renew_at > now && w->renew_at < next) next = w->renew_at;
-    if (w->warn_at > now && w->warn_at < next) next = w->warn_at;
-    return next;
+    return md_renew_next_check(&t, apr_time_now(), wd->mc->check_interval,
+                               wd->mc->retry_delay, jitter());
 }
 
 /* A failed renewal: back off, saved in job.json before it is told: whoever reads the
@@ -654,16 +644,13 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
 
 /* ---- the parent: restart by itself when renewed sets are ready ------------------- */
 
+/* MDActivationRestart's time-of-day window, in local time (md_time_in_daily_window). */
 static int in_window(const md_mod_conf_t *mc, apr_time_t now)
 {
     apr_time_exp_t tm;
-    int minute;
 
-    if (mc->restart_from < 0) return 1;
     apr_time_exp_lt(&tm, now);
-    minute = tm.tm_hour * 60 + tm.tm_min;
-    if (mc->restart_from <= mc->restart_to) return minute >= mc->restart_from && minute < mc->restart_to;
-    return minute >= mc->restart_from || minute < mc->restart_to;  /* across midnight */
+    return md_time_in_daily_window(tm.tm_hour * 60 + tm.tm_min, mc->restart_from, mc->restart_to);
 }
 
 /* mpm's monitor hook, in the parent, about once a second. The marker's time says when

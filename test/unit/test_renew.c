@@ -98,6 +98,85 @@ START_TEST(event_rate_limits)
 }
 END_TEST
 
+/* MDActivationDelay after notBefore, never after the served certificate's end. */
+START_TEST(activation_at_delay_capped_by_served_end)
+{
+    ck_assert_int_eq(md_renew_activation_at(T0, 0, 0), T0);
+    ck_assert_int_eq(md_renew_activation_at(T0, DAY, 0), T0 + DAY);
+    ck_assert_int_eq(md_renew_activation_at(T0, DAY, T0 + 30 * DAY), T0 + DAY);
+    ck_assert_int_eq(md_renew_activation_at(T0, 3 * DAY, T0 + DAY), T0 + DAY);
+    ck_assert_int_eq(md_renew_activation_at(T0, -DAY, 0), T0);   /* never before notBefore */
+}
+END_TEST
+
+START_TEST(warn_at_before_the_end)
+{
+    md_timeslice_t w = pct(10);
+    ck_assert_int_eq(md_renew_warn_at(&w, T0, T0 + 100 * DAY), T0 + 90 * DAY);
+    w = abs_days(7);
+    ck_assert_int_eq(md_renew_warn_at(&w, T0, T0 + 90 * DAY), T0 + 83 * DAY);
+}
+END_TEST
+
+/* The next look at an MD: the interval (with jitter) or something due earlier. */
+START_TEST(next_check_takes_the_earliest_due)
+{
+    apr_time_t now = T0;
+    md_renew_times_t t = { 0, 0, 0, 0, 0 };
+
+    ck_assert_int_eq(md_renew_next_check(&t, now, 12 * HOUR, HOUR, 0.0), now + 12 * HOUR);
+    ck_assert_int_eq(md_renew_next_check(&t, now, 12 * HOUR, HOUR, 0.5), now + 18 * HOUR);
+    ck_assert_int_eq(md_renew_next_check(&t, now, 12 * HOUR, HOUR, -9.0), now + 6 * HOUR);
+    t.renew_at = now + 2 * HOUR;
+    t.warn_at = now + 3 * HOUR;
+    ck_assert_int_eq(md_renew_next_check(&t, now, 12 * HOUR, HOUR, 0.0), now + 2 * HOUR);
+    t.job_next_run = now + HOUR;          /* a backoff ending first */
+    ck_assert_int_eq(md_renew_next_check(&t, now, 12 * HOUR, HOUR, 0.0), now + HOUR);
+    t.renew_at = t.warn_at = now - HOUR;  /* past: no reason to look early */
+    t.job_next_run = 0;
+    ck_assert_int_eq(md_renew_next_check(&t, now, 12 * HOUR, HOUR, 0.0), now + 12 * HOUR);
+}
+END_TEST
+
+START_TEST(next_check_of_a_staged_set)
+{
+    apr_time_t now = T0;
+    md_renew_times_t t = { now + HOUR, 0, 0, 1, 0 };
+
+    /* programs not run yet: after retry, or when their backoff ends */
+    ck_assert_int_eq(md_renew_next_check(&t, now, 12 * HOUR, 5 * HOUR, 0.0), now + 5 * HOUR);
+    t.job_next_run = now + 2 * HOUR;
+    ck_assert_int_eq(md_renew_next_check(&t, now, 12 * HOUR, 5 * HOUR, 0.0), now + 2 * HOUR);
+    /* programs ran: it waits for activation; the renewal time no longer matters */
+    t.notified = 1;
+    ck_assert_int_eq(md_renew_next_check(&t, now, 12 * HOUR, 5 * HOUR, 0.0), now + 12 * HOUR);
+}
+END_TEST
+
+static md_t *md_of(const char *name, const char *d1, const char *d2)
+{
+    md_t *md = md_create(md_test_pool, name);
+    APR_ARRAY_PUSH(md->domains, const char *) = d1;
+    if (d2) APR_ARRAY_PUSH(md->domains, const char *) = d2;
+    return md;
+}
+
+/* A renamed MD carries on from the unclaimed stored MD sharing the most names. */
+START_TEST(rename_pick_most_shared_names)
+{
+    apr_array_header_t *unclaimed = apr_array_make(md_test_pool, 3, sizeof(md_t *));
+    const md_t *conf = md_of("new", "a.test", "b.test");
+
+    ck_assert_ptr_null(md_rename_pick(conf, unclaimed));
+    APR_ARRAY_PUSH(unclaimed, md_t *) = md_of("other", "c.test", NULL);
+    ck_assert_ptr_null(md_rename_pick(conf, unclaimed));
+    APR_ARRAY_PUSH(unclaimed, md_t *) = md_of("one", "b.test", "c.test");
+    APR_ARRAY_PUSH(unclaimed, md_t *) = md_of("both", "b.test", "a.test");
+    APR_ARRAY_PUSH(unclaimed, md_t *) = md_of("both-too", "a.test", "b.test");
+    ck_assert_str_eq(md_rename_pick(conf, unclaimed)->name, "both");
+}
+END_TEST
+
 Suite *md_test_renew_suite(void)
 {
     Suite *s = suite_create("renew");
@@ -109,6 +188,11 @@ Suite *md_test_renew_suite(void)
     tcase_add_test(tc, renew_at_short_lived);
     tcase_add_test(tc, backoff_doubles_to_a_day);
     tcase_add_test(tc, event_rate_limits);
+    tcase_add_test(tc, activation_at_delay_capped_by_served_end);
+    tcase_add_test(tc, warn_at_before_the_end);
+    tcase_add_test(tc, next_check_takes_the_earliest_due);
+    tcase_add_test(tc, next_check_of_a_staged_set);
+    tcase_add_test(tc, rename_pick_most_shared_names);
     suite_add_tcase(s, tc);
     return s;
 }

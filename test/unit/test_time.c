@@ -119,6 +119,24 @@ START_TEST(timeslice_length_of_lifetime)
 }
 END_TEST
 
+/* MDActivationRestart's window: minutes of the day, the end excluded, across midnight. */
+START_TEST(daily_window_wraps_midnight)
+{
+    ck_assert(md_time_in_daily_window(0, -1, -1));              /* no window */
+    ck_assert(md_time_in_daily_window(2 * 60, 2 * 60, 4 * 60));
+    ck_assert(md_time_in_daily_window(4 * 60 - 1, 2 * 60, 4 * 60));
+    ck_assert(!md_time_in_daily_window(4 * 60, 2 * 60, 4 * 60));
+    ck_assert(!md_time_in_daily_window(2 * 60 - 1, 2 * 60, 4 * 60));
+    /* 23:00-01:00 */
+    ck_assert(md_time_in_daily_window(23 * 60, 23 * 60, 60));
+    ck_assert(md_time_in_daily_window(23 * 60 + 59, 23 * 60, 60));
+    ck_assert(md_time_in_daily_window(0, 23 * 60, 60));
+    ck_assert(md_time_in_daily_window(59, 23 * 60, 60));
+    ck_assert(!md_time_in_daily_window(60, 23 * 60, 60));
+    ck_assert(!md_time_in_daily_window(12 * 60, 23 * 60, 60));
+}
+END_TEST
+
 Suite *md_test_time_suite(void)
 {
     Suite *s = suite_create("time");
@@ -132,6 +150,7 @@ Suite *md_test_time_suite(void)
     tcase_add_test(tc, timeslice_rejects_bad_percentages);
     tcase_add_test(tc, timeslice_absolute);
     tcase_add_test(tc, timeslice_length_of_lifetime);
+    tcase_add_test(tc, daily_window_wraps_midnight);
     suite_add_tcase(s, tc);
     return s;
 }
