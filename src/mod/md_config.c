@@ -835,13 +835,23 @@ static const char *md_cmd_staple_window(cmd_parms *cmd, void *dc, const char *ar
     return err ? at(cmd, apr_psprintf(cmd->pool, "'%s': %s", arg, err)) : NULL;
 }
 
+/* The global settings today's module accepts inside <MDomain> (applying them to the
+ * whole server): ours starts with them too, with a warning naming the line. */
+static void global_in_section_warn(cmd_parms *cmd)
+{
+    if (section_md) warn_at(cmd, "MD4017", "is a global setting: inside <MDomain> it applies to "
+                            "the whole server, not to this MD; put it outside");
+}
+
 static const char *md_cmd_server_status(cmd_parms *cmd, void *dc, const char *arg)
 {
+    global_in_section_warn(cmd);
     return flag_parse(cmd, arg, &md_config_get(cmd->server)->mc->server_status);
 }
 
 static const char *md_cmd_certificate_status(cmd_parms *cmd, void *dc, const char *arg)
 {
+    global_in_section_warn(cmd);
     return flag_parse(cmd, arg, &md_config_get(cmd->server)->mc->certificate_status);
 }
 
@@ -849,6 +859,7 @@ static const char *md_cmd_cert_check(cmd_parms *cmd, void *dc, const char *name,
 {
     md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
 
+    global_in_section_warn(cmd);
     if (strncmp(url, "https://", 8) && strncmp(url, "http://", 7)) {
         return at(cmd, apr_psprintf(cmd->pool, "'%s' is not an http(s) URL", url));
     }

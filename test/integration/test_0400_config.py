@@ -10,7 +10,9 @@ name the file and line of both definitions.
 
 The effects of valid forms are checked in test_0410_config_effects.py.
 """
+import glob
 import os
+import re
 
 import pytest
 
@@ -321,3 +323,51 @@ def test_0404_compat(apache_factory, domain, name, conf):
         results[label] = a.configtest()
     for label, (rc, out) in results.items():
         assert rc == 0, f"{label}:\n{out}"
+
+
+# ---- global settings inside <MDomain> ----------------------------------------------------
+
+DOCS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "docs", "directives")
+# today's module starts with these inside <MDomain> (applying them to the whole server):
+# ours does too, with a warning; every other global setting is refused there
+TODAY_ACCEPTS = {"MDServerStatus", "MDCertificateStatus", "MDCertificateCheck",
+                 "MDCertificateMonitor"}
+
+
+def _global_examples():
+    """(directive, its example line) of every page saying: not inside <MDomain>."""
+    found = []
+    for page in sorted(glob.glob(os.path.join(DOCS, "MD*.md"))):
+        name = os.path.basename(page)[:-3]
+        text = open(page).read()
+        if "not inside `<MDomain>`" not in text:
+            continue
+        example = re.search(rf"^```apache\n(?:.*\n)*?({name} .*)$", text, re.M)
+        if not example:
+            continue                     # the section forms (<MDomain>, <MDomainSet>)
+        line = example.group(1)
+        if name in ("MDMessageCmd", "MDNotifyCmd"):
+            line = f"{name} /bin/true"   # the example's program is not on this machine
+        found.append((name, line))
+    return found
+
+
+GLOBALS = _global_examples()
+
+
+@pytest.mark.parametrize("name,line", GLOBALS, ids=[g[0] for g in GLOBALS])
+def test_0402_global_setting_inside_mdomain(apache, domain, name, line):
+    """Each global directive inside <MDomain>: refused, naming the directive and the
+    fix, or (where today's module starts with it) accepted with a warning naming file
+    and line; never silently taken as the MD's."""
+    assert len(GLOBALS) >= 15, GLOBALS
+    apache.add(f"<MDomain {domain}>\n{line}\n</MDomain>")
+    rc, out = apache.configtest()
+    if name in TODAY_ACCEPTS:
+        assert rc == 0, out
+        m = re.search(rf"MD4017: (\S+):(\d+): {name}: is a global setting", out)
+        assert m, out
+        assert m.group(1) == apache.conf_path and int(m.group(2)) == _line_of(apache, line), out
+    else:
+        assert rc != 0, out
+        assert re.search(rf"{name}: is not allowed inside <MDomain>; put it outside", out), out
