@@ -11,6 +11,8 @@
 #include <http_log.h>
 
 #include "md_mod.h"
+#include "md_chall.h"
+#include "md_exec.h"
 #include "md_util.h"
 
 APLOG_USE_MODULE(md);
@@ -127,6 +129,13 @@ static md_settings_t *settings_for(cmd_parms *cmd)
 static const char *at(cmd_parms *cmd, const char *msg)
 {
     return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
+}
+
+/* A value accepted with a warning: the id, where it is, and what is wrong. */
+static void warn_at(cmd_parms *cmd, const char *id, const char *msg)
+{
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "%s: %s:%d: %s: %s", id,
+                 cmd->directive->filename, cmd->directive->line_num, cmd->cmd->name, msg);
 }
 
 /* Directives with a global effect are not allowed inside <MDomain>. */
@@ -331,11 +340,10 @@ static const char *md_cmd_challenges(cmd_parms *cmd, void *dc, int argc, char *c
         /* An unknown type is not an error, as with today's module: the server starts and
          * the MD's renewal fails with the problem 'challenge-mismatch' (in status) unless
          * another type of the list is usable. A warning says so at start. */
-        if (strcmp(argv[i], "http-01") && strcmp(argv[i], "tls-alpn-01") && strcmp(argv[i], "dns-01")) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "MD4004: %s:%d: "
-                         "MDCAChallenges: unknown challenge type '%s' (known: http-01, "
-                         "tls-alpn-01, dns-01); it is never used", cmd->directive->filename,
-                         cmd->directive->line_num, argv[i]);
+        if (!md_chall_find(argv[i])) {
+            warn_at(cmd, "MD4004", apr_psprintf(cmd->pool, "unknown challenge type '%s' (known: "
+                                                "%s); it is never used", argv[i],
+                                                md_chall_names(cmd->pool)));
         }
         APR_ARRAY_PUSH(types, const char *) = argv[i];
     }
@@ -355,12 +363,6 @@ const char *md_config_contact_uri(const char *address, apr_pool_t *p)
 
 /* A warning at start naming the line, for values today's module starts with and that
  * fail later (a renewal): the server starts, as it does with today's. */
-static void warn_at(cmd_parms *cmd, const char *id, const char *msg)
-{
-    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, cmd->server, "%s: %s:%d: %s: %s", id,
-                 cmd->directive->filename, cmd->directive->line_num, cmd->cmd->name, msg);
-}
-
 static const char *md_cmd_contact(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *uri = md_config_contact_uri(arg, cmd->pool);
@@ -750,19 +752,39 @@ static const char *md_cmd_match_names(cmd_parms *cmd, void *dc, const char *arg)
 }
 
 /* A command line as written: split here, once, into an argv vector; never given to a shell. */
+/* A program's command line, split as it will be run (md_exec_split: no shell), the
+ * program relative to ServerRoot. Today's module starts with any text here, so a line
+ * that is no command (empty, an open quote) is a warning: that program is never run. */
+static apr_array_header_t *program_line(cmd_parms *cmd, const char *line)
+{
+    apr_array_header_t *argv;
+
+    if (md_exec_split(&argv, line, cmd->pool) != APR_SUCCESS) {
+        warn_at(cmd, "MD4018", apr_psprintf(cmd->pool, "'%s' is not a command line (empty, or "
+                                            "a quote not closed); the program is never run",
+                                            line));
+        return NULL;
+    }
+    APR_ARRAY_IDX(argv, 0, const char *) = ap_server_root_relative(cmd->pool,
+                                                                   APR_ARRAY_IDX(argv, 0, const char *));
+    return argv;
+}
+
+/* MDNotifyCmd and MDMessageCmd: global settings. */
 static const char *cmd_line_parse(cmd_parms *cmd, const char *line, apr_array_header_t **pargv)
 {
-    apr_array_header_t *argv = apr_array_make(cmd->pool, 4, sizeof(const char *));
-    const char *word, *rest = line;
     const char *err = not_in_section(cmd);
 
     if (err) return err;
-    for (word = ap_getword_conf(cmd->pool, &rest); *word; word = ap_getword_conf(cmd->pool, &rest)) {
-        APR_ARRAY_PUSH(argv, const char *) = word;
-    }
-    if (!argv->nelts) return at(cmd, "needs a program");
-    APR_ARRAY_IDX(argv, 0, const char *) = ap_server_root_relative(cmd->pool, APR_ARRAY_IDX(argv, 0, const char *));
-    *pargv = argv;
+    *pargv = program_line(cmd, line);
+    return NULL;
+}
+
+/* MDChallengeDns01: the text as written (shown in status), checked as the others. */
+static const char *md_cmd_dns01_cmd(cmd_parms *cmd, void *dc, const char *arg)
+{
+    program_line(cmd, arg);
+    settings_for(cmd)->dns01_cmd = arg;
     return NULL;
 }
 
@@ -1019,7 +1041,7 @@ const command_rec md_cmds[] = {
                   "Remove OCSP responses older than this at start"),
     AP_INIT_TAKE1("MDStaplingRenewWindow", md_cmd_staple_window, NULL, SRV_CONF,
                   "Renew an OCSP response when this much of its validity remains"),
-    AP_INIT_RAW_ARGS("MDChallengeDns01", md_cmd_settings_text, SETTING(dns01_cmd), SRV_CONF,
+    AP_INIT_RAW_ARGS("MDChallengeDns01", md_cmd_dns01_cmd, NULL, SRV_CONF,
                      "Program that sets up and tears down dns-01 TXT records"),
     AP_INIT_TAKE1("MDChallengeDns01Wait", md_cmd_dns01_wait, NULL, SRV_CONF,
                   "How long TXT records take to propagate: waited after setup, before the CA looks"),

@@ -33,6 +33,8 @@ typedef struct {
 } md_chall_type_t;
 
 const md_chall_type_t *md_chall_find(const char *type);
+/* The known types for messages: "http-01, tls-alpn-01, dns-01". */
+const char *md_chall_names(apr_pool_t *p);
 
 extern const md_chall_type_t md_chall_http01;
 extern const md_chall_type_t md_chall_tlsalpn01;
