@@ -30,6 +30,7 @@
 #include "md_acme_ari.h"
 #include "md_json_keys.h"
 #include "md_util.h"
+#include "md_time.h"
 
 typedef struct {
     md_store_t *store;

@@ -20,6 +20,7 @@
 #include "md_status.h"
 #include "md_util.h"
 #include "mdctl.h"
+#include "md_time.h"
 
 #define SERVER_TIMEOUT apr_time_from_sec(5)
 #define SERVER_MAX_BODY (256 * 1024 * 1024)   /* 10,000 MDs are about 10 MB */

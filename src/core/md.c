@@ -7,6 +7,7 @@
 #include "md.h"
 #include "md_json_keys.h"
 #include "md_util.h"
+#include "md_names.h"
 
 static const md_pkey_spec_t DEFAULT_SPEC = { MD_PKEY_RSA, MD_PKEY_RSA_BITS_DEFAULT, NULL };
 

@@ -17,6 +17,7 @@
 #include "md_crypt_int.h"
 #include "md_log.h"
 #include "md_util.h"
+#include "md_names.h"
 
 /* RFC 8737 section 3: id-pe-acmeIdentifier. */
 #define MD_OID_ACME_IDENTIFIER "1.3.6.1.5.5.7.1.31"

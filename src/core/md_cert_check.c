@@ -12,6 +12,8 @@
 
 #include "md_crypt.h"
 #include "md_util.h"
+#include "md_time.h"
+#include "md_names.h"
 
 /* How much of a name from the certificate a reason shows. */
 #define MD_CHECK_TEXT_SHOWN 100

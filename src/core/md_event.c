@@ -7,6 +7,7 @@
 #include "md_json_keys.h"
 #include "md_log.h"
 #include "md_util.h"
+#include "md_time.h"
 
 #define HOUR apr_time_from_sec(60 * 60)
 #define DAY (24 * HOUR)

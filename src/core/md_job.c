@@ -6,6 +6,7 @@
 #include "md_json_keys.h"
 #include "md_stats.h"
 #include "md_util.h"
+#include "md_time.h"
 
 /* The count only drives the backoff, which is at its maximum long before this. */
 static int errors_clamp(long n)

@@ -3,6 +3,8 @@
 #include <apr_hash.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <strings.h>
+#include <arpa/inet.h>
 
 #include "md_names.h"
 
@@ -89,4 +91,28 @@ void *md_names_covering(const md_names_t *names, const char *name)
     memcpy(wildcard + 2, parent, strlen(parent) + 1);
     a = md_names_exact(names, wildcard);
     return (a && a->nelts) ? APR_ARRAY_IDX(a, 0, void *) : NULL;
+}
+
+/* ---- names -------------------------------------------------------------------- */
+
+int md_dns_is_wildcard(const char *name)
+{
+    return name[0] == '*' && name[1] == '.';
+}
+
+int md_dns_matches(const char *pattern, const char *name)
+{
+    const char *dot;
+
+    if (!strcasecmp(pattern, name)) return 1;
+    if (!md_dns_is_wildcard(pattern)) return 0;
+    dot = strchr(name, '.');
+    return dot && dot != name && !strcasecmp(pattern + 1, dot);
+}
+
+int md_is_ip_address(const char *name)
+{
+    struct in6_addr a6;
+
+    return inet_pton(AF_INET, name, &a6) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
 }

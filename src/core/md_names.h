@@ -22,4 +22,10 @@ void *md_names_covering(const md_names_t *names, const char *name);
 /* The parent of a name ("x.test" for "a.x.test" and for "*.x.test"), NULL for one label. */
 const char *md_names_parent(const char *name);
 
+/* Single names: a wildcard ("*.x.test"); does pattern (a name or a wildcard) cover name
+ * (case-insensitively, a wildcard one label); is name an IPv4 or IPv6 address. */
+int md_dns_is_wildcard(const char *name);
+int md_dns_matches(const char *pattern, const char *name);
+int md_is_ip_address(const char *name);
+
 #endif

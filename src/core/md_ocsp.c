@@ -10,6 +10,7 @@
 #include "md_json_keys.h"
 #include "md_log.h"
 #include "md_util.h"
+#include "md_time.h"
 
 #define MD_OCSP_SKEW_SEC 300L
 #define MD_OCSP_MAX_RESP (64 * 1024)

@@ -12,6 +12,7 @@
 #include "md_status.h"
 #include "md_ocsp.h"
 #include "md_util.h"
+#include "md_time.h"
 
 #define MD_STATUS_CERT_FILE_MAX (1024 * 1024)
 

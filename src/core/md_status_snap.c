@@ -27,6 +27,7 @@
 #include "md_status.h"
 #include "md_util.h"
 #include "md_version.h"
+#include "md_time.h"
 
 #define MD_SNAP_MAX_SIZE (1024 * 1024 * 1024)
 /* rebuild the cache pool when this much more than the live entries was allocated */

@@ -8,6 +8,7 @@
 #include "md_json_keys.h"
 #include "md_status.h"
 #include "md_util.h"
+#include "md_time.h"
 
 #define MD_VIEW_MAX_SIZE (1024 * 1024 * 1024)
 

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 #include <string.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <errno.h>
 #include <strings.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
+#include <apr_date.h>
 
 #include "md_time.h"
 
@@ -120,4 +122,36 @@ int md_time_in_daily_window(int minute, int from, int to)
     if (from < 0) return 1;
     if (from <= to) return minute >= from && minute < to;
     return minute >= from || minute < to;   /* across midnight */
+}
+
+/* ---- points in time ------------------------------------------------------------ */
+
+const char *md_time_print(apr_time_t t, apr_pool_t *p)
+{
+    char *buf = apr_palloc(p, APR_RFC822_DATE_LEN);
+
+    apr_rfc822_date(buf, t);
+    return buf;
+}
+
+apr_time_t md_time_parse(const char *s)
+{
+    return s ? apr_date_parse_rfc(s) : 0;
+}
+
+apr_time_t md_time_parse_rfc3339(const char *s)
+{
+    apr_time_exp_t tm;
+    apr_time_t t;
+    int n = 0;
+
+    memset(&tm, 0, sizeof(tm));
+    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6) {
+        return 0;
+    }
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    if (apr_time_exp_gmt_get(&t, &tm) != APR_SUCCESS) return 0;
+    return t;  /* fractions and "Z" are ignored; ACME CAs send UTC */
 }

@@ -30,4 +30,10 @@ apr_interval_time_t md_timeslice_length(const md_timeslice_t *ts, apr_time_t fro
  * means no window (always inside). */
 int md_time_in_daily_window(int minute, int from, int to);
 
+/* Time as RFC 822/1123 text ("Thu, 29 Jan 2026 09:25:26 GMT"), as in today's JSON; 0 for
+ * text that is none. RFC 3339 ("2026-01-29T09:25:26Z") as ACME sends it. */
+const char *md_time_print(apr_time_t t, apr_pool_t *p);
+apr_time_t md_time_parse(const char *s);
+apr_time_t md_time_parse_rfc3339(const char *s);
+
 #endif

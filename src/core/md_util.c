@@ -4,10 +4,8 @@
 #include <string.h>
 #include <strings.h>
 #include <apr_strings.h>
-#include <apr_date.h>
 #include <apr_lib.h>
 #include <apr_uri.h>
-#include <arpa/inet.h>
 #include <openssl/rand.h>
 
 #include "md_util.h"
@@ -157,30 +155,6 @@ const char *md_url_masked(const char *url, apr_pool_t *p)
     return apr_uri_unparse(p, &uri, APR_URI_UNP_REVEALPASSWORD);
 }
 
-/* ---- names -------------------------------------------------------------------- */
-
-int md_dns_is_wildcard(const char *name)
-{
-    return name[0] == '*' && name[1] == '.';
-}
-
-int md_dns_matches(const char *pattern, const char *name)
-{
-    const char *dot;
-
-    if (!strcasecmp(pattern, name)) return 1;
-    if (!md_dns_is_wildcard(pattern)) return 0;
-    dot = strchr(name, '.');
-    return dot && dot != name && !strcasecmp(pattern + 1, dot);
-}
-
-int md_is_ip_address(const char *name)
-{
-    struct in6_addr a6;
-
-    return inet_pton(AF_INET, name, &a6) == 1 || inet_pton(AF_INET6, name, &a6) == 1;
-}
-
 /* ---- files: paths an administrator configured, opened through md_fs ---------------- */
 
 /* The folder of path (opened following links: the path is the configuration's) and the
@@ -263,38 +237,6 @@ apr_status_t md_dir_remove_all(const char *path, apr_pool_t *p)
 
     if (APR_STATUS_IS_ENOENT(rv)) return APR_SUCCESS;
     return (rv == APR_SUCCESS) ? md_fs_remove_tree(dir, name, p) : rv;
-}
-
-/* ---- time --------------------------------------------------------------------- */
-
-const char *md_time_print(apr_time_t t, apr_pool_t *p)
-{
-    char *buf = apr_palloc(p, APR_RFC822_DATE_LEN);
-
-    apr_rfc822_date(buf, t);
-    return buf;
-}
-
-apr_time_t md_time_parse(const char *s)
-{
-    return s ? apr_date_parse_rfc(s) : 0;
-}
-
-apr_time_t md_time_parse_rfc3339(const char *s)
-{
-    apr_time_exp_t tm;
-    apr_time_t t;
-    int n = 0;
-
-    memset(&tm, 0, sizeof(tm));
-    if (!s || sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
-                     &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &n) != 6) {
-        return 0;
-    }
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    if (apr_time_exp_gmt_get(&t, &tm) != APR_SUCCESS) return 0;
-    return t;  /* fractions and "Z" are ignored; ACME CAs send UTC */
 }
 
 apr_status_t md_rand_bytes(unsigned char *buf, apr_size_t len)

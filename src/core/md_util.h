@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
-/* Small helpers of the core: base64url, hex, string lists, files written durably. */
+/* Small helpers of the core: base64url, hex, string lists, files written durably.
+ * Names are in md_names.h, times in md_time.h. */
 #ifndef md_util_h
 #define md_util_h
 
@@ -26,11 +27,6 @@ const char *md_array_str_join(const apr_array_header_t *a, const char *sep, apr_
 /* A URL as it may be shown (status, job.json, logs): a password in it as "***". */
 const char *md_url_masked(const char *url, apr_pool_t *p);
 
-/* Domain names. */
-int md_dns_is_wildcard(const char *name);
-int md_dns_matches(const char *pattern, const char *name);
-int md_is_ip_address(const char *name);
-
 /* Files by an administrator's path (the last component is not followed when written
  * or removed; see md_fs.h). md_file_write_atomic writes a fresh "<path>.tmp", fsyncs
  * it, renames it over path and fsyncs the directory, so a crash leaves either the old
@@ -49,11 +45,6 @@ apr_status_t md_dir_make(const char *path, apr_fileperms_t perms, apr_pool_t *p)
 apr_status_t md_dir_remove_all(const char *path, apr_pool_t *p);
 apr_status_t md_dir_list(apr_array_header_t **pnames, const char *path, int dirs_only,
                          apr_pool_t *p);
-
-/* Time as RFC 822/1123 text ("Thu, 29 Jan 2026 09:25:26 GMT"), as in today's JSON. */
-const char *md_time_print(apr_time_t t, apr_pool_t *p);
-apr_time_t md_time_parse(const char *s);
-apr_time_t md_time_parse_rfc3339(const char *s);
 
 /* Crash points for the crash tests, only in the fault-injecting build (`make
  * fault-module`, -DMD_FAULT_POINTS): the process kills itself (SIGKILL) at the point

@@ -21,6 +21,7 @@
 #include "md_renew.h"
 #include "md_status.h"
 #include "md_util.h"
+#include "md_time.h"
 
 APLOG_USE_MODULE(md);
 

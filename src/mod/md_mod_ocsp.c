@@ -31,6 +31,7 @@
 #include "md_ocsp.h"
 #include "md_status.h"
 #include "md_util.h"
+#include "md_time.h"
 
 APLOG_USE_MODULE(md);
 

@@ -13,6 +13,7 @@
 #include "md_mod.h"
 #include "md_status.h"
 #include "md_util.h"
+#include "md_time.h"
 
 typedef struct {
     request_rec *r;

@@ -16,6 +16,7 @@
 #include "fuzz_common.h"
 #include "md_jws.h"
 #include "md_util.h"
+#include "md_names.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -5,6 +5,7 @@
 #include "md_job.h"
 #include "md_util.h"
 #include "md_test.h"
+#include "md_time.h"
 
 #define DAY apr_time_from_sec(24 * 60 * 60)
 #define HOUR apr_time_from_sec(60 * 60)

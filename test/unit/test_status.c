@@ -16,6 +16,7 @@
 #include "md_store.h"
 #include "md_util.h"
 #include "md_test.h"
+#include "md_time.h"
 
 #define DAY apr_time_from_sec(24 * 60 * 60)
 

@@ -7,6 +7,7 @@
 #include "md_json_keys.h"
 #include "md_log.h"
 #include "md_util.h"
+#include "md_time.h"
 
 /* The certificate's AKI keyIdentifier, else its issuer's SKI; and the serial's DER
  * content octets (leading zero kept when needed), both from the facts. */

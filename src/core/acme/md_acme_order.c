@@ -8,6 +8,7 @@
 #include "md_json_keys.h"
 #include "md_log.h"
 #include "md_util.h"
+#include "md_names.h"
 
 /* Alternate chains (Link rel="alternate") looked at for MDPreferredChain: CAs offer one or
  * two; each costs a request, so a CA cannot make us follow hundreds. */
