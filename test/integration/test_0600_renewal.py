@@ -179,8 +179,14 @@ def test_0604_activation_restart(apache, domain):
     apache.wait_for_log(r"MD1108: renewed certificates are ready", timeout=5)
 
 
-def test_0605_many_mds_side_by_side(apache, env):
-    """Twenty MDs get their certificates in one go: renewals run side by side."""
+def test_0605_many_mds_side_by_side(acmeproxy_factory, apache_factory):
+    """Twenty MDs get their certificates in one go, renewals side by side: the CA (our
+    proxy) holds every finalize request 2 s, and at least 5 of them are held at the same
+    time (MDRenewConcurrency 10); one after the other would be one at a time."""
+    hold = 2.0
+    proxy = acmeproxy_factory()
+    proxy.add_fault(r"^/finalize-order/", "delay", method="POST", count=None, delay=hold)
+    apache = apache_factory(ca=proxy)
     names = [f"m{i:02d}.many.test" for i in range(20)]
     apache.add_ec_mds(names, "MDRenewConcurrency 10")
     start = time.time()
@@ -188,7 +194,12 @@ def test_0605_many_mds_side_by_side(apache, env):
     for name in names:
         apache.wait_for_cert(name, timeout=120, cert_file="pubcert.secp256r1.pem")
     elapsed = time.time() - start
+    arrivals = sorted(e["time"] for e in proxy.requests_to(r"^/finalize-order/", "POST"))
+    assert len(arrivals) >= 20, arrivals
+    # requests that came in less than `hold` apart were held by the proxy together
+    together = max(sum(1 for t in arrivals if t0 <= t < t0 + hold) for t0 in arrivals)
+    assert together >= 5, f"at most {together} finalize requests in flight at once"
     apache.graceful()
     for name in names:
         assert name in tlsclient.cert_dns_names(apache.verify_cert(name))
-    print(f"20 MDs issued in {elapsed:.1f}s")
+    print(f"20 MDs issued in {elapsed:.1f}s, up to {together} finalizations at once")
