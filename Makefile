@@ -28,6 +28,7 @@ APU_INC    := $(shell $(APXS) -q APU_INCLUDEDIR)
 LIBEXECDIR ?= /usr/local/lib/apache2/modules
 BINDIR     ?= /usr/local/bin
 MANDIR     ?= /usr/local/share/man
+SHAREDIR   ?= /usr/local/share/mod_md
 
 DEPS_PC    := openssl libcurl jansson
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS_PC)) -I$(APR_INC) -I$(APU_INC)
@@ -166,6 +167,8 @@ install: all
 	$(APXS) -i -S LIBEXECDIR="$(DESTDIR)$(LIBEXECDIR)" -n md $(B)/mod_md.so
 	install -m 0755 $(B)/mdctl "$(DESTDIR)$(BINDIR)/mdctl"
 	install -D -m 0644 docs/mdctl.1 "$(DESTDIR)$(MANDIR)/man1/mdctl.1"
+	install -d "$(DESTDIR)$(SHAREDIR)/contrib"
+	install -m 0755 contrib/*.sh "$(DESTDIR)$(SHAREDIR)/contrib/"
 	@echo "Installed. In place of Debian's 'LoadModule md_module /usr/lib/apache2/modules/mod_md.so' use:"
 	@echo "    LoadModule md_module $(LIBEXECDIR)/mod_md.so"
 
