@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
-"""Issuing benchmark (issue 6): N new MDs, from server start until all are issued.
+"""Issuing benchmark: N new MDs, from server start until all are issued.
 
 One run starts pebble-challtestsrv and one Pebble (PEBBLE_VA_ALWAYS_VALID=1,
 PEBBLE_VA_NOSLEEP=1, other settings at Pebble's defaults) and then, for each
@@ -220,7 +220,7 @@ def main():
     if os.geteuid() != 0:
         raise SystemExit("run as root (Apache's children run as www-data)")
     say = Tee(args.output)
-    say("issue_bench: N new MDs, server start until all are issued (issue 6)")
+    say("issue_bench: N new MDs, server start until all are issued")
     for line in machine_facts():
         say(line)
     cores = os.cpu_count()

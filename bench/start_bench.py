@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
-"""Start benchmark (issue 5): N MDs whose certificates already exist.
+"""Start benchmark: N MDs whose certificates already exist.
 
 For each N, one store with N complete MDs is written without any CA
 (bench/mkstore.py: md.json, an EC P-256 key and a certificate from a
@@ -173,7 +173,7 @@ def main():
     if os.geteuid() != 0:
         raise SystemExit("run as root (Apache's children run as www-data)")
     say = Tee(args.output)
-    say("start_bench: server start and memory with N existing certificates (issue 5)")
+    say("start_bench: server start and memory with N existing certificates")
     for line in machine_facts():
         say(line)
     say("")
