@@ -38,11 +38,15 @@ static const char *const err_unknown_type =
     "(at least 2048), 'rsa2048', 'rsa3072', 'rsa4096', or one of the curves "
     "'secp256r1' (also 'P-256', 'prime256v1'), 'secp384r1' (also 'P-384'), "
     "'secp521r1' (also 'P-521')";
+/* the phrases of today's module's messages ("must be 2048 or higher", "allows no other
+ * parameter") are kept in ours, which say more: administrators search for them */
 static const char *const err_rsa_bits =
-    "RSA key size must be a number of bits of at least 2048 and at most 16384, "
+    "the RSA key size must be 2048 or higher (and at most 16384), a number of bits, "
     "e.g. 'RSA 3072' or 'rsa3072'";
+static const char *const err_default_arg =
+    "'Default' allows no other parameter: only 'RSA' takes a number of bits";
 static const char *const err_no_arg =
-    "only RSA takes a number of bits; 'Default' and curve names take no argument";
+    "a curve name or 'rsaNNNN' allows no other parameter: only 'RSA' takes a number of bits";
 
 /* Find a curve by any of its names, case-insensitively. */
 static const pkey_curve_t *curve_lookup(const char *name)
@@ -118,7 +122,7 @@ const char *md_pkey_spec_parse(md_pkey_spec_t *spec, const char *word, const cha
 
     if (!strcasecmp(word, "Default")) {
         spec->type = MD_PKEY_DEFAULT;
-        return bits_arg ? err_no_arg : NULL;
+        return bits_arg ? err_default_arg : NULL;
     }
     if (!strcasecmp(word, "RSA")) {
         spec->type = MD_PKEY_RSA;

@@ -500,8 +500,8 @@ static const char *md_cmd_pkeys(cmd_parms *cmd, void *dc, int argc, char *const 
             /* one RSA; one key per curve, under whichever of its names */
             if (!strcasecmp(md_pkey_spec_name(other), md_pkey_spec_name(spec))
                 || md_pkey_spec_eq(other, spec)) {
-                return at(cmd, apr_psprintf(cmd->pool, "'%s' appears twice: one key per type",
-                                            md_pkey_spec_name(spec)));
+                return at(cmd, apr_psprintf(cmd->pool, "two keys of type '%s' are not possible: "
+                                            "one key per type", md_pkey_spec_name(spec)));
             }
         }
         APR_ARRAY_PUSH(specs, md_pkey_spec_t *) = spec;
