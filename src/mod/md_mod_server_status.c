@@ -147,8 +147,12 @@ static void auto_md(page_t *pg, int i, const md_status_md_t *m)
                    line(pg, APR_ARRAY_IDX(m->domains, k, const char *)));
     }
     ap_rprintf(r, "ManagedDomain[%d]Status: %s\n", i, status_text(pg, m));
-    if (m->valid_from > pg->now) ap_rprintf(r, "ManagedDomain[%d]ValidFrom: %s\n", i, date_text(m->valid_from, r->pool));
-    if (m->valid_until) ap_rprintf(r, "ManagedDomain[%d]ValidUntil: %s\n", i, date_text(m->valid_until, r->pool));
+    if (m->valid_from > pg->now) {
+        ap_rprintf(r, "ManagedDomain[%d]ValidFrom: %s\n", i, date_text(m->valid_from, r->pool));
+    }
+    if (m->valid_until) {
+        ap_rprintf(r, "ManagedDomain[%d]ValidUntil: %s\n", i, date_text(m->valid_until, r->pool));
+    }
     if (m->ca_url) {
         ap_rprintf(r, "ManagedDomain[%d]CAName: %s\n", i, line(pg, ca_name(m->ca_url, r->pool)));
         ap_rprintf(r, "ManagedDomain[%d]CAURL: %s\n", i, line(pg, m->ca_url));
@@ -194,7 +198,8 @@ static void html_valid(page_t *pg, const md_status_md_t *m)
     request_rec *r = pg->r;
     if (!m->valid_until) return;
     ap_rputs(m->valid_from > pg->now ? "from " : "until ", r);
-    ap_rprintf(r, "<span title='%s - %s' style='white-space: nowrap;'>%s</span>", md_time_print(m->valid_from, r->pool), md_time_print(m->valid_until, r->pool),
+    ap_rprintf(r, "<span title='%s - %s' style='white-space: nowrap;'>%s</span>",
+               md_time_print(m->valid_from, r->pool), md_time_print(m->valid_until, r->pool),
                date_text(m->valid_from > pg->now ? m->valid_from : m->valid_until, r->pool));
 }
 
