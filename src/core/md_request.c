@@ -55,24 +55,24 @@ apr_array_header_t *md_request_parse(const char *text, apr_pool_t *p)
     return reqs;
 }
 
-apr_array_header_t *md_request_pending(md_store_t *store, apr_pool_t *p)
+/* The requests in staging/, read (and removed when take is set). */
+static apr_array_header_t *requests_read(md_store_t *store, int take, apr_pool_t *p)
 {
     const char *text = NULL;
+    apr_status_t rv = take ? md_store_take_text(&text, store, MD_SG_STAGING, NULL,
+                                                MD_FN_RENEW_REQUESTS, p)
+                           : md_store_load_text(&text, store, MD_SG_STAGING, NULL,
+                                                MD_FN_RENEW_REQUESTS, p);
 
-    if (md_store_load_text(&text, store, MD_SG_STAGING, NULL, MD_FN_RENEW_REQUESTS, p)
-        != APR_SUCCESS) {
-        text = NULL;
-    }
-    return md_request_parse(text, p);
+    return md_request_parse(rv == APR_SUCCESS ? text : NULL, p);
+}
+
+apr_array_header_t *md_request_pending(md_store_t *store, apr_pool_t *p)
+{
+    return requests_read(store, 0, p);
 }
 
 apr_array_header_t *md_request_take(md_store_t *store, apr_pool_t *p)
 {
-    const char *text = NULL;
-
-    if (md_store_take_text(&text, store, MD_SG_STAGING, NULL, MD_FN_RENEW_REQUESTS, p)
-        != APR_SUCCESS) {
-        text = NULL;
-    }
-    return md_request_parse(text, p);
+    return requests_read(store, 1, p);
 }
