@@ -246,8 +246,8 @@ static int ari_spec(mdctl_acme_t *c, md_acme_t *acme, const md_t *md, const md_p
     cert = APR_ARRAY_IDX(chain, 0, md_cert_t *);
     issuer = chain->nelts > 1 ? APR_ARRAY_IDX(chain, 1, md_cert_t *) : NULL;
     printf("%s %s: ari-cert-id %s\n", md->name, md_pkey_spec_name(spec),
-           md_acme_ari_cert_id(cert, issuer, c->p));
-    if (md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(cert, issuer, c->p), r, c->p) != APR_SUCCESS
+           md_cert_ari_id(cert, issuer, c->p));
+    if (md_acme_ari_get(&ari, acme, md_cert_ari_id(cert, issuer, c->p), r, c->p) != APR_SUCCESS
         || md_acme_ari_renew_at(&at, acme, cert, issuer, r, c->p) != APR_SUCCESS) {
         fail(r, "fetching the renewal information");
         return -1;

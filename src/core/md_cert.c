@@ -765,3 +765,28 @@ leave:
     X509_free(x);
     return rv;
 }
+
+/* ---- ARI identifiers (RFC 9773) -------------------------------------------------- */
+
+/* The certificate's AKI keyIdentifier, else its issuer's SKI; and the serial's DER
+ * content octets (leading zero kept when needed), both from the facts. */
+const char *md_cert_facts_ari_id(const md_cert_facts_t *facts, const md_cert_facts_t *issuer,
+                                 apr_pool_t *p)
+{
+    const char *kid = NULL;
+
+    if (!facts || !facts->serial_len) return NULL;
+    if (facts->aki) kid = md_b64url_encode(facts->aki, facts->aki_len, p);
+    else if (issuer && issuer->ski) kid = md_b64url_encode(issuer->ski, issuer->ski_len, p);
+    return kid ? apr_pstrcat(p, kid, ".", md_b64url_encode(facts->serial, facts->serial_len, p),
+                             NULL) : NULL;
+}
+
+const char *md_cert_ari_id(const md_cert_t *cert, const md_cert_t *issuer, apr_pool_t *p)
+{
+    md_cert_facts_t *facts, *ifacts = NULL;
+
+    if (md_cert_facts_of(&facts, cert, p) != APR_SUCCESS) return NULL;
+    if (issuer) md_cert_facts_of(&ifacts, issuer, p);
+    return md_cert_facts_ari_id(facts, ifacts, p);
+}

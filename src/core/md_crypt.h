@@ -150,4 +150,12 @@ apr_status_t md_csr_create(const unsigned char **pder, apr_size_t *pder_len,
                            const apr_array_header_t *names, int must_staple,
                            const md_pkey_t *pkey, apr_pool_t *p);
 
+/* The certificate's ARI identifier: base64url(AKI keyIdentifier) "." base64url(serial
+ * DER content octets). Without an AKI extension, the issuer's subject key identifier
+ * is used when the issuer is given. NULL when neither is there. */
+const char *md_cert_ari_id(const md_cert_t *cert, const md_cert_t *issuer, apr_pool_t *p);
+/* The same from the certificate's facts. */
+const char *md_cert_facts_ari_id(const md_cert_facts_t *facts, const md_cert_facts_t *issuer,
+                                 apr_pool_t *p);
+
 #endif

@@ -311,7 +311,7 @@ static const char *replaces_id(md_renew_spec_t *rs, apr_pool_t *p)
         || chain->nelts == 0) {
         return NULL;
     }
-    return md_acme_ari_cert_id(APR_ARRAY_IDX(chain, 0, md_cert_t *),
+    return md_cert_ari_id(APR_ARRAY_IDX(chain, 0, md_cert_t *),
                                chain->nelts > 1 ? APR_ARRAY_IDX(chain, 1, md_cert_t *) : NULL, p);
 }
 

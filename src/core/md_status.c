@@ -4,7 +4,6 @@
 #include <string.h>
 #include <apr_strings.h>
 
-#include "md_acme_ari.h"
 #include "md_job.h"
 #include "md_json_keys.h"
 #include "md_log.h"
@@ -36,7 +35,7 @@ static md_json_t *cert_json(const md_cert_facts_t *facts, apr_pool_t *p)
     if (facts->serial_hex) md_json_sets(facts->serial_hex, j, MD_KEY_SERIAL, NULL);
     md_json_sets(md_hex_encode(facts->sha256, sizeof(facts->sha256), p), j,
                  MD_KEY_SHA256_FINGERPRINT, NULL);
-    s = md_acme_ari_facts_id(facts, NULL, p);
+    s = md_cert_facts_ari_id(facts, NULL, p);
     if (s) md_json_sets(s, j, MD_KEY_ARI_CERT_ID, NULL);
     return j;
 }
@@ -119,7 +118,7 @@ md_served_t *md_status_served_of(const char *name, const md_cert_facts_t *facts,
     if (!facts->aki && chain_pem) {
         md_cert_facts_from_pem(&issuer, chain_pem, strlen(chain_pem), 1, ptemp);
     }
-    ari_id = md_acme_ari_facts_id(facts, issuer, ptemp);
+    ari_id = md_cert_facts_ari_id(facts, issuer, ptemp);
     served->ari_id = ari_id ? apr_pstrdup(presult, ari_id) : NULL;
     served->ocsp_file = apr_pstrdup(presult, md_ocsp_file_name(facts->sha1, sizeof(facts->sha1),
                                                                ptemp));

@@ -44,10 +44,10 @@ static md_cert_t *example_cert(int with_aki)
 
 START_TEST(ari_cert_id_rfc_example)
 {
-    ck_assert_str_eq(md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool),
+    ck_assert_str_eq(md_cert_ari_id(example_cert(1), NULL, md_test_pool),
                      "aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE");
-    ck_assert_ptr_null(md_acme_ari_cert_id(example_cert(0), NULL, md_test_pool));
-    ck_assert_ptr_null(md_acme_ari_cert_id(NULL, NULL, md_test_pool));
+    ck_assert_ptr_null(md_cert_ari_id(example_cert(0), NULL, md_test_pool));
+    ck_assert_ptr_null(md_cert_ari_id(NULL, NULL, md_test_pool));
 }
 END_TEST
 
@@ -89,7 +89,7 @@ START_TEST(ari_get_and_renew_at)
     apr_time_t at;
 
     ck_assert_int_eq(md_acme_create(&acme, DIR_URL, http, md_test_pool), APR_SUCCESS);
-    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool), r, md_test_pool),
+    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_cert_ari_id(example_cert(1), NULL, md_test_pool), r, md_test_pool),
                      APR_SUCCESS);
     ck_assert_int_eq(apr_time_sec(ari.start), 1925092800);
     ck_assert_int_eq(apr_time_sec(ari.end), 1925179200);
@@ -120,13 +120,13 @@ START_TEST(ari_not_offered_and_bad_answers)
     md_acme_t *acme;
 
     md_acme_create(&acme, DIR_URL, fake_http_create(none, md_test_pool), md_test_pool);
-    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool), r, md_test_pool),
+    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_cert_ari_id(example_cert(1), NULL, md_test_pool), r, md_test_pool),
                      APR_ENOTIMPL);
     md_acme_create(&acme, DIR_URL, fake_http_create(bad, md_test_pool), md_test_pool);
-    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool), r, md_test_pool), APR_EINVAL);
-    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool), r, md_test_pool), APR_EINVAL);
-    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool), r, md_test_pool), APR_ENOENT);
-    ck_assert_int_ne(md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool), r, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_cert_ari_id(example_cert(1), NULL, md_test_pool), r, md_test_pool), APR_EINVAL);
+    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_cert_ari_id(example_cert(1), NULL, md_test_pool), r, md_test_pool), APR_EINVAL);
+    ck_assert_int_eq(md_acme_ari_get(&ari, acme, md_cert_ari_id(example_cert(1), NULL, md_test_pool), r, md_test_pool), APR_ENOENT);
+    ck_assert_int_ne(md_acme_ari_get(&ari, acme, md_cert_ari_id(example_cert(1), NULL, md_test_pool), r, md_test_pool), APR_SUCCESS);
     ck_assert_int_ge(r->retry_after, apr_time_now() + apr_time_from_sec(7100));
 }
 END_TEST
@@ -141,7 +141,7 @@ START_TEST(ari_renewal_info_short_strings)
         { "GET", CA "/ari/aYhba4dGQEHhs3uEe6CuLN4ByNQ.AIdlQyE", 404, NULL, "", 0 },
         FAKE_END };
     md_result_t *r = md_result_make(md_test_pool);
-    const char *id = md_acme_ari_cert_id(example_cert(1), NULL, md_test_pool);
+    const char *id = md_cert_ari_id(example_cert(1), NULL, md_test_pool);
     md_acme_ari_t ari;
     md_http_t *http;
     md_acme_t *acme;

@@ -165,7 +165,7 @@ START_TEST(ari_cert_id_of_self_signed)
 
     fixture_make(&fx, tmpl);
     /* our self-signed certificates carry no authority key identifier */
-    ck_assert_ptr_null(md_acme_ari_cert_id(fx.cert, NULL, md_test_pool));
+    ck_assert_ptr_null(md_cert_ari_id(fx.cert, NULL, md_test_pool));
     ck_assert_int_eq(md_cert_facts_of(&facts, fx.cert, md_test_pool), APR_SUCCESS);
     ck_assert_ptr_null(facts->aki);
     ck_assert_str_eq(facts->issuer, "/CN=a.test");

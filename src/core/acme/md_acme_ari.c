@@ -9,29 +9,6 @@
 #include "md_util.h"
 #include "md_time.h"
 
-/* The certificate's AKI keyIdentifier, else its issuer's SKI; and the serial's DER
- * content octets (leading zero kept when needed), both from the facts. */
-const char *md_acme_ari_facts_id(const md_cert_facts_t *facts, const md_cert_facts_t *issuer,
-                                 apr_pool_t *p)
-{
-    const char *kid = NULL;
-
-    if (!facts || !facts->serial_len) return NULL;
-    if (facts->aki) kid = md_b64url_encode(facts->aki, facts->aki_len, p);
-    else if (issuer && issuer->ski) kid = md_b64url_encode(issuer->ski, issuer->ski_len, p);
-    return kid ? apr_pstrcat(p, kid, ".", md_b64url_encode(facts->serial, facts->serial_len, p),
-                             NULL) : NULL;
-}
-
-const char *md_acme_ari_cert_id(const md_cert_t *cert, const md_cert_t *issuer, apr_pool_t *p)
-{
-    md_cert_facts_t *facts, *ifacts = NULL;
-
-    if (md_cert_facts_of(&facts, cert, p) != APR_SUCCESS) return NULL;
-    if (issuer) md_cert_facts_of(&ifacts, issuer, p);
-    return md_acme_ari_facts_id(facts, ifacts, p);
-}
-
 apr_time_t md_acme_ari_pick(apr_time_t start, apr_time_t end, apr_time_t now, double rnd)
 {
     apr_time_t at;
@@ -112,7 +89,7 @@ apr_status_t md_acme_ari_renew_at(apr_time_t *pat, md_acme_t *acme, const md_cer
     apr_status_t rv;
 
     *pat = 0;
-    rv = md_acme_ari_get(&ari, acme, md_acme_ari_cert_id(cert, issuer, p), result, p);
+    rv = md_acme_ari_get(&ari, acme, md_cert_ari_id(cert, issuer, p), result, p);
     if (rv != APR_SUCCESS) return rv;
     *pat = md_acme_ari_pick(ari.start, ari.end, apr_time_now(), rand_unit());
     md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, 0, p, "MD3020: ARI window %s .. %s, renew at %s%s%s",

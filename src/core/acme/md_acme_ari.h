@@ -11,14 +11,6 @@ typedef struct {
     apr_time_t retry_after;     /* when to ask again (absolute; 0: not said) */
 } md_acme_ari_t;
 
-/* The certificate's ARI identifier: base64url(AKI keyIdentifier) "." base64url(serial
- * DER content octets). Without an AKI extension, the issuer's subject key identifier
- * is used when the issuer is given. NULL when neither is there. */
-const char *md_acme_ari_cert_id(const md_cert_t *cert, const md_cert_t *issuer, apr_pool_t *p);
-/* The same from the certificate's facts. */
-const char *md_acme_ari_facts_id(const md_cert_facts_t *facts, const md_cert_facts_t *issuer,
-                                 apr_pool_t *p);
-
 /* Fetch the renewalInfo of the certificate from the CA that issued it (acme). APR_ENOTIMPL
  * when the CA has no renewalInfo resource. */
 apr_status_t md_acme_ari_get(md_acme_ari_t *ari, md_acme_t *acme, const char *cert_id,
