@@ -1,6 +1,9 @@
-/* The resolver of the preflight checks over libresolv (res_nquery): recursion is left to
- * the configured server, which also follows CNAMEs; only records of the asked type are
- * taken from the answer. */
+/* The resolver of the preflight checks over libresolv: recursion is left to the server,
+ * which also follows CNAMEs; only records of the asked type are taken from the answer.
+ * The system's resolver is asked with res_nquery. A configured server is asked over UDP
+ * here (the query made by res_nmkquery, the answer read by ns_parse): glibc's res_nsend
+ * takes an empty answer without the RA and AA flags (as test servers such as
+ * pebble-challtestsrv give for "no such record") for a lame server and fails it. */
 #include <string.h>
 #include <stdlib.h>
 #include <netinet/in.h>
@@ -8,6 +11,9 @@
 #include <arpa/nameser.h>
 #include <resolv.h>
 #include <netdb.h>
+#include <poll.h>
+#include <unistd.h>
+#include <sys/socket.h>
 #include <apr_strings.h>
 
 #include "md_dns.h"
@@ -113,6 +119,61 @@ static apr_status_t query_failed(apr_array_header_t **prrs, const char **pwhy, i
     }
 }
 
+/* One query to the configured server over UDP, sent up to MD_DNS_RETRY times: the
+ * answer's length, or -1 when none came (a later answer with another id is ignored). */
+static int udp_exchange(unsigned char *answer, const md_dns_libresolv_t *lr,
+                        const unsigned char *query, int qlen)
+{
+    struct pollfd pfd;
+    ssize_t n = -1;
+    int fd, attempt;
+
+    fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) return -1;
+    if (connect(fd, (const struct sockaddr *)&lr->server, sizeof(lr->server)) != 0) {
+        close(fd);
+        return -1;
+    }
+    for (attempt = 0; attempt < MD_DNS_RETRY; ++attempt) {
+        if (send(fd, query, (size_t)qlen, 0) != qlen) break;
+        pfd.fd = fd;
+        pfd.events = POLLIN;
+        while (poll(&pfd, 1, MD_DNS_RETRANS * 1000) == 1) {
+            n = recv(fd, answer, MD_DNS_ANSWER_MAX, 0);
+            if (n >= 12 && answer[0] == query[0] && answer[1] == query[1]) goto leave;
+            n = -1;
+        }
+    }
+leave:
+    close(fd);
+    return (int)n;
+}
+
+/* The answer's header: NXDOMAIN, SERVFAIL and truncation as res_nquery reports them. */
+static int udp_query(struct __res_state *st, const md_dns_libresolv_t *lr, const char *name,
+                     int type, unsigned char *answer)
+{
+    unsigned char query[512];
+    int qlen, len, rcode;
+
+    qlen = res_nmkquery(st, ns_o_query, name, ns_c_in, type, NULL, 0, NULL, query, sizeof(query));
+    if (qlen <= 0) {
+        st->res_h_errno = NO_RECOVERY;
+        return -1;
+    }
+    len = udp_exchange(answer, lr, query, qlen);
+    if (len < 12) {
+        st->res_h_errno = TRY_AGAIN;
+        return -1;
+    }
+    rcode = answer[3] & 0x0f;
+    if (rcode == ns_r_nxdomain) st->res_h_errno = HOST_NOT_FOUND;
+    else if (rcode == ns_r_servfail || (answer[2] & 0x02)) st->res_h_errno = TRY_AGAIN;
+    else if (rcode != ns_r_noerror) st->res_h_errno = NO_RECOVERY;
+    else return len;
+    return -1;
+}
+
 static apr_status_t libresolv_query(apr_array_header_t **prrs, const char **pwhy, void *baton,
                                     const char *name, int type, apr_pool_t *p)
 {
@@ -129,11 +190,8 @@ static apr_status_t libresolv_query(apr_array_header_t **prrs, const char **pwhy
     }
     st->retrans = MD_DNS_RETRANS;
     st->retry = MD_DNS_RETRY;
-    if (lr->has_server) {
-        st->nsaddr_list[0] = lr->server;
-        st->nscount = 1;
-    }
-    len = res_nquery(st, name, ns_c_in, type, answer, MD_DNS_ANSWER_MAX);
+    len = lr->has_server ? udp_query(st, lr, name, type, answer)
+                         : res_nquery(st, name, ns_c_in, type, answer, MD_DNS_ANSWER_MAX);
     if (len < 0) rv = query_failed(prrs, pwhy, st->res_h_errno, p);
     else if (len > MD_DNS_ANSWER_MAX) {
         *pwhy = "the answer is too large";
