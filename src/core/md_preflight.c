@@ -364,6 +364,19 @@ static void check_dns_name(md_pf_run_t *run, const char *name, const char *type)
     if (pf->http_probe && type && !strcmp(type, "http-01")) check_http(run, name, addrs);
 }
 
+/* In the words of today's module (problem challenge-mismatch, "no usable challenge"),
+ * which monitoring keys on; the fix for dns-01 first. */
+static void fail_wildcard(md_pf_run_t *run, const char *name)
+{
+    const char *dns01 = !run->pf->md->dns01_cmd
+        ? "MDChallengeDns01 (the program that sets the TXT record) is not configured"
+        : "not in MDCAChallenges";
+
+    fail(run, APR_EINVAL, MD_PROBLEM_PREFLIGHT_WILDCARD, apr_psprintf(run->p,
+         "no usable challenge for %s: dns-01: %s; http-01, tls-alpn-01: wildcard names can "
+         "only be validated with dns-01", name, dns01));
+}
+
 static void check_name(md_pf_run_t *run, const char *name)
 {
     md_preflight_t *pf = run->pf;
@@ -371,10 +384,7 @@ static void check_name(md_pf_run_t *run, const char *name)
     apr_array_header_t *addrs;
 
     if (md_dns_is_wildcard(name)) {
-        if (!type) fail(run, APR_EINVAL, MD_PROBLEM_PREFLIGHT_WILDCARD, apr_psprintf(run->p,
-                        "%s: a wildcard name can only be validated with dns-01. Configure "
-                        "MDChallengeDns01 with a program that sets the TXT record (and allow "
-                        "dns-01 if MDCAChallenges is set)", name));
+        if (!type) fail_wildcard(run, name);
         else if (pf->dns) check_caa(run, name);
         return;
     }

@@ -22,9 +22,10 @@
 #define MD_PROBLEM_PREFLIGHT_DNS      MD_PROBLEM_PREFLIGHT "dns"
 #define MD_PROBLEM_PREFLIGHT_CAA      MD_PROBLEM_PREFLIGHT "caa"
 #define MD_PROBLEM_PREFLIGHT_HTTP     MD_PROBLEM_PREFLIGHT "http"
-#define MD_PROBLEM_PREFLIGHT_WILDCARD MD_PROBLEM_PREFLIGHT "wildcard"
+/* a wildcard without dns-01: today's type for it, which monitoring keys on */
+#define MD_PROBLEM_PREFLIGHT_WILDCARD MD_PROBLEM_CHALLENGE_MISMATCH
 
-/* Is problem one of the preflight's? */
+/* Is problem one of the preflight's (urn:org:apache:httpd:preflight:*)? */
 int md_preflight_is_problem(const char *problem);
 
 /* ---- CAA (RFC 8659), pure ---------------------------------------------------------- */
