@@ -11,6 +11,7 @@ proxy in front of that Pebble, which counts the orders. The module asks the
 same DNS server (MDPreflightResolver, set by the harness to the CA's).
 """
 import json
+import os
 import re
 import subprocess
 
@@ -85,6 +86,13 @@ def test_0390_no_dns_answer(world, domain):
     assert _job(apache, domain)["last"]["problem"] == PREFLIGHT + "dns"
     assert renewal.get("next-run"), renewal        # backing off, not given up
     assert proxy.orders() == []
+    # mdctl check says the same, from the configuration and the store (exit 4)
+    rc, out, err = _mdctl("-f", apache.conf_path, "check", domain)
+    assert rc == 4, out + err
+    assert f"{domain}: preflight FAILS ({PREFLIGHT}dns)" in out, out
+    assert "the name has no A or AAAA record" in out, out
+    rc, out, err = _mdctl("-f", apache.conf_path, "check", "nosuch.test")
+    assert rc == 1 and "no MD has the name nosuch.test" in err, out + err
     # fixed in DNS: the next try (backoff of a few seconds) orders and succeeds
     dns.add_a(domain, ["127.0.0.1"])
     apache.wait_for_cert(domain, timeout=60)
@@ -137,6 +145,8 @@ def test_0393_name_points_elsewhere(world, domain):
     assert "127.0.0.2 port 80" in last["detail"], last          # as the CA: port 80
     assert "Point the name's A/AAAA records at this server" in last["detail"], last
     assert proxy.orders() == []
+    rc, out, err = _mdctl("-f", apache.conf_path, "check", domain)
+    assert rc == 4 and f"{domain}: http-01 would fail" in out, out + err
 
 
 def test_0394_good_name_passes(world, domain):
@@ -155,6 +165,11 @@ def test_0394_good_name_passes(world, domain):
     assert apache.log_lines(rf"MD1201: answering http-01 for {re.escape(domain)}")
     assert len(proxy.orders()) == 1
     assert not _renewal(apache, domain).get("errors")
+    # mdctl check: the same checks pass, its probe answered by the running server
+    rc, out, err = _mdctl("-f", apache.conf_path, "check", domain)
+    assert rc == 0, out + err
+    assert f"{domain}: preflight passed" in out and "CAA pebble.test" in out, out
+    assert not os.path.exists(apache.store_path("challenges", domain, "acme-http-01.txt"))
 
 
 def _mdctl(*args):
