@@ -133,8 +133,8 @@ static void print_result(const md_t *md, apr_status_t rv, const md_result_t *r,
         printf("%s: not checked: %s\n", md->name, APR_ARRAY_IDX(pf->notes, i, const char *));
     }
     if (rv == APR_SUCCESS) {
-        printf("%s: preflight passed (%s, CAA %s): nothing found that would make the CA "
-               "fail\n", md_array_str_join(md->domains, ", ", p), pf->dns->server,
+        printf("%s: preflight passed (%s; asked %s; CAA %s): nothing found that would make "
+               "the CA fail\n", md->name, md_array_str_join(md->domains, ", ", p), pf->dns->server,
                pf->caa_ids ? md_array_str_join(pf->caa_ids, ",", p) : "not checked: the CA's "
                "CAA identity is unknown, give it with --caa DOMAIN");
         return;
