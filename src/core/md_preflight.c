@@ -300,8 +300,13 @@ static apr_status_t probe_addr(const char **pwhy, md_pf_run_t *run, const char *
     rv = md_http_perform(&resp, pf->http, &req, run->p);
     pf->http->config.host = NULL;
     if (rv != APR_SUCCESS) {
-        *pwhy = apr_psprintf(run->p, "connecting to %s port %d failed: %s", addr, port,
-                             apr_strerror(rv, buf, sizeof(buf)));
+        *pwhy = apr_psprintf(run->p, "connecting to %s port %d failed: %s%s", addr, port,
+                             apr_strerror(rv, buf, sizeof(buf)),
+                             (pf->local_addrs && md_array_str_index(pf->local_addrs, addr, 0) >= 0) ? ""
+                             : "; if that is the address of a NAT router in front of this "
+                               "server that does not loop requests from inside back "
+                               "(no hairpin NAT), the probe cannot work there: "
+                               "'MDPreflight on http-probe=off'");
         return rv;
     }
     if (resp->status == 200 && resp->body_len == strlen(run->answer)
