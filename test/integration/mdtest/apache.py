@@ -245,13 +245,15 @@ class Apache:
                 "MDCertificateAgreement accepted",
                 "MDContactEmail admin@example.org",
                 f"MDPortMap {self.port_map}",
-                # the preflight checks (MDPreflight, on by default) ask the DNS server
-                # the CA resolves through, as in production the same public DNS; only
-                # a module that knows the directive gets it
-                "<IfDirective MDPreflightResolver>",
-                f"    MDPreflightResolver 127.0.0.1:{self.preflight_dns_port()}",
-                "</IfDirective>",
             ]
+        # the preflight checks (MDPreflight, on by default) ask the DNS server the CA
+        # resolves through, as in production the same public DNS; also for tests that
+        # write their own MD lines; only a module that knows the directive gets it
+        out += [
+            "<IfDirective MDPreflightResolver>",
+            f"    MDPreflightResolver 127.0.0.1:{self.preflight_dns_port()}",
+            "</IfDirective>",
+        ]
         out += [
             f"<VirtualHost 127.0.0.1:{self.ctrl_port}>",
             "    ServerName mdtest-control",
