@@ -32,7 +32,7 @@ SHAREDIR   ?= /usr/local/share/mod_md
 
 DEPS_PC    := openssl libcurl jansson
 DEP_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(DEPS_PC)) -I$(APR_INC) -I$(APU_INC)
-DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS_PC)) -lapr-1 -laprutil-1
+DEP_LIBS   := $(shell $(PKG_CONFIG) --libs $(DEPS_PC)) -lapr-1 -laprutil-1 -lresolv
 
 WARNINGS   := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
               -Wformat=2 -Wformat-security -Wvla -Wundef -Wno-unused-parameter -Werror

@@ -3,6 +3,7 @@
  *   mdctl [-d STORE] [-f APACHE_CONF] COMMAND ...   (docs/mdctl.md, mdctl(1))
  *   status|list [--json] [--store|--server URL] [NAME...]   every MD in a table (mdctl_status.c)
  *   renew [--reason TEXT] NAME...|--all                      renew now, no restart (mdctl_renew.c)
+ *   check [--resolver ADDR] [--caa DOMAIN] [--no-http] NAME... the preflight (mdctl_check.c)
  *   show NAME                                                one MD's md.json and job.json
  * and the commands that talk to the CA (revoke, account-*, ari): see mdctl_acme.c.
  * Without -d, the store is found in Apache's configuration (mdctl_find.c).
@@ -32,10 +33,12 @@ static void usage(void)
             "                  error; the running server's view when it can be had (alias: list)\n"
             "  renew [--reason TEXT] NAME... | --all\n"
             "                  the running server renews these MDs now, without a restart\n"
+            "  check [--resolver ADDR[:PORT]] [--caa DOMAIN] [--no-http] NAME...\n"
+            "                  the preflight: what would make the CA's validation fail\n"
             "  show MDNAME     the MD's md.json and job.json as stored\n");
     mdctl_acme_usage();
     fprintf(stderr, "exit codes: 0 done, 1 failed (the message says why), 2 usage, "
-            "3 no store found\n");
+            "3 no store found, 4 check: a preflight check fails\n");
 }
 
 int mdctl_no_store(const mdctl_t *ctl)
@@ -140,6 +143,7 @@ static int run(mdctl_t *ctl, const char *cmd, int argc, const char *const *argv)
 
     if (!strcmp(cmd, "status") || !strcmp(cmd, "list")) return mdctl_status_cmd(ctl, argc, argv);
     if (!strcmp(cmd, "renew")) return mdctl_renew_cmd(ctl, argc, argv);
+    if (!strcmp(cmd, "check")) return mdctl_check_cmd(ctl, argc, argv);
     if (!strcmp(cmd, "help")) {
         usage();
         return MDCTL_OK;

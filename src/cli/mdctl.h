@@ -12,6 +12,7 @@
 #define MDCTL_FAILED    1   /* the command failed; the message says why and what to do */
 #define MDCTL_USAGE     2   /* wrong command line */
 #define MDCTL_NO_STORE  3   /* no store found, or not readable */
+#define MDCTL_CHECK_FAILS 4 /* check: a preflight check fails (the output says which and why) */
 
 typedef struct {
     apr_pool_t *p;
@@ -30,5 +31,7 @@ apr_array_header_t *mdctl_md_all(const mdctl_t *ctl, apr_pool_t *p);
 int mdctl_status_cmd(mdctl_t *ctl, int argc, const char *const *argv);
 /* mdctl_renew.c */
 int mdctl_renew_cmd(mdctl_t *ctl, int argc, const char *const *argv);
+/* mdctl_check.c */
+int mdctl_check_cmd(mdctl_t *ctl, int argc, const char *const *argv);
 
 #endif

@@ -173,6 +173,15 @@ static void section(reader_t *r, const char *name, apr_array_header_t *args)
     else if (!strcasecmp(name, "</Location>")) r->location = NULL;
 }
 
+/* MDPortMap's "80:PORT", "http:PORT" or "80:-" */
+static void port_map_80(mdctl_where_t *w, const char *map)
+{
+    const char *colon = strchr(map, ':');
+
+    if (!colon || (strncmp(map, "80:", 3) && strncmp(map, "http:", 5))) return;
+    w->local_80 = strcmp(colon + 1, "-") ? (int)apr_atoi64(colon + 1) : -1;
+}
+
 static void directive(reader_t *r, apr_array_header_t *args, const char *at, int depth)
 {
     const char *name = APR_ARRAY_IDX(args, 0, const char *);
@@ -202,6 +211,17 @@ static void directive(reader_t *r, apr_array_header_t *args, const char *at, int
         addr_port(a1, &l->addr, &l->port, r->p);
         l->https = a2 ? !strcasecmp(a2, "https") : (l->port && !strcmp(l->port, "443"));
         if (l->port) APR_ARRAY_PUSH(r->listens, listen_t *) = l;
+    }
+    else if (!strcasecmp(name, "MDPreflight")) {
+        r->w->preflight = apr_array_copy(r->p, args);
+    }
+    else if (!strcasecmp(name, "MDPreflightResolver")) {
+        r->w->preflight_resolver = strcasecmp(a1, "system") ? a1 : NULL;
+    }
+    else if (!strcasecmp(name, "MDChallengeDns01")) r->w->dns01 = 1;
+    else if (!strcasecmp(name, "MDPortMap")) {
+        port_map_80(r->w, a1);
+        if (a2) port_map_80(r->w, a2);
     }
     else if (!strcasecmp(name, "ServerName") && r->vhost) {
         r->vhost->server_name = a1;
@@ -374,6 +394,7 @@ apr_status_t mdctl_find(mdctl_where_t **pwhere, const char *dir, const char *con
     w->files = apr_array_make(p, 20, sizeof(const char *));
     w->status_urls = apr_array_make(p, 2, sizeof(mdctl_status_url_t *));
     w->looked = apr_array_make(p, 4, sizeof(const char *));
+    w->local_80 = 80;
     *pwhere = w;
     /* 1. -d */
     if (dir) {

@@ -25,6 +25,11 @@ typedef struct {
     const char *store_from;     /* where that came from, for messages */
     apr_array_header_t *status_urls; /* mdctl_status_url_t*: md-status handlers to try */
     apr_array_header_t *looked; /* const char*: each place looked at, with what was there */
+    /* for `mdctl check`, the server-wide values (the last one read wins) */
+    apr_array_header_t *preflight;      /* const char*: MDPreflight's words, NULL if none */
+    const char *preflight_resolver;     /* MDPreflightResolver, NULL if none */
+    int local_80;                       /* MDPortMap's local port for 80 (80, -1: none) */
+    int dns01;                          /* MDChallengeDns01 is configured */
 } mdctl_where_t;
 
 /* Find the store: dir (-d) if given; else MDStoreDir in conf_file (-f, or

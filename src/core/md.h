@@ -57,6 +57,9 @@ typedef struct md_t {
     int ari_renewals;
     const char *dns01_cmd;
     apr_interval_time_t dns01_wait;   /* MDChallengeDns01Wait: DNS propagation, before the CA looks */
+    int preflight;                    /* MDPreflight: check the names before ordering */
+    int preflight_http;               /* MDPreflight http-probe=on|off */
+    apr_array_header_t *preflight_caa;/* const char*: the CA's CAA identities (caa=), or NULL */
     const char *eab_kid, *eab_hmac;
     apr_array_header_t *cert_files;   /* static certificates (MDCertificateFile) */
     apr_array_header_t *pkey_files;

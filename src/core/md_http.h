@@ -41,6 +41,7 @@ typedef struct {
     volatile apr_uint32_t *cancel;/* when set and non-zero, transfers stop at once (APR_EINTR) */
     const char *host;             /* Host header instead of the URL's: a name-based vhost
                                    * on a local address (mdctl asking the server's md-status) */
+    int direct;                   /* no proxy, not even one from the environment (http_proxy) */
 } md_http_config_t;
 
 struct md_http_t {

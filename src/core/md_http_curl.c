@@ -120,6 +120,7 @@ static void configure(CURL *curl, const md_http_config_t *cfg, curl_ctx_t *ctx)
         curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     }
     if (cfg->proxy_url) curl_easy_setopt(curl, CURLOPT_PROXY, cfg->proxy_url);
+    else if (cfg->direct) curl_easy_setopt(curl, CURLOPT_PROXY, "");
     if (cfg->proxy_ca_file) curl_easy_setopt(curl, CURLOPT_PROXY_CAINFO, cfg->proxy_ca_file);
 }
 

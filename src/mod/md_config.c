@@ -14,6 +14,8 @@
 #include "md_chall.h"
 #include "md_exec.h"
 #include "md_util.h"
+#include "md_dns.h"
+#include "md_preflight.h"
 
 APLOG_USE_MODULE(md);
 
@@ -38,6 +40,7 @@ static void settings_init(md_settings_t *st)
     st->renew_mode = st->must_staple = st->members = st->require_https = -1;
     st->profile_mandatory = st->ari_renewals = st->stapling = st->staple_others = -1;
     st->dns01_wait = -1;
+    st->preflight = st->preflight_http = -1;
 }
 
 static md_mod_conf_t *mod_conf_get(apr_pool_t *pool)
@@ -97,7 +100,8 @@ static void settings_merge(md_settings_t *into, const md_settings_t *general)
     MERGE_INT(require_https); MERGE_PTR(eab_kid); MERGE_PTR(eab_hmac); MERGE_PTR(profile);
     MERGE_INT(profile_mandatory); MERGE_INT(ari_renewals); MERGE_INT(stapling);
     MERGE_INT(staple_others); MERGE_PTR(dns01_cmd); MERGE_INT(dns01_wait);
-    MERGE_PTR(preferred_chain);
+    MERGE_PTR(preferred_chain); MERGE_INT(preflight); MERGE_INT(preflight_http);
+    MERGE_PTR(preflight_caa);
 #undef MERGE_PTR
 #undef MERGE_INT
 }
@@ -180,6 +184,9 @@ static void settings_apply(md_t *md, const md_settings_t *st, apr_pool_t *p)
     md->stapling = st->stapling > 0;
     md->dns01_cmd = st->dns01_cmd;
     md->dns01_wait = st->dns01_wait > 0 ? st->dns01_wait : 0;
+    md->preflight = st->preflight != 0;                 /* default on */
+    md->preflight_http = st->preflight_http != 0;       /* default on */
+    md->preflight_caa = st->preflight_caa;
 }
 
 void md_config_apply(md_t *md, const md_conf_md_t *cmd, server_rec *base_server, apr_pool_t *p)
@@ -740,6 +747,56 @@ static const char *md_cmd_dns01_version(cmd_parms *cmd, void *dc, const char *ar
     return NULL;
 }
 
+/* MDPreflight on|off [caa=DOMAIN[,DOMAIN]]... [http-probe=on|off] */
+static const char *preflight_option(cmd_parms *cmd, md_settings_t *st, const char *opt)
+{
+    char *list, *tok, *last;
+
+    if (!strncasecmp(opt, "http-probe=", 11)) return flag_parse(cmd, opt + 11, &st->preflight_http);
+    if (strncasecmp(opt, "caa=", 4)) {
+        return at(cmd, apr_psprintf(cmd->pool, "'%s' is neither 'caa=DOMAIN' nor "
+                                    "'http-probe=on|off'", opt));
+    }
+    if (!st->preflight_caa) st->preflight_caa = apr_array_make(cmd->pool, 2, sizeof(const char *));
+    list = apr_pstrdup(cmd->pool, opt + 4);
+    for (tok = apr_strtok(list, ",", &last); tok; tok = apr_strtok(NULL, ",", &last)) {
+        if (!*tok || strchr(tok, ';') || strchr(tok, '"')) break;
+        APR_ARRAY_PUSH(st->preflight_caa, const char *) = md_caa_issuer(tok, cmd->pool);
+    }
+    if (tok || !st->preflight_caa->nelts) {
+        return at(cmd, apr_psprintf(cmd->pool, "'%s': caa= needs the CA's CAA domain(s), e.g. "
+                                    "caa=letsencrypt.org", opt));
+    }
+    return NULL;
+}
+
+static const char *md_cmd_preflight(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    md_settings_t *st = settings_for(cmd);
+    const char *err;
+    int i;
+
+    if (argc < 1) return at(cmd, "needs 'on' or 'off'");
+    err = flag_parse(cmd, argv[0], &st->preflight);
+    for (i = 1; !err && i < argc; ++i) err = preflight_option(cmd, st, argv[i]);
+    return err;
+}
+
+static const char *md_cmd_preflight_resolver(cmd_parms *cmd, void *dc, const char *arg)
+{
+    const char *err = not_in_section(cmd);
+
+    if (err) return err;
+    if (!strcasecmp(arg, "system")) {
+        md_config_get(cmd->server)->mc->preflight_resolver = NULL;
+        return NULL;
+    }
+    err = md_dns_server_check(arg, cmd->pool);
+    if (err) return at(cmd, apr_psprintf(cmd->pool, "%s, or 'system'", err));
+    md_config_get(cmd->server)->mc->preflight_resolver = arg;
+    return NULL;
+}
+
 static const char *md_cmd_match_names(cmd_parms *cmd, void *dc, const char *arg)
 {
     const char *err = not_in_section(cmd);
@@ -1085,5 +1142,9 @@ const command_rec md_cmds[] = {
                    "on [HH:MM-HH:MM]: restart gracefully by itself when renewed certificates are ready"),
     AP_INIT_TAKE2("MDCertificateMonitor", md_cmd_cert_check, NULL, SRV_CONF,
                   "name url: the same as MDCertificateCheck (an older name)"),
+    AP_INIT_TAKE_ARGV("MDPreflight", md_cmd_preflight, NULL, SRV_CONF,
+                      "on|off [caa=DOMAIN[,DOMAIN]] [http-probe=on|off]: check names before ordering"),
+    AP_INIT_TAKE1("MDPreflightResolver", md_cmd_preflight_resolver, NULL, SRV_CONF,
+                  "The DNS server of the preflight checks: IPv4[:PORT], or system"),
     { NULL },
 };

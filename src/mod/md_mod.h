@@ -45,6 +45,9 @@ typedef struct {
     const char *dns01_cmd;
     apr_interval_time_t dns01_wait; /* MDChallengeDns01Wait; -1: not set */
     const char *preferred_chain;    /* MDPreferredChain issuer CN; "none": explicitly none */
+    int preflight;                  /* MDPreflight on|off */
+    int preflight_http;             /* MDPreflight ... http-probe=on|off */
+    apr_array_header_t *preflight_caa;  /* MDPreflight ... caa=DOMAIN */
 } md_settings_t;
 
 /* One configured MD before it is merged. */
@@ -91,6 +94,7 @@ typedef struct {
     struct md_names_t *md_names;    /* the MDs by their names, for the per-vhost look-ups */
     apr_pool_t *pconf;              /* what lives as long as this configuration */
     struct md_status_snap_t *status_snap; /* the status snapshot (md_mod_status.c), or NULL */
+    const char *preflight_resolver; /* MDPreflightResolver ADDR[:PORT]; NULL: the system's */
 } md_mod_conf_t;
 
 /* What the parent hands the renewal watchdog about one MD (children cannot read the

@@ -27,6 +27,7 @@
 #include "md_acme_ari.h"
 #include "md_crypt.h"
 #include "md_job.h"
+#include "md_preflight.h"
 #include "md_renew.h"
 #include "md_status.h"
 #include "md_util.h"
@@ -152,6 +153,74 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_res
     ctx.wait_baton = wd;
     ctx.dns01_wait = md->dns01_wait;
     return ctx.http ? md_renew_run(&ctx, p) : APR_EGENERAL;
+}
+
+/* The probe's client: straight to the name's address, never through a proxy, short. */
+static md_http_t *probe_http(md_renew_wd_t *wd, apr_pool_t *p)
+{
+    md_http_config_t cfg;
+    md_http_t *http = NULL;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.user_agent = "mod_md/" MOD_MD_VERSION " (Apache httpd; preflight)";
+    cfg.connect_timeout = apr_time_from_sec(5);
+    cfg.timeout = apr_time_from_sec(10);
+    cfg.max_body = 4096;
+    cfg.direct = 1;
+    cfg.cancel = &wd->stopping;
+    md_http_create(&http, &cfg, p);
+    return http;
+}
+
+/* MDPreflight: what would make the CA's validation fail, checked here before the CA is
+ * asked (docs/directives/MDPreflight.md). A failure is recorded in result as a failed
+ * renewal is, with the names and the fix; what could not be checked is logged. */
+static apr_status_t preflight(md_renew_wd_t *wd, const md_t *md, md_result_t *result,
+                              apr_pool_t *p)
+{
+    md_preflight_t pf;
+    apr_status_t rv;
+    int i;
+
+    if (!md->preflight) return APR_SUCCESS;
+    memset(&pf, 0, sizeof(pf));
+    pf.md = md;
+    pf.challenge_types = md->ca_challenges;
+    pf.caa_ids = md_caa_ids_for(md->preflight_caa, md->ca_effective, p);
+    if (md_dns_create(&pf.dns, wd->mc->preflight_resolver, p) != APR_SUCCESS) pf.dns = NULL;
+    pf.http_probe = md->preflight_http;
+    pf.store = wd->mc->store;
+    pf.http = probe_http(wd, p);
+    pf.local_port = wd->mc->local_80;
+    pf.local_addrs = md_preflight_local_addrs(p);
+    rv = md_preflight_run(&pf, result, p);
+    for (i = 0; i < pf.notes->nelts; ++i) {
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, wd->s, "MD1600: preflight: %s; not held "
+                     "against the renewal", APR_ARRAY_IDX(pf.notes, i, const char *));
+    }
+    if (rv == APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, wd->s, "MD1601: %s: preflight passed (CAA "
+                     "identities: %s)", md->name, pf.caa_ids
+                     ? md_array_str_join(pf.caa_ids, ",", p) : "unknown for this CA, not checked");
+    }
+    return rv;
+}
+
+/* After the CA refused: what the preflight sees now goes into the result, so that the
+ * status names the likely cause and its fix next to the CA's words. */
+static void preflight_diagnose(md_renew_wd_t *wd, const md_t *md, md_result_t *result,
+                               apr_pool_t *p)
+{
+    md_result_t *seen = md_result_make(p);
+
+    if (result->status == APR_SUCCESS || !md->preflight || apr_atomic_read32(&wd->stopping)
+        || md_preflight_is_problem(result->problem)) {
+        return;
+    }
+    if (preflight(wd, md, seen, p) == APR_SUCCESS) return;
+    result->detail = apr_psprintf(result->p, "%s; the preflight check finds: %s (%s)",
+                                  result->detail ? result->detail : "", seen->detail,
+                                  seen->problem);
 }
 
 /* When the staged set may go live (md_renew_activation_at); now when it cannot be read. */
@@ -346,7 +415,11 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
         touched = 1;
         ca_pick(wd, md, job, p);
         result = md_result_make(p);
-        renew_now(wd, md, job, result, p);
+        /* the preflight first: what fails here is not worth one of the CA's attempts */
+        if (preflight(wd, md, result, p) == APR_SUCCESS) {
+            renew_now(wd, md, job, result, p);
+            preflight_diagnose(wd, md, result, p);
+        }
         if (apr_atomic_read32(&wd->stopping)) {
             md_store_unlock(lock);   /* cut short by the child's exit: the next one retries */
             return;

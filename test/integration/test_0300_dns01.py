@@ -105,7 +105,8 @@ def _wait_job_error(apache, md, timeout=30):
 
 def test_0302_wildcard_without_program(apache, domain):
     """A wildcard without MDChallengeDns01: the renewal fails and says, for
-    each challenge type, why it cannot be used."""
+    each challenge type, why it cannot be used. The preflight finds it before
+    the CA is asked (MDPreflight), in today's words (challenge-mismatch)."""
     apache.add(f"MDomain {domain} *.{domain}")
     apache.add_vhost(domain, aliases=[f"*.{domain}"])
     apache.expect_log(rf"MD1102: {domain}: renewal failed", required=True)
@@ -114,7 +115,8 @@ def test_0302_wildcard_without_program(apache, domain):
     detail = json.dumps(_job_last(apache, domain))
     assert f"no usable challenge for *.{domain}" in detail, detail
     assert "dns-01: MDChallengeDns01" in detail, detail
-    assert "http-01: not offered by the CA" in detail, detail
+    assert "http-01, tls-alpn-01: wildcard names can only be validated with dns-01" in detail, detail
+    assert "challenge-mismatch" in detail, detail
 
 
 def test_0303_program_fails(apache, env, domain):

@@ -247,6 +247,14 @@ class Apache:
                 "MDContactEmail admin@example.org",
                 f"MDPortMap {self.port_map}",
             ]
+        # the preflight checks (MDPreflight, on by default) ask the DNS server the CA
+        # resolves through, as in production the same public DNS; also for tests that
+        # write their own MD lines; only a module that knows the directive gets it
+        out += [
+            "<IfDirective MDPreflightResolver>",
+            f"    MDPreflightResolver 127.0.0.1:{self.preflight_dns_port()}",
+            "</IfDirective>",
+        ]
         out += [
             f"<VirtualHost 127.0.0.1:{self.ctrl_port}>",
             "    ServerName mdtest-control",
@@ -257,6 +265,16 @@ class Apache:
             "# ---- test configuration ----",
         ]
         return "\n".join(out) + "\n" + "".join(self.parts)
+
+    def preflight_dns_port(self):
+        """The DNS server the CA of this server resolves through (a Pebble's
+        dns_port, the upstream's for a proxy in front of one), else challtestsrv."""
+        ca = self.ca
+        for _ in range(3):
+            if getattr(ca, "dns_port", None):
+                return ca.dns_port
+            ca = getattr(ca, "upstream", None)
+        return self.env.challtestsrv.dns_port
 
     def write_config(self):
         with open(self.conf_path, "w") as f:

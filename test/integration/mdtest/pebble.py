@@ -19,21 +19,23 @@ from .procs import BackgroundProcess, LogTail, wait_until
 class ChallTestSrv:
     """pebble-challtestsrv with only its DNS server and management API."""
 
-    def __init__(self, run_dir):
+    def __init__(self, run_dir, name="challtestsrv", default_ipv4="127.0.0.1"):
+        """default_ipv4: the address of every name not added with add_a; "" for
+        none (such names then have no A record: tests of the preflight)."""
         self.dns_port, self.mgmt_port = free_ports(2)
         self.proc = BackgroundProcess(
-            "challtestsrv",
+            name,
             ["pebble-challtestsrv",
              "-dns01", f"127.0.0.1:{self.dns_port}",
              "-management", f"127.0.0.1:{self.mgmt_port}",
              "-http01", "", "-https01", "", "-tlsalpn01", "",
-             "-defaultIPv4", "127.0.0.1",
+             "-defaultIPv4", default_ipv4,
              # Without this, AAAA queries are answered with ::1 and Pebble's
              # VA connects to [::1]:<port> only ("Failed to connect to
              # [::1]:N"), with no fallback to IPv4.  Apache listens on
              # 127.0.0.1 only, so no AAAA answers.
              "-defaultIPv6", ""],
-            os.path.join(run_dir, "challtestsrv.log"))
+            os.path.join(run_dir, f"{name}.log"))
 
     @property
     def mgmt_url(self):
@@ -76,6 +78,12 @@ class ChallTestSrv:
 
     def clear_a(self, host):
         self._post("/clear-a", {"host": self._fqdn(host)})
+
+    def add_caa(self, host, policies):
+        """CAA records of host: [(tag, value), ...] (this challtestsrv sets no
+        flags: the critical flag is covered by the unit tests)."""
+        self._post("/add-caa", {"host": self._fqdn(host),
+                                "policies": [{"tag": t, "value": v} for t, v in policies]})
 
 
 class Pebble:
