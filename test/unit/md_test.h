@@ -13,6 +13,8 @@ extern apr_pool_t *md_test_global_pool;
  * (use them with tcase_add_checked_fixture). */
 extern apr_pool_t *md_test_pool;
 void md_test_setup(void);
+/* A store in a fresh folder under /tmp, opened for writing. */
+struct md_store_t *md_test_tmp_store(void);
 void md_test_teardown(void);
 
 Suite *md_test_b64_suite(void);

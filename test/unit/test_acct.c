@@ -39,16 +39,6 @@ static md_acme_t *acme_for(const fake_exchange_t *script, md_http_t **phttp)
     return acme;
 }
 
-static md_store_t *tmp_store(void)
-{
-    char *dir = apr_pstrdup(md_test_pool, "/tmp/md-unit-XXXXXX");
-    md_store_t *store;
-
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    ck_assert_int_eq(md_store_open(&store, dir, 1, md_test_pool), APR_SUCCESS);
-    return store;
-}
-
 START_TEST(find_by_key)
 {
     static const fake_exchange_t script[] = {
@@ -91,7 +81,7 @@ START_TEST(key_change_wire_format)
     md_json_t *outer, *inner_jws, *inner_prot, *inner, *old_jwk;
     const unsigned char *data;
     apr_size_t len;
-    md_store_t *store = tmp_store();
+    md_store_t *store = md_test_tmp_store();
     md_pkey_t *saved;
 
     memset(&acct, 0, sizeof(acct));

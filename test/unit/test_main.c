@@ -2,11 +2,24 @@
 /* Runs every unit suite of the core; exits non-zero when any test fails. */
 #include <stdlib.h>
 #include <apr_general.h>
+#include <apr_strings.h>
+
+#include "md_store.h"
 
 #include "md_test.h"
 
 apr_pool_t *md_test_global_pool;
 apr_pool_t *md_test_pool;
+
+struct md_store_t *md_test_tmp_store(void)
+{
+    char *dir = apr_pstrdup(md_test_pool, "/tmp/md-unit-XXXXXX");
+    md_store_t *store;
+
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    ck_assert_int_eq(md_store_open(&store, dir, 1, md_test_pool), APR_SUCCESS);
+    return store;
+}
 
 void md_test_setup(void)
 {

@@ -284,16 +284,6 @@ static apr_status_t web_perform(md_http_response_t **presp, md_http_t *http,
     return APR_SUCCESS;
 }
 
-static md_store_t *tmp_store(void)
-{
-    char *dir = apr_pstrdup(md_test_pool, "/tmp/md-unit-XXXXXX");
-    md_store_t *store;
-
-    ck_assert_ptr_nonnull(mkdtemp(dir));
-    ck_assert_int_eq(md_store_open(&store, dir, 1, md_test_pool), APR_SUCCESS);
-    return store;
-}
-
 static md_preflight_t *pf_make(md_t *md, fed_dns_t *fed, fake_web_t *web)
 {
     md_preflight_t *pf = apr_pcalloc(md_test_pool, sizeof(*pf));
@@ -301,7 +291,7 @@ static md_preflight_t *pf_make(md_t *md, fed_dns_t *fed, fake_web_t *web)
 
     http->perform = web_perform;
     http->baton = web;
-    web->store = tmp_store();
+    web->store = md_test_tmp_store();
     pf->md = md;
     pf->challenge_types = strs("http-01", "dns-01");
     pf->caa_ids = strs("pebble.test", NULL);
