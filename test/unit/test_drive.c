@@ -6,7 +6,9 @@
 #include <string.h>
 #include <apr_strings.h>
 #include <apr_thread_mutex.h>
+#include <openssl/x509v3.h>
 
+#include "fake_ca.h"
 #include "fake_http.h"
 #include "md_acme_acct.h"
 #include "md_json_keys.h"
@@ -319,6 +321,50 @@ START_TEST(already_replaced_orders_again_without_replaces)
 }
 END_TEST
 
+/* The certificate in domains/ (as mdctl, running as root, finds it; md->served is not
+ * read): 'replaces' is its ARI id, the issuer's key identifier and its serial. */
+START_TEST(replaces_from_domains_certificate)
+{
+    static const fake_exchange_t script[] = {
+        X_DIR, X_NONCE, X_ACCT_CHECK,
+        X_ORDER_TO_CERT("1", FAKE_BODY_ISSUE),
+        FAKE_END };
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+    md_t *md = md_make();
+    const unsigned char *csr;
+    const ASN1_OCTET_STRING *ski;
+    apr_array_header_t *chain;
+    apr_size_t csr_len;
+    const char *pem, *expected;
+    fake_ca_t *fca;
+    md_pkey_t *key;
+    md_result_t *r;
+    md_http_t *http;
+
+    acct_store();
+    /* served: issued by another instance of the fake CA, its second certificate (serial 2) */
+    ck_assert_int_eq(md_pkey_gen(&key, &spec, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_csr_create(&csr, &csr_len, md->domains, 0, key, md_test_pool),
+                     APR_SUCCESS);
+    ck_assert_int_eq(fake_ca_create(&fca, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(fake_ca_issue(&pem, fca, csr, csr_len, 0, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_chain_from_pem(&chain, pem, strlen(pem), md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_chain(store, MD_SG_DOMAINS, "x.test",
+                                         md_pkey_file_name(&spec, MD_FN_PUBCERT, md_test_pool),
+                                         chain, md_test_pool), APR_SUCCESS);
+    ski = X509_get0_subject_key_id(md_cert_x509(APR_ARRAY_IDX(chain, 1, md_cert_t *)));
+    ck_assert_ptr_nonnull(ski);
+    expected = apr_pstrcat(md_test_pool, md_b64url_encode(ASN1_STRING_get0_data(ski),
+                           (apr_size_t)ASN1_STRING_length(ski), md_test_pool), ".Ag", NULL);
+
+    ck_assert_int_eq(drive(&r, &http, md, script), APR_SUCCESS);
+    ck_assert_str_eq(md_json_gets(fake_http_payload(http, request_at(http, CA "/order", 0),
+                                                    md_test_pool), MD_KEY_REPLACES, NULL),
+                     expected);
+    ck_assert_int_eq(md_renew_staging_complete(store, md, md_test_pool), 1);
+}
+END_TEST
+
 /* With ARI off (MDRenewViaARI off) no 'replaces' is sent; an alreadyReplaced then is the
  * CA's verdict on a plain order and is not retried. */
 START_TEST(ari_off_sends_no_replaces)
@@ -446,6 +492,7 @@ Suite *md_test_drive_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, renewal_complete_new_account);
     tcase_add_test(tc, already_replaced_orders_again_without_replaces);
+    tcase_add_test(tc, replaces_from_domains_certificate);
     tcase_add_test(tc, ari_off_sends_no_replaces);
     tcase_add_test(tc, certificate_for_other_key_not_staged);
     tcase_add_test(tc, staged_spec_not_ordered_again);
