@@ -2,6 +2,7 @@
 #include <string.h>
 #include <apr_strings.h>
 
+#include "fake_ca.h"
 #include "fake_http.h"
 #include "md_util.h"
 
@@ -10,6 +11,7 @@ typedef struct {
     int next;
     apr_array_header_t *requests;   /* md_http_request_t* */
     const char *error;
+    fake_ca_t *ca;                  /* made by the first FAKE_BODY_ISSUE* */
     apr_pool_t *p;
 } fake_t;
 
@@ -26,6 +28,44 @@ static void headers_parse(apr_table_t *t, const char *text, apr_pool_t *p)
     }
 }
 
+/* The CSR of the latest request that sent one (the "csr" of its JWS payload), as DER. */
+static apr_status_t csr_latest(const unsigned char **pder, apr_size_t *plen,
+                               const md_http_t *http, apr_pool_t *p)
+{
+    md_json_t *payload;
+    const char *b64;
+    int i;
+
+    for (i = fake_http_count(http) - 1; i >= 0; --i) {
+        payload = fake_http_payload(http, i, p);
+        b64 = payload ? md_json_gets(payload, "csr", NULL) : NULL;
+        if (b64) return md_b64url_decode(pder, plen, b64, p);
+    }
+    return APR_ENOENT;
+}
+
+/* The response body of the exchange: as written, or issued for the latest CSR. */
+static apr_status_t body_make(const char **pbody, md_http_t *http, const char *body,
+                              apr_pool_t *p)
+{
+    fake_t *f = http->baton;
+    int other_key = body && !strcmp(body, FAKE_BODY_ISSUE_OTHER_KEY);
+    const unsigned char *csr = NULL;
+    apr_size_t csr_len = 0;
+    apr_status_t rv;
+
+    *pbody = body ? apr_pstrdup(p, body) : "";
+    if (!body || (!other_key && strcmp(body, FAKE_BODY_ISSUE))) return APR_SUCCESS;
+    rv = csr_latest(&csr, &csr_len, http, p);
+    if (rv == APR_SUCCESS && !f->ca) rv = fake_ca_create(&f->ca, f->p);
+    if (rv == APR_SUCCESS) rv = fake_ca_issue(pbody, f->ca, csr, csr_len, other_key, p);
+    if (rv != APR_SUCCESS && !f->error) {
+        f->error = apr_psprintf(f->p, "exchange %d: no certificate issued (no CSR sent "
+                                "before, or it does not verify)", f->next);
+    }
+    return rv;
+}
+
 static apr_status_t fake_perform(md_http_response_t **presp, md_http_t *http,
                                  const md_http_request_t *req, apr_pool_t *p)
 {
@@ -33,6 +73,7 @@ static apr_status_t fake_perform(md_http_response_t **presp, md_http_t *http,
     const fake_exchange_t *x = &f->script[f->next];
     md_http_request_t *copy = apr_pmemdup(f->p, req, sizeof(*req));
     md_http_response_t *resp;
+    apr_status_t rv;
 
     copy->url = apr_pstrdup(f->p, req->url);
     copy->body = req->body ? apr_pstrmemdup(f->p, req->body, req->body_len) : NULL;
@@ -52,7 +93,8 @@ static apr_status_t fake_perform(md_http_response_t **presp, md_http_t *http,
     resp->status = x->status;
     resp->headers = apr_table_make(p, 5);
     headers_parse(resp->headers, x->headers, p);
-    resp->body = x->body ? apr_pstrdup(p, x->body) : "";
+    rv = body_make(&resp->body, http, x->body, p);
+    if (rv != APR_SUCCESS) return rv;
     resp->body_len = strlen(resp->body);
     *presp = resp;
     return APR_SUCCESS;

@@ -19,6 +19,15 @@ typedef struct {
 
 #define FAKE_END { NULL, NULL, 0, NULL, NULL, 0 }
 
+/* Bodies computed from the requests so far instead of sent as written: the PEM chain a
+ * CA issues for the CSR of the latest request whose JWS payload has a "csr" (the
+ * finalize), from a CA the transport makes once (fake_ca.h): a leaf with the CSR's key,
+ * subject and subjectAltNames, then the CA's certificate. With _OTHER_KEY the leaf is
+ * for a key other than the CSR's. Without a CSR sent before, or with one whose signature
+ * does not verify, the exchange fails (fake_http_error). */
+#define FAKE_BODY_ISSUE           "@fake:issue-for-the-csr@"
+#define FAKE_BODY_ISSUE_OTHER_KEY "@fake:issue-for-another-key@"
+
 md_http_t *fake_http_create(const fake_exchange_t *script, apr_pool_t *p);
 /* Exchanges of the script not yet used. */
 int fake_http_left(const md_http_t *http);
