@@ -351,7 +351,10 @@ static apr_status_t snapshot_edit(md_status_snap_t *snap, const char *name,
     if (rv != APR_SUCCESS) return rv;
     /* 2. this process's counts added to the totals */
     md_stats_take(counts);
-    for (i = 0; i < MD_STAT_COUNT; ++i) snap->stats[i] += counts[i];
+    for (i = 0; i < MD_STAT_COUNT; ++i) {
+        if (counts[i]) snap->dirty = 1;
+        snap->stats[i] += counts[i];
+    }
     /* 3. the entry, edited */
     se = name ? entry_find(snap, name) : NULL;
     if (se) {
@@ -363,10 +366,11 @@ static apr_status_t snapshot_edit(md_status_snap_t *snap, const char *name,
             se->text = apr_pstrdup(snap->cache, md_json_dump(j, MD_JSON_COMPACT, p));
             snap->live += strlen(se->text);
             cache_compact(snap);
+            snap->dirty = 1;
         }
     }
-    /* 4. the file, now or with the next write (at most a second from now) */
-    snap->dirty = 1;
+    /* 4. the file, if anything changed: now or with the next write (at most a second
+     *    from now) */
     return write_due(snap, 0, p);
 }
 

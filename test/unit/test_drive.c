@@ -61,12 +61,9 @@ static const char *store_dir;
 
 static void drive_setup(void)
 {
-    char tmpl[] = "/tmp/md-unit-drive-XXXXXX";
-
     md_test_setup();
-    ck_assert_ptr_nonnull(mkdtemp(tmpl));
-    store_dir = apr_pstrdup(md_test_pool, tmpl);
-    ck_assert_int_eq(md_store_open(&store, store_dir, 1, md_test_pool), APR_SUCCESS);
+    store = md_test_tmp_store();
+    store_dir = md_store_base(store);
 }
 
 static void drive_teardown(void)
