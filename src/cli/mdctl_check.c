@@ -110,21 +110,6 @@ static void owner_take(const mdctl_t *ctl)
                        (info.protection & APR_FPROT_GWRITE) != 0);
 }
 
-static md_http_t *probe_http(apr_pool_t *p)
-{
-    md_http_config_t cfg;
-    md_http_t *http = NULL;
-
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.user_agent = "mdctl (preflight)";
-    cfg.connect_timeout = apr_time_from_sec(5);
-    cfg.timeout = apr_time_from_sec(10);
-    cfg.max_body = 4096;
-    cfg.direct = 1;
-    md_http_create(&http, &cfg, p);
-    return http;
-}
-
 static void print_result(const md_t *md, apr_status_t rv, const md_result_t *r,
                          const md_preflight_t *pf, apr_pool_t *p)
 {
@@ -176,7 +161,7 @@ static int check_one(mdctl_t *ctl, const check_opts_t *o, const char *name, apr_
     }
     owner_take(ctl);
     pf.store = ctl->store;
-    pf.http = probe_http(p);
+    pf.http = md_preflight_http("mdctl (preflight)", NULL, p);
     pf.local_port = ctl->where->local_80;
     pf.local_addrs = md_preflight_local_addrs(p);
     rv = md_preflight_run(&pf, result, p);

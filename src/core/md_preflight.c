@@ -458,3 +458,20 @@ apr_array_header_t *md_preflight_local_addrs(apr_pool_t *p)
     freeifaddrs(list);
     return addrs;
 }
+
+md_http_t *md_preflight_http(const char *user_agent, volatile apr_uint32_t *cancel,
+                             apr_pool_t *p)
+{
+    md_http_config_t cfg;
+    md_http_t *http = NULL;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.user_agent = user_agent;
+    cfg.connect_timeout = apr_time_from_sec(5);
+    cfg.timeout = apr_time_from_sec(10);
+    cfg.max_body = 4096;
+    cfg.direct = 1;
+    cfg.cancel = cancel;
+    md_http_create(&http, &cfg, p);
+    return http;
+}

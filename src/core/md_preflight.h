@@ -92,4 +92,9 @@ apr_status_t md_preflight_run(md_preflight_t *pf, md_result_t *result, apr_pool_
 /* The addresses of this machine's network interfaces, as text. */
 apr_array_header_t *md_preflight_local_addrs(apr_pool_t *p);
 
+/* The probe's client: straight to the name's address, never through a proxy, short
+ * timeouts, a small body; cancel (or NULL) stops it as the renewal's requests stop. */
+md_http_t *md_preflight_http(const char *user_agent, volatile apr_uint32_t *cancel,
+                             apr_pool_t *p);
+
 #endif

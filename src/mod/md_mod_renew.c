@@ -155,23 +155,6 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_res
     return ctx.http ? md_renew_run(&ctx, p) : APR_EGENERAL;
 }
 
-/* The probe's client: straight to the name's address, never through a proxy, short. */
-static md_http_t *probe_http(md_renew_wd_t *wd, apr_pool_t *p)
-{
-    md_http_config_t cfg;
-    md_http_t *http = NULL;
-
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.user_agent = "mod_md/" MOD_MD_VERSION " (Apache httpd; preflight)";
-    cfg.connect_timeout = apr_time_from_sec(5);
-    cfg.timeout = apr_time_from_sec(10);
-    cfg.max_body = 4096;
-    cfg.direct = 1;
-    cfg.cancel = &wd->stopping;
-    md_http_create(&http, &cfg, p);
-    return http;
-}
-
 /* MDPreflight: what would make the CA's validation fail, checked here before the CA is
  * asked (docs/directives/MDPreflight.md). A failure is recorded in result as a failed
  * renewal is, with the names and the fix; what could not be checked is logged. */
@@ -190,7 +173,7 @@ static apr_status_t preflight(md_renew_wd_t *wd, const md_t *md, md_result_t *re
     if (md_dns_create(&pf.dns, wd->mc->preflight_resolver, p) != APR_SUCCESS) pf.dns = NULL;
     pf.http_probe = md->preflight_http;
     pf.store = wd->mc->store;
-    pf.http = probe_http(wd, p);
+    pf.http = md_preflight_http("mod_md/" MOD_MD_VERSION " (Apache httpd; preflight)", &wd->stopping, p);
     pf.local_port = wd->mc->local_80;
     pf.local_addrs = md_preflight_local_addrs(p);
     rv = md_preflight_run(&pf, result, p);
