@@ -42,6 +42,11 @@ apr_status_t md_renew_run(md_renew_ctx_t *ctx, apr_pool_t *p);
  * what is wrong with it. */
 apr_status_t md_renew_set_check(const char **preason, md_store_t *store, md_store_group_t group,
                                 const md_t *md, apr_pool_t *p);
+/* md_cert_check_chain for the chain and key of one key spec, loaded by the caller, against
+ * the MD as it is now (its names; not ending before the certificate it replaces). */
+apr_status_t md_renew_chain_check(const char **preason, md_store_t *store, const md_t *md,
+                                  int spec_index, const md_pkey_t *key,
+                                  const apr_array_header_t *chain, apr_pool_t *p);
 /* md_renew_set_check() passes on staging/. */
 int md_renew_staging_complete(md_store_t *store, const md_t *md, apr_pool_t *p);
 /* The aspects of a complete staged set to activate: md.json, job.json, keys, certs. */

@@ -858,7 +858,9 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     }
     rv = md_renew_start_watchdog(mc, s, pconf);
     if (rv != APR_SUCCESS) return !OK;
-    /* 5. OCSP stapling (issue 8, md_mod_ocsp.c): must-staple check, pruning of old
+    /* 7. live activation: a thread in every child takes renewed sets into use */
+    md_live_start_watchdog(mc, s, pconf);
+    /* 8. OCSP stapling (issue 8, md_mod_ocsp.c): must-staple check, pruning of old
      *    responses, the OCSP watchdog. mod_ssl primes the certificates after us. */
     rv = md_stapling_start(mc, s, pconf);
     return rv == APR_SUCCESS ? OK : !OK;

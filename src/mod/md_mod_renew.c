@@ -357,6 +357,7 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
             renewed = 1;
             job->next_run = 0;
             job->notified_renewed = 0;
+            md_live_note_staged(wd->mc, p);   /* every child looks at it (MDActivation live) */
             staged_ready(wd, w, job, p);
         }
         else renew_failed(wd, md, job, result, p);
