@@ -385,7 +385,7 @@ apr_status_t md_renew_run(md_renew_ctx_t *ctx, apr_pool_t *p)
     for (i = 0; rv == APR_SUCCESS && i < md_pkey_spec_count(ctx->md); ++i) {
         rs.spec = md_pkey_spec_at(ctx->md, i);
         rs.spec_index = i;
-        if (spec_staged(ctx->store, ctx->md, i, p)) continue;
+        if (!ctx->replace_staged && spec_staged(ctx->store, ctx->md, i, p)) continue;
         rv = renew_spec(&rs, p);
     }
     /* 3. the MD as it was renewed, which also marks the set as complete */

@@ -29,6 +29,8 @@ typedef struct {
     int dns01_version;                          /* MDChallengeDns01Version: 1 or 2 */
     apr_interval_time_t dns01_timeout;          /* per run of the dns-01 program */
     apr_interval_time_t dns01_wait;             /* DNS propagation wait after dns-01 setups */
+    int replace_staged;                         /* renew the key specs staged already, too
+                                                 * (their set is served live and is due) */
 } md_renew_ctx_t;
 
 /* Obtain a certificate for every key spec of the MD that has none staged yet, and stage

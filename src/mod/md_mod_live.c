@@ -386,8 +386,9 @@ int md_live_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
                      "certificate goes live at the next restart", w->md->name);
     }
     if (!live_reg) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, "MD1502: MDActivation live: mod_ssl "
-                     "offered no init_server hook (mod_ssl not loaded, or older than 2.4.19?); "
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1502: MDActivation live: no SSL "
+                     "virtual host of a managed domain came through mod_ssl's init_server hook "
+                     "(mod_ssl not loaded, no SSL virtual hosts, or mod_ssl older than 2.4.19); "
                      "renewed certificates go live at the next restart (MDActivationRestart "
                      "does that by itself)");
     }

@@ -143,9 +143,9 @@ def test_0650_renewal_goes_live_without_restart(apache, domain):
     assert apache.config_generation() == generation
     now_children = _children(apache)
     assert set(children) <= set(now_children), (children, now_children)
-    took = {int(m) for m in re.findall(rf"MD1504: {re.escape(domain)}: .*serial "
-                                       rf"{serial2:X}.* this child \(pid (\d+)\)",
-                                       apache.log_text())}
+    took = {int(pid) for serial, pid in re.findall(
+        rf"MD1504: {re.escape(domain)}: .*serial ([0-9A-F]+)\).* this child \(pid (\d+)\)",
+        apache.log_text()) if int(serial, 16) == serial2}
     assert set(now_children) <= took, (now_children, took)
     # the keep-alive connection made before is still served
     assert _keepalive_get(conn, domain)[0] == 200
@@ -309,3 +309,23 @@ def test_0655_activation_restart_mode(apache, domain, mode):
     assert apache.verify_cert(domain).serial_number == serial1
     apache.graceful()
     assert apache.verify_cert(domain).serial_number != serial1
+
+
+def test_0656_live_set_renewed_again_without_restart(apache, domain):
+    """A set served live (staged, no restart since) is itself renewed when its window
+    opens, and the newer one goes live in turn: a server that is never restarted keeps
+    valid certificates. (MDRenewWindow 3650d: always due; MDCheckInterval 2s.)"""
+    serial1 = _first_cert_then_renew(apache, domain, extra="MDCheckInterval 2s")
+    parent, generation = apache.pid(), apache.config_generation()
+    serials = [serial1]
+
+    def changed():
+        s = apache.verify_cert(domain).serial_number
+        if s != serials[-1]:
+            serials.append(s)
+        return len(serials) >= 3
+    wait_until(changed, 90, interval=0.3, what="two renewals served live")
+    assert apache.pid() == parent and apache.config_generation() == generation
+    assert len(set(serials)) == 3, serials
+    apache.wait_for_log(rf"MD1101: {re.escape(domain)}: certificate\(s\) for .* staged; every "
+                        r"child serves them within seconds", timeout=5)
