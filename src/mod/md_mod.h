@@ -161,6 +161,8 @@ void md_live_note_staged(md_mod_conf_t *mc, apr_pool_t *p);
 /* Does this child serve a renewed set of the MD without a restart? Then add what it
  * serves to the MD's status JSON ("live": serial, since, valid-until, pid). */
 int md_live_serving(const char *name);
+/* 503 on an MD's SSL vhost while it has no certificate and none is served live. */
+int md_live_unavailable(request_rec *r);
 void md_live_status_add(md_json_t *mdj, const char *name, apr_pool_t *p);
 
 /* OCSP stapling (md_mod_ocsp.c, docs/ocsp.md). */

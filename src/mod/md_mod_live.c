@@ -26,6 +26,7 @@
 #include <httpd.h>
 #include <http_core.h>
 #include <http_log.h>
+#include <http_ssl.h>
 #include <mod_watchdog.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -571,4 +572,23 @@ void md_live_status_add(md_json_t *mdj, const char *name, apr_pool_t *p)
     md_json_setl((long)getpid(), j, MD_KEY_PID, NULL);
     pack_release(pack);
     md_json_setj(j, mdj, MD_KEY_LIVE, NULL);
+}
+
+/* ---- an MD's first certificate ------------------------------------------------------- */
+
+/* post_read_request: a request on an SSL vhost of an MD that has no certificate yet is
+ * answered 503, as mod_ssl does for a fallback certificate, until this child serves the
+ * MD's first certificate live (md_init_add_cert_files gave mod_ssl the fallback as the
+ * vhost's certificate, so that mod_ssl does not answer 503 until a restart). */
+int md_live_unavailable(request_rec *r)
+{
+    md_t *md;
+
+    if (!r->connection || !ap_ssl_conn_is_ssl(r->connection)) return DECLINED;
+    md = md_init_md_for_server(r->server);
+    if (!md || md->state == MD_S_COMPLETE || md->cert_files->nelts) return DECLINED;
+    if (!md_config_get(r->server)->mc->activation_live || md_live_serving(md->name)) {
+        return DECLINED;
+    }
+    return HTTP_SERVICE_UNAVAILABLE;
 }

@@ -41,6 +41,8 @@ static void md_register_hooks(apr_pool_t *p)
     /* Live activation (md_mod_live.c): a certificate callback on each MD's SSL_CTX */
     APR_OPTIONAL_HOOK(ssl, init_server, md_live_init_server, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(md_live_post_config, NULL, NULL, APR_HOOK_LAST);
+    /* after /.httpd/certificate-status, which answers while an MD has no certificate */
+    ap_hook_post_read_request(md_live_unavailable, NULL, NULL, APR_HOOK_LAST);
     /* MDRequireHttps: redirect early, before access checks answer for http: */
     ap_hook_post_read_request(md_https_require, NULL, NULL, APR_HOOK_MIDDLE);
     /* Status: the snapshot after the MDs are synced; md-status, md-metrics,

@@ -329,3 +329,26 @@ def test_0656_live_set_renewed_again_without_restart(apache, domain):
     assert len(set(serials)) == 3, serials
     apache.wait_for_log(rf"MD1101: {re.escape(domain)}: certificate\(s\) for .* staged; every "
                         r"child serves them within seconds", timeout=5)
+
+
+def test_0657_first_certificate_goes_live(apache, domain):
+    """A new MD: the fallback and 503 until its first certificate is staged; then, with no
+    restart, the real certificate and 200 (and /.httpd/certificate-status throughout)."""
+    apache.add(CHILDREN)
+    apache.add(f"MDomain {domain}\nMDCAChallenges http-01\nMDInitialDelay 3s")
+    apache.add_vhost(domain)
+    apache.start()
+    parent, generation = apache.pid(), apache.config_generation()
+    assert tlsclient.is_self_signed(apache.get_cert(domain))
+    assert apache.https_get(domain).status == 503
+    assert apache.https_get(domain, "/.httpd/certificate-status").status == 200
+    wait_until(lambda: not tlsclient.is_self_signed(apache.get_cert(domain)), 60, interval=0.3,
+               what="the first certificate served")
+    cert = apache.verify_cert(domain)
+    wait_until(lambda: all(apache.https_get(domain, verify=True).status == 200
+                           for _ in range(6)), 10, interval=0.3, what="200 from every child")
+    assert apache.pid() == parent and apache.config_generation() == generation
+    # the restart activates the same certificate
+    apache.graceful()
+    assert apache.verify_cert(domain).serial_number == cert.serial_number
+    assert apache.https_get(domain, verify=True).status == 200
