@@ -118,6 +118,12 @@
 #define MD_KEY_STAPLING         "stapling"
 #define MD_KEY_STATS            "stats"
 #define MD_KEY_WATCHED          "watched"
+/* md-status "live": what this child serves of a renewal without a restart */
+#define MD_KEY_LIVE             "live"
+#define MD_KEY_ACTIVATION       "activation"
+#define MD_KEY_SINCE            "since"
+#define MD_KEY_PID              "pid"
+#define MD_KEY_VALID_UNTIL      "valid-until"
 #define MD_KEY_WRITTEN          "written"
 /* a renewal asked for (job.json "requested": {"when", "reason"}) */
 #define MD_KEY_REQUESTED        "requested"

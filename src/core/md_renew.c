@@ -115,10 +115,9 @@ static const md_cert_facts_t *replaced_facts(md_store_t *store, const md_t *md, 
     return facts;
 }
 
-/* md_cert_check_chain for the chain of one key spec, against the MD as it is now. */
-static apr_status_t chain_check(const char **preason, md_store_t *store, const md_t *md,
-                                int spec_index, const md_pkey_t *key,
-                                const apr_array_header_t *chain, apr_pool_t *p)
+apr_status_t md_renew_chain_check(const char **preason, md_store_t *store, const md_t *md,
+                                  int spec_index, const md_pkey_t *key,
+                                  const apr_array_header_t *chain, apr_pool_t *p)
 {
     md_cert_check_t check;
 
@@ -148,7 +147,7 @@ static apr_status_t spec_check(const char **preason, md_store_t *store, md_store
                               md_pkey_file_name(spec, MD_FN_PRIVKEY, p), p) != APR_SUCCESS) {
         return APR_ENOENT;
     }
-    return chain_check(preason, store, md, spec_index, key, chain, p);
+    return md_renew_chain_check(preason, store, md, spec_index, key, chain, p);
 }
 
 static int spec_staged(md_store_t *store, const md_t *md, int spec_index, apr_pool_t *p)
@@ -266,7 +265,7 @@ static apr_status_t finalize_and_stage(md_renew_spec_t *rs, md_acme_order_t *ord
     if (rv != APR_SUCCESS) return rv;
     /* 3. what the CA sent is checked before it can replace anything: our key, our names,
      *    its dates against now and the served one's, the chain's signatures */
-    rv = chain_check(&why, ctx->store, ctx->md, rs->spec_index, key, chain, p);
+    rv = md_renew_chain_check(&why, ctx->store, ctx->md, rs->spec_index, key, chain, p);
     if (rv != APR_SUCCESS) {
         md_result_set(ctx->result, rv, "the certificate from %s %s: it is not staged",
                       order->certificate, why);
@@ -417,7 +416,7 @@ apr_status_t md_renew_run(md_renew_ctx_t *ctx, apr_pool_t *p)
     for (i = 0; rv == APR_SUCCESS && i < md_pkey_spec_count(ctx->md); ++i) {
         rs.spec = md_pkey_spec_at(ctx->md, i);
         rs.spec_index = i;
-        if (spec_staged(ctx->store, ctx->md, i, p)) continue;
+        if (!ctx->replace_staged && spec_staged(ctx->store, ctx->md, i, p)) continue;
         rv = renew_spec(&rs, p);
     }
     /* 3. the MD as it was renewed, which also marks the set as complete */

@@ -30,6 +30,8 @@ typedef struct {
     int dns01_version;                          /* MDChallengeDns01Version: 1 or 2 */
     apr_interval_time_t dns01_timeout;          /* per run of the dns-01 program */
     apr_interval_time_t dns01_wait;             /* DNS propagation wait after dns-01 setups */
+    int replace_staged;                         /* renew the key specs staged already, too
+                                                 * (their set is served live and is due) */
 } md_renew_ctx_t;
 
 /* Obtain a certificate for every key spec of the MD that has none staged yet, and stage
@@ -43,6 +45,11 @@ apr_status_t md_renew_run(md_renew_ctx_t *ctx, apr_pool_t *p);
  * what is wrong with it. */
 apr_status_t md_renew_set_check(const char **preason, md_store_t *store, md_store_group_t group,
                                 const md_t *md, apr_pool_t *p);
+/* md_cert_check_chain for the chain and key of one key spec, loaded by the caller, against
+ * the MD as it is now (its names; not ending before the certificate it replaces). */
+apr_status_t md_renew_chain_check(const char **preason, md_store_t *store, const md_t *md,
+                                  int spec_index, const md_pkey_t *key,
+                                  const apr_array_header_t *chain, apr_pool_t *p);
 /* md_renew_set_check() passes on staging/. */
 int md_renew_staging_complete(md_store_t *store, const md_t *md, apr_pool_t *p);
 /* The aspects of a complete staged set to activate: md.json, job.json, keys, certs. */

@@ -66,6 +66,7 @@ static md_mod_conf_t *mod_conf_get(apr_pool_t *pool)
     mc->archive_keep = 5;
     mc->store_uid = mc->store_gid = -1;
     mc->restart_from = mc->restart_to = -1;
+    mc->activation_live = 1;
     mc->dns01_version = 1;
     mc->store_lock_wait = apr_time_from_sec(5);
     mc->staple_keep_response = apr_time_from_sec(7 * 24 * 60 * 60);
@@ -1038,6 +1039,18 @@ static const char *md_cmd_activation_restart(cmd_parms *cmd, void *dc, const cha
     return NULL;
 }
 
+static const char *md_cmd_activation(cmd_parms *cmd, void *dc, const char *arg)
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+    const char *err = not_in_section(cmd);
+
+    if (err) return err;
+    if (!strcasecmp(arg, "live")) mc->activation_live = 1;
+    else if (!strcasecmp(arg, "restart")) mc->activation_live = 0;
+    else return at(cmd, apr_psprintf(cmd->pool, "'%s' is neither 'live' nor 'restart'", arg));
+    return NULL;
+}
+
 #define SRV_CONF (RSRC_CONF)
 #define SETTING(f) ((void *)APR_OFFSETOF(md_settings_t, f))
 #define GLOBAL(f) ((void *)APR_OFFSETOF(md_mod_conf_t, f))
@@ -1140,6 +1153,9 @@ const command_rec md_cmds[] = {
                   "How long one request to the ACME CA may take"),
     AP_INIT_TAKE12("MDActivationRestart", md_cmd_activation_restart, NULL, SRV_CONF,
                    "on [HH:MM-HH:MM]: restart gracefully by itself when renewed certificates are ready"),
+    AP_INIT_TAKE1("MDActivation", md_cmd_activation, NULL, SRV_CONF,
+                  "live|restart: renewed certificates served at once by every child, or at "
+                  "the next restart"),
     AP_INIT_TAKE2("MDCertificateMonitor", md_cmd_cert_check, NULL, SRV_CONF,
                   "name url: the same as MDCertificateCheck (an older name)"),
     AP_INIT_TAKE_ARGV("MDPreflight", md_cmd_preflight, NULL, SRV_CONF,

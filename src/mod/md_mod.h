@@ -89,6 +89,7 @@ typedef struct {
     const char *store_owner_at;     /* "file:line" of MDStoreOwner, for messages */
     apr_hash_t *accounts_checked;   /* accounts whose files were checked at this start */
     int restart_auto;               /* MDActivationRestart on */
+    int activation_live;            /* MDActivation live (1, the default) or restart (0) */
     int restart_from, restart_to;   /* its time-of-day window in minutes, -1 for any time */
     const char *fallback_dir;       /* DefaultRuntimeDir/md-fallback: placeholder certificates */
     struct md_names_t *md_names;    /* the MDs by their names, for the per-vhost look-ups */
@@ -160,6 +161,20 @@ apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, const char *w
                               apr_pool_t *p);
 md_event_conf_t *md_renew_event_conf(md_mod_conf_t *mc, apr_pool_t *p);
 
+/* Live activation (md_mod_live.c, docs/directives/MDActivation.md): renewed sets served by
+ * every child without a restart. */
+int md_live_init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx);
+int md_live_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+apr_status_t md_live_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
+/* The renewal watchdog staged a set: the children look at staging/ again. */
+void md_live_note_staged(md_mod_conf_t *mc, apr_pool_t *p);
+/* Does this child serve a renewed set of the MD without a restart? Then add what it
+ * serves to the MD's status JSON ("live": serial, since, valid-until, pid). */
+int md_live_serving(const char *name);
+/* 503 on an MD's SSL vhost while it has no certificate and none is served live. */
+int md_live_unavailable(request_rec *r);
+void md_live_status_add(md_json_t *mdj, const char *name, apr_pool_t *p);
+
 /* OCSP stapling (md_mod_ocsp.c, docs/ocsp.md). */
 int md_stapling_configured(const md_mod_conf_t *mc, server_rec *s);
 /* Serving pass: must-staple check, pruning of old responses, the OCSP watchdog. */
@@ -168,6 +183,10 @@ apr_status_t md_stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
 void md_stapling_child_init(apr_pool_t *pchild);
 int md_stapling_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t id_len,
                       const char *pem);
+/* A certificate that went live in this child (md_mod_live.c): stapled from now on, its
+ * response fetched by the OCSP watchdog when it runs in this child. */
+void md_stapling_live_add(server_rec *s, const md_t *md, const md_cert_t *cert,
+                          const md_cert_t *issuer);
 int md_stapling_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t id_len,
                          ap_ssl_ocsp_copy_resp *cb, void *userdata);
 

@@ -847,7 +847,9 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     }
     rv = md_renew_start_watchdog(mc, s, pconf);
     if (rv != APR_SUCCESS) return !OK;
-    /* 5. OCSP stapling (md_mod_ocsp.c): must-staple check, pruning of old
+    /* 7. live activation: a thread in every child takes renewed sets into use */
+    md_live_start_watchdog(mc, s, pconf);
+    /* 8. OCSP stapling (md_mod_ocsp.c): must-staple check, pruning of old
      *    responses, the OCSP watchdog. mod_ssl primes the certificates after us. */
     rv = md_stapling_start(mc, s, pconf);
     return rv == APR_SUCCESS ? OK : !OK;
@@ -878,6 +880,15 @@ static void served_names_report(const md_t *md, server_rec *s, apr_pool_t *p)
     md_config_report_names(md, s, s, APLOG_WARNING, p);
 }
 
+/* With MDActivation live the fallback of an MD without certificate is handed to mod_ssl as
+ * the vhost's certificate, not as a fallback: mod_ssl would mark the vhost unavailable until
+ * a restart. The 503 is ours then (md_live_unavailable), until the children serve the MD's
+ * first certificate. */
+static int fallback_as_cert(const md_t *md)
+{
+    return current_mc->activation_live && current_mc->fallback_dir && !md->cert_files->nelts;
+}
+
 int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                            apr_array_header_t *key_files)
 {
@@ -885,6 +896,11 @@ int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cer
     int i;
 
     if (md) served_names_report(md, s, p);
+    if (md && md->state != MD_S_COMPLETE && fallback_as_cert(md)) {
+        APR_ARRAY_PUSH(cert_files, const char *) = fallback_file(current_mc->fallback_dir, md->name, p);
+        APR_ARRAY_PUSH(key_files, const char *) = fallback_file(current_mc->fallback_dir, NULL, p);
+        return OK;
+    }
     if (!md || md->state != MD_S_COMPLETE) return DECLINED;
     if (md->cert_files->nelts) {
         apr_array_cat(cert_files, md->cert_files);

@@ -64,6 +64,11 @@ typedef struct {
     apr_hash_t *by_id;
     apr_hash_t *skipped;          /* ids without a responder, reported once */
     apr_array_header_t *entries;  /* stapling_entry_t* */
+    /* certificates that go live in a child later (md_mod_live.c) are added at run time:
+     * by_id and entries change under the lock, in a pool of the child's own */
+    apr_thread_mutex_t *lock;
+    apr_pool_t *live_pool;        /* unmanaged, made with the first one */
+    volatile apr_uint32_t added;  /* one was added: the watchdog looks at once */
 } stapling_reg_t;
 
 /* The certificates of this configuration cycle, made at the first prime call. */
@@ -75,6 +80,10 @@ static volatile apr_uint32_t stapling_stopping;
 
 static apr_status_t reg_cleanup(void *data)
 {
+    stapling_reg_t *reg = data;
+
+    if (reg->live_pool) apr_pool_destroy(reg->live_pool);
+    reg->live_pool = NULL;
     if (current_reg == data) current_reg = NULL;
     return APR_SUCCESS;
 }
@@ -87,6 +96,7 @@ static stapling_reg_t *reg_get(apr_pool_t *p)
         current_reg->by_id = apr_hash_make(p);
         current_reg->skipped = apr_hash_make(p);
         current_reg->entries = apr_array_make(p, 10, sizeof(stapling_entry_t *));
+        apr_thread_mutex_create(&current_reg->lock, APR_THREAD_MUTEX_DEFAULT, p);
         apr_pool_cleanup_register(p, current_reg, reg_cleanup, apr_pool_cleanup_null);
     }
     return current_reg;
@@ -147,10 +157,21 @@ static void entry_reload(const md_mod_conf_t *mc, stapling_entry_t *e, apr_pool_
     }
 }
 
+static stapling_entry_t *entry_find(stapling_reg_t *reg, const char *id, apr_size_t id_len)
+{
+    stapling_entry_t *e;
+
+    if (!reg) return NULL;
+    apr_thread_mutex_lock(reg->lock);
+    e = apr_hash_get(reg->by_id, id, (apr_ssize_t)id_len);
+    apr_thread_mutex_unlock(reg->lock);
+    return e;
+}
+
 int md_stapling_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t id_len,
                          ap_ssl_ocsp_copy_resp *cb, void *userdata)
 {
-    stapling_entry_t *e = current_reg ? apr_hash_get(current_reg->by_id, id, (apr_ssize_t)id_len) : NULL;
+    stapling_entry_t *e = entry_find(current_reg, id, id_len);
     md_mod_conf_t *mc = md_config_get(s)->mc;
     apr_time_t now = apr_time_now();
     int rv = DECLINED;
@@ -190,22 +211,22 @@ static const char *stapling_name(server_rec *s, const char **pproxy)
     return (st->stapling > 0 && st->staple_others != 0) ? MD_OCSP_OTHER : NULL;
 }
 
-static stapling_entry_t *entry_make(stapling_reg_t *reg, const char *id, const char *name,
-                                    const apr_array_header_t *chain, server_rec *s)
+static stapling_entry_t *entry_make(apr_pool_t *p, const char *id, const char *name,
+                                    md_cert_t *cert, md_cert_t *issuer)
 {
-    stapling_entry_t *e = apr_pcalloc(reg->p, sizeof(*e));
+    stapling_entry_t *e = apr_pcalloc(p, sizeof(*e));
 
     memcpy(e->id, id, MD_OCSP_ID_LEN);
-    e->name = apr_pstrdup(reg->p, name);
-    e->file = md_ocsp_file_name(e->id, MD_OCSP_ID_LEN, reg->p);
-    e->cert = APR_ARRAY_IDX(chain, 0, md_cert_t *);
-    e->issuer = APR_ARRAY_IDX(chain, 1, md_cert_t *);
-    e->serial = md_cert_serial_hex(e->cert, reg->p);
-    e->url = md_ocsp_responder_url(e->cert, reg->p);
-    if (apr_thread_mutex_create(&e->mutex, APR_THREAD_MUTEX_DEFAULT, reg->p) != APR_SUCCESS) {
+    e->name = apr_pstrdup(p, name);
+    e->file = md_ocsp_file_name(e->id, MD_OCSP_ID_LEN, p);
+    e->cert = cert;
+    e->issuer = issuer;
+    e->serial = md_cert_serial_hex(e->cert, p);
+    e->url = md_ocsp_responder_url(e->cert, p);
+    if (apr_thread_mutex_create(&e->mutex, APR_THREAD_MUTEX_DEFAULT, p) != APR_SUCCESS) {
         return NULL;
     }
-    apr_pool_cleanup_register(reg->p, e, entry_pool_cleanup, apr_pool_cleanup_null);
+    apr_pool_cleanup_register(p, e, entry_pool_cleanup, apr_pool_cleanup_null);
     return e;
 }
 
@@ -247,7 +268,8 @@ int md_stapling_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t i
                      "certificate offered for stapling; not stapling it", name);
         return DECLINED;
     }
-    e = entry_make(reg, id, name, chain, s);
+    e = entry_make(reg->p, id, name, APR_ARRAY_IDX(chain, 0, md_cert_t *),
+                   APR_ARRAY_IDX(chain, 1, md_cert_t *));
     if (!e) return DECLINED;
     if (!e->url) {
         /* CAs without OCSP (Let's Encrypt since 2025): nothing to staple, nothing wrong */
@@ -265,6 +287,38 @@ int md_stapling_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t i
     apr_hash_set(reg->by_id, e->id, MD_OCSP_ID_LEN, e);
     APR_ARRAY_PUSH(reg->entries, stapling_entry_t *) = e;
     return OK;
+}
+
+/* A certificate gone live in this child: an entry of its own (copies of the certificates
+ * in the registry's live pool: the pack they came from may go before the child does). */
+void md_stapling_live_add(server_rec *s, const md_t *md, const md_cert_t *cert,
+                          const md_cert_t *issuer)
+{
+    md_mod_conf_t *mc = md_config_get(s)->mc;
+    stapling_reg_t *reg = current_reg;
+    md_cert_facts_t *facts;
+    stapling_entry_t *e = NULL;
+    apr_pool_t *ptemp;
+
+    if (!reg || !md->stapling) return;
+    apr_pool_create_unmanaged_ex(&ptemp, NULL, NULL);
+    apr_thread_mutex_lock(reg->lock);
+    if (!reg->live_pool) apr_pool_create_unmanaged_ex(&reg->live_pool, NULL, NULL);
+    if (md_cert_facts_of(&facts, cert, ptemp) == APR_SUCCESS
+        && !apr_hash_get(reg->by_id, facts->sha1, MD_OCSP_ID_LEN)) {
+        e = entry_make(reg->live_pool, (const char *)facts->sha1, md->name,
+                       md_cert_wrap(X509_dup(md_cert_x509(cert)), reg->live_pool),
+                       md_cert_wrap(X509_dup(md_cert_x509(issuer)), reg->live_pool));
+    }
+    if (e && e->url) {
+        e->proxy_url = md->proxy_url;
+        entry_init(e, mc, s, ptemp);
+        apr_hash_set(reg->by_id, e->id, MD_OCSP_ID_LEN, e);
+        APR_ARRAY_PUSH(reg->entries, stapling_entry_t *) = e;
+        apr_atomic_set32(&reg->added, 1);
+    }
+    apr_thread_mutex_unlock(reg->lock);
+    apr_pool_destroy(ptemp);
 }
 
 /* ---- the watchdog ------------------------------------------------------------------- */
@@ -462,14 +516,22 @@ static apr_status_t stapling_tick(int state, void *baton, apr_pool_t *ptemp)
 {
     stapling_wd_t *wd = baton;
     stapling_entry_t *due[MD_STAPLING_PARALLEL];
+    apr_array_header_t *entries;
     apr_time_t now = apr_time_now(), next = 0;
     int i, n = 0;
 
     if (state != AP_WATCHDOG_STATE_RUNNING || !current_reg || !wd->mc->store) return APR_SUCCESS;
     md_status_snapshot_flush(wd->mc->status_snap, 0, ptemp);   /* what a fetch left unwritten */
-    if (wd->next_wake > now || apr_atomic_read32(&stapling_stopping)) return APR_SUCCESS;
-    for (i = 0; i < current_reg->entries->nelts; ++i) {
-        stapling_entry_t *e = APR_ARRAY_IDX(current_reg->entries, i, stapling_entry_t *);
+    if ((wd->next_wake > now && !apr_atomic_xchg32(&current_reg->added, 0))
+        || apr_atomic_read32(&stapling_stopping)) {
+        return APR_SUCCESS;
+    }
+    /* the entries as they are now: a live certificate may add one meanwhile */
+    apr_thread_mutex_lock(current_reg->lock);
+    entries = apr_array_copy(ptemp, current_reg->entries);
+    apr_thread_mutex_unlock(current_reg->lock);
+    for (i = 0; i < entries->nelts; ++i) {
+        stapling_entry_t *e = APR_ARRAY_IDX(entries, i, stapling_entry_t *);
         if (e->next_fetch <= now) {
             due[n++] = e;
             if (n == MD_STAPLING_PARALLEL) {
@@ -479,8 +541,8 @@ static apr_status_t stapling_tick(int state, void *baton, apr_pool_t *ptemp)
         }
     }
     if (n) fetch_batch(wd, due, n);
-    for (i = 0; i < current_reg->entries->nelts; ++i) {
-        stapling_entry_t *e = APR_ARRAY_IDX(current_reg->entries, i, stapling_entry_t *);
+    for (i = 0; i < entries->nelts; ++i) {
+        stapling_entry_t *e = APR_ARRAY_IDX(entries, i, stapling_entry_t *);
         if (!next || e->next_fetch < next) next = e->next_fetch;
     }
     wd->next_wake = next;

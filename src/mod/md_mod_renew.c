@@ -123,9 +123,10 @@ static apr_status_t on_renew_event(void *baton, const char *event, md_result_t *
     return md_event_raise(ec->wd->events, event, ec->md, ec->job, result, &ran, ec->p);
 }
 
-/* The renewal itself: the 'renewing' veto, then the ACME work. */
-static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_t *result,
-                              apr_pool_t *p)
+/* The renewal itself: the 'renewing' veto, then the ACME work; with replace, the
+ * staged set is renewed in place (see staged_due). */
+static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, int replace,
+                              md_result_t *result, apr_pool_t *p)
 {
     md_event_ctx_t ec = { wd, md, job, p };
     md_renew_ctx_t ctx;
@@ -152,6 +153,7 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_res
     ctx.wait = renew_wait;
     ctx.wait_baton = wd;
     ctx.dns01_wait = md->dns01_wait;
+    ctx.replace_staged = replace;
     return ctx.http ? md_renew_run(&ctx, p) : APR_EGENERAL;
 }
 
@@ -356,6 +358,24 @@ static void ca_pick(md_renew_wd_t *wd, md_t *md, md_job_t *job, apr_pool_t *p)
     md->ca_effective = ca;
 }
 
+/* With MDActivation live a staged set is what the children serve for as long as no
+ * restart activates it, which may be longer than its own life: when its renew window
+ * opens, it is renewed in place (and the new set goes live in turn). */
+static int staged_due(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *chain;
+    md_cert_t *leaf;
+
+    if (md_store_load_chain(&chain, wd->mc->store, MD_SG_STAGING, md->name,
+                            md_pkey_file_name(md_pkey_spec_at(md, 0), MD_FN_PUBCERT, p), p)
+        != APR_SUCCESS || !chain->nelts) {
+        return 0;
+    }
+    leaf = APR_ARRAY_IDX(chain, 0, md_cert_t *);
+    return md_renew_at(&md->renew_window, md_cert_not_before(leaf), md_cert_not_after(leaf))
+           <= apr_time_now();
+}
+
 /* One MD's turn: under its lock, so no other process or server works on it meanwhile. */
 static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
 {
@@ -364,7 +384,7 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     md_store_lock_t *lock;
     md_result_t *result;
     md_job_t *job;
-    int staged, ran = 0, touched, renewed = 0;
+    int staged, ran = 0, touched, renewed = 0, replace;
     const char *requested;
 
     if (md_store_lock_md(&lock, store, md->name, 0, p) != APR_SUCCESS) {
@@ -383,7 +403,11 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
      *    the CA's ARI suggestion) and not backing off, at the CA failover says */
     touched = ran || requested;
     staged = md_renew_staging_complete(store, md, p);
-    if (!staged && w->renew_at > apr_time_now()) touched |= ari_check(wd, w, job, p);
+    /* with MDActivation live the staged set is the served one: renewed in place when its
+     * own window opened, or when asked for */
+    replace = staged && wd->mc->activation_live && (requested || staged_due(wd, md, p));
+    if (replace) staged = 0;
+    if (!staged && !replace && w->renew_at > apr_time_now()) touched |= ari_check(wd, w, job, p);
     if (staged) {
         touched = 1;
         if (requested) ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1114: %s: a renewed "
@@ -394,13 +418,13 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
         job->finished = 1;
         staged_ready(wd, w, job, p);
     }
-    else if (w->renew_at <= apr_time_now() && job->next_run <= apr_time_now()) {
+    else if ((replace || w->renew_at <= apr_time_now()) && job->next_run <= apr_time_now()) {
         touched = 1;
         ca_pick(wd, md, job, p);
         result = md_result_make(p);
         /* the preflight first: what fails here is not worth one of the CA's attempts */
         if (preflight(wd, md, result, p) == APR_SUCCESS) {
-            renew_now(wd, md, job, result, p);
+            renew_now(wd, md, job, replace, result, p);
             preflight_diagnose(wd, md, result, p);
         }
         if (apr_atomic_read32(&wd->stopping)) {
@@ -409,10 +433,15 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
         }
         md_job_end_run(job, result, p);
         staged = (result->status == APR_SUCCESS);
+        if (staged && wd->mc->activation_live) {
+            md_result_set(result, APR_SUCCESS, "certificate(s) for %s staged; every child "
+                          "serves them within seconds (MDActivation live)", md->name);
+        }
         if (staged) {
             renewed = 1;
             job->next_run = 0;
             job->notified_renewed = 0;
+            md_live_note_staged(wd->mc, p);   /* every child looks at it (MDActivation live) */
             staged_ready(wd, w, job, p);
         }
         else renew_failed(wd, md, job, result, p);

@@ -182,6 +182,18 @@ static int send_json(request_rec *r, const md_json_t *j)
     return OK;
 }
 
+/* An MD's entry: the snapshot's text, with what this child serves live, if anything. */
+static const char *entry_text(const md_status_md_t *m, apr_pool_t *p)
+{
+    md_json_t *j;
+
+    if (!md_live_serving(m->name) || md_json_parse(&j, m->json, strlen(m->json), p) != APR_SUCCESS) {
+        return m->json;
+    }
+    md_live_status_add(j, m->name, p);
+    return md_json_dump(j, MD_JSON_COMPACT, p);
+}
+
 /* All MDs, sorted by name, without job logs: the entries are JSON text already. */
 static int send_list(request_rec *r, const md_status_view_t *view)
 {
@@ -192,7 +204,7 @@ static int send_list(request_rec *r, const md_status_view_t *view)
     ap_rputs("{\"" MD_KEY_VERSION "\":\"" MOD_MD_VERSION "\",\"" MD_KEY_MANAGED_DOMAINS "\":[", r);
     for (i = 0; view && i < view->mds->nelts; ++i) {
         if (i) ap_rputc(',', r);
-        ap_rputs(APR_ARRAY_IDX(view->mds, i, const md_status_md_t *)->json, r);
+        ap_rputs(entry_text(APR_ARRAY_IDX(view->mds, i, const md_status_md_t *), r->pool), r);
     }
     ap_rputs("]}\n", r);
     return OK;
@@ -211,6 +223,7 @@ static int send_one(request_rec *r, const md_status_md_t *m)
         && md_json_has(job, MD_KEY_LOG, NULL)) {
         md_json_setj(md_json_getj(job, MD_KEY_LOG, NULL), j, MD_KEY_RENEWAL, MD_KEY_LOG, NULL);
     }
+    md_live_status_add(j, m->name, r->pool);
     return send_json(r, j);
 }
 

@@ -10,7 +10,13 @@
 #include <mpm_common.h>
 #include <mod_status.h>
 
+#include <apr_optional_hooks.h>
+
 #include "md_mod.h"
+
+/* mod_ssl's optional hook as each vhost's SSL_CTX is made (its mod_ssl_openssl.h is not
+ * in Debian's apache2-dev): declared here by its signature. */
+typedef int ssl_HOOK_init_server_t(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx);
 
 static void md_register_hooks(apr_pool_t *p)
 {
@@ -33,6 +39,11 @@ static void md_register_hooks(apr_pool_t *p)
     /* OCSP stapling (md_mod_ocsp.c): mod_ssl primes certificates, we hand out responses */
     ap_hook_ssl_ocsp_prime_hook(md_stapling_prime, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_ocsp_get_resp_hook(md_stapling_get_resp, NULL, NULL, APR_HOOK_MIDDLE);
+    /* Live activation (md_mod_live.c): a certificate callback on each MD's SSL_CTX */
+    APR_OPTIONAL_HOOK(ssl, init_server, md_live_init_server, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(md_live_post_config, NULL, NULL, APR_HOOK_LAST);
+    /* after /.httpd/certificate-status, which answers while an MD has no certificate */
+    ap_hook_post_read_request(md_live_unavailable, NULL, NULL, APR_HOOK_LAST);
     /* MDRequireHttps: redirect early, before access checks answer for http: */
     ap_hook_post_read_request(md_https_require, NULL, NULL, APR_HOOK_MIDDLE);
     /* Status: the snapshot after the MDs are synced; md-status, md-metrics,
