@@ -124,6 +124,9 @@
 #define MD_KEY_SINCE            "since"
 #define MD_KEY_PID              "pid"
 #define MD_KEY_VALID_UNTIL      "valid-until"
+#define MD_KEY_ALL              "all"
+#define MD_KEY_CHILDREN         "children"
+#define MD_KEY_MDS              "mds"
 #define MD_KEY_WRITTEN          "written"
 /* a renewal asked for (job.json "requested": {"when", "reason"}) */
 #define MD_KEY_REQUESTED        "requested"

@@ -168,12 +168,15 @@ int md_live_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
 apr_status_t md_live_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
 /* The renewal watchdog staged a set: the children look at staging/ again. */
 void md_live_note_staged(md_mod_conf_t *mc, apr_pool_t *p);
-/* Does this child serve a renewed set of the MD without a restart? Then add what it
- * serves to the MD's status JSON ("live": serial, since, valid-until, pid). */
-int md_live_serving(const char *name);
+/* What every running child serves live, read from their files once per status request
+ * (NULL: no child serves anything live); and an MD's "live" status member from it: the
+ * newest serial, since when, whether all children serve it, each child (NULL: every
+ * child serves what the last start loaded). */
+typedef struct md_live_view_t md_live_view_t;
+md_live_view_t *md_live_view_load(apr_pool_t *p);
+md_json_t *md_live_status(const md_live_view_t *view, const char *name, apr_pool_t *p);
 /* 503 on an MD's SSL vhost while it has no certificate and none is served live. */
 int md_live_unavailable(request_rec *r);
-void md_live_status_add(md_json_t *mdj, const char *name, apr_pool_t *p);
 
 /* OCSP stapling (md_mod_ocsp.c, docs/ocsp.md). */
 int md_stapling_configured(const md_mod_conf_t *mc, server_rec *s);
@@ -200,7 +203,10 @@ int md_chall_process_connection(conn_rec *c);
 
 int md_https_require(request_rec *r);
 
-/* Status outputs (md_mod_status.c, md_mod_server_status.c, md_mod_metrics.c). */
+/* Status outputs (md_mod_status.c, md_mod_server_status.c, md_mod_metrics.c). The
+ * status directory, in DefaultRuntimeDir, is the children's: the snapshot and, with
+ * MDActivation live, a file per child of what it serves. */
+#define MD_STATUS_DIR "md-status"
 int md_mod_status_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 int md_mod_status_handler(request_rec *r);
 int md_mod_status_cert_status(request_rec *r);

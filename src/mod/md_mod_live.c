@@ -18,6 +18,8 @@
  *   renegotiation) are left alone; otherwise each key type's certificate, key and chain
  *   of the pack. It always returns 1: mod_ssl aborts the handshake on anything else.
  * The parent activates the same set into domains/ at its next start, as before. */
+#include <errno.h>
+#include <signal.h>
 #include <string.h>
 #include <unistd.h>
 #include <apr_atomic.h>
@@ -44,6 +46,8 @@ APLOG_USE_MODULE(md);
 #define MD_LIVE_TICK apr_time_from_msec(500)
 #define MD_LIVE_MARKER ".live-sets"
 #define MD_LIVE_ACME_TLS "acme-tls/1"
+/* in the status directory: what each child serves live, a file per child */
+#define MD_LIVE_CHILD_PREFIX "live-"
 
 /* One key type's credentials, as handed to SSL_use_cert_and_key. */
 typedef struct {
@@ -89,6 +93,7 @@ typedef struct {
     apr_time_t marker_mtime;
     apr_ino_t marker_inode;
     int scanned;                    /* the child's first look at every MD was made */
+    char child_file[1024];          /* this child's file in the status directory */
 } live_wd_t;
 
 /* This configuration cycle's slots, made at the first init_server call. */
@@ -371,6 +376,34 @@ int md_live_init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx
     return OK;
 }
 
+static const char *live_dir(apr_pool_t *p)
+{
+    return ap_runtime_dir_relative(p, MD_STATUS_DIR);
+}
+
+static int is_child_file(const char *name)
+{
+    apr_size_t len = strlen(name);
+
+    return !strncmp(name, MD_LIVE_CHILD_PREFIX, sizeof(MD_LIVE_CHILD_PREFIX) - 1)
+           && len > 5 && !strcmp(name + len - 5, ".json");
+}
+
+/* The children's files of the last generation: the new children serve what this start
+ * activates (a child of the old one still draining its connections is not listed). */
+static void child_files_remove(apr_pool_t *p)
+{
+    apr_array_header_t *names;
+    const char *dir = live_dir(p);
+    int i;
+
+    if (md_dir_list(&names, dir, 0, p) != APR_SUCCESS) return;
+    for (i = 0; i < names->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+        if (is_child_file(name)) apr_file_remove(apr_pstrcat(p, dir, "/", name, NULL), p);
+    }
+}
+
 /* After mod_ssl's post_config: say when live activation is on but cannot work. */
 int md_live_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
@@ -378,6 +411,7 @@ int md_live_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     int i, n = 0;
 
     if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) return OK;
+    child_files_remove(ptemp);
     if (!mc->activation_live || !mc->watched->nelts) return OK;
     for (i = 0; i < mc->watched->nelts; ++i) {
         md_watch_t *w = APR_ARRAY_IDX(mc->watched, i, md_watch_t *);
@@ -403,8 +437,38 @@ int md_live_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
 
 /* ---- the children: the watchdog thread ---------------------------------------------- */
 
+
+/* This child's file: what it serves live, per MD (md-status shows every child's). Only
+ * children write and read these files; the parent removes them at a start. */
+static void child_file_write(live_wd_t *wd, apr_pool_t *p)
+{
+    md_json_t *j = md_json_create(p);
+    const char *text;
+    int i;
+
+    md_json_setl((long)getpid(), j, MD_KEY_PID, NULL);
+    md_json_setj(md_json_create(p), j, MD_KEY_MDS, NULL);
+    for (i = 0; i < live_reg->slots->nelts; ++i) {
+        live_slot_t *slot = APR_ARRAY_IDX(live_reg->slots, i, live_slot_t *);
+        live_pack_t *pack = slot_take(slot);
+        if (!pack) continue;
+        md_json_sets(pack->facts->serial_hex, j, MD_KEY_MDS, slot->md->name, MD_KEY_SERIAL, NULL);
+        md_json_sets(md_time_print(pack->since, p), j, MD_KEY_MDS, slot->md->name, MD_KEY_SINCE,
+                     NULL);
+        md_json_sets(md_time_print(pack->facts->not_after, p), j, MD_KEY_MDS, slot->md->name,
+                     MD_KEY_VALID_UNTIL, NULL);
+        pack_release(pack);
+    }
+    text = md_json_dump(j, MD_JSON_COMPACT, p);
+    if (md_file_write_scratch(wd->child_file, text, strlen(text),
+                              APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_GREAD, p) != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, wd->s, "MD1508: %s cannot be written; md-status "
+                     "does not show what this child serves", wd->child_file);
+    }
+}
+
 /* Put pack into the slot; the one before goes when its last handshake lets go. */
-static void slot_swap(live_wd_t *wd, live_slot_t *slot, live_pack_t *pack)
+static void slot_swap(live_wd_t *wd, live_slot_t *slot, live_pack_t *pack, apr_pool_t *ptemp)
 {
     live_pack_t *old;
     int i;
@@ -423,6 +487,7 @@ static void slot_swap(live_wd_t *wd, live_slot_t *slot, live_pack_t *pack)
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1504: %s: the renewed certificate "
                  "(serial %s) is served from now on by this child (pid %d), without a "
                  "restart", slot->md->name, pack->facts->serial_hex, (int)getpid());
+    if (wd->scanned) child_file_write(wd, ptemp);   /* else at the end of the first look */
 }
 
 /* When the set may go live: its notBefore plus MDActivationDelay, but not after the end
@@ -478,7 +543,7 @@ static void slot_look(live_wd_t *wd, live_slot_t *slot, apr_pool_t *ptemp)
         pack_release(pack);
         return;
     }
-    slot_swap(wd, slot, pack);
+    slot_swap(wd, slot, pack, ptemp);
 }
 
 /* Has the renewal marked a staged set since the last look? One stat. */
@@ -501,13 +566,23 @@ static apr_status_t live_tick(int state, void *baton, apr_pool_t *ptemp)
     apr_time_t now = apr_time_now();
     int i, all;
 
-    if (state == AP_WATCHDOG_STATE_STOPPING || !live_reg || !wd->mc->store) return APR_SUCCESS;
+    if (state == AP_WATCHDOG_STATE_STOPPING) {
+        if (wd->scanned) apr_file_remove(wd->child_file, ptemp);
+        return APR_SUCCESS;
+    }
+    if (!live_reg || !wd->mc->store) return APR_SUCCESS;
     /* every MD at the child's start, and whenever the renewal staged a set */
     all = marker_changed(wd, ptemp) || !wd->scanned;
-    wd->scanned = 1;
     for (i = 0; i < live_reg->slots->nelts; ++i) {
         live_slot_t *slot = APR_ARRAY_IDX(live_reg->slots, i, live_slot_t *);
         if (all || (slot->due && slot->due <= now)) slot_look(wd, slot, ptemp);
+    }
+    if (!wd->scanned) {
+        /* the child's file, also when it serves nothing live: it counts for "all" */
+        apr_snprintf(wd->child_file, sizeof(wd->child_file), "%s/" MD_LIVE_CHILD_PREFIX "%d.json",
+                     live_dir(ptemp), (int)getpid());
+        wd->scanned = 1;
+        child_file_write(wd, ptemp);
     }
     return APR_SUCCESS;
 }
@@ -551,28 +626,92 @@ static live_slot_t *slot_find(const char *name)
     return live_reg ? apr_hash_get(live_reg->by_md, name, APR_HASH_KEY_STRING) : NULL;
 }
 
-int md_live_serving(const char *name)
+/* Does this child serve a set of the MD live? */
+static int live_serving(const char *name)
 {
     live_slot_t *slot = slot_find(name);
 
     return slot && apr_atomic_read32(&slot->live);
 }
 
-void md_live_status_add(md_json_t *mdj, const char *name, apr_pool_t *p)
-{
-    live_slot_t *slot = slot_find(name);
-    live_pack_t *pack = slot ? slot_take(slot) : NULL;
-    md_json_t *j;
+struct md_live_view_t {
+    apr_array_header_t *children;   /* md_json_t*: the file of each running child */
+    int any;                        /* some child serves some MD live */
+};
 
-    if (!pack) return;
+static int child_running(const md_json_t *child)
+{
+    long pid = md_json_getl(child, MD_KEY_PID, NULL);
+
+    return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
+}
+
+md_live_view_t *md_live_view_load(apr_pool_t *p)
+{
+    md_live_view_t *view = apr_pcalloc(p, sizeof(*view));
+    apr_array_header_t *names;
+    const char *dir = live_dir(p), *text;
+    apr_size_t len;
+    md_json_t *child;
+    int i;
+
+    view->children = apr_array_make(p, 8, sizeof(md_json_t *));
+    if (md_dir_list(&names, dir, 0, p) != APR_SUCCESS) return view;
+    for (i = 0; i < names->nelts; ++i) {
+        const char *name = APR_ARRAY_IDX(names, i, const char *);
+        if (!is_child_file(name)
+            || md_file_read(&text, &len, apr_pstrcat(p, dir, "/", name, NULL), 64 * 1024, p) != APR_SUCCESS
+            || md_json_parse(&child, text, len, p) != APR_SUCCESS || !child_running(child)) {
+            continue;   /* a child that ended, or is writing its file right now */
+        }
+        APR_ARRAY_PUSH(view->children, md_json_t *) = child;
+        view->any |= md_json_keys(child, p, MD_KEY_MDS, NULL)->nelts > 0;
+    }
+    return view->any ? view : NULL;
+}
+
+/* The MD's entry of the child that took a set of it last, or NULL. */
+static const md_json_t *newest_of(const md_live_view_t *view, const char *name)
+{
+    const md_json_t *newest = NULL, *m;
+    int i;
+
+    for (i = 0; i < view->children->nelts; ++i) {
+        m = md_json_getj(APR_ARRAY_IDX(view->children, i, md_json_t *), MD_KEY_MDS, name, NULL);
+        if (m && (!newest || strcmp(md_json_gets(m, MD_KEY_SINCE, NULL),
+                                    md_json_gets(newest, MD_KEY_SINCE, NULL)) > 0)) {
+            newest = m;
+        }
+    }
+    return newest;
+}
+
+md_json_t *md_live_status(const md_live_view_t *view, const char *name, apr_pool_t *p)
+{
+    const md_json_t *newest = view ? newest_of(view, name) : NULL;
+    const char *serial;
+    md_json_t *j, *children, *m, *e;
+    int i, all = 1;
+
+    if (!newest) return NULL;   /* every child serves what the last start loaded */
+    serial = md_json_gets(newest, MD_KEY_SERIAL, NULL);
+    children = md_json_create_array(p);
+    for (i = 0; i < view->children->nelts; ++i) {
+        md_json_t *child = APR_ARRAY_IDX(view->children, i, md_json_t *);
+        m = md_json_getj(child, MD_KEY_MDS, name, NULL);
+        e = m ? md_json_copy(m, p) : md_json_create(p);
+        md_json_setl(md_json_getl(child, MD_KEY_PID, NULL), e, MD_KEY_PID, NULL);
+        md_json_array_append(children, e);
+        all &= m && !strcmp(md_json_gets(m, MD_KEY_SERIAL, NULL), serial);
+    }
     j = md_json_create(p);
     md_json_sets("live", j, MD_KEY_ACTIVATION, NULL);
-    md_json_sets(pack->facts->serial_hex, j, MD_KEY_SERIAL, NULL);
-    md_json_sets(md_time_print(pack->since, p), j, MD_KEY_SINCE, NULL);
-    md_json_sets(md_time_print(pack->facts->not_after, p), j, MD_KEY_VALID_UNTIL, NULL);
-    md_json_setl((long)getpid(), j, MD_KEY_PID, NULL);
-    pack_release(pack);
-    md_json_setj(j, mdj, MD_KEY_LIVE, NULL);
+    md_json_sets(serial, j, MD_KEY_SERIAL, NULL);
+    md_json_sets(md_json_gets(newest, MD_KEY_SINCE, NULL), j, MD_KEY_SINCE, NULL);
+    md_json_sets(md_json_gets(newest, MD_KEY_VALID_UNTIL, NULL), j, MD_KEY_VALID_UNTIL, NULL);
+    md_json_setb(all, j, MD_KEY_ALL, NULL);
+    md_json_setj(children, j, MD_KEY_CHILDREN, NULL);
+    return j;
 }
 
 /* ---- an MD's first certificate ------------------------------------------------------- */
@@ -588,7 +727,7 @@ int md_live_unavailable(request_rec *r)
     if (!r->connection || !ap_ssl_conn_is_ssl(r->connection)) return DECLINED;
     md = md_init_md_for_server(r->server);
     if (!md || md->state == MD_S_COMPLETE || md->cert_files->nelts) return DECLINED;
-    if (!md_config_get(r->server)->mc->activation_live || md_live_serving(md->name)) {
+    if (!md_config_get(r->server)->mc->activation_live || live_serving(md->name)) {
         return DECLINED;
     }
     return HTTP_SERVICE_UNAVAILABLE;

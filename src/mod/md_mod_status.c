@@ -23,7 +23,6 @@
 
 APLOG_USE_MODULE(md);
 
-#define MD_STATUS_DIR "md-status"
 #define MD_STATUS_FILE "status.json"
 #define MD_CERT_STATUS_PATH "/.httpd/certificate-status"
 
@@ -182,21 +181,20 @@ static int send_json(request_rec *r, const md_json_t *j)
     return OK;
 }
 
-/* An MD's entry: the snapshot's text, with what this child serves live, if anything. */
-static const char *entry_text(const md_status_md_t *m, apr_pool_t *p)
+/* An MD's entry: the snapshot's text, with what the children serve live, if anything. */
+static const char *entry_text(const md_status_md_t *m, const md_live_view_t *live, apr_pool_t *p)
 {
-    md_json_t *j;
+    md_json_t *j, *served = md_live_status(live, m->name, p);
 
-    if (!md_live_serving(m->name) || md_json_parse(&j, m->json, strlen(m->json), p) != APR_SUCCESS) {
-        return m->json;
-    }
-    md_live_status_add(j, m->name, p);
+    if (!served || md_json_parse(&j, m->json, strlen(m->json), p) != APR_SUCCESS) return m->json;
+    md_json_setj(served, j, MD_KEY_LIVE, NULL);
     return md_json_dump(j, MD_JSON_COMPACT, p);
 }
 
 /* All MDs, sorted by name, without job logs: the entries are JSON text already. */
 static int send_list(request_rec *r, const md_status_view_t *view)
 {
+    md_live_view_t *live = md_live_view_load(r->pool);
     int i;
 
     ap_set_content_type(r, "application/json");
@@ -204,7 +202,7 @@ static int send_list(request_rec *r, const md_status_view_t *view)
     ap_rputs("{\"" MD_KEY_VERSION "\":\"" MOD_MD_VERSION "\",\"" MD_KEY_MANAGED_DOMAINS "\":[", r);
     for (i = 0; view && i < view->mds->nelts; ++i) {
         if (i) ap_rputc(',', r);
-        ap_rputs(entry_text(APR_ARRAY_IDX(view->mds, i, const md_status_md_t *), r->pool), r);
+        ap_rputs(entry_text(APR_ARRAY_IDX(view->mds, i, const md_status_md_t *), live, r->pool), r);
     }
     ap_rputs("]}\n", r);
     return OK;
@@ -213,7 +211,7 @@ static int send_list(request_rec *r, const md_status_view_t *view)
 /* One MD with the activity log of its renewal (staging/<md>/job.json). */
 static int send_one(request_rec *r, const md_status_md_t *m)
 {
-    md_json_t *j, *job;
+    md_json_t *j, *job, *served;
 
     if (md_json_parse(&j, m->json, strlen(m->json), r->pool) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -223,7 +221,8 @@ static int send_one(request_rec *r, const md_status_md_t *m)
         && md_json_has(job, MD_KEY_LOG, NULL)) {
         md_json_setj(md_json_getj(job, MD_KEY_LOG, NULL), j, MD_KEY_RENEWAL, MD_KEY_LOG, NULL);
     }
-    md_live_status_add(j, m->name, r->pool);
+    served = md_live_status(md_live_view_load(r->pool), m->name, r->pool);
+    if (served) md_json_setj(served, j, MD_KEY_LIVE, NULL);
     return send_json(r, j);
 }
 

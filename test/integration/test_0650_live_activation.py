@@ -151,10 +151,14 @@ def test_0650_renewal_goes_live_without_restart(apache, domain):
     # the keep-alive connection made before is still served
     assert _keepalive_get(conn, domain)[0] == 200
     conn.close()
-    # md-status (answered by one of the children) says what it serves, and since when
+    # md-status (answered by any child) says what every child serves, and since when
     live = apache.md_status(domain)["live"]
     assert live["activation"] == "live" and int(live["serial"], 16) == serial2, live
-    assert live["since"] and live["pid"] in now_children
+    assert live["since"] and live["all"] is True, live
+    served = {c["pid"]: int(c["serial"], 16) for c in live["children"]}
+    assert set(now_children) <= set(served) and set(served.values()) == {serial2}, live
+    listed = apache.md_status()["managed-domains"]
+    assert [m["live"]["serial"] for m in listed if m["name"] == domain] == [live["serial"]]
     # the parent activates the same set at its next restart
     apache.graceful()
     assert apache.verify_cert(domain).serial_number == serial2
@@ -315,7 +319,9 @@ def test_0655_activation_restart_mode(apache, domain, mode):
 def test_0656_live_set_renewed_again_without_restart(apache, domain):
     """A set served live (staged, no restart since) is itself renewed when its window
     opens, and the newer one goes live in turn: a server that is never restarted keeps
-    valid certificates. (MDRenewWindow 3650d: always due; MDCheckInterval 2s.)"""
+    valid certificates. (MDRenewWindow 3650d: always due; MDCheckInterval 2s.) Six
+    clients loop handshakes meanwhile: no handshake fails while sets are swapped again
+    and again (the stress run; under ASan in the sanitizer pass)."""
     serial1 = _first_cert_then_renew(apache, domain, extra="MDCheckInterval 2s")
     parent, generation = apache.pid(), apache.config_generation()
     serials = [serial1]
@@ -324,10 +330,20 @@ def test_0656_live_set_renewed_again_without_restart(apache, domain):
         s = apache.verify_cert(domain).serial_number
         if s != serials[-1]:
             serials.append(s)
-        return len(serials) >= 3
-    wait_until(changed, 90, interval=0.3, what="two renewals served live")
+        return len(serials) >= 4
+    loops = [HandshakeLoop(apache, domain) for _ in range(6)]
+    for loop in loops:
+        loop.__enter__()
+    try:
+        wait_until(changed, 120, interval=0.3, what="three renewals served live")
+    finally:
+        for loop in loops:
+            loop.__exit__()
+    failures = [f for loop in loops for f in loop.failures]
+    assert not failures, failures[:5]
+    assert len({s for loop in loops for s in loop.seen}) >= 3
     assert apache.pid() == parent and apache.config_generation() == generation
-    assert len(set(serials)) == 3, serials
+    assert len(set(serials)) == 4, serials
     apache.wait_for_log(rf"MD1101: {re.escape(domain)}: certificate\(s\) for .* staged; every "
                         r"child serves them within seconds", timeout=5)
 
@@ -353,3 +369,62 @@ def test_0657_first_certificate_goes_live(apache, domain):
     apache.graceful()
     assert apache.verify_cert(domain).serial_number == cert.serial_number
     assert apache.https_get(domain, verify=True).status == 200
+
+
+def _tls12_connect(apache, domain, session=None):
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.load_verify_locations(cafile=apache.ca.root_path)
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    raw = __import__("socket").create_connection(("127.0.0.1", apache.https_port), timeout=10)
+    return ctx.wrap_socket(raw, server_hostname=domain, session=session)
+
+
+def _serial_of(sock):
+    der = sock.getpeercert(binary_form=True)
+    return tlsclient.x509.load_der_x509_certificate(der).serial_number
+
+
+def _raw_get(sock, domain, path):
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: {domain}\r\n\r\n".encode())
+    head = b""
+    while b"\r\n\r\n" not in head:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        head += chunk
+    return int(head.split(b" ", 2)[1])
+
+
+def test_0658_connections_from_before_the_swap(apache, domain):
+    """Connections made before the swap are not disturbed by it: an h2 connection keeps
+    serving requests (one connection, all 200); a TLS 1.2 session from before resumes;
+    a TLS 1.2 renegotiation (a per-directory SSLVerifyClient) keeps the certificate the
+    connection started with."""
+    apache.add('<Location "/reneg">\n    SSLVerifyClient optional\n</Location>')
+    serial1 = _first_cert_then_renew(apache, domain)
+    with open(os.path.join(apache.htdocs, domain, "reneg"), "w") as f:
+        f.write("renegotiated\n")
+    # h2: one connection, a request every half second across the swap
+    h2 = subprocess.Popen(
+        ["curl", "-s", "--http2", "--cacert", apache.ca.root_path, "--rate", "2/s",
+         "--resolve", f"{domain}:{apache.https_port}:127.0.0.1", "-o", "/dev/null",
+         "-w", "%{http_code} %{http_version} %{num_connects}\\n"]
+        + [f"https://{domain}:{apache.https_port}/"] * 40, stdout=subprocess.PIPE, text=True)
+    early = _tls12_connect(apache, domain)
+    assert _serial_of(early) == serial1 and _raw_get(early, domain, "/") == 200
+    session = early.session
+    wait_until(lambda: apache.verify_cert(domain).serial_number != serial1, 60, interval=0.3,
+               what="the renewed certificate served")
+    # renegotiation on the connection from before: the first certificate stays
+    assert _raw_get(early, domain, "/reneg") == 200
+    assert _serial_of(early) == serial1
+    early.close()
+    # the session from before resumes (no certificate is sent in a resumption)
+    resumed = _tls12_connect(apache, domain, session=session)
+    assert resumed.session_reused and _raw_get(resumed, domain, "/") == 200
+    resumed.close()
+    out, _ = h2.communicate(timeout=60)
+    lines = [line.split() for line in out.splitlines()]
+    assert len(lines) == 40 and all(code == "200" and ver == "2" for code, ver, _ in lines), out
+    assert sum(int(n) for _, _, n in lines) == 1, out  # one connection for all requests
+    assert re.search(r"AH02221|AH02255|[Rr]e-?negotiat", apache.log_text()), "no renegotiation"
