@@ -137,6 +137,17 @@ static int global_options(const char **pdir, const char **pconf, int argc,
     return -1;
 }
 
+static int command_known(const char *cmd)
+{
+    static const char *const own[] = { "status", "list", "renew", "check", "help", "show", NULL };
+    int i;
+
+    for (i = 0; own[i]; ++i) {
+        if (!strcmp(cmd, own[i])) return 1;
+    }
+    return mdctl_acme_knows(cmd);
+}
+
 static int run(mdctl_t *ctl, const char *cmd, int argc, const char *const *argv)
 {
     int rc;
@@ -147,11 +158,6 @@ static int run(mdctl_t *ctl, const char *cmd, int argc, const char *const *argv)
     if (!strcmp(cmd, "help")) {
         usage();
         return MDCTL_OK;
-    }
-    if (strcmp(cmd, "show") && !mdctl_acme_knows(cmd)) {
-        fprintf(stderr, "mdctl: unknown command '%s'\n", cmd);
-        usage();
-        return MDCTL_USAGE;
     }
     if (!ctl->store) return mdctl_no_store(ctl);
     if (!strcmp(cmd, "show")) {
@@ -186,6 +192,13 @@ int main(int argc, const char *const *argv)
         apr_terminate();
         return (argc == 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")))
                ? MDCTL_OK : MDCTL_USAGE;
+    }
+    /* a usage error first: it needs no store */
+    if (!command_known(argv[ind])) {
+        fprintf(stderr, "mdctl: unknown command '%s'\n", argv[ind]);
+        usage();
+        apr_terminate();
+        return MDCTL_USAGE;
     }
     /* the store: -d, Apache's configuration, or the default; a command that needs one
      * and has none says where mdctl looked */

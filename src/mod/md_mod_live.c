@@ -306,8 +306,9 @@ static int live_cert_cb(SSL *ssl, void *arg)
     live_pack_t *pack;
     int i;
 
-    /* a renegotiation keeps the first certificate */
+    /* a renegotiation keeps the certificate of the first handshake, whichever it was */
     if (SSL_get_ex_data(ssl, live_pin_idx)) return 1;
+    SSL_set_ex_data(ssl, live_pin_idx, (void *)&live_pinned);
     /* in TLS 1.3 the protocol is chosen before this callback (in TLS 1.2 after it) */
     if (is_acme_tls(ssl)) {
         challenge_only(ssl);
@@ -316,12 +317,14 @@ static int live_cert_cb(SSL *ssl, void *arg)
     if (!apr_atomic_read32(&slot->live)) return 1;
     pack = slot_take(slot);
     if (!pack) return 1;
+    /* only the pack's: what mod_ssl loaded may hold another key type (the fallback of an
+     * MD without certificate is EC, its first certificate RSA), which a client could prefer */
+    SSL_certs_clear(ssl);
     for (i = 0; i < pack->n; ++i) {
         const live_creds_t *c = &pack->creds[i];
         SSL_use_cert_and_key(ssl, c->leaf, c->key, c->chain, 1);  /* checked in dry_run */
     }
     ERR_clear_error();
-    SSL_set_ex_data(ssl, live_pin_idx, (void *)&live_pinned);
     pack_release(pack);
     return 1;
 }

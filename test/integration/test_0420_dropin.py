@@ -279,7 +279,7 @@ CORPUS = dropin.load_corpus()
 # md-status keys whose difference is intended (docs/migration.md, docs/status.md)
 INTENDED_KEYS = ("renew-reason", "last-renewal", "store-damage", "renewal.last.activity",
                  "renewal.log", "renewal.valid-from", "renewal.last.valid-from",
-                 "renewal.next-run", "renewal.last.detail")
+                 "renewal.next-run", "renewal.last.detail", "live")
 
 
 def _values(a, domain):

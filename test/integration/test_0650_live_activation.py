@@ -44,13 +44,13 @@ def _children(apache):
 
 def _first_cert_then_renew(apache, domain, extra=""):
     """The MD's first certificate live after a graceful restart, with a renewal due at
-    once that starts 4 s after the last restart; `extra` configuration is added after the
+    once that starts 8 s after the last restart; `extra` configuration is added after the
     first certificate (MDActivationDelay holds for a first certificate, too). Returns the
     served serial."""
     apache.add(f"""
         {CHILDREN}
         MDRenewWindow 3650d
-        MDInitialDelay 4s
+        MDInitialDelay 8s
     """)
     apache.expect_log(r"MD4012: .*MDRenewWindow 3650d is not shorter", required=True)
     apache.add_status_vhost()
@@ -121,9 +121,10 @@ def test_0650_renewal_goes_live_without_restart(apache, domain):
     generation, a keep-alive connection opened before keeps working, every child says
     it took the set, and md-status shows the serial served live."""
     serial1 = _first_cert_then_renew(apache, domain)
-    parent, children = apache.pid(), _children(apache)
-    generation = apache.config_generation()
-    assert len(children) >= 3, children
+    # the children of the generation before the restart finish their connections first
+    children = wait_until(lambda: (lambda c: c if len(c) == 3 else None)(_children(apache)), 10,
+                          interval=0.2, what="the three children of the new generation")
+    parent, generation = apache.pid(), apache.config_generation()
     conn = _keepalive_open(apache, domain)
     assert _keepalive_get(conn, domain)[0] == 200
     with HandshakeLoop(apache, domain) as loop:
@@ -165,6 +166,10 @@ def test_0650_renewal_goes_live_without_restart(apache, domain):
     assert "live" not in apache.md_status(domain)
 
 
+def _staged_serial_hex(path):
+    return format(load_cert(path).serial_number, "X")
+
+
 def test_0651_staged_set_failing_the_check_is_not_served(acmeproxy_factory, apache_factory,
                                                          domain):
     """A staged set that fails the children's own check (here: an expired certificate for
@@ -192,7 +197,8 @@ def test_0651_staged_set_failing_the_check_is_not_served(acmeproxy_factory, apac
     time.sleep(max(0.0, staged_at + 18 - time.time()))
     for _ in range(20):
         assert apache.verify_cert(domain).serial_number == serial1
-    assert not apache.log_lines(r"MD1504: ")
+    # MD1504 of the first certificate before the restart; none for the refused set
+    assert not apache.log_lines(rf"MD1504: .*serial {_staged_serial_hex(pubcert)}\)")
     assert "live" not in apache.md_status(domain)
     # the parent refuses it, too, at a restart
     apache.expect_log(r"MD1013: .*the staged rsa certificate expired on ", required=True)
@@ -371,10 +377,14 @@ def test_0657_first_certificate_goes_live(apache, domain):
     assert apache.https_get(domain, verify=True).status == 200
 
 
-def _tls12_connect(apache, domain, session=None):
+def _tls12_context(apache):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(cafile=apache.ca.root_path)
     ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    return ctx
+
+
+def _tls12_connect(ctx, apache, domain, session=None):
     raw = __import__("socket").create_connection(("127.0.0.1", apache.https_port), timeout=10)
     return ctx.wrap_socket(raw, server_hostname=domain, session=session)
 
@@ -400,17 +410,19 @@ def test_0658_connections_from_before_the_swap(apache, domain):
     serving requests (one connection, all 200); a TLS 1.2 session from before resumes;
     a TLS 1.2 renegotiation (a per-directory SSLVerifyClient) keeps the certificate the
     connection started with."""
-    apache.add('<Location "/reneg">\n    SSLVerifyClient optional\n</Location>')
+    apache.add('Protocols h2 http/1.1\n<Location "/reneg">\n    SSLVerifyClient optional\n</Location>')
     serial1 = _first_cert_then_renew(apache, domain)
     with open(os.path.join(apache.htdocs, domain, "reneg"), "w") as f:
         f.write("renegotiated\n")
     # h2: one connection, a request every half second across the swap
     h2 = subprocess.Popen(
         ["curl", "-s", "--http2", "--cacert", apache.ca.root_path, "--rate", "2/s",
-         "--resolve", f"{domain}:{apache.https_port}:127.0.0.1", "-o", "/dev/null",
+         "--resolve", f"{domain}:{apache.https_port}:127.0.0.1",
          "-w", "%{http_code} %{http_version} %{num_connects}\\n"]
-        + [f"https://{domain}:{apache.https_port}/"] * 40, stdout=subprocess.PIPE, text=True)
-    early = _tls12_connect(apache, domain)
+        + ["-o", "/dev/null", f"https://{domain}:{apache.https_port}/"] * 40,
+        stdout=subprocess.PIPE, text=True)
+    tls12 = _tls12_context(apache)
+    early = _tls12_connect(tls12, apache, domain)
     assert _serial_of(early) == serial1 and _raw_get(early, domain, "/") == 200
     session = early.session
     wait_until(lambda: apache.verify_cert(domain).serial_number != serial1, 60, interval=0.3,
@@ -420,7 +432,7 @@ def test_0658_connections_from_before_the_swap(apache, domain):
     assert _serial_of(early) == serial1
     early.close()
     # the session from before resumes (no certificate is sent in a resumption)
-    resumed = _tls12_connect(apache, domain, session=session)
+    resumed = _tls12_connect(tls12, apache, domain, session=session)
     assert resumed.session_reused and _raw_get(resumed, domain, "/") == 200
     resumed.close()
     out, _ = h2.communicate(timeout=60)

@@ -86,7 +86,10 @@ def four_mds(apache, domain):
                                             names["static"], [names["static"]])
     with open(cert_path, "rb") as f:
         static_cert = x509.load_pem_x509_certificate(f.read())
+    # the restart path: a staged set waits for the next restart (test_0657 serves a first
+    # certificate live)
     apache.add(f"""
+        MDActivation restart
         <MDomain {names['fresh']}>
             MDRenewMode manual
         </MDomain>

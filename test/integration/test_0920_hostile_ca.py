@@ -331,6 +331,9 @@ def test_0920_staged_set_checked_at_activation(acmeproxy_factory, apache_factory
             f.write(expired)
     apache.expect_log(rf"MD1013: {domain}: checking the staged certificate\(s\) of {domain} "
                       r"before activation: the staged rsa certificate expired on ", required=True)
+    # the children check what they would serve live, too, and refuse it
+    apache.expect_log(rf"MD1505: {domain}: the staged rsa certificate expired on .*; it is not "
+                      r"served, the certificate in use stays")
     detail = (r"the staged rsa certificate expired on .*: it is not activated; the served "
               r"certificate stays")
     _assert_old_kept(apache, domain, serial, stored, detail)
