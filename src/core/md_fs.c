@@ -103,6 +103,16 @@ static int sub_open(const md_fs_dir_t *dir, const char *name)
     return openat(dir->fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 }
 
+/* A directory of ours still as mkdirat left it: its maker died before giving it make's
+ * mode and owner (a killed renewal). Finished by the next one who would make it. */
+static int make_interrupted(int fd, const md_fs_owner_t *make)
+{
+    struct stat st;
+
+    return fstat(fd, &st) == 0 && st.st_uid == geteuid() && (st.st_mode & 07777) == 0700
+           && perms_mode(make->perms) != 0700;
+}
+
 apr_status_t md_fs_dir_sub(md_fs_dir_t **pdir, const md_fs_dir_t *dir, const char *name,
                            const md_fs_owner_t *make, apr_pool_t *p)
 {
@@ -120,6 +130,7 @@ apr_status_t md_fs_dir_sub(md_fs_dir_t **pdir, const md_fs_dir_t *dir, const cha
     }
     /* 2. a link (ELOOP) or a file in its place is not a directory of ours */
     if (fd < 0) return (errno == ELOOP) ? APR_ENOTDIR : os_error();
+    if (make && !made) made = make_interrupted(fd, make);
     if (made) {
         rv = md_fs_own_fd(fd, make);
         if (rv != APR_SUCCESS) {

@@ -239,6 +239,33 @@ START_TEST(fs_names)
 }
 END_TEST
 
+/* A folder its maker left as mkdirat made it (killed before the mode was set) gets its
+ * mode from the next one who opens it to write; a folder of the mode asked for, or
+ * another mode someone chose, is left alone. */
+START_TEST(fs_interrupted_make_finished)
+{
+    md_fs_owner_t dir_0755 = { -1, -1, APR_FPROT_UREAD | APR_FPROT_UWRITE | APR_FPROT_UEXECUTE
+                               | APR_FPROT_GREAD | APR_FPROT_GEXECUTE | APR_FPROT_WREAD
+                               | APR_FPROT_WEXECUTE };
+    md_fs_dir_t *sub;
+    struct stat st;
+
+    ck_assert_int_eq(mkdir(at(work, "half.test"), 0700), 0);
+    ck_assert_int_eq(chmod(at(work, "half.test"), 0700), 0);
+    ck_assert_int_eq(md_fs_dir_sub(&sub, wdir, "half.test", NULL, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(stat(at(work, "half.test"), &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0700);      /* a reader changes nothing */
+    ck_assert_int_eq(md_fs_dir_sub(&sub, wdir, "half.test", &dir_0755, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(stat(at(work, "half.test"), &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0755);
+    ck_assert_int_eq(mkdir(at(work, "chosen.test"), 0750), 0);
+    ck_assert_int_eq(chmod(at(work, "chosen.test"), 0750), 0);
+    ck_assert_int_eq(md_fs_dir_sub(&sub, wdir, "chosen.test", &dir_0755, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(stat(at(work, "chosen.test"), &st), 0);
+    ck_assert_int_eq(st.st_mode & 07777, 0750);
+}
+END_TEST
+
 /* Modes are exact, whatever the umask; a write replaces, a read sees all of it. */
 START_TEST(fs_write_read)
 {
@@ -276,6 +303,7 @@ Suite *md_test_fs_suite(void)
     tcase_add_test(tc, fs_walk_sees_only_its_own);
     tcase_add_test(tc, fs_names);
     tcase_add_test(tc, fs_write_read);
+    tcase_add_test(tc, fs_interrupted_make_finished);
     suite_add_tcase(s, tc);
     return s;
 }
