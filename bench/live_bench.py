@@ -30,7 +30,8 @@ PEBBLE_VA_NOSLEEP=1: each server gets its certificates on its own ports), then:
    window.  Per round and TLS version the variants are measured one after the
    other, the order rotated each round (A B C, B C A, ...).  Reported: the median
    of the rounds of handshakes/s (all clients together), the server's CPU time
-   per handshake (parent and children, /proc/<pid>/stat), and live / restart.
+   per handshake (parent and children, /proc/<pid>/stat), live / restart of the
+   medians, and the median (and range) of live / restart within each round.
 
 2. Staged to served.  One more server (ours, live, `StartServers 3`,
    `MDRenewWindow 3650d`, `MDCheckInterval 2s`) renews its MD again and again;
@@ -349,10 +350,13 @@ def med(values):
 
 
 def paired(results, v, ver, i):
-    """Median over the rounds of variant / restart in the same round (measured minutes
-    apart at most): drifts of the machine's load cancel out."""
-    return med([a[i] / b[i] for a, b in zip(results[(v, ver)], results.get(("restart", ver), []))
-                if a[i] and b[i]])
+    """Median and range over the rounds of variant / restart in the same round (measured
+    seconds apart): drifts of the machine's load cancel out."""
+    ratios = [a[i] / b[i] for a, b in zip(results[(v, ver)], results.get(("restart", ver), []))
+              if a[i] and b[i]]
+    if not ratios:
+        return "-"
+    return f"{statistics.median(ratios):.3f} ({min(ratios):.2f}-{max(ratios):.2f})"
 
 
 def report_handshakes(results, variants, versions, say):
@@ -367,11 +371,11 @@ def report_handshakes(results, variants, versions, say):
                          f"{min(x[0] for x in rs):.0f}-{max(x[0] for x in rs):.0f}" if rs else "-",
                          fmt(cpu, 0), sum(x[2] for x in rs),
                          f"{rate / base:.3f}" if base and rate and v != "restart" else "",
-                         fmt(paired(results, v, ver, 0), 3) if base and v != "restart" else "",
+                         paired(results, v, ver, 0) if base and v != "restart" else "",
                          f"{cpu / base_cpu:.3f}" if base_cpu and cpu and v != "restart" else "",
-                         fmt(paired(results, v, ver, 1), 3) if base_cpu and v != "restart" else ""])
+                         paired(results, v, ver, 1) if base_cpu and v != "restart" else ""])
     say(table(["TLS", "variant", "rounds", "hs/s median", "hs/s min-max", "srv CPU us/hs",
-               "failed", "hs/s / restart", "paired", "CPU / restart", "paired"], rows))
+               "failed", "hs/s / restart", "paired (range)", "CPU / restart", "paired (range)"], rows))
 
 
 def report_turnover(rows, nkids, say):
