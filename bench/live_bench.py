@@ -32,6 +32,9 @@ PEBBLE_VA_NOSLEEP=1: each server gets its certificates on its own ports), then:
    of the rounds of handshakes/s (all clients together), the server's CPU time
    per handshake (parent and children, /proc/<pid>/stat), live / restart of the
    medians, and the median (and range) of live / restart within each round.
+   With --together every variant gets its clients in the same window instead:
+   the servers share the cores and whatever else the machine runs at that moment,
+   so their CPU per handshake compares with less noise from the load drifting.
 
 2. Staged to served.  One more server (ours, live, `StartServers 3`,
    `MDRenewWindow 3650d`, `MDCheckInterval 2s`) renews its MD again and again;
@@ -112,29 +115,34 @@ def worker(port, name, version, start_at, end_at):
     return 0
 
 
-def load(a, pid, version, clients, seconds):
-    """clients x a handshake loop of `seconds` against server a; returns (handshakes/s,
-    server CPU microseconds per handshake, failed handshakes)."""
+def load(targets, version, clients, seconds):
+    """clients x a handshake loop of `seconds` against each server of targets [(apache,
+    parent pid)], all in the same window; returns per server (handshakes/s, server CPU
+    microseconds per handshake, failed handshakes)."""
     start_at = time.monotonic() + 1.0   # the workers' interpreters are up by then
     end_at = start_at + seconds
-    argv = [sys.executable, os.path.abspath(__file__), "--worker", str(a.https_port), NAME, version,
-            repr(start_at), repr(end_at)]
-    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) for _ in range(clients)]
+    procs = []
+    for a, _ in targets:
+        argv = [sys.executable, os.path.abspath(__file__), "--worker", str(a.https_port), NAME, version,
+                repr(start_at), repr(end_at)]
+        procs.append([subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) for _ in range(clients)])
     while time.monotonic() < start_at:
         time.sleep(0.001)
-    cpu0 = tree_cpu(pid)
+    cpu0 = [tree_cpu(pid) for _, pid in targets]
     while time.monotonic() < end_at:
         time.sleep(0.01)
-    cpu1 = tree_cpu(pid)
-    n = failed = 0
-    for p in procs:
-        out, _ = p.communicate(timeout=seconds + 60)
-        r = json.loads(out.strip().splitlines()[-1])
-        n += r["n"]
-        failed += r["failed"]
-    rate = n / seconds
-    cpu_us = (cpu1 - cpu0) / n * 1e6 if n and cpu0 is not None and cpu1 is not None else None
-    return rate, cpu_us, failed
+    cpu1 = [tree_cpu(pid) for _, pid in targets]
+    results = []
+    for k, ps in enumerate(procs):
+        n = failed = 0
+        for p in ps:
+            out, _ = p.communicate(timeout=seconds + 60)
+            r = json.loads(out.strip().splitlines()[-1])
+            n += r["n"]
+            failed += r["failed"]
+        ok = n and cpu0[k] is not None and cpu1[k] is not None
+        results.append((n / seconds, (cpu1[k] - cpu0[k]) / n * 1e6 if ok else None, failed))
+    return results
 
 
 # -- the servers -------------------------------------------------------------------------
@@ -246,7 +254,7 @@ def check_serving(servers, say):
     return ok
 
 
-def handshakes(env, variants, versions, rounds, clients, seconds, timeout, say):
+def handshakes(env, variants, versions, rounds, clients, seconds, timeout, together, say):
     servers = {}
     results = {(v, ver): [] for v in variants for ver in versions}
     try:
@@ -262,15 +270,20 @@ def handshakes(env, variants, versions, rounds, clients, seconds, timeout, say):
             servers[v]["kids"] = children(servers[v]["pid"])
         check_serving(servers, say)
         say(f"  measuring: {rounds} rounds x {len(versions)} TLS versions x {len(variants)} variants, "
-            f"{clients} clients x {seconds:g} s each")
+            f"{clients} clients x {seconds:g} s each" + (", all variants at once" if together else ""))
         for r in range(rounds):
             for ver in versions:
                 order = variants[r % len(variants):] + variants[:r % len(variants)]
+                if together:   # one window, every server loaded at once
+                    got = dict(zip(order, load([(servers[v]["a"], servers[v]["pid"]) for v in order],
+                                               ver, clients, seconds)))
+                else:          # one server after the other
+                    got = {v: load([(servers[v]["a"], servers[v]["pid"])], ver, clients, seconds)[0]
+                           for v in order}
                 line = []
                 for v in order:
-                    s = servers[v]
-                    rate, cpu_us, failed = load(s["a"], s["pid"], ver, clients, seconds)
-                    results[(v, ver)].append((rate, cpu_us, failed))
+                    rate, cpu_us, failed = got[v]
+                    results[(v, ver)].append(got[v])
                     line.append(f"{v} {rate:.0f}/s {fmt(cpu_us, 0)} us" + (f" ({failed} failed)" if failed else ""))
                 say(f"     round {r + 1} TLS {ver}: " + ", ".join(line))
         servers["_ok"] = check_serving({k: x for k, x in servers.items() if k in variants}, say)
@@ -400,6 +413,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=5, help="rounds of measurements (default 5)")
     ap.add_argument("--clients", type=int, default=3, help="client processes (default 3)")
     ap.add_argument("--seconds", type=float, default=10, help="seconds per measurement (default 10)")
+    ap.add_argument("--together", action="store_true",
+                    help="load every variant at the same time (clients each), not one after the other")
     ap.add_argument("--renewals", type=int, default=10, help="renewals timed in part 2 (0: no part 2)")
     ap.add_argument("--timeout", type=float, default=120, help="seconds for a certificate (default 120)")
     ap.add_argument("--output", help="also write the output to this file")
@@ -426,7 +441,7 @@ def main():
         if args.rounds:
             say("1. Handshakes per second, EC P-256, three children per server")
             results, servers = handshakes(env, variants, versions, args.rounds, args.clients,
-                                          args.seconds, args.timeout, say)
+                                          args.seconds, args.timeout, args.together, say)
         if args.renewals:
             say("")
             say("2. Staged (MD1101) to served by every child (MD1504), MDRenewWindow 3650d, "
@@ -440,8 +455,9 @@ def main():
             say(f"run directory kept: {env.run_dir}")
     say("")
     if results:
-        say(f"Results ({os.cpu_count()} cores, {args.clients} clients x {args.seconds:g} s, "
-            f"median of {args.rounds} rounds; srv CPU: parent + children per handshake):")
+        say(f"Results ({os.cpu_count()} cores, {args.clients} clients x {args.seconds:g} s"
+            f"{' per variant, all variants at once' if args.together else ''}, median of {args.rounds} "
+            "rounds; srv CPU: parent + children per handshake):")
         report_handshakes(results, variants, versions, say)
         say("")
     if args.renewals:
