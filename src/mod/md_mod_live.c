@@ -487,7 +487,7 @@ static void slot_swap(live_wd_t *wd, live_slot_t *slot, live_pack_t *pack, apr_p
         if (pack->creds[i].issuer) md_stapling_live_add(wd->s, slot->md, pack->creds[i].cert,
                                                         pack->creds[i].issuer);
     }
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1504: %s: the renewed certificate "
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1504: %s: the new certificate "
                  "(serial %s) is served from now on by this child (pid %d), without a "
                  "restart", slot->md->name, pack->facts->serial_hex, (int)getpid());
     if (wd->scanned) child_file_write(wd, ptemp);   /* else at the end of the first look */
