@@ -36,9 +36,10 @@ PEBBLE_VA_NOSLEEP=1: each server gets its certificates on its own ports), then:
    the servers share the cores and whatever else the machine runs at that moment,
    so their CPU per handshake compares with less noise from the load drifting.
 
-2. Staged to served.  One more server (ours, live, `StartServers 3`,
-   `MDRenewWindow 3650d`, `MDCheckInterval 2s`) renews its MD again and again;
-   for each of --renewals renewals the time from its `MD1101` line (staged) to the
+2. Staged to served.  One more server (ours, live, `StartServers 3`) gets its MD's
+   first certificate, then renews it again and again, each time asked by `mdctl renew`
+   once every child serves the last set (a set served live is renewed in place when
+   asked); for each of --renewals renewals the time from its `MD1101` line (staged) to the
    `MD1504` line of the first and of the last child for that serial.  A serial's
    MD1101 is the last one logged before its first MD1504 (+ 0.2 s: a renewal marks
    the set for the children before it logs MD1101, so a child may log first).
@@ -63,7 +64,7 @@ import time
 from benchlib import (MODULE_PATHS, BenchApache, Tee, fmt, machine_facts, parse_list,
                       stop_quietly, table, tree_cpu)
 from mdtest import tlsclient
-from mdtest.env import MdTestEnv
+from mdtest.env import MDCTL, MdTestEnv
 from mdtest.ports import free_ports
 from mdtest.procs import wait_until
 
@@ -302,7 +303,7 @@ def handshakes(env, variants, versions, rounds, clients, seconds, timeout, toget
 
 def staged_to_served(env, renewals, timeout, say):
     a = new_server(env, "live-turnover", "ours")
-    a.add("MDActivation live\nMDRenewWindow 3650d\nMDCheckInterval 2s")
+    a.add("MDActivation live")
     a.add_status_vhost()
     rows = []
     try:
@@ -310,14 +311,20 @@ def staged_to_served(env, renewals, timeout, say):
         pid = a.pid()
         nkids = len(children(pid))
 
-        def done():
-            # the first certificate and `renewals` renewals after it, each taken by every child
-            staged = a.log_lines(MD1101_RE.pattern)
+        def served_everywhere():
+            # how many serials every child took
             took = {}
             for line in a.log_lines(MD1504_RE.pattern):
-                took.setdefault(MD1504_RE.search(line).group(1), set()).add(line)
-            return len(staged) > renewals + 1 and sum(len(x) >= nkids for x in took.values()) > renewals
-        wait_until(done, timeout + 10 * renewals, interval=0.5, what=f"{renewals} renewals served")
+                m = MD1504_RE.search(line)
+                took.setdefault(m.group(1), set()).add(m.group(2))
+            return sum(len(x) >= nkids for x in took.values())
+        # the first certificate, then `renewals` renewals asked for one after the other
+        for k in range(renewals + 1):
+            if k:
+                subprocess.run([MDCTL, "-d", a.store_dir, "renew", NAME], check=True,
+                               capture_output=True, timeout=60)
+            wait_until(lambda: served_everywhere() > k, timeout, interval=0.2,
+                       what=f"set {k} served by every child")
         kids = children(pid)
     finally:
         stop_quietly(a)
@@ -444,8 +451,8 @@ def main():
                                           args.seconds, args.timeout, args.together, say)
         if args.renewals:
             say("")
-            say("2. Staged (MD1101) to served by every child (MD1504), MDRenewWindow 3650d, "
-                "MDCheckInterval 2s, three children")
+            say("2. Staged (MD1101) to served by every child (MD1504), renewals asked for with "
+                "mdctl renew, three children")
             rows, nkids, turnover_bad = staged_to_served(env, args.renewals, args.timeout, say)
     finally:
         env.stop()

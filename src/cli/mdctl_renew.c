@@ -88,6 +88,7 @@ static int renew_one(mdctl_t *ctl, md_t *md, const char *why)
     apr_pool_t *p = ctl->p;
     apr_status_t rv;
     char buf[120];
+    int staged;
 
     if (md->renew_mode == MD_RENEW_MANUAL) {
         fprintf(stderr, "mdctl renew: %s has MDRenewMode manual: the server does not renew "
@@ -95,11 +96,7 @@ static int renew_one(mdctl_t *ctl, md_t *md, const char *why)
                 md->name);
         return MDCTL_FAILED;
     }
-    if (md_renew_staging_complete(ctl->store, md, p)) {
-        printf("%s: a renewed certificate is already staged; it goes live at the next "
-               "graceful restart (apache2ctl graceful). Nothing requested.\n", md->name);
-        return MDCTL_OK;
-    }
+    staged = md_renew_staging_complete(ctl->store, md, p);
     rv = md_request_add(ctl->store, md->name, why, p);
     if (rv != APR_SUCCESS) {
         fprintf(stderr, "mdctl renew: %s: could not write %s/staging/%s: %s. Run mdctl as "
@@ -110,6 +107,11 @@ static int renew_one(mdctl_t *ctl, md_t *md, const char *why)
     printf("%s: renewal requested. The running server starts it within a second, without a "
            "restart; 'mdctl status %s' shows it. A stopped server renews it when it starts.\n",
            md->name, md->name);
+    if (staged) {
+        printf("%s: a renewed set is staged already. With MDActivation live (the default) the "
+               "server serves it and renews it again now; with MDActivation restart it renews "
+               "nothing and the staged set goes live at the next graceful restart.\n", md->name);
+    }
     return MDCTL_OK;
 }
 

@@ -27,6 +27,13 @@ apr_time_t md_renew_at(const md_timeslice_t *window, apr_time_t from, apr_time_t
     return until - before;
 }
 
+apr_time_t md_renew_in_place_at(const md_timeslice_t *window, apr_time_t from, apr_time_t until)
+{
+    apr_time_t at = md_renew_at(window, from, until);
+
+    return at > from ? at : from + (until - from) / 2;
+}
+
 apr_interval_time_t md_renew_backoff(int errors, apr_interval_time_t base, int input_related,
                                      double jitter)
 {

@@ -61,6 +61,11 @@ apr_array_header_t *md_renew_staged_files(md_store_t *store, const md_t *md, apr
 /* When the certificate valid from..until should be renewed: the window before until,
  * or half the lifetime for certificates of less than 10 days, whichever is earlier. */
 apr_time_t md_renew_at(const md_timeslice_t *window, apr_time_t from, apr_time_t until);
+/* When a staged set that is served live (MDActivation live, no restart since) is renewed
+ * in place: at its own renewal time, but a window not shorter than its life (MD4012: due
+ * at once) counts from half the life, so that such a server does not order a
+ * certificate at every check. */
+apr_time_t md_renew_in_place_at(const md_timeslice_t *window, apr_time_t from, apr_time_t until);
 /* Delay after the n-th consecutive error (n >= 1): base doubling to at most a day;
  * a day at once for problems that blame the input. jitter in [-0.5, 0.5] scales it. */
 apr_interval_time_t md_renew_backoff(int errors, apr_interval_time_t base, int input_related,

@@ -360,7 +360,8 @@ static void ca_pick(md_renew_wd_t *wd, md_t *md, md_job_t *job, apr_pool_t *p)
 
 /* With MDActivation live a staged set is what the children serve for as long as no
  * restart activates it, which may be longer than its own life: when its renew window
- * opens, it is renewed in place (and the new set goes live in turn). */
+ * opens (md_renew_in_place_at), it is renewed in place (and the new set goes live in
+ * turn). */
 static int staged_due(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
 {
     apr_array_header_t *chain;
@@ -372,7 +373,7 @@ static int staged_due(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
         return 0;
     }
     leaf = APR_ARRAY_IDX(chain, 0, md_cert_t *);
-    return md_renew_at(&md->renew_window, md_cert_not_before(leaf), md_cert_not_after(leaf))
+    return md_renew_in_place_at(&md->renew_window, md_cert_not_before(leaf), md_cert_not_after(leaf))
            <= apr_time_now();
 }
 

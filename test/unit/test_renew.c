@@ -45,6 +45,21 @@ START_TEST(renew_at_absolute_window)
 }
 END_TEST
 
+/* A set served live is renewed in place at its own renewal time; a window not shorter
+ * than its life would make that "at once" at every check: half the life instead. */
+START_TEST(renew_in_place_at_never_at_once)
+{
+    md_timeslice_t w = abs_days(30);
+    ck_assert_int_eq(md_renew_in_place_at(&w, T0, T0 + 90 * DAY), T0 + 60 * DAY);
+    w = pct(33);
+    ck_assert_int_eq(md_renew_in_place_at(&w, T0, T0 + 90 * DAY), md_renew_at(&w, T0, T0 + 90 * DAY));
+    w = abs_days(3650);
+    ck_assert_int_eq(md_renew_in_place_at(&w, T0, T0 + 90 * DAY), T0 + 45 * DAY);
+    w = abs_days(90);
+    ck_assert_int_eq(md_renew_in_place_at(&w, T0, T0 + 90 * DAY), T0 + 45 * DAY);
+}
+END_TEST
+
 /* Certificates under 10 days renew at half their lifetime at the latest. */
 START_TEST(renew_at_short_lived)
 {
@@ -187,6 +202,7 @@ Suite *md_test_renew_suite(void)
     tcase_add_test(tc, renew_at_percentage_of_real_lifetime);
     tcase_add_test(tc, renew_at_absolute_window);
     tcase_add_test(tc, renew_at_short_lived);
+    tcase_add_test(tc, renew_in_place_at_never_at_once);
     tcase_add_test(tc, backoff_doubles_to_a_day);
     tcase_add_test(tc, event_rate_limits);
     tcase_add_test(tc, activation_at_delay_capped_by_served_end);
