@@ -186,6 +186,17 @@ class BenchApache(Apache):
         return [line for line in self.log_text().splitlines() if BAD_LEVEL_RE.search(line)]
 
 
+def finish_env(env, say, stop=True):
+    """Stop the run's Pebble and challtestsrv (when it started them); remove the run
+    directory unless BENCH_KEEP is set."""
+    if stop:
+        env.stop()
+    if not os.environ.get("BENCH_KEEP"):
+        env.cleanup()
+    else:
+        say(f"run directory kept: {env.run_dir}")
+
+
 def stop_quietly(apache, timeout=300):
     try:
         apache.stop(timeout=timeout)

@@ -41,7 +41,7 @@ import sys
 import time
 
 from benchlib import (MODULE_PATHS, BenchApache, Tee, fmt, machine_facts, parse_list,
-                      proc_cpu, stop_quietly, table, tree_cpu)
+                      proc_cpu, finish_env, stop_quietly, table, tree_cpu)
 from mdtest.apache import DEFAULT_LOG_ALLOWLIST
 from mdtest.env import MdTestEnv
 import re
@@ -250,11 +250,7 @@ def main():
                     for c in concs:
                         results.append(run_one(env, n, kind, module, c, timeout, say, args.log_level))
     finally:
-        env.stop()
-        if not os.environ.get("BENCH_KEEP"):
-            env.cleanup()
-        else:
-            say(f"run directory kept: {env.run_dir}")
+        finish_env(env, say)
     say("")
     say(f"Results ({cores} cores; times in seconds from `apache2 -k start`):")
     report(results, per_key, cores, floors, say)

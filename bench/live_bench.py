@@ -62,7 +62,7 @@ import sys
 import time
 
 from benchlib import (MODULE_PATHS, BenchApache, Tee, fmt, machine_facts, parse_list,
-                      stop_quietly, table, tree_cpu)
+                      finish_env, stop_quietly, table, tree_cpu)
 from mdtest import tlsclient
 from mdtest.env import MDCTL, MdTestEnv
 from mdtest.ports import free_ports
@@ -455,11 +455,7 @@ def main():
                 "mdctl renew, three children")
             rows, nkids, turnover_bad = staged_to_served(env, args.renewals, args.timeout, say)
     finally:
-        env.stop()
-        if not os.environ.get("BENCH_KEEP"):
-            env.cleanup()
-        else:
-            say(f"run directory kept: {env.run_dir}")
+        finish_env(env, say)
     say("")
     if results:
         say(f"Results ({os.cpu_count()} cores, {args.clients} clients x {args.seconds:g} s"

@@ -41,7 +41,7 @@ import tempfile
 import time
 
 from benchlib import (MODULE_PATHS, BenchApache, Tee, fmt, machine_facts, parse_list,
-                      stop_quietly, table, tree_pss_mb)
+                      finish_env, stop_quietly, table, tree_pss_mb)
 from mdtest import tlsclient
 from mdtest.env import MdTestEnv
 import mkstore
@@ -193,10 +193,7 @@ def main():
             if not os.environ.get("BENCH_KEEP"):
                 shutil.rmtree(template, ignore_errors=True)
     finally:
-        if not os.environ.get("BENCH_KEEP"):
-            env.cleanup()
-        else:
-            say(f"run directory kept: {env.run_dir}")
+        finish_env(env, say, stop=False)
     say("")
     say(f"Results ({os.cpu_count()} cores; `apache2 -k start` until the first HTTPS 200; first: on the "
         "copied store, start: the next start, as the module left the store):")
