@@ -25,6 +25,7 @@
 #include "md_acme.h"
 #include "md_acme_acct.h"
 #include "md_acme_ari.h"
+#include "md_acme_drive.h"
 #include "md_crypt.h"
 #include "md_job.h"
 #include "md_preflight.h"
@@ -129,7 +130,7 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, int re
                               md_result_t *result, apr_pool_t *p)
 {
     md_event_ctx_t ec = { wd, md, job, p };
-    md_renew_ctx_t ctx;
+    md_acme_drive_ctx_t ctx;
     int ran;
     apr_status_t rv;
 
@@ -154,7 +155,7 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, int re
     ctx.wait_baton = wd;
     ctx.dns01_wait = md->dns01_wait;
     ctx.replace_staged = replace;
-    return ctx.http ? md_renew_run(&ctx, p) : APR_EGENERAL;
+    return ctx.http ? md_acme_drive_run(&ctx, p) : APR_EGENERAL;
 }
 
 /* MDPreflight: what would make the CA's validation fail, checked here before the CA is
