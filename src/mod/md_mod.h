@@ -118,6 +118,8 @@ typedef struct {
 } md_srv_conf_t;
 
 md_srv_conf_t *md_config_get(server_rec *s);
+/* MDMessageCmd, MDNotifyCmd and their timeout, for md_event_raise(). */
+md_event_conf_t *md_config_event_conf(const md_mod_conf_t *mc, apr_pool_t *p);
 /* The account contact for an email address (MDContactEmail, ServerAdmin): "mailto:" added
  * unless it is there already; NULL when it is no address. */
 const char *md_config_contact_uri(const char *address, apr_pool_t *p);
@@ -140,6 +142,8 @@ typedef struct md_vhost_index_t md_vhost_index_t;
 md_vhost_index_t *md_vhost_index_make(server_rec *base, int with_base, int servernames_only,
                                       apr_pool_t *p);
 apr_array_header_t *md_vhost_index_find(const md_vhost_index_t *idx, const md_t *md, apr_pool_t *p);
+/* The MD a server record belongs to, or NULL. */
+md_t *md_mod_vhosts_md_for_server(server_rec *s);
 
 /* Hooks, by file. */
 int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
@@ -148,18 +152,12 @@ int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cer
                            apr_array_header_t *key_files);
 int md_init_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                                     apr_array_header_t *key_files);
-/* The MD a server record belongs to, or NULL. */
-md_t *md_init_md_for_server(server_rec *s);
 
 apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
 /* The parent's monitor: a graceful restart once a child marked renewed sets ready. */
 int md_renew_monitor(apr_pool_t *p, server_rec *s);
 /* In each child: stop the renewal workers before the child's exit cleans up. */
 void md_renew_child_init(apr_pool_t *pchild);
-/* Ask the renewal watchdog (in whatever child it runs) to renew an MD now, saying why. */
-apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, const char *why,
-                              apr_pool_t *p);
-md_event_conf_t *md_renew_event_conf(md_mod_conf_t *mc, apr_pool_t *p);
 
 /* Live activation (md_mod_live.c, docs/directives/MDActivation.md): renewed sets served by
  * every child without a restart. */
@@ -180,10 +178,11 @@ int md_live_unavailable(request_rec *r);
 
 /* OCSP stapling (md_mod_ocsp.c, docs/ocsp.md). */
 int md_stapling_configured(const md_mod_conf_t *mc, server_rec *s);
-/* Serving pass: must-staple check, pruning of old responses, the OCSP watchdog. */
-apr_status_t md_stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
+/* Serving pass, after md_init_post_config: must-staple check, pruning of old responses,
+ * the OCSP watchdog. */
+int md_stapling_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 /* In each child: abort requests to OCSP responders at the child's exit. */
-void md_stapling_child_init(apr_pool_t *pchild);
+void md_stapling_child_init(apr_pool_t *pchild, server_rec *s);
 int md_stapling_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t id_len,
                       const char *pem);
 /* A certificate that went live in this child (md_mod_live.c): stapled from now on, its

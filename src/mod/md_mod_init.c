@@ -27,7 +27,6 @@ APLOG_USE_MODULE(md);
 
 #define FALLBACK_VALIDITY apr_time_from_sec(30 * 24 * 60 * 60)
 
-static md_mod_conf_t *current_mc;  /* this configuration cycle's, for the mod_ssl hooks */
 
 /* ---- merging the configuration ---------------------------------------------------- */
 
@@ -450,7 +449,7 @@ static void md_installed(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t 
     int ran;
 
     /* the 'installed' program runs here, in the parent, as root */
-    if (md_event_raise(md_renew_event_conf(mc, p), "installed", md, job, result, &ran, p) != APR_SUCCESS) {
+    if (md_event_raise(md_config_event_conf(mc, p), "installed", md, job, result, &ran, p) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, result->status, s, "MD1006: %s: the "
                      "'installed' program failed: %s", md->name, result->detail);
     }
@@ -795,7 +794,6 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     int i;
 
     md_log_install(s);
-    current_mc = mc;
     mc->pconf = pconf;
     /* 1. the MDs as configured, linked to their vhosts */
     mds_merge(mc, s, pconf, ptemp);
@@ -849,27 +847,17 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     if (rv != APR_SUCCESS) return !OK;
     /* 7. live activation: a thread in every child takes renewed sets into use */
     md_live_start_watchdog(mc, s, pconf);
-    /* 8. OCSP stapling (md_mod_ocsp.c): must-staple check, pruning of old
-     *    responses, the OCSP watchdog. mod_ssl primes the certificates after us. */
-    rv = md_stapling_start(mc, s, pconf);
-    return rv == APR_SUCCESS ? OK : !OK;
+    /* OCSP stapling starts in a hook of its own, after this one (md_stapling_post_config) */
+    return OK;
 }
 
 void md_init_child(apr_pool_t *pchild, server_rec *s)
 {
     md_log_install(s);
     md_renew_child_init(pchild);
-    md_stapling_child_init(pchild);
 }
 
 /* ---- mod_ssl's certificate hooks --------------------------------------------------- */
-
-/* An MD naming the server exactly wins over one that covers it by a wildcard. */
-md_t *md_init_md_for_server(server_rec *s)
-{
-    if (!current_mc || !current_mc->md_names || !s->server_hostname) return NULL;
-    return md_names_covering(current_mc->md_names, s->server_hostname);
-}
 
 /* mod_ssl asks for the certificate of an SSL vhost: if the MD (MDMembers manual) lacks
  * names of that vhost, its certificate will not be valid for them. Said once per start,
@@ -884,21 +872,22 @@ static void served_names_report(const md_t *md, server_rec *s, apr_pool_t *p)
  * the vhost's certificate, not as a fallback: mod_ssl would mark the vhost unavailable until
  * a restart. The 503 is ours then (md_live_unavailable), until the children serve the MD's
  * first certificate. */
-static int fallback_as_cert(const md_t *md)
+static int fallback_as_cert(const md_mod_conf_t *mc, const md_t *md)
 {
-    return current_mc->activation_live && current_mc->fallback_dir && !md->cert_files->nelts;
+    return mc->activation_live && mc->fallback_dir && !md->cert_files->nelts;
 }
 
 int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                            apr_array_header_t *key_files)
 {
-    md_t *md = md_init_md_for_server(s);
+    md_mod_conf_t *mc = md_config_get(s)->mc;
+    md_t *md = md_mod_vhosts_md_for_server(s);
     int i;
 
     if (md) served_names_report(md, s, p);
-    if (md && md->state != MD_S_COMPLETE && fallback_as_cert(md)) {
-        APR_ARRAY_PUSH(cert_files, const char *) = fallback_file(current_mc->fallback_dir, md->name, p);
-        APR_ARRAY_PUSH(key_files, const char *) = fallback_file(current_mc->fallback_dir, NULL, p);
+    if (md && md->state != MD_S_COMPLETE && fallback_as_cert(mc, md)) {
+        APR_ARRAY_PUSH(cert_files, const char *) = fallback_file(mc->fallback_dir, md->name, p);
+        APR_ARRAY_PUSH(key_files, const char *) = fallback_file(mc->fallback_dir, NULL, p);
         return OK;
     }
     if (!md || md->state != MD_S_COMPLETE) return DECLINED;
@@ -907,12 +896,12 @@ int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cer
         apr_array_cat(key_files, md->pkey_files);
         return OK;
     }
-    if (!current_mc->store) return DECLINED;
+    if (!mc->store) return DECLINED;
     for (i = 0; i < md_pkey_spec_count(md); ++i) {
         const md_pkey_spec_t *spec = md_pkey_spec_at(md, i);
-        APR_ARRAY_PUSH(cert_files, const char *) = md_store_path(current_mc->store, MD_SG_DOMAINS,
+        APR_ARRAY_PUSH(cert_files, const char *) = md_store_path(mc->store, MD_SG_DOMAINS,
             md->name, md_pkey_file_name(spec, MD_FN_PUBCERT, p), p);
-        APR_ARRAY_PUSH(key_files, const char *) = md_store_path(current_mc->store, MD_SG_DOMAINS,
+        APR_ARRAY_PUSH(key_files, const char *) = md_store_path(mc->store, MD_SG_DOMAINS,
             md->name, md_pkey_file_name(spec, MD_FN_PRIVKEY, p), p);
     }
     return OK;
@@ -921,10 +910,11 @@ int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cer
 int md_init_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
                                     apr_array_header_t *key_files)
 {
-    md_t *md = md_init_md_for_server(s);
+    md_mod_conf_t *mc = md_config_get(s)->mc;
+    md_t *md = md_mod_vhosts_md_for_server(s);
 
-    if (!md || md->state == MD_S_COMPLETE || !current_mc->fallback_dir) return DECLINED;
-    APR_ARRAY_PUSH(cert_files, const char *) = fallback_file(current_mc->fallback_dir, md->name, p);
-    APR_ARRAY_PUSH(key_files, const char *) = fallback_file(current_mc->fallback_dir, NULL, p);
+    if (!md || md->state == MD_S_COMPLETE || !mc->fallback_dir) return DECLINED;
+    APR_ARRAY_PUSH(cert_files, const char *) = fallback_file(mc->fallback_dir, md->name, p);
+    APR_ARRAY_PUSH(key_files, const char *) = fallback_file(mc->fallback_dir, NULL, p);
     return OK;
 }

@@ -364,7 +364,7 @@ static live_slot_t *slot_get(md_t *md, apr_pool_t *p)
 
 int md_live_init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx)
 {
-    md_t *md = is_proxy ? NULL : md_init_md_for_server(s);
+    md_t *md = is_proxy ? NULL : md_mod_vhosts_md_for_server(s);
     live_slot_t *slot;
 
     /* static files are not ours; with MDActivation restart the callback is there for
@@ -728,7 +728,7 @@ int md_live_unavailable(request_rec *r)
     md_t *md;
 
     if (!r->connection || !ap_ssl_conn_is_ssl(r->connection)) return DECLINED;
-    md = md_init_md_for_server(r->server);
+    md = md_mod_vhosts_md_for_server(r->server);
     if (!md || md->state == MD_S_COMPLETE || md->cert_files->nelts) return DECLINED;
     if (!md_config_get(r->server)->mc->activation_live || live_serving(md->name)) {
         return DECLINED;

@@ -199,7 +199,7 @@ int md_stapling_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t 
 /* Is stapling on for this certificate of server s? Returns the store name or NULL. */
 static const char *stapling_name(server_rec *s, const char **pproxy)
 {
-    md_t *md = md_init_md_for_server(s);
+    md_t *md = md_mod_vhosts_md_for_server(s);
     const md_settings_t *st = &md_config_get(s)->settings;
 
     *pproxy = NULL;
@@ -373,7 +373,7 @@ static double jitter(void)
 static void stapling_event(stapling_wd_t *wd, const char *reason, const char *name,
                            md_job_t *job, apr_pool_t *p)
 {
-    md_event_conf_t *events = md_renew_event_conf(wd->mc, p);
+    md_event_conf_t *events = md_config_event_conf(wd->mc, p);
     const md_t *md = NULL;
     int i, ran;
 
@@ -403,7 +403,7 @@ static void log_success(stapling_wd_t *wd, stapling_entry_t *e, const md_ocsp_re
                      managed && resp->status == MD_OCSP_REVOKED
                      ? "; a new certificate is ordered now" : "");
         if (managed && resp->status == MD_OCSP_REVOKED) {
-            md_renew_request(wd->mc, e->name, apr_psprintf(p, "the OCSP responder says "
+            md_request_add(wd->mc->store, e->name, apr_psprintf(p, "the OCSP responder says "
                              "certificate %s is revoked", e->serial), p);
         }
     }
@@ -556,7 +556,7 @@ static apr_status_t stapling_child_exit(void *baton)
     return APR_SUCCESS;
 }
 
-void md_stapling_child_init(apr_pool_t *pchild)
+void md_stapling_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_pool_pre_cleanup_register(pchild, NULL, stapling_child_exit);
 }
@@ -600,7 +600,7 @@ static void must_staple_check(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     }
 }
 
-apr_status_t md_stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
+static apr_status_t stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
@@ -637,4 +637,14 @@ apr_status_t md_stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MD8024: the OCSP watchdog is registered");
     return rv;
+}
+
+/* The serving pass, after md_init_post_config merged and synced the MDs and before mod_ssl
+ * primes the certificates: the must-staple check, old responses pruned, the OCSP watchdog. */
+int md_stapling_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    md_mod_conf_t *mc = md_config_get(s)->mc;
+
+    if (is_dry_run() || (!mc->mds->nelts && !md_stapling_configured(mc, s))) return OK;
+    return stapling_start(mc, s, pconf) == APR_SUCCESS ? OK : !OK;
 }

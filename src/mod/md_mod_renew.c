@@ -83,17 +83,6 @@ static double jitter(void)
     return (double)b / 255.0 - 0.5;
 }
 
-md_event_conf_t *md_renew_event_conf(md_mod_conf_t *mc, apr_pool_t *p)
-{
-    md_event_conf_t *ev = apr_pcalloc(p, sizeof(*ev));
-
-    ev->message_cmd = mc->message_cmd;
-    ev->notify_cmd = mc->notify_cmd;
-    ev->timeout = mc->program_timeout;
-    ev->store_dir = mc->store ? md_store_base(mc->store) : NULL;
-    return ev;
-}
-
 static md_http_t *http_for(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
 {
     md_http_config_t cfg = wd->mc->http;
@@ -478,12 +467,7 @@ static void *APR_THREAD_FUNC renew_task(apr_thread_t *thread, void *baton)
 
 /* Another part of the server (OCSP stapling seeing a revocation) or an administrator
  * (mdctl renew) may ask for an MD to be renewed now: a line in staging/.renew-requests
- * (md_request.h). One stat a tick. */
-apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, const char *why,
-                              apr_pool_t *p)
-{
-    return md_request_add(mc->store, name, why, p);
-}
+ * (md_request_add()). One stat a tick. */
 
 /* The watched MDs by name, for a batch of requests (mdctl renew --all names them all). */
 static apr_hash_t *watch_index(md_renew_wd_t *wd, apr_pool_t *p)
@@ -715,7 +699,7 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
     wd = apr_pcalloc(p, sizeof(*wd));
     wd->mc = mc;
     wd->s = s;
-    wd->events = md_renew_event_conf(mc, p);
+    wd->events = md_config_event_conf(mc, p);
     wd->events->cancel = &wd->stopping;
     rv = wd_get(&instance, MD_RENEW_WATCHDOG, 0, 1, p);
     if (rv == APR_SUCCESS) rv = wd_register(instance, MD_RENEW_TICK, wd, renew_tick);

@@ -75,3 +75,13 @@ apr_array_header_t *md_vhost_index_find(const md_vhost_index_t *idx, const md_t 
     qsort(found->elts, (size_t)found->nelts, sizeof(server_rec *), by_position);
     return found;
 }
+
+/* The MD a server record belongs to, by its ServerName: an MD naming it exactly wins over
+ * one that covers it by a wildcard. NULL before the MDs are merged at post_config. */
+md_t *md_mod_vhosts_md_for_server(server_rec *s)
+{
+    const md_mod_conf_t *mc = md_config_get(s)->mc;
+
+    if (!mc->md_names || !s->server_hostname) return NULL;
+    return md_names_covering(mc->md_names, s->server_hostname);
+}

@@ -37,6 +37,10 @@ static void md_register_hooks(apr_pool_t *p)
     ap_hook_ssl_answer_challenge(md_chall_answer_tlsalpn01, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_process_connection(md_chall_process_connection, NULL, NULL, APR_HOOK_FIRST);
     /* OCSP stapling (md_mod_ocsp.c): mod_ssl primes certificates, we hand out responses */
+    /* after md_init_post_config (the MDs synced), before mod_ssl primes; its child
+     * cleanup registered after the renewal's, so it runs first */
+    ap_hook_post_config(md_stapling_post_config, NULL, before_ssl, APR_HOOK_MIDDLE + 1);
+    ap_hook_child_init(md_stapling_child_init, NULL, NULL, APR_HOOK_MIDDLE + 1);
     ap_hook_ssl_ocsp_prime_hook(md_stapling_prime, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_ocsp_get_resp_hook(md_stapling_get_resp, NULL, NULL, APR_HOOK_MIDDLE);
     /* Live activation (md_mod_live.c): a certificate callback on each MD's SSL_CTX */
