@@ -90,7 +90,8 @@ lint:
 	   || { echo "error: log ids used by more than one message:" $$dups; exit 1; }
 	@long=$$(awk 'length > 120 { print FILENAME ":" FNR }' src/*/*.[ch] src/core/acme/*.[ch]); \
 	   [ -z "$$long" ] || { echo "error: source lines over 120 characters:" $$long; exit 1; }
-	@missing=$$(for f in $$(git ls-files 2>/dev/null | grep -E '\.(c|h|py|sh)$$' \
+	@missing=$$(for f in $$(git ls-files 2>/dev/null \
+	   | grep -E '\.(c|h|py|sh|map|ini)$$|(^|/)(Makefile|rules|run)$$' \
 	   | grep -v '^test/fuzz/corpus/'); do [ ! -f "$$f" ] || head -3 "$$f" \
 	   | grep -q 'SPDX-License-Identifier: Apache-2.0' || echo "$$f"; done); [ -z "$$missing" ] \
 	   || { echo "error: files without the licence line (see LICENSE):" $$missing; exit 1; }

@@ -19,8 +19,8 @@
 extern module AP_MODULE_DECLARE_DATA md_module;
 
 /* Settings that may be given globally, per vhost, or inside <MDomain>. Every field
- * starts unset (NULL / -1); md_settings_merge() fills in the more general scope, and
- * md_config_defaults() the module's defaults. */
+ * starts unset (NULL / -1); md_config_merge_srv() fills in the more general scope, and
+ * md_config_apply() gives an MD its settings and then the module's defaults. */
 typedef struct {
     apr_array_header_t *ca_urls;
     const char *ca_agreement;

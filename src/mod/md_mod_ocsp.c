@@ -473,7 +473,7 @@ static md_http_t *http_for(stapling_wd_t *wd, const stapling_entry_t *e, apr_poo
     md_http_t *http = NULL;
 
     cfg.proxy_url = e->proxy_url;
-    cfg.user_agent = "mod_md/" MOD_MD_VERSION " (Apache httpd) OCSP";
+    cfg.user_agent = MD_USER_AGENT " OCSP";
     cfg.cancel = &stapling_stopping;
     cfg.connect_timeout = apr_time_from_sec(10);
     cfg.timeout = apr_time_from_sec(30);

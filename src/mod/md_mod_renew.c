@@ -91,7 +91,7 @@ static md_http_t *http_for(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
     cfg.ca_file = md->ca_certs;
     cfg.proxy_url = md->proxy_url;
     cfg.proxy_ca_file = md->proxy_ca_certs;
-    cfg.user_agent = "mod_md/" MOD_MD_VERSION " (Apache httpd)";
+    cfg.user_agent = MD_USER_AGENT;
     cfg.cancel = &wd->stopping;
     md_http_create(&http, &cfg, p);
     return http;
@@ -165,7 +165,7 @@ static apr_status_t preflight(md_renew_wd_t *wd, const md_t *md, md_result_t *re
     if (md_dns_create(&pf.dns, wd->mc->preflight_resolver, p) != APR_SUCCESS) pf.dns = NULL;
     pf.http_probe = md->preflight_http;
     pf.store = wd->mc->store;
-    pf.http = md_preflight_http("mod_md/" MOD_MD_VERSION " (Apache httpd; preflight)", &wd->stopping, p);
+    pf.http = md_preflight_http(MD_USER_AGENT_FOR("preflight"), &wd->stopping, p);
     pf.local_port = wd->mc->local_80;
     pf.local_addrs = md_preflight_local_addrs(p);
     rv = md_preflight_run(&pf, result, p);
@@ -267,9 +267,10 @@ static apr_time_t next_check(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, in
 }
 
 /* A failed renewal: back off, saved in job.json before it is told: whoever reads the
- * log line, or the 'errored' program, finds the job saying so. */
-static void renew_failed(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_t *result,
-                         apr_pool_t *p)
+ * log line, or the 'errored' program, finds the job saying so. 1 when job.json holds the
+ * job as it is; 0 when a program ran since and the job logged it (to be saved again). */
+static int renew_failed(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_t *result,
+                        apr_pool_t *p)
 {
     apr_interval_time_t delay;
     int ran;
@@ -287,6 +288,7 @@ static void renew_failed(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_t
                                    : apr_time_from_sec(apr_time_sec(delay)), p),
                  md_result_line(result, p));
     md_event_raise(wd->events, "errored", md, job, NULL, &ran, p);
+    return !ran;
 }
 
 /* ARI (RFC 9773): the CA may suggest renewing earlier than the window says. The time is
@@ -374,7 +376,7 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     md_store_lock_t *lock;
     md_result_t *result;
     md_job_t *job;
-    int staged, ran = 0, touched, renewed = 0, replace;
+    int staged, ran = 0, touched, renewed = 0, replace, saved = 0;
     const char *requested;
 
     if (md_store_lock_md(&lock, store, md->name, 0, p) != APR_SUCCESS) {
@@ -434,11 +436,11 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
             md_live_note_staged(wd->mc, p);   /* every child looks at it (MDActivation live) */
             staged_ready(wd, w, job, p);
         }
-        else renew_failed(wd, md, job, result, p);
+        else saved = renew_failed(wd, md, job, result, p);
     }
     /* 3. a job is kept only when something happened: no empty renewals in status. One
      *    save: the log line of a renewal comes after it */
-    if (touched) md_job_save(job, store, MD_SG_STAGING, p);
+    if (touched && !saved) md_job_save(job, store, MD_SG_STAGING, p);
     if (renewed) ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "AH10059: MD1101: %s: %s", md->name,
                               result->detail);
     w->next_check = next_check(wd, w, job, staged);
