@@ -94,9 +94,11 @@ static apr_status_t served_chain_read(int *pcovers, md_store_t *store, md_t *md,
 
 /* Does every key spec have a certificate and key in domains/? The serving pass parses
  * each certificate once (md->served, names covered); the dry run only looks at the
- * files, since mod_ssl parses them right after anyway. */
-int md_state_complete(md_t *md, md_store_t *store, int dry_run, const char **pdescr,
-                      apr_pool_t *pconf, apr_pool_t *p)
+ * files, since mod_ssl parses them right after anyway. Damaged files are reported to the
+ * store. When not, *pdescr (in pconf) says, in today's words, what the first key spec
+ * lacking something lacks. */
+static int state_complete(md_t *md, md_store_t *store, int dry_run, const char **pdescr,
+                          apr_pool_t *pconf, apr_pool_t *p)
 {
     const char *cert, *key;
     int i, covers = 1, complete = 1;
@@ -147,7 +149,7 @@ void md_state_update(md_t *md, md_store_t *store, int dry_run, const char **psto
             md->ca_effective = apr_pstrdup(pconf, stored->ca_effective);
             if (pstored) *pstored = md_json_dump(stored_json, MD_JSON_INDENT, p);
         }
-        if (!md_state_complete(md, store, dry_run, &descr, pconf, p)) {
+        if (!state_complete(md, store, dry_run, &descr, pconf, p)) {
             /* descr says which */
         }
         else if (stored && md_needs_new_cert_for(md, stored)) {

@@ -6,14 +6,6 @@
 #include "md.h"
 #include "md_store.h"
 
-/* Does every key spec have a certificate and key in domains/? In the serving pass
- * (dry_run 0) each certificate is parsed once into md->served (made in pconf), and must
- * be for all of the MD's names; the dry run only looks at the files being whole PEM.
- * Damaged files are reported to the store. When not, *pdescr (in pconf) says, in
- * today's words, what the first key spec lacking something lacks. */
-int md_state_complete(md_t *md, md_store_t *store, int dry_run, const char **pdescr,
-                      apr_pool_t *pconf, apr_pool_t *p);
-
 /* Set md->state, md->state_descr and md->served (in pconf) from the served files, or from
  * MDCertificateFile when the MD has static files. The account and the CA in use are taken
  * over from the stored md.json (store may be NULL: no store yet), whose text *pstored

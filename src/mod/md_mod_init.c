@@ -45,7 +45,7 @@ static void server_names_add(md_t *md, server_rec *s, apr_array_header_t *into)
 static void md_link_vhosts(const md_vhost_index_t *vhosts, md_t *md, server_rec *base,
                            apr_pool_t *p, apr_pool_t *ptemp)
 {
-    apr_array_header_t *servers = md_vhost_index_find(vhosts, md, ptemp);
+    apr_array_header_t *servers = md_mod_vhosts_index_find(vhosts, md, ptemp);
     const char *contact;
     server_rec *s;
     int i;
@@ -76,7 +76,7 @@ static void mds_merge(md_mod_conf_t *mc, server_rec *base, apr_pool_t *p, apr_po
 
     apr_pool_create(&scratch, ptemp);
     /* the base server only with MDBaseServer on */
-    vhosts = md_vhost_index_make(base, mc->base_server, mc->match_servernames_only, scratch);
+    vhosts = md_mod_vhosts_index_make(base, mc->base_server, mc->match_servernames_only, scratch);
 
     apr_array_clear(mc->mds);
     mc->md_names = md_names_make(p);
@@ -634,7 +634,7 @@ static apr_status_t store_open(md_mod_conf_t *mc, server_rec *s, int create, apr
     return create ? md_store_prepare_children(mc->store, p) : APR_SUCCESS;
 }
 
-int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+int md_mod_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
     int dry_run = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
@@ -645,11 +645,11 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     apr_status_t rv;
     int i;
 
-    md_log_install(s);
+    md_mod_log_install(s);
     mc->pconf = pconf;
     /* 1. the MDs as configured, linked to their vhosts */
     mds_merge(mc, s, pconf, ptemp);
-    if (!mc->mds->nelts && !md_stapling_configured(mc, s)) return OK;
+    if (!mc->mds->nelts && !md_mod_ocsp_configured(mc, s)) return OK;
     /* 2. the store; only the serving pass writes to it */
     mc->accounts_checked = apr_hash_make(pconf);
     rv = store_open(mc, s, !dry_run, pconf);
@@ -695,18 +695,18 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD1012: libcurl cannot be initialized");
         return !OK;
     }
-    rv = md_renew_start_watchdog(mc, s, pconf);
+    rv = md_mod_renew_start_watchdog(mc, s, pconf);
     if (rv != APR_SUCCESS) return !OK;
     /* 7. live activation: a thread in every child takes renewed sets into use */
-    md_live_start_watchdog(mc, s, pconf);
-    /* OCSP stapling starts in a hook of its own, after this one (md_stapling_post_config) */
+    md_mod_live_start_watchdog(mc, s, pconf);
+    /* OCSP stapling starts in a hook of its own, after this one (md_mod_ocsp_post_config) */
     return OK;
 }
 
-void md_init_child(apr_pool_t *pchild, server_rec *s)
+void md_mod_init_child(apr_pool_t *pchild, server_rec *s)
 {
-    md_log_install(s);
-    md_renew_child_init(pchild);
+    md_mod_log_install(s);
+    md_mod_renew_child_init(pchild);
 }
 
 /* ---- mod_ssl's certificate hooks --------------------------------------------------- */
@@ -722,15 +722,15 @@ static void served_names_report(const md_t *md, server_rec *s, apr_pool_t *p)
 
 /* With MDActivation live the fallback of an MD without certificate is handed to mod_ssl as
  * the vhost's certificate, not as a fallback: mod_ssl would mark the vhost unavailable until
- * a restart. The 503 is ours then (md_live_unavailable), until the children serve the MD's
+ * a restart. The 503 is ours then (md_mod_live_unavailable), until the children serve the MD's
  * first certificate. */
 static int fallback_as_cert(const md_mod_conf_t *mc, const md_t *md)
 {
     return mc->activation_live && mc->fallback_dir && !md->cert_files->nelts;
 }
 
-int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
-                           apr_array_header_t *key_files)
+int md_mod_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                               apr_array_header_t *key_files)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
     md_t *md = md_mod_vhosts_md_for_server(s);
@@ -759,8 +759,8 @@ int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cer
     return OK;
 }
 
-int md_init_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
-                                    apr_array_header_t *key_files)
+int md_mod_init_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                                        apr_array_header_t *key_files)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
     md_t *md = md_mod_vhosts_md_for_server(s);

@@ -168,7 +168,7 @@ static stapling_entry_t *entry_find(stapling_reg_t *reg, const char *id, apr_siz
     return e;
 }
 
-int md_stapling_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t id_len,
+int md_mod_ocsp_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t id_len,
                          ap_ssl_ocsp_copy_resp *cb, void *userdata)
 {
     stapling_entry_t *e = entry_find(current_reg, id, id_len);
@@ -248,7 +248,7 @@ static void entry_init(stapling_entry_t *e, md_mod_conf_t *mc, server_rec *s, ap
                  e->resp ? md_ocsp_status_name(e->resp->status) : "no");
 }
 
-int md_stapling_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t id_len,
+int md_mod_ocsp_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t id_len,
                       const char *pem)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
@@ -291,7 +291,7 @@ int md_stapling_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t i
 
 /* A certificate gone live in this child: an entry of its own (copies of the certificates
  * in the registry's live pool: the pack they came from may go before the child does). */
-void md_stapling_live_add(server_rec *s, const md_t *md, const md_cert_t *cert,
+void md_mod_ocsp_live_add(server_rec *s, const md_t *md, const md_cert_t *cert,
                           const md_cert_t *issuer)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
@@ -556,14 +556,14 @@ static apr_status_t stapling_child_exit(void *baton)
     return APR_SUCCESS;
 }
 
-void md_stapling_child_init(apr_pool_t *pchild, server_rec *s)
+void md_mod_ocsp_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_pool_pre_cleanup_register(pchild, NULL, stapling_child_exit);
 }
 
 /* ---- start ------------------------------------------------------------------------- */
 
-int md_stapling_configured(const md_mod_conf_t *mc, server_rec *s)
+int md_mod_ocsp_configured(const md_mod_conf_t *mc, server_rec *s)
 {
     int i;
 
@@ -611,7 +611,7 @@ static apr_status_t stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t 
 
     /* 1. the must-staple check holds with or without our stapling */
     must_staple_check(mc, s, p);
-    if (!md_stapling_configured(mc, s) || !mc->store) return APR_SUCCESS;
+    if (!md_mod_ocsp_configured(mc, s) || !mc->store) return APR_SUCCESS;
     /* 2. responses nobody wrote for MDStaplingKeepResponse and no longer valid go */
     removed = md_ocsp_prune(mc->store, mc->staple_keep_response, apr_time_now(), p);
     if (removed) {
@@ -639,12 +639,12 @@ static apr_status_t stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t 
     return rv;
 }
 
-/* The serving pass, after md_init_post_config merged and synced the MDs and before mod_ssl
+/* The serving pass, after md_mod_init_post_config merged and synced the MDs and before mod_ssl
  * primes the certificates: the must-staple check, old responses pruned, the OCSP watchdog. */
-int md_stapling_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+int md_mod_ocsp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
 
-    if (is_dry_run() || (!mc->mds->nelts && !md_stapling_configured(mc, s))) return OK;
+    if (is_dry_run() || (!mc->mds->nelts && !md_mod_ocsp_configured(mc, s))) return OK;
     return stapling_start(mc, s, pconf) == APR_SUCCESS ? OK : !OK;
 }

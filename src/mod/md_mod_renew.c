@@ -63,7 +63,7 @@ typedef struct {
     int cursor;                       /* where the next dispatch looks first */
 } md_renew_wd_t;
 
-/* This generation's watchdog, for the child's exit (md_renew_child_init); NULL if none. */
+/* This generation's watchdog, for the child's exit (md_mod_renew_child_init); NULL if none. */
 static md_renew_wd_t *renew_wd;
 
 typedef struct md_renew_task_t {
@@ -433,7 +433,7 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
             renewed = 1;
             job->next_run = 0;
             job->notified_renewed = 0;
-            md_live_note_staged(wd->mc, p);   /* every child looks at it (MDActivation live) */
+            md_mod_live_note_staged(wd->mc, p);   /* every child looks at it (MDActivation live) */
             staged_ready(wd, w, job, p);
         }
         else saved = renew_failed(wd, md, job, result, p);
@@ -629,7 +629,7 @@ static apr_status_t renew_child_exit(void *baton)
     return APR_SUCCESS;
 }
 
-void md_renew_child_init(apr_pool_t *pchild)
+void md_mod_renew_child_init(apr_pool_t *pchild)
 {
     apr_pool_pre_cleanup_register(pchild, NULL, renew_child_exit);
 }
@@ -681,7 +681,7 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
     }
 }
 
-apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
+apr_status_t md_mod_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
@@ -729,7 +729,7 @@ static int in_window(const md_mod_conf_t *mc, apr_time_t now)
 /* mpm's monitor hook, in the parent, about once a second. The marker's time says when
  * the sets may go live; waiting until it has been quiet for a few seconds coalesces
  * renewals that finish close together into one restart. */
-int md_renew_monitor(apr_pool_t *p, server_rec *s)
+int md_mod_renew_monitor(apr_pool_t *p, server_rec *s)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
     const char *text;

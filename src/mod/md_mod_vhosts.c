@@ -15,8 +15,8 @@ struct md_vhost_index_t {
     apr_hash_t *position;       /* server_rec* -> its place in the configuration */
 };
 
-md_vhost_index_t *md_vhost_index_make(server_rec *base, int with_base, int servernames_only,
-                                      apr_pool_t *p)
+md_vhost_index_t *md_mod_vhosts_index_make(server_rec *base, int with_base, int servernames_only,
+                                           apr_pool_t *p)
 {
     md_vhost_index_t *idx = apr_palloc(p, sizeof(*idx));
     server_rec *s;
@@ -56,7 +56,7 @@ static int by_position(const void *a, const void *b)
     return (pa > pb) - (pa < pb);
 }
 
-apr_array_header_t *md_vhost_index_find(const md_vhost_index_t *idx, const md_t *md, apr_pool_t *p)
+apr_array_header_t *md_mod_vhosts_index_find(const md_vhost_index_t *idx, const md_t *md, apr_pool_t *p)
 {
     apr_array_header_t *found = apr_array_make(p, 2, sizeof(server_rec *));
     apr_hash_t *seen = apr_hash_make(p);
