@@ -404,7 +404,8 @@ static void log_success(stapling_wd_t *wd, stapling_entry_t *e, const md_ocsp_re
                      ? "; a new certificate is ordered now" : "");
         if (managed && resp->status == MD_OCSP_REVOKED) {
             md_request_add(wd->mc->store, e->name, apr_psprintf(p, "the OCSP responder says "
-                             "certificate %s is revoked", e->serial), p);
+                                                                "certificate %s is revoked",
+                                                                e->serial), p);
         }
     }
 }

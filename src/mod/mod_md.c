@@ -36,9 +36,9 @@ static void md_register_hooks(apr_pool_t *p)
     ap_hook_protocol_switch(md_mod_challenge_protocol_switch, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_ssl_answer_challenge(md_mod_challenge_answer_tlsalpn01, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_process_connection(md_mod_challenge_process_connection, NULL, NULL, APR_HOOK_FIRST);
-    /* OCSP stapling (md_mod_ocsp.c): mod_ssl primes certificates, we hand out responses */
-    /* after md_mod_init_post_config (the MDs synced), before mod_ssl primes; its child
-     * cleanup registered after the renewal's, so it runs first */
+    /* OCSP stapling (md_mod_ocsp.c): started after md_mod_init_post_config (the MDs synced)
+     * and before mod_ssl primes the certificates; we hand out the responses. Its child
+     * cleanup is registered after the renewal's, so it runs first. */
     ap_hook_post_config(md_mod_ocsp_post_config, NULL, before_ssl, APR_HOOK_MIDDLE + 1);
     ap_hook_child_init(md_mod_ocsp_child_init, NULL, NULL, APR_HOOK_MIDDLE + 1);
     ap_hook_ssl_ocsp_prime_hook(md_mod_ocsp_prime, NULL, NULL, APR_HOOK_MIDDLE);
