@@ -13,6 +13,7 @@
 #include <unixd.h>
 
 #include "md_mod.h"
+#include "md_chall.h"
 #include "md_names.h"
 #include "md_log.h"
 #include "md_job.h"
@@ -109,18 +110,9 @@ static int listening_on(int port)
  * the listeners and the Protocols of the MD's vhosts allow. */
 static apr_array_header_t *challenge_types(const md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
 {
-    apr_array_header_t *types = apr_array_make(p, 3, sizeof(const char *));
-
-    if (md->ca_challenges->nelts) return md->ca_challenges;
-    if (mc->local_443 > 0 && listening_on(mc->local_443) && md->acme_tls_1_names->nelts) {
-        APR_ARRAY_PUSH(types, const char *) = "tls-alpn-01";
-    }
-    if (mc->local_80 > 0 && listening_on(mc->local_80)) {
-        APR_ARRAY_PUSH(types, const char *) = "http-01";
-    }
-    /* dns-01 whenever a program can set the TXT records; the only one for wildcards */
-    if (md->dns01_cmd) APR_ARRAY_PUSH(types, const char *) = "dns-01";
-    return types;
+    return md_chall_usable(md, mc->local_443 > 0 && listening_on(mc->local_443)
+                                   && md->acme_tls_1_names->nelts,
+                           mc->local_80 > 0 && listening_on(mc->local_80), p);
 }
 
 /* ---- the store ------------------------------------------------------------------ */
