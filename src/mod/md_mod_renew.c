@@ -38,7 +38,6 @@ APLOG_USE_MODULE(md);
 
 #define MD_RENEW_WATCHDOG "_md_renew_"
 #define MD_RENEW_TICK apr_time_from_msec(200)
-#define MD_RESTART_MARKER ".restart-wanted"
 #define MD_RESTART_SETTLE apr_time_from_sec(5)
 #define MD_RENEW_EXIT_WAIT_MS 30000   /* a worker may be running a program, see MDProgramTimeout */
 #define MD_RENEW_LEND_MIN apr_time_from_sec(1)  /* a wait this long lends the slot... */
@@ -253,7 +252,7 @@ static void staged_ready(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_po
     }
     if (!wd->mc->restart_auto) return;
     text = md_time_print(activate_at(wd, w, p), p);
-    md_store_save_text(wd->mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, text, p);
+    md_store_save_text(wd->mc->store, MD_SG_STAGING, NULL, MD_FN_RESTART_WANTED, text, p);
 }
 
 /* When to look at the MD again, given what happened (md_renew_next_check). */
@@ -738,15 +737,15 @@ int md_mod_renew_monitor(apr_pool_t *p, server_rec *s)
 
     if (!mc->restart_auto || !mc->store) return DECLINED;
     /* the children's marker, read as one (md_store: no link followed, no FIFO waited on) */
-    if (md_store_info(&info, mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, p) != APR_SUCCESS) {
+    if (md_store_info(&info, mc->store, MD_SG_STAGING, NULL, MD_FN_RESTART_WANTED, p) != APR_SUCCESS) {
         return DECLINED;
     }
     if (info.mtime + MD_RESTART_SETTLE > now || !in_window(mc, now)) return DECLINED;
-    if (md_store_load_text(&text, mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, p) == APR_SUCCESS
+    if (md_store_load_text(&text, mc->store, MD_SG_STAGING, NULL, MD_FN_RESTART_WANTED, p) == APR_SUCCESS
         && md_time_parse(text) > now) {
         return DECLINED;
     }
-    md_store_remove(mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, p);
+    md_store_remove(mc->store, MD_SG_STAGING, NULL, MD_FN_RESTART_WANTED, p);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1108: renewed certificates are ready: "
                  "restarting gracefully to put them in use (MDActivationRestart on)");
     raise(AP_SIG_GRACEFUL);
