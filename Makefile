@@ -53,9 +53,9 @@ MOD_OBJ    := $(MOD_SRC:%.c=$(B)/%.o)
 CLI_OBJ    := $(CLI_SRC:%.c=$(B)/%.o)
 UNIT_OBJ   := $(UNIT_SRC:%.c=$(B)/%.o)
 
-.PHONY: deb all test asan-test asan-module asan-integration integration check install lint clean \
+.PHONY: deb all test asan-test asan-module asan-integration integration check install lint lint-exports clean \
         fuzz fuzz-ci fuzz-build fuzz-bins fault-module
-all: lint $(B)/libmdcore.a $(B)/mod_md.so $(B)/mdctl
+all: lint $(B)/libmdcore.a $(B)/mod_md.so $(B)/mdctl lint-exports
 
 $(B)/%.o: %.c $(wildcard src/core/*.h src/core/acme/*.h src/mod/*.h test/unit/*.h)
 	@mkdir -p $(dir $@)
@@ -77,7 +77,8 @@ $(B)/unit-tests: $(UNIT_OBJ) $(B)/libmdcore.a
 	$(CC) $(SAN) -o $@ $(UNIT_OBJ) $(B)/libmdcore.a $(DEP_LIBS) $(shell $(PKG_CONFIG) --libs check)
 
 # Style gate: the core never includes an httpd header; banned functions stay out; every
-# log id (MDnnnn) names one message.
+# log id (MDnnnn) names one message; lines of at most 120 characters; the licence line;
+# exports by their file's prefix (scripts/lint-exports.sh, once objects exist).
 lint:
 	@! grep -nE '#include *[<"](httpd|http_[a-z_]+|ap_[a-z_]+|mod_[a-z_]+|util_[a-z_]+)\.h' \
 	   src/core/*.[ch] src/core/acme/*.[ch] 2>/dev/null \
@@ -90,10 +91,18 @@ lint:
 	   || { echo "error: log ids used by more than one message:" $$dups; exit 1; }
 	@long=$$(awk 'length > 120 { print FILENAME ":" FNR }' src/*/*.[ch] src/core/acme/*.[ch]); \
 	   [ -z "$$long" ] || { echo "error: source lines over 120 characters:" $$long; exit 1; }
-	@missing=$$(for f in $$(git ls-files 2>/dev/null | grep -E '\.(c|h|py|sh)$$' \
+	@missing=$$(for f in $$(git ls-files 2>/dev/null \
+	   | grep -E '\.(c|h|py|sh|map|ini)$$|(^|/)(Makefile|rules|run)$$' \
 	   | grep -v '^test/fuzz/corpus/'); do [ ! -f "$$f" ] || head -3 "$$f" \
 	   | grep -q 'SPDX-License-Identifier: Apache-2.0' || echo "$$f"; done); [ -z "$$missing" ] \
 	   || { echo "error: files without the licence line (see LICENSE):" $$missing; exit 1; }
+	@scripts/lint-exports.sh $(B)
+
+# The exports of the objects (scripts/lint-exports.sh): a glue file's own prefix only
+# (md_mod_<x>_* in md_mod_<x>.c), and no core export that only its own file uses. make
+# lint checks the objects there are; the build checks them once they are made.
+lint-exports: $(CORE_OBJ) $(MOD_OBJ) $(CLI_OBJ)
+	@scripts/lint-exports.sh $(B)
 
 test: $(B)/unit-tests
 	$(B)/unit-tests

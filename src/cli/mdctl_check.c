@@ -13,6 +13,7 @@
 #include <unistd.h>
 #include <apr_strings.h>
 
+#include "md_chall.h"
 #include "md_json_keys.h"
 #include "md_preflight.h"
 #include "md_util.h"
@@ -80,19 +81,14 @@ static void conf_preflight(int *poff, apr_array_header_t *caa, const mdctl_where
  * dns-01 with a program), as the server decides at start. */
 static apr_array_header_t *chall_types(const mdctl_t *ctl, md_t *md, apr_pool_t *p)
 {
-    apr_array_header_t *types = apr_array_make(p, 3, sizeof(const char *));
     apr_array_header_t *alpn = NULL;
     md_json_t *json;
 
     if (ctl->where->dns01) md->dns01_cmd = "(MDChallengeDns01)";
-    if (md->ca_challenges->nelts) return md->ca_challenges;
     if (md_store_load_json(&json, ctl->store, MD_SG_DOMAINS, md->name, MD_FN_MD, p) == APR_SUCCESS) {
         alpn = md_json_getsa(json, p, MD_KEY_PROTO, "acme-tls/1", NULL);
     }
-    if (alpn && alpn->nelts) APR_ARRAY_PUSH(types, const char *) = "tls-alpn-01";
-    if (ctl->where->local_80 > 0) APR_ARRAY_PUSH(types, const char *) = "http-01";
-    if (md->dns01_cmd) APR_ARRAY_PUSH(types, const char *) = "dns-01";
-    return types;
+    return md_chall_usable(md, alpn && alpn->nelts, ctl->where->local_80 > 0, p);
 }
 
 /* Probe tokens are written as the owner of challenges/ (the server's children answer

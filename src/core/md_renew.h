@@ -1,42 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
-/* Renewal of one MD: from nothing to a complete staged set (staging/<md>/), and the
- * pure decisions around it (when to renew, how long to back off). */
+/* Renewal of one MD without the CA: whether a staged set (staging/<md>/) is complete and
+ * fit to go live, and the pure decisions (when to renew, how long to back off). The
+ * work with the CA is md_acme_drive.h. */
 #ifndef md_renew_h
 #define md_renew_h
 
 #include "md.h"
-#include "md_http.h"
-#include "md_result.h"
 #include "md_store.h"
-#include "md_acme.h"
-
-/* Called at points the operator's programs may veto ("challenge-setup:<type>:<name>").
- * A status other than APR_SUCCESS stops the renewal. */
-typedef apr_status_t md_renew_event_fn(void *baton, const char *event, md_result_t *result);
-
-typedef struct {
-    md_store_t *store;
-    const md_t *md;
-    md_http_t *http;
-    const apr_array_header_t *challenge_types;  /* usable types, in preference order */
-    md_result_t *result;
-    struct apr_thread_mutex_t *acct_lock;       /* serializes finding/creating accounts */
-    struct md_acme_acct_trust_t *accounts_trust; /* md_acme_acct_req_t.trust */
-    md_renew_event_fn *on_event;
-    void *event_baton;
-    md_acme_wait_fn *wait;                      /* md_acme_t.wait: NULL sleeps */
-    void *wait_baton;
-    /* zero is the default for each of these */
-    int dns01_version;                          /* MDChallengeDns01Version: 1 or 2 */
-    apr_interval_time_t dns01_timeout;          /* per run of the dns-01 program */
-    apr_interval_time_t dns01_wait;             /* DNS propagation wait after dns-01 setups */
-    int replace_staged;                         /* renew the key specs staged already, too
-                                                 * (their set is served live and is due) */
-} md_renew_ctx_t;
-
-/* Obtain a certificate for every key spec of the MD that has none staged yet, and stage
- * it with its key and the MD's md.json. Failures are recorded in ctx->result. */
-apr_status_t md_renew_run(md_renew_ctx_t *ctx, apr_pool_t *p);
 
 /* Is the set in group (staging/, or its copy in tmp/ at activation) complete and fit to
  * go live? APR_ENOENT when something is missing; APR_SUCCESS when each key spec has its
@@ -50,6 +20,8 @@ apr_status_t md_renew_set_check(const char **preason, md_store_t *store, md_stor
 apr_status_t md_renew_chain_check(const char **preason, md_store_t *store, const md_t *md,
                                   int spec_index, const md_pkey_t *key,
                                   const apr_array_header_t *chain, apr_pool_t *p);
+/* The key spec's certificate and key are staged in staging/ and pass the check. */
+int md_renew_spec_staged(md_store_t *store, const md_t *md, int spec_index, apr_pool_t *p);
 /* md_renew_set_check() passes on staging/. */
 int md_renew_staging_complete(md_store_t *store, const md_t *md, apr_pool_t *p);
 /* The aspects of a complete staged set to activate: md.json, job.json, keys, certs. */

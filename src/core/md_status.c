@@ -40,6 +40,17 @@ static md_json_t *cert_json(const md_cert_facts_t *facts, apr_pool_t *p)
     return j;
 }
 
+/* The "ocsp" member of a served certificate (status, valid{from,until}) for a response. */
+static md_json_t *ocsp_json(const md_ocsp_resp_t *resp, apr_pool_t *p)
+{
+    md_json_t *j = md_json_create(p);
+
+    md_json_sets(md_ocsp_status_name(resp->status), j, MD_KEY_STATUS, NULL);
+    md_json_sets(md_time_print(resp->valid_from, p), j, MD_KEY_VALID, MD_KEY_FROM, NULL);
+    md_json_sets(md_time_print(resp->valid_until, p), j, MD_KEY_VALID, MD_KEY_UNTIL, NULL);
+    return j;
+}
+
 /* The OCSP status of a served certificate for its "ocsp" member, in today's format
  * (status good|revoked|unknown, valid{from,until}), from the response stapling keeps in
  * ocsp/<md>/; NULL while there is none. */
@@ -52,17 +63,7 @@ static md_json_t *cert_ocsp_json(const md_t *md, const md_served_t *served, md_s
         || md_ocsp_resp_load(&resp, store, md->name, served->ocsp_file, p) != APR_SUCCESS) {
         return NULL;
     }
-    return md_status_ocsp_json(resp, p);
-}
-
-md_json_t *md_status_ocsp_json(const md_ocsp_resp_t *resp, apr_pool_t *p)
-{
-    md_json_t *j = md_json_create(p);
-
-    md_json_sets(md_ocsp_status_name(resp->status), j, MD_KEY_STATUS, NULL);
-    md_json_sets(md_time_print(resp->valid_from, p), j, MD_KEY_VALID, MD_KEY_FROM, NULL);
-    md_json_sets(md_time_print(resp->valid_until, p), j, MD_KEY_VALID, MD_KEY_UNTIL, NULL);
-    return j;
+    return ocsp_json(resp, p);
 }
 
 int md_status_ocsp_refresh(md_json_t *mdj, const char *sha256_hex, const md_ocsp_resp_t *resp,
@@ -77,7 +78,7 @@ int md_status_ocsp_refresh(md_json_t *mdj, const char *sha256_hex, const md_ocsp
         certj = md_json_getj(mdj, MD_KEY_CERT, APR_ARRAY_IDX(names, i, const char *), NULL);
         fp = certj ? md_json_gets(certj, MD_KEY_SHA256_FINGERPRINT, NULL) : NULL;
         if (fp && !strcasecmp(fp, sha256_hex)) {
-            md_json_setj(md_status_ocsp_json(resp, p), certj, MD_KEY_OCSP, NULL);
+            md_json_setj(ocsp_json(resp, p), certj, MD_KEY_OCSP, NULL);
             return 1;
         }
     }

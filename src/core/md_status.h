@@ -32,8 +32,6 @@ apr_status_t md_status_md_json(md_json_t **pjson, const md_t *md, md_store_t *st
  * reason, last-renewal) from staging/<md>/: what the unprivileged watchdog can read. */
 void md_status_renewal_refresh(md_json_t *mdj, const md_t *md, md_store_t *store,
                                int with_log, apr_pool_t *p);
-/* The "ocsp" member of a served certificate (status, valid{from,until}) for a response. */
-md_json_t *md_status_ocsp_json(const md_ocsp_resp_t *resp, apr_pool_t *p);
 /* The "ocsp" member of the certificate in an MD's status JSON whose SHA-256 fingerprint
  * is sha256_hex set from resp; 0 when no certificate there has that fingerprint. */
 int md_status_ocsp_refresh(md_json_t *mdj, const char *sha256_hex, const md_ocsp_resp_t *resp,

@@ -126,6 +126,17 @@ md_srv_conf_t *md_config_get(server_rec *s)
     return ap_get_module_config(s->module_config, &md_module);
 }
 
+md_event_conf_t *md_config_event_conf(const md_mod_conf_t *mc, apr_pool_t *p)
+{
+    md_event_conf_t *ev = apr_pcalloc(p, sizeof(*ev));
+
+    ev->message_cmd = mc->message_cmd;
+    ev->notify_cmd = mc->notify_cmd;
+    ev->timeout = mc->program_timeout;
+    ev->store_dir = mc->store ? md_store_base(mc->store) : NULL;
+    return ev;
+}
+
 static md_settings_t *settings_for(cmd_parms *cmd)
 {
     return section_md ? &section_md->settings : &md_config_get(cmd->server)->settings;

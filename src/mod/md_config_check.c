@@ -87,7 +87,7 @@ void md_config_report_names(const md_t *md, server_rec *vs, server_rec *base, in
 static void usage_report(const md_mod_conf_t *mc, const md_vhost_index_t *vhosts, const md_t *md,
                          server_rec *base, apr_pool_t *p)
 {
-    apr_array_header_t *servers = md_vhost_index_find(vhosts, md, p);
+    apr_array_header_t *servers = md_mod_vhosts_index_find(vhosts, md, p);
     int i, used = servers->nelts > 0;
 
     for (i = 0; ap_state_query(AP_SQ_RUN_MODE) == AP_SQ_RM_CONFIG_TEST && i < servers->nelts; ++i) {
@@ -112,7 +112,7 @@ static void usage_reports(server_rec *s, apr_pool_t *p)
 
     apr_pool_create(&scratch, p);
     apr_pool_create(&pmd, scratch);
-    vhosts = md_vhost_index_make(s, mc->base_server, mc->match_servernames_only, scratch);
+    vhosts = md_mod_vhosts_index_make(s, mc->base_server, mc->match_servernames_only, scratch);
     for (i = 0; i < mc->conf_mds->nelts; ++i) {
         md_conf_md_t *cm = APR_ARRAY_IDX(mc->conf_mds, i, md_conf_md_t *);
         md_t *md;

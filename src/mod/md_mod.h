@@ -19,8 +19,8 @@
 extern module AP_MODULE_DECLARE_DATA md_module;
 
 /* Settings that may be given globally, per vhost, or inside <MDomain>. Every field
- * starts unset (NULL / -1); md_settings_merge() fills in the more general scope, and
- * md_config_defaults() the module's defaults. */
+ * starts unset (NULL / -1); md_config_merge_srv() fills in the more general scope, and
+ * md_config_apply() gives an MD its settings and then the module's defaults. */
 typedef struct {
     apr_array_header_t *ca_urls;
     const char *ca_agreement;
@@ -118,6 +118,8 @@ typedef struct {
 } md_srv_conf_t;
 
 md_srv_conf_t *md_config_get(server_rec *s);
+/* MDMessageCmd, MDNotifyCmd and their timeout, for md_event_raise(). */
+md_event_conf_t *md_config_event_conf(const md_mod_conf_t *mc, apr_pool_t *p);
 /* The account contact for an email address (MDContactEmail, ServerAdmin): "mailto:" added
  * unless it is there already; NULL when it is no address. */
 const char *md_config_contact_uri(const char *address, apr_pool_t *p);
@@ -137,71 +139,68 @@ void md_config_report_names(const md_t *md, server_rec *vs, server_rec *base, in
 
 /* The vhosts an MD covers, through an index of their names (md_mod_vhosts.c). */
 typedef struct md_vhost_index_t md_vhost_index_t;
-md_vhost_index_t *md_vhost_index_make(server_rec *base, int with_base, int servernames_only,
-                                      apr_pool_t *p);
-apr_array_header_t *md_vhost_index_find(const md_vhost_index_t *idx, const md_t *md, apr_pool_t *p);
+md_vhost_index_t *md_mod_vhosts_index_make(server_rec *base, int with_base, int servernames_only,
+                                           apr_pool_t *p);
+apr_array_header_t *md_mod_vhosts_index_find(const md_vhost_index_t *idx, const md_t *md, apr_pool_t *p);
+/* The MD a server record belongs to, or NULL. */
+md_t *md_mod_vhosts_md_for_server(server_rec *s);
 
 /* Hooks, by file. */
-int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
-void md_init_child(apr_pool_t *pchild, server_rec *s);
-int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
-                           apr_array_header_t *key_files);
-int md_init_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
-                                    apr_array_header_t *key_files);
-/* The MD a server record belongs to, or NULL. */
-md_t *md_init_md_for_server(server_rec *s);
+int md_mod_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+void md_mod_init_child(apr_pool_t *pchild, server_rec *s);
+int md_mod_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                               apr_array_header_t *key_files);
+int md_mod_init_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                                        apr_array_header_t *key_files);
 
-apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
+apr_status_t md_mod_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
 /* The parent's monitor: a graceful restart once a child marked renewed sets ready. */
-int md_renew_monitor(apr_pool_t *p, server_rec *s);
+int md_mod_renew_monitor(apr_pool_t *p, server_rec *s);
 /* In each child: stop the renewal workers before the child's exit cleans up. */
-void md_renew_child_init(apr_pool_t *pchild);
-/* Ask the renewal watchdog (in whatever child it runs) to renew an MD now, saying why. */
-apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, const char *why,
-                              apr_pool_t *p);
-md_event_conf_t *md_renew_event_conf(md_mod_conf_t *mc, apr_pool_t *p);
+void md_mod_renew_child_init(apr_pool_t *pchild);
 
 /* Live activation (md_mod_live.c, docs/directives/MDActivation.md): renewed sets served by
  * every child without a restart. */
-int md_live_init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx);
-int md_live_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
-apr_status_t md_live_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
+int md_mod_live_init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx);
+int md_mod_live_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
+apr_status_t md_mod_live_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
 /* The renewal watchdog staged a set: the children look at staging/ again. */
-void md_live_note_staged(md_mod_conf_t *mc, apr_pool_t *p);
+void md_mod_live_note_staged(md_mod_conf_t *mc, apr_pool_t *p);
 /* What every running child serves live, read from their files once per status request
  * (NULL: no child serves anything live); and an MD's "live" status member from it: the
  * newest serial, since when, whether all children serve it, each child (NULL: every
  * child serves what the last start loaded). */
 typedef struct md_live_view_t md_live_view_t;
-md_live_view_t *md_live_view_load(apr_pool_t *p);
-md_json_t *md_live_status(const md_live_view_t *view, const char *name, apr_pool_t *p);
+md_live_view_t *md_mod_live_view_load(apr_pool_t *p);
+md_json_t *md_mod_live_status(const md_live_view_t *view, const char *name, apr_pool_t *p);
 /* 503 on an MD's SSL vhost while it has no certificate and none is served live. */
-int md_live_unavailable(request_rec *r);
+int md_mod_live_unavailable(request_rec *r);
 
 /* OCSP stapling (md_mod_ocsp.c, docs/ocsp.md). */
-int md_stapling_configured(const md_mod_conf_t *mc, server_rec *s);
-/* Serving pass: must-staple check, pruning of old responses, the OCSP watchdog. */
-apr_status_t md_stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
+int md_mod_ocsp_configured(const md_mod_conf_t *mc, server_rec *s);
+/* Serving pass, after md_mod_init_post_config: must-staple check, pruning of old responses,
+ * the OCSP watchdog. */
+int md_mod_ocsp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 /* In each child: abort requests to OCSP responders at the child's exit. */
-void md_stapling_child_init(apr_pool_t *pchild);
-int md_stapling_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t id_len,
+void md_mod_ocsp_child_init(apr_pool_t *pchild, server_rec *s);
+int md_mod_ocsp_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t id_len,
                       const char *pem);
 /* A certificate that went live in this child (md_mod_live.c): stapled from now on, its
  * response fetched by the OCSP watchdog when it runs in this child. */
-void md_stapling_live_add(server_rec *s, const md_t *md, const md_cert_t *cert,
+void md_mod_ocsp_live_add(server_rec *s, const md_t *md, const md_cert_t *cert,
                           const md_cert_t *issuer);
-int md_stapling_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t id_len,
+int md_mod_ocsp_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t id_len,
                          ap_ssl_ocsp_copy_resp *cb, void *userdata);
 
-int md_chall_http01_handler(request_rec *r, int lookup);
-int md_chall_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
-                              const apr_array_header_t *offers, apr_array_header_t *proposals);
-int md_chall_protocol_switch(conn_rec *c, request_rec *r, server_rec *s, const char *protocol);
-int md_chall_answer_tlsalpn01(conn_rec *c, const char *server_name, const char **pcert_pem,
-                              const char **pkey_pem);
-int md_chall_process_connection(conn_rec *c);
+int md_mod_challenge_http01_handler(request_rec *r, int lookup);
+int md_mod_challenge_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
+                                      const apr_array_header_t *offers, apr_array_header_t *proposals);
+int md_mod_challenge_protocol_switch(conn_rec *c, request_rec *r, server_rec *s, const char *protocol);
+int md_mod_challenge_answer_tlsalpn01(conn_rec *c, const char *server_name, const char **pcert_pem,
+                                      const char **pkey_pem);
+int md_mod_challenge_process_connection(conn_rec *c);
 
-int md_https_require(request_rec *r);
+int md_mod_https_require(request_rec *r);
 
 /* Status outputs (md_mod_status.c, md_mod_server_status.c, md_mod_metrics.c). The
  * status directory, in DefaultRuntimeDir, is the children's: the snapshot and, with
@@ -210,12 +209,12 @@ int md_https_require(request_rec *r);
 int md_mod_status_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s);
 int md_mod_status_handler(request_rec *r);
 int md_mod_status_cert_status(request_rec *r);
-int md_srvstatus_hook(request_rec *r, int flags);
-int md_metrics_handler(request_rec *r);
+int md_mod_server_status_hook(request_rec *r, int flags);
+int md_mod_metrics_handler(request_rec *r);
 /* The current status view for a request (released with the request), or NULL. */
 struct md_status_view_t;
 const struct md_status_view_t *md_mod_status_view(request_rec *r);
 
-void md_log_install(server_rec *s);
+void md_mod_log_install(server_rec *s);
 
 #endif

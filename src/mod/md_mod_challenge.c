@@ -42,7 +42,7 @@ static int host_valid(const char *host)
     return host && *host && !strchr(host, '/') && strcmp(host, ".") && strcmp(host, "..");
 }
 
-int md_chall_http01_handler(request_rec *r, int lookup)
+int md_mod_challenge_http01_handler(request_rec *r, int lookup)
 {
     md_mod_conf_t *mc = mod_conf(r->server);
     const char *path = r->parsed_uri.path, *token, *authz, *host = r->hostname;
@@ -74,8 +74,8 @@ int md_chall_http01_handler(request_rec *r, int lookup)
 
 typedef struct { int acme_tls_1; } md_conn_ctx_t;
 
-int md_chall_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
-                              const apr_array_header_t *offers, apr_array_header_t *proposals)
+int md_mod_challenge_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
+                                      const apr_array_header_t *offers, apr_array_header_t *proposals)
 {
     if (r || !offers || !ap_ssl_conn_is_ssl(c)) return DECLINED;
     if (md_array_str_index(offers, ACME_TLS_1, 1) < 0) return DECLINED;
@@ -83,7 +83,7 @@ int md_chall_protocol_propose(conn_rec *c, request_rec *r, server_rec *s,
     return OK;
 }
 
-int md_chall_protocol_switch(conn_rec *c, request_rec *r, server_rec *s, const char *protocol)
+int md_mod_challenge_protocol_switch(conn_rec *c, request_rec *r, server_rec *s, const char *protocol)
 {
     md_conn_ctx_t *ctx;
 
@@ -94,8 +94,8 @@ int md_chall_protocol_switch(conn_rec *c, request_rec *r, server_rec *s, const c
     return DONE;
 }
 
-int md_chall_answer_tlsalpn01(conn_rec *c, const char *server_name, const char **pcert_pem,
-                              const char **pkey_pem)
+int md_mod_challenge_answer_tlsalpn01(conn_rec *c, const char *server_name, const char **pcert_pem,
+                                      const char **pkey_pem)
 {
     md_conn_ctx_t *ctx = ap_get_module_config(c->conn_config, &md_module);
     md_mod_conf_t *mc = mod_conf(c->base_server);
@@ -120,7 +120,7 @@ int md_chall_answer_tlsalpn01(conn_rec *c, const char *server_name, const char *
 }
 
 /* An acme-tls/1 connection carries no requests: close it once the handshake is done. */
-int md_chall_process_connection(conn_rec *c)
+int md_mod_challenge_process_connection(conn_rec *c)
 {
     md_conn_ctx_t *ctx = ap_get_module_config(c->conn_config, &md_module);
 

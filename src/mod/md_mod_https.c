@@ -48,7 +48,7 @@ static int is_acme_challenge(request_rec *r)
     return !strncmp(path, MD_ACME_CHALLENGE_PREFIX, strlen(MD_ACME_CHALLENGE_PREFIX));
 }
 
-int md_https_require(request_rec *r)
+int md_mod_https_require(request_rec *r)
 {
     md_t *md;
     int permanent, safe;

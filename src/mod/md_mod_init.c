@@ -13,12 +13,14 @@
 #include <unixd.h>
 
 #include "md_mod.h"
+#include "md_chall.h"
 #include "md_names.h"
 #include "md_log.h"
 #include "md_job.h"
 #include "md_json_keys.h"
 #include "md_ocsp.h"
 #include "md_renew.h"
+#include "md_state.h"
 #include "md_status.h"
 #include "md_util.h"
 #include "md_time.h"
@@ -27,7 +29,6 @@ APLOG_USE_MODULE(md);
 
 #define FALLBACK_VALIDITY apr_time_from_sec(30 * 24 * 60 * 60)
 
-static md_mod_conf_t *current_mc;  /* this configuration cycle's, for the mod_ssl hooks */
 
 /* ---- merging the configuration ---------------------------------------------------- */
 
@@ -45,7 +46,7 @@ static void server_names_add(md_t *md, server_rec *s, apr_array_header_t *into)
 static void md_link_vhosts(const md_vhost_index_t *vhosts, md_t *md, server_rec *base,
                            apr_pool_t *p, apr_pool_t *ptemp)
 {
-    apr_array_header_t *servers = md_vhost_index_find(vhosts, md, ptemp);
+    apr_array_header_t *servers = md_mod_vhosts_index_find(vhosts, md, ptemp);
     const char *contact;
     server_rec *s;
     int i;
@@ -76,7 +77,7 @@ static void mds_merge(md_mod_conf_t *mc, server_rec *base, apr_pool_t *p, apr_po
 
     apr_pool_create(&scratch, ptemp);
     /* the base server only with MDBaseServer on */
-    vhosts = md_vhost_index_make(base, mc->base_server, mc->match_servernames_only, scratch);
+    vhosts = md_mod_vhosts_index_make(base, mc->base_server, mc->match_servernames_only, scratch);
 
     apr_array_clear(mc->mds);
     mc->md_names = md_names_make(p);
@@ -109,134 +110,12 @@ static int listening_on(int port)
  * the listeners and the Protocols of the MD's vhosts allow. */
 static apr_array_header_t *challenge_types(const md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
 {
-    apr_array_header_t *types = apr_array_make(p, 3, sizeof(const char *));
-
-    if (md->ca_challenges->nelts) return md->ca_challenges;
-    if (mc->local_443 > 0 && listening_on(mc->local_443) && md->acme_tls_1_names->nelts) {
-        APR_ARRAY_PUSH(types, const char *) = "tls-alpn-01";
-    }
-    if (mc->local_80 > 0 && listening_on(mc->local_80)) {
-        APR_ARRAY_PUSH(types, const char *) = "http-01";
-    }
-    /* dns-01 whenever a program can set the TXT records; the only one for wildcards */
-    if (md->dns01_cmd) APR_ARRAY_PUSH(types, const char *) = "dns-01";
-    return types;
+    return md_chall_usable(md, mc->local_443 > 0 && listening_on(mc->local_443)
+                                   && md->acme_tls_1_names->nelts,
+                           mc->local_80 > 0 && listening_on(mc->local_80), p);
 }
 
 /* ---- the store ------------------------------------------------------------------ */
-
-/* Is a served file there but unusable? Then it is reported (with its path, in the log
- * and the status): the MD falls back to a new certificate instead of handing mod_ssl a
- * file it would stop the server for. */
-static int served_file_ok(md_store_t *store, md_t *md, const char *file, apr_status_t rv,
-                          apr_pool_t *p)
-{
-    if (rv == APR_SUCCESS) return 1;
-    if (!APR_STATUS_IS_ENOENT(rv)) {
-        md_store_damage_report(store, MD_SG_DOMAINS, md->name, file, "not usable by mod_ssl", p);
-        md_store_damage_note(store, MD_SG_DOMAINS, md->name, file,
-                             "not served; the MD gets a new certificate", p);
-    }
-    return 0;
-}
-
-/* Is the text whole PEM of the kind: blocks whose armour names it ("CERTIFICATE",
- * "PRIVATE KEY"), each BEGIN with its END, and nothing cut off after the last one? */
-static int pem_whole(const char *pem, const char *kind)
-{
-    const char *begin, *line_end, *end, *close = pem;
-    int blocks = 0;
-
-    for (begin = strstr(pem, "-----BEGIN "); begin; begin = strstr(close, "-----BEGIN ")) {
-        line_end = strchr(begin, '\n');
-        if (!line_end || !strstr(begin, kind) || strstr(begin, kind) > line_end) return 0;
-        end = strstr(line_end, "-----END ");
-        close = end ? strstr(end + 9, "-----") : NULL;
-        if (!close) return 0;
-        close += 5;
-        ++blocks;
-    }
-    return blocks > 0;
-}
-
-/* A served file that looks whole: parsing every key and (in the dry run) every
- * certificate here would double what mod_ssl spends at start; a torn or emptied file is
- * caught, so that mod_ssl is not handed it. */
-static apr_status_t served_file_check(const char **ppem, md_store_t *store, md_t *md,
-                                      const char *file, const char *kind, apr_pool_t *p)
-{
-    const char *pem;
-    apr_status_t rv = md_store_load_text(&pem, store, MD_SG_DOMAINS, md->name, file, p);
-
-    if (ppem) *ppem = pem;
-    if (rv != APR_SUCCESS || pem_whole(pem, kind)) return rv;
-    md_store_damage_report(store, MD_SG_DOMAINS, md->name, file,
-                           apr_psprintf(p, "not whole PEM of a %s (truncated?)", kind), p);
-    return APR_EINVAL;
-}
-
-/* The served certificate of one key spec, read once and recorded in md->served (pconf)
- * for the watchdog and the status; *pcovers: it is for all of the MD's names. The file
- * must be whole PEM; of it only the leaf's facts are read (md_cert_facts_t: no key
- * decoded), which is most of what a start with many certificates costs us. */
-static apr_status_t served_chain_read(int *pcovers, md_mod_conf_t *mc, md_t *md,
-                                      const md_pkey_spec_t *spec, apr_pool_t *p)
-{
-    const char *file = md_pkey_file_name(spec, MD_FN_PUBCERT, p), *pem;
-    md_cert_facts_t *facts;
-    apr_status_t rv;
-    int k;
-
-    *pcovers = 0;
-    rv = served_file_check(&pem, mc->store, md, file, "CERTIFICATE", p);
-    if (rv != APR_SUCCESS) return rv;
-    if (md_cert_facts_from_pem(&facts, pem, strlen(pem), 0, p) != APR_SUCCESS) {
-        md_store_damage_report(mc->store, MD_SG_DOMAINS, md->name, file,
-                               "no valid certificate in PEM", p);
-        return APR_EINVAL;
-    }
-    APR_ARRAY_PUSH(md->served, md_served_t *) = md_status_served_of(md_pkey_spec_name(spec),
-                                                                    facts, pem, mc->pconf, p);
-    for (k = 0; k < md->domains->nelts; ++k) {
-        if (!md_san_covers(facts->sans, APR_ARRAY_IDX(md->domains, k, const char *))) {
-            return APR_SUCCESS;
-        }
-    }
-    *pcovers = 1;
-    return APR_SUCCESS;
-}
-
-/* Does every key spec have a certificate and key in domains/? The serving pass parses
- * each certificate once (md->served, names covered); the dry run only looks at the
- * files, since mod_ssl parses them right after anyway. */
-static int md_is_complete(md_mod_conf_t *mc, md_t *md, int dry_run, const char **pdescr,
-                          apr_pool_t *p)
-{
-    const char *cert, *key;
-    int i, covers = 1, complete = 1;
-    apr_status_t rv, rv_key;
-
-    if (!dry_run) md->served = apr_array_make(mc->pconf, 2, sizeof(md_served_t *));
-    for (i = 0; i < md_pkey_spec_count(md); ++i) {
-        const md_pkey_spec_t *spec = md_pkey_spec_at(md, i);
-        cert = md_pkey_file_name(spec, MD_FN_PUBCERT, p);
-        key = md_pkey_file_name(spec, MD_FN_PRIVKEY, p);
-        rv = dry_run ? served_file_check(NULL, mc->store, md, cert, "CERTIFICATE", p)
-                     : served_chain_read(&covers, mc, md, spec, p);
-        if (!dry_run && rv != APR_SUCCESS) APR_ARRAY_PUSH(md->served, md_served_t *) = NULL;
-        rv_key = served_file_check(NULL, mc->store, md, key, "PRIVATE KEY", p);
-        if (!served_file_ok(mc->store, md, cert, rv, p)
-            || !served_file_ok(mc->store, md, key, rv_key, p) || !covers) {
-            /* today's texts, of the first key spec that lacks something (per spec name) */
-            if (complete) *pdescr = apr_psprintf(mc->pconf, "certificate(%s) %s",
-                                                 md_pkey_spec_name(spec),
-                                                 rv != APR_SUCCESS || rv_key != APR_SUCCESS
-                                                 ? "is missing" : "does not cover all domains.");
-            complete = 0;
-        }
-    }
-    return complete;
-}
 
 /* The fallback certificate while an MD has none: mod_ssl serves a self-signed placeholder
  * for the MD's names (and the MD answers 503). They are scratch files in
@@ -450,7 +329,7 @@ static void md_installed(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t 
     int ran;
 
     /* the 'installed' program runs here, in the parent, as root */
-    if (md_event_raise(md_renew_event_conf(mc, p), "installed", md, job, result, &ran, p) != APR_SUCCESS) {
+    if (md_event_raise(md_config_event_conf(mc, p), "installed", md, job, result, &ran, p) != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, result->status, s, "MD1006: %s: the "
                      "'installed' program failed: %s", md->name, result->detail);
     }
@@ -577,42 +456,6 @@ static void md_watch(md_mod_conf_t *mc, md_t *md, server_rec *s, apr_pool_t *p)
     APR_ARRAY_PUSH(mc->watched, md_watch_t *) = w;
 }
 
-/* The state of an MD from the served files: complete when every key spec has a
- * certificate for all names, and nothing changed that needs a new one. */
-static void md_state_update(md_mod_conf_t *mc, md_t *md, int dry_run, const char **pstored,
-                            apr_pool_t *p)
-{
-    md_json_t *stored_json;
-    md_t *stored = NULL;
-    const char *descr = NULL;
-
-    if (pstored) *pstored = NULL;
-    md->state = MD_S_INCOMPLETE;
-    md->served = NULL;
-    if (md->cert_files->nelts) {
-        md->state = MD_S_COMPLETE;  /* static files: checked to exist at configuration */
-        if (!dry_run) md->served = md_status_served_load(md, NULL, mc->pconf, p);
-    }
-    else if (mc->store) {
-        if (md_store_load_json(&stored_json, mc->store, MD_SG_DOMAINS, md->name, MD_FN_MD, p) == APR_SUCCESS
-            && md_from_json(&stored, stored_json, p) == APR_SUCCESS) {
-            md->ca_account = apr_pstrdup(mc->pconf, stored->ca_account);
-            md->ca_effective = apr_pstrdup(mc->pconf, stored->ca_effective);
-            if (pstored) *pstored = md_json_dump(stored_json, MD_JSON_INDENT, p);
-        }
-        if (!md_is_complete(mc, md, dry_run, &descr, p)) {
-            /* descr says which */
-        }
-        else if (stored && md_needs_new_cert_for(md, stored)) {
-            descr = apr_psprintf(mc->pconf, "certificate(%s) does not match the configuration "
-                                 "(names, key types or must-staple changed)",
-                                 md_pkey_spec_name(md_pkey_spec_at(md, 0)));
-        }
-        else md->state = MD_S_COMPLETE;
-    }
-    md->state_descr = descr ? descr : md_state_descr(md->state);
-}
-
 /* Bring the store's view of one MD up to date and decide whether it needs renewing. */
 static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_fallbacks_t *fbs,
                             apr_pool_t *p)
@@ -628,7 +471,7 @@ static apr_status_t md_sync(md_mod_conf_t *mc, md_t *md, server_rec *s, md_fallb
     md_activate_staged(mc, md, s, p);
     /* 2. the state, and md.json as configured now (written only when it changed); a store
      *    that cannot be written (a full disk) costs the record, not the serving */
-    md_state_update(mc, md, 0, &stored, p);
+    md_state_update(md, mc->store, 0, &stored, mc->pconf, p);
     account_scan(mc, md, p);
     now = md_json_dump(md_to_json(md, p), MD_JSON_INDENT, p);
     if (!stored || strcmp(stored, now)) {
@@ -758,7 +601,7 @@ static void mds_carry_renames(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 /* The configuration dry run: read the store, write nothing there. */
 static apr_status_t md_dry_run(md_mod_conf_t *mc, md_t *md, md_fallbacks_t *fbs, apr_pool_t *p)
 {
-    md_state_update(mc, md, 1, NULL, p);
+    md_state_update(md, mc->store, 1, NULL, mc->pconf, p);
     return (md->state == MD_S_COMPLETE) ? APR_SUCCESS : fallback_ensure(fbs, mc, md, p);
 }
 
@@ -783,7 +626,7 @@ static apr_status_t store_open(md_mod_conf_t *mc, server_rec *s, int create, apr
     return create ? md_store_prepare_children(mc->store, p) : APR_SUCCESS;
 }
 
-int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+int md_mod_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
     int dry_run = ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG;
@@ -794,12 +637,11 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
     apr_status_t rv;
     int i;
 
-    md_log_install(s);
-    current_mc = mc;
+    md_mod_log_install(s);
     mc->pconf = pconf;
     /* 1. the MDs as configured, linked to their vhosts */
     mds_merge(mc, s, pconf, ptemp);
-    if (!mc->mds->nelts && !md_stapling_configured(mc, s)) return OK;
+    if (!mc->mds->nelts && !md_mod_ocsp_configured(mc, s)) return OK;
     /* 2. the store; only the serving pass writes to it */
     mc->accounts_checked = apr_hash_make(pconf);
     rv = store_open(mc, s, !dry_run, pconf);
@@ -845,31 +687,21 @@ int md_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, 
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD1012: libcurl cannot be initialized");
         return !OK;
     }
-    rv = md_renew_start_watchdog(mc, s, pconf);
+    rv = md_mod_renew_start_watchdog(mc, s, pconf);
     if (rv != APR_SUCCESS) return !OK;
     /* 7. live activation: a thread in every child takes renewed sets into use */
-    md_live_start_watchdog(mc, s, pconf);
-    /* 8. OCSP stapling (md_mod_ocsp.c): must-staple check, pruning of old
-     *    responses, the OCSP watchdog. mod_ssl primes the certificates after us. */
-    rv = md_stapling_start(mc, s, pconf);
-    return rv == APR_SUCCESS ? OK : !OK;
+    md_mod_live_start_watchdog(mc, s, pconf);
+    /* OCSP stapling starts in a hook of its own, after this one (md_mod_ocsp_post_config) */
+    return OK;
 }
 
-void md_init_child(apr_pool_t *pchild, server_rec *s)
+void md_mod_init_child(apr_pool_t *pchild, server_rec *s)
 {
-    md_log_install(s);
-    md_renew_child_init(pchild);
-    md_stapling_child_init(pchild);
+    md_mod_log_install(s);
+    md_mod_renew_child_init(pchild);
 }
 
 /* ---- mod_ssl's certificate hooks --------------------------------------------------- */
-
-/* An MD naming the server exactly wins over one that covers it by a wildcard. */
-md_t *md_init_md_for_server(server_rec *s)
-{
-    if (!current_mc || !current_mc->md_names || !s->server_hostname) return NULL;
-    return md_names_covering(current_mc->md_names, s->server_hostname);
-}
 
 /* mod_ssl asks for the certificate of an SSL vhost: if the MD (MDMembers manual) lacks
  * names of that vhost, its certificate will not be valid for them. Said once per start,
@@ -882,23 +714,24 @@ static void served_names_report(const md_t *md, server_rec *s, apr_pool_t *p)
 
 /* With MDActivation live the fallback of an MD without certificate is handed to mod_ssl as
  * the vhost's certificate, not as a fallback: mod_ssl would mark the vhost unavailable until
- * a restart. The 503 is ours then (md_live_unavailable), until the children serve the MD's
+ * a restart. The 503 is ours then (md_mod_live_unavailable), until the children serve the MD's
  * first certificate. */
-static int fallback_as_cert(const md_t *md)
+static int fallback_as_cert(const md_mod_conf_t *mc, const md_t *md)
 {
-    return current_mc->activation_live && current_mc->fallback_dir && !md->cert_files->nelts;
+    return mc->activation_live && mc->fallback_dir && !md->cert_files->nelts;
 }
 
-int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
-                           apr_array_header_t *key_files)
+int md_mod_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                               apr_array_header_t *key_files)
 {
-    md_t *md = md_init_md_for_server(s);
+    md_mod_conf_t *mc = md_config_get(s)->mc;
+    md_t *md = md_mod_vhosts_md_for_server(s);
     int i;
 
     if (md) served_names_report(md, s, p);
-    if (md && md->state != MD_S_COMPLETE && fallback_as_cert(md)) {
-        APR_ARRAY_PUSH(cert_files, const char *) = fallback_file(current_mc->fallback_dir, md->name, p);
-        APR_ARRAY_PUSH(key_files, const char *) = fallback_file(current_mc->fallback_dir, NULL, p);
+    if (md && md->state != MD_S_COMPLETE && fallback_as_cert(mc, md)) {
+        APR_ARRAY_PUSH(cert_files, const char *) = fallback_file(mc->fallback_dir, md->name, p);
+        APR_ARRAY_PUSH(key_files, const char *) = fallback_file(mc->fallback_dir, NULL, p);
         return OK;
     }
     if (!md || md->state != MD_S_COMPLETE) return DECLINED;
@@ -907,24 +740,25 @@ int md_init_add_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cer
         apr_array_cat(key_files, md->pkey_files);
         return OK;
     }
-    if (!current_mc->store) return DECLINED;
+    if (!mc->store) return DECLINED;
     for (i = 0; i < md_pkey_spec_count(md); ++i) {
         const md_pkey_spec_t *spec = md_pkey_spec_at(md, i);
-        APR_ARRAY_PUSH(cert_files, const char *) = md_store_path(current_mc->store, MD_SG_DOMAINS,
+        APR_ARRAY_PUSH(cert_files, const char *) = md_store_path(mc->store, MD_SG_DOMAINS,
             md->name, md_pkey_file_name(spec, MD_FN_PUBCERT, p), p);
-        APR_ARRAY_PUSH(key_files, const char *) = md_store_path(current_mc->store, MD_SG_DOMAINS,
+        APR_ARRAY_PUSH(key_files, const char *) = md_store_path(mc->store, MD_SG_DOMAINS,
             md->name, md_pkey_file_name(spec, MD_FN_PRIVKEY, p), p);
     }
     return OK;
 }
 
-int md_init_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
-                                    apr_array_header_t *key_files)
+int md_mod_init_add_fallback_cert_files(server_rec *s, apr_pool_t *p, apr_array_header_t *cert_files,
+                                        apr_array_header_t *key_files)
 {
-    md_t *md = md_init_md_for_server(s);
+    md_mod_conf_t *mc = md_config_get(s)->mc;
+    md_t *md = md_mod_vhosts_md_for_server(s);
 
-    if (!md || md->state == MD_S_COMPLETE || !current_mc->fallback_dir) return DECLINED;
-    APR_ARRAY_PUSH(cert_files, const char *) = fallback_file(current_mc->fallback_dir, md->name, p);
-    APR_ARRAY_PUSH(key_files, const char *) = fallback_file(current_mc->fallback_dir, NULL, p);
+    if (!md || md->state == MD_S_COMPLETE || !mc->fallback_dir) return DECLINED;
+    APR_ARRAY_PUSH(cert_files, const char *) = fallback_file(mc->fallback_dir, md->name, p);
+    APR_ARRAY_PUSH(key_files, const char *) = fallback_file(mc->fallback_dir, NULL, p);
     return OK;
 }

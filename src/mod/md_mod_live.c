@@ -362,9 +362,9 @@ static live_slot_t *slot_get(md_t *md, apr_pool_t *p)
     return slot;
 }
 
-int md_live_init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx)
+int md_mod_live_init_server(server_rec *s, apr_pool_t *p, int is_proxy, SSL_CTX *ctx)
 {
-    md_t *md = is_proxy ? NULL : md_init_md_for_server(s);
+    md_t *md = is_proxy ? NULL : md_mod_vhosts_md_for_server(s);
     live_slot_t *slot;
 
     /* static files are not ours; with MDActivation restart the callback is there for
@@ -408,7 +408,7 @@ static void child_files_remove(apr_pool_t *p)
 }
 
 /* After mod_ssl's post_config: say when live activation is on but cannot work. */
-int md_live_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+int md_mod_live_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
     int i, n = 0;
@@ -484,7 +484,7 @@ static void slot_swap(live_wd_t *wd, live_slot_t *slot, live_pack_t *pack, apr_p
     apr_thread_mutex_unlock(slot->lock);
     pack_release(old);
     for (i = 0; slot->md->stapling && i < pack->n; ++i) {
-        if (pack->creds[i].issuer) md_stapling_live_add(wd->s, slot->md, pack->creds[i].cert,
+        if (pack->creds[i].issuer) md_mod_ocsp_live_add(wd->s, slot->md, pack->creds[i].cert,
                                                         pack->creds[i].issuer);
     }
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "MD1504: %s: the new certificate "
@@ -590,7 +590,7 @@ static apr_status_t live_tick(int state, void *baton, apr_pool_t *ptemp)
     return APR_SUCCESS;
 }
 
-apr_status_t md_live_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
+apr_status_t md_mod_live_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
@@ -615,7 +615,7 @@ apr_status_t md_live_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t
     return rv;
 }
 
-void md_live_note_staged(md_mod_conf_t *mc, apr_pool_t *p)
+void md_mod_live_note_staged(md_mod_conf_t *mc, apr_pool_t *p)
 {
     if (!mc->activation_live || !mc->store) return;
     md_store_save_text(mc->store, MD_SG_STAGING, NULL, MD_LIVE_MARKER,
@@ -649,7 +649,7 @@ static int child_running(const md_json_t *child)
     return pid > 0 && (kill((pid_t)pid, 0) == 0 || errno == EPERM);
 }
 
-md_live_view_t *md_live_view_load(apr_pool_t *p)
+md_live_view_t *md_mod_live_view_load(apr_pool_t *p)
 {
     md_live_view_t *view = apr_pcalloc(p, sizeof(*view));
     apr_array_header_t *names;
@@ -689,7 +689,7 @@ static const md_json_t *newest_of(const md_live_view_t *view, const char *name)
     return newest;
 }
 
-md_json_t *md_live_status(const md_live_view_t *view, const char *name, apr_pool_t *p)
+md_json_t *md_mod_live_status(const md_live_view_t *view, const char *name, apr_pool_t *p)
 {
     const md_json_t *newest = view ? newest_of(view, name) : NULL;
     const char *serial;
@@ -721,14 +721,14 @@ md_json_t *md_live_status(const md_live_view_t *view, const char *name, apr_pool
 
 /* post_read_request: a request on an SSL vhost of an MD that has no certificate yet is
  * answered 503, as mod_ssl does for a fallback certificate, until this child serves the
- * MD's first certificate live (md_init_add_cert_files gave mod_ssl the fallback as the
+ * MD's first certificate live (md_mod_init_add_cert_files gave mod_ssl the fallback as the
  * vhost's certificate, so that mod_ssl does not answer 503 until a restart). */
-int md_live_unavailable(request_rec *r)
+int md_mod_live_unavailable(request_rec *r)
 {
     md_t *md;
 
     if (!r->connection || !ap_ssl_conn_is_ssl(r->connection)) return DECLINED;
-    md = md_init_md_for_server(r->server);
+    md = md_mod_vhosts_md_for_server(r->server);
     if (!md || md->state == MD_S_COMPLETE || md->cert_files->nelts) return DECLINED;
     if (!md_config_get(r->server)->mc->activation_live || live_serving(md->name)) {
         return DECLINED;

@@ -27,7 +27,7 @@ static void log_print(void *baton, const char *file, int line, md_log_level_t le
     ap_log_error(file, line, APLOG_MODULE_INDEX, LEVELS[level], rv, (server_rec *)baton, "%s", msg);
 }
 
-void md_log_install(server_rec *s)
+void md_mod_log_install(server_rec *s)
 {
     md_log_set_sink(log_enabled, log_print, s);
 }

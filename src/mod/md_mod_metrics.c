@@ -136,7 +136,7 @@ static void counters(metrics_t *mx)
     }
 }
 
-int md_metrics_handler(request_rec *r)
+int md_mod_metrics_handler(request_rec *r)
 {
     metrics_t mx;
 

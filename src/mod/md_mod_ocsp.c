@@ -168,7 +168,7 @@ static stapling_entry_t *entry_find(stapling_reg_t *reg, const char *id, apr_siz
     return e;
 }
 
-int md_stapling_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t id_len,
+int md_mod_ocsp_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t id_len,
                          ap_ssl_ocsp_copy_resp *cb, void *userdata)
 {
     stapling_entry_t *e = entry_find(current_reg, id, id_len);
@@ -199,7 +199,7 @@ int md_stapling_get_resp(server_rec *s, conn_rec *c, const char *id, apr_size_t 
 /* Is stapling on for this certificate of server s? Returns the store name or NULL. */
 static const char *stapling_name(server_rec *s, const char **pproxy)
 {
-    md_t *md = md_init_md_for_server(s);
+    md_t *md = md_mod_vhosts_md_for_server(s);
     const md_settings_t *st = &md_config_get(s)->settings;
 
     *pproxy = NULL;
@@ -248,7 +248,7 @@ static void entry_init(stapling_entry_t *e, md_mod_conf_t *mc, server_rec *s, ap
                  e->resp ? md_ocsp_status_name(e->resp->status) : "no");
 }
 
-int md_stapling_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t id_len,
+int md_mod_ocsp_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t id_len,
                       const char *pem)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
@@ -291,7 +291,7 @@ int md_stapling_prime(server_rec *s, apr_pool_t *p, const char *id, apr_size_t i
 
 /* A certificate gone live in this child: an entry of its own (copies of the certificates
  * in the registry's live pool: the pack they came from may go before the child does). */
-void md_stapling_live_add(server_rec *s, const md_t *md, const md_cert_t *cert,
+void md_mod_ocsp_live_add(server_rec *s, const md_t *md, const md_cert_t *cert,
                           const md_cert_t *issuer)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
@@ -373,7 +373,7 @@ static double jitter(void)
 static void stapling_event(stapling_wd_t *wd, const char *reason, const char *name,
                            md_job_t *job, apr_pool_t *p)
 {
-    md_event_conf_t *events = md_renew_event_conf(wd->mc, p);
+    md_event_conf_t *events = md_config_event_conf(wd->mc, p);
     const md_t *md = NULL;
     int i, ran;
 
@@ -403,8 +403,9 @@ static void log_success(stapling_wd_t *wd, stapling_entry_t *e, const md_ocsp_re
                      managed && resp->status == MD_OCSP_REVOKED
                      ? "; a new certificate is ordered now" : "");
         if (managed && resp->status == MD_OCSP_REVOKED) {
-            md_renew_request(wd->mc, e->name, apr_psprintf(p, "the OCSP responder says "
-                             "certificate %s is revoked", e->serial), p);
+            md_request_add(wd->mc->store, e->name, apr_psprintf(p, "the OCSP responder says "
+                                                                "certificate %s is revoked",
+                                                                e->serial), p);
         }
     }
 }
@@ -473,7 +474,7 @@ static md_http_t *http_for(stapling_wd_t *wd, const stapling_entry_t *e, apr_poo
     md_http_t *http = NULL;
 
     cfg.proxy_url = e->proxy_url;
-    cfg.user_agent = "mod_md/" MOD_MD_VERSION " (Apache httpd) OCSP";
+    cfg.user_agent = MD_USER_AGENT " OCSP";
     cfg.cancel = &stapling_stopping;
     cfg.connect_timeout = apr_time_from_sec(10);
     cfg.timeout = apr_time_from_sec(30);
@@ -556,14 +557,14 @@ static apr_status_t stapling_child_exit(void *baton)
     return APR_SUCCESS;
 }
 
-void md_stapling_child_init(apr_pool_t *pchild)
+void md_mod_ocsp_child_init(apr_pool_t *pchild, server_rec *s)
 {
     apr_pool_pre_cleanup_register(pchild, NULL, stapling_child_exit);
 }
 
 /* ---- start ------------------------------------------------------------------------- */
 
-int md_stapling_configured(const md_mod_conf_t *mc, server_rec *s)
+int md_mod_ocsp_configured(const md_mod_conf_t *mc, server_rec *s)
 {
     int i;
 
@@ -600,7 +601,7 @@ static void must_staple_check(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     }
 }
 
-apr_status_t md_stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
+static apr_status_t stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
@@ -611,7 +612,7 @@ apr_status_t md_stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 
     /* 1. the must-staple check holds with or without our stapling */
     must_staple_check(mc, s, p);
-    if (!md_stapling_configured(mc, s) || !mc->store) return APR_SUCCESS;
+    if (!md_mod_ocsp_configured(mc, s) || !mc->store) return APR_SUCCESS;
     /* 2. responses nobody wrote for MDStaplingKeepResponse and no longer valid go */
     removed = md_ocsp_prune(mc->store, mc->staple_keep_response, apr_time_now(), p);
     if (removed) {
@@ -637,4 +638,14 @@ apr_status_t md_stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     }
     ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MD8024: the OCSP watchdog is registered");
     return rv;
+}
+
+/* The serving pass, after md_mod_init_post_config merged and synced the MDs and before mod_ssl
+ * primes the certificates: the must-staple check, old responses pruned, the OCSP watchdog. */
+int md_mod_ocsp_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    md_mod_conf_t *mc = md_config_get(s)->mc;
+
+    if (is_dry_run() || (!mc->mds->nelts && !md_mod_ocsp_configured(mc, s))) return OK;
+    return stapling_start(mc, s, pconf) == APR_SUCCESS ? OK : !OK;
 }

@@ -25,6 +25,7 @@
 #include "md_acme.h"
 #include "md_acme_acct.h"
 #include "md_acme_ari.h"
+#include "md_acme_drive.h"
 #include "md_crypt.h"
 #include "md_job.h"
 #include "md_preflight.h"
@@ -37,7 +38,6 @@ APLOG_USE_MODULE(md);
 
 #define MD_RENEW_WATCHDOG "_md_renew_"
 #define MD_RENEW_TICK apr_time_from_msec(200)
-#define MD_RESTART_MARKER ".restart-wanted"
 #define MD_RESTART_SETTLE apr_time_from_sec(5)
 #define MD_RENEW_EXIT_WAIT_MS 30000   /* a worker may be running a program, see MDProgramTimeout */
 #define MD_RENEW_LEND_MIN apr_time_from_sec(1)  /* a wait this long lends the slot... */
@@ -62,7 +62,7 @@ typedef struct {
     int cursor;                       /* where the next dispatch looks first */
 } md_renew_wd_t;
 
-/* This generation's watchdog, for the child's exit (md_renew_child_init); NULL if none. */
+/* This generation's watchdog, for the child's exit (md_mod_renew_child_init); NULL if none. */
 static md_renew_wd_t *renew_wd;
 
 typedef struct md_renew_task_t {
@@ -82,17 +82,6 @@ static double jitter(void)
     return (double)b / 255.0 - 0.5;
 }
 
-md_event_conf_t *md_renew_event_conf(md_mod_conf_t *mc, apr_pool_t *p)
-{
-    md_event_conf_t *ev = apr_pcalloc(p, sizeof(*ev));
-
-    ev->message_cmd = mc->message_cmd;
-    ev->notify_cmd = mc->notify_cmd;
-    ev->timeout = mc->program_timeout;
-    ev->store_dir = mc->store ? md_store_base(mc->store) : NULL;
-    return ev;
-}
-
 static md_http_t *http_for(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
 {
     md_http_config_t cfg = wd->mc->http;
@@ -101,7 +90,7 @@ static md_http_t *http_for(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
     cfg.ca_file = md->ca_certs;
     cfg.proxy_url = md->proxy_url;
     cfg.proxy_ca_file = md->proxy_ca_certs;
-    cfg.user_agent = "mod_md/" MOD_MD_VERSION " (Apache httpd)";
+    cfg.user_agent = MD_USER_AGENT;
     cfg.cancel = &wd->stopping;
     md_http_create(&http, &cfg, p);
     return http;
@@ -129,7 +118,7 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, int re
                               md_result_t *result, apr_pool_t *p)
 {
     md_event_ctx_t ec = { wd, md, job, p };
-    md_renew_ctx_t ctx;
+    md_acme_drive_ctx_t ctx;
     int ran;
     apr_status_t rv;
 
@@ -154,7 +143,7 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, int re
     ctx.wait_baton = wd;
     ctx.dns01_wait = md->dns01_wait;
     ctx.replace_staged = replace;
-    return ctx.http ? md_renew_run(&ctx, p) : APR_EGENERAL;
+    return ctx.http ? md_acme_drive_run(&ctx, p) : APR_EGENERAL;
 }
 
 /* MDPreflight: what would make the CA's validation fail, checked here before the CA is
@@ -175,7 +164,7 @@ static apr_status_t preflight(md_renew_wd_t *wd, const md_t *md, md_result_t *re
     if (md_dns_create(&pf.dns, wd->mc->preflight_resolver, p) != APR_SUCCESS) pf.dns = NULL;
     pf.http_probe = md->preflight_http;
     pf.store = wd->mc->store;
-    pf.http = md_preflight_http("mod_md/" MOD_MD_VERSION " (Apache httpd; preflight)", &wd->stopping, p);
+    pf.http = md_preflight_http(MD_USER_AGENT_FOR("preflight"), &wd->stopping, p);
     pf.local_port = wd->mc->local_80;
     pf.local_addrs = md_preflight_local_addrs(p);
     rv = md_preflight_run(&pf, result, p);
@@ -263,7 +252,7 @@ static void staged_ready(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, apr_po
     }
     if (!wd->mc->restart_auto) return;
     text = md_time_print(activate_at(wd, w, p), p);
-    md_store_save_text(wd->mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, text, p);
+    md_store_save_text(wd->mc->store, MD_SG_STAGING, NULL, MD_FN_RESTART_WANTED, text, p);
 }
 
 /* When to look at the MD again, given what happened (md_renew_next_check). */
@@ -277,9 +266,10 @@ static apr_time_t next_check(md_renew_wd_t *wd, md_watch_t *w, md_job_t *job, in
 }
 
 /* A failed renewal: back off, saved in job.json before it is told: whoever reads the
- * log line, or the 'errored' program, finds the job saying so. */
-static void renew_failed(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_t *result,
-                         apr_pool_t *p)
+ * log line, or the 'errored' program, finds the job saying so. 1 when job.json holds the
+ * job as it is; 0 when a program ran since and the job logged it (to be saved again). */
+static int renew_failed(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_t *result,
+                        apr_pool_t *p)
 {
     apr_interval_time_t delay;
     int ran;
@@ -297,6 +287,7 @@ static void renew_failed(md_renew_wd_t *wd, md_t *md, md_job_t *job, md_result_t
                                    : apr_time_from_sec(apr_time_sec(delay)), p),
                  md_result_line(result, p));
     md_event_raise(wd->events, "errored", md, job, NULL, &ran, p);
+    return !ran;
 }
 
 /* ARI (RFC 9773): the CA may suggest renewing earlier than the window says. The time is
@@ -385,7 +376,7 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     md_store_lock_t *lock;
     md_result_t *result;
     md_job_t *job;
-    int staged, ran = 0, touched, renewed = 0, replace;
+    int staged, ran = 0, touched, renewed = 0, replace, saved = 0;
     const char *requested;
 
     if (md_store_lock_md(&lock, store, md->name, 0, p) != APR_SUCCESS) {
@@ -442,14 +433,14 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
             renewed = 1;
             job->next_run = 0;
             job->notified_renewed = 0;
-            md_live_note_staged(wd->mc, p);   /* every child looks at it (MDActivation live) */
+            md_mod_live_note_staged(wd->mc, p);   /* every child looks at it (MDActivation live) */
             staged_ready(wd, w, job, p);
         }
-        else renew_failed(wd, md, job, result, p);
+        else saved = renew_failed(wd, md, job, result, p);
     }
     /* 3. a job is kept only when something happened: no empty renewals in status. One
      *    save: the log line of a renewal comes after it */
-    if (touched) md_job_save(job, store, MD_SG_STAGING, p);
+    if (touched && !saved) md_job_save(job, store, MD_SG_STAGING, p);
     if (renewed) ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, wd->s, "AH10059: MD1101: %s: %s", md->name,
                               result->detail);
     w->next_check = next_check(wd, w, job, staged);
@@ -478,12 +469,7 @@ static void *APR_THREAD_FUNC renew_task(apr_thread_t *thread, void *baton)
 
 /* Another part of the server (OCSP stapling seeing a revocation) or an administrator
  * (mdctl renew) may ask for an MD to be renewed now: a line in staging/.renew-requests
- * (md_request.h). One stat a tick. */
-apr_status_t md_renew_request(md_mod_conf_t *mc, const char *name, const char *why,
-                              apr_pool_t *p)
-{
-    return md_request_add(mc->store, name, why, p);
-}
+ * (md_request_add()). One stat a tick. */
 
 /* The watched MDs by name, for a batch of requests (mdctl renew --all names them all). */
 static apr_hash_t *watch_index(md_renew_wd_t *wd, apr_pool_t *p)
@@ -643,7 +629,7 @@ static apr_status_t renew_child_exit(void *baton)
     return APR_SUCCESS;
 }
 
-void md_renew_child_init(apr_pool_t *pchild)
+void md_mod_renew_child_init(apr_pool_t *pchild)
 {
     apr_pool_pre_cleanup_register(pchild, NULL, renew_child_exit);
 }
@@ -695,7 +681,7 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
     }
 }
 
-apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
+apr_status_t md_mod_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
     APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
     APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
@@ -715,7 +701,7 @@ apr_status_t md_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_
     wd = apr_pcalloc(p, sizeof(*wd));
     wd->mc = mc;
     wd->s = s;
-    wd->events = md_renew_event_conf(mc, p);
+    wd->events = md_config_event_conf(mc, p);
     wd->events->cancel = &wd->stopping;
     rv = wd_get(&instance, MD_RENEW_WATCHDOG, 0, 1, p);
     if (rv == APR_SUCCESS) rv = wd_register(instance, MD_RENEW_TICK, wd, renew_tick);
@@ -743,7 +729,7 @@ static int in_window(const md_mod_conf_t *mc, apr_time_t now)
 /* mpm's monitor hook, in the parent, about once a second. The marker's time says when
  * the sets may go live; waiting until it has been quiet for a few seconds coalesces
  * renewals that finish close together into one restart. */
-int md_renew_monitor(apr_pool_t *p, server_rec *s)
+int md_mod_renew_monitor(apr_pool_t *p, server_rec *s)
 {
     md_mod_conf_t *mc = md_config_get(s)->mc;
     const char *text;
@@ -752,15 +738,15 @@ int md_renew_monitor(apr_pool_t *p, server_rec *s)
 
     if (!mc->restart_auto || !mc->store) return DECLINED;
     /* the children's marker, read as one (md_store: no link followed, no FIFO waited on) */
-    if (md_store_info(&info, mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, p) != APR_SUCCESS) {
+    if (md_store_info(&info, mc->store, MD_SG_STAGING, NULL, MD_FN_RESTART_WANTED, p) != APR_SUCCESS) {
         return DECLINED;
     }
     if (info.mtime + MD_RESTART_SETTLE > now || !in_window(mc, now)) return DECLINED;
-    if (md_store_load_text(&text, mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, p) == APR_SUCCESS
+    if (md_store_load_text(&text, mc->store, MD_SG_STAGING, NULL, MD_FN_RESTART_WANTED, p) == APR_SUCCESS
         && md_time_parse(text) > now) {
         return DECLINED;
     }
-    md_store_remove(mc->store, MD_SG_STAGING, NULL, MD_RESTART_MARKER, p);
+    md_store_remove(mc->store, MD_SG_STAGING, NULL, MD_FN_RESTART_WANTED, p);
     ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1108: renewed certificates are ready: "
                  "restarting gracefully to put them in use (MDActivationRestart on)");
     raise(AP_SIG_GRACEFUL);

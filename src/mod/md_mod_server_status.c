@@ -334,7 +334,7 @@ static void ocsp_section(page_t *pg)
     }
 }
 
-int md_srvstatus_hook(request_rec *r, int flags)
+int md_mod_server_status_hook(request_rec *r, int flags)
 {
     md_mod_conf_t *mc = md_config_get(r->server)->mc;
     page_t pg;

@@ -184,7 +184,7 @@ static int send_json(request_rec *r, const md_json_t *j)
 /* An MD's entry: the snapshot's text, with what the children serve live, if anything. */
 static const char *entry_text(const md_status_md_t *m, const md_live_view_t *live, apr_pool_t *p)
 {
-    md_json_t *j, *served = md_live_status(live, m->name, p);
+    md_json_t *j, *served = md_mod_live_status(live, m->name, p);
 
     if (!served || md_json_parse(&j, m->json, strlen(m->json), p) != APR_SUCCESS) return m->json;
     md_json_setj(served, j, MD_KEY_LIVE, NULL);
@@ -194,7 +194,7 @@ static const char *entry_text(const md_status_md_t *m, const md_live_view_t *liv
 /* All MDs, sorted by name, without job logs: the entries are JSON text already. */
 static int send_list(request_rec *r, const md_status_view_t *view)
 {
-    md_live_view_t *live = md_live_view_load(r->pool);
+    md_live_view_t *live = md_mod_live_view_load(r->pool);
     int i;
 
     ap_set_content_type(r, "application/json");
@@ -221,7 +221,7 @@ static int send_one(request_rec *r, const md_status_md_t *m)
         && md_json_has(job, MD_KEY_LOG, NULL)) {
         md_json_setj(md_json_getj(job, MD_KEY_LOG, NULL), j, MD_KEY_RENEWAL, MD_KEY_LOG, NULL);
     }
-    served = md_live_status(md_live_view_load(r->pool), m->name, r->pool);
+    served = md_mod_live_status(md_mod_live_view_load(r->pool), m->name, r->pool);
     if (served) md_json_setj(served, j, MD_KEY_LIVE, NULL);
     return send_json(r, j);
 }

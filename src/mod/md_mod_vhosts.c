@@ -15,8 +15,8 @@ struct md_vhost_index_t {
     apr_hash_t *position;       /* server_rec* -> its place in the configuration */
 };
 
-md_vhost_index_t *md_vhost_index_make(server_rec *base, int with_base, int servernames_only,
-                                      apr_pool_t *p)
+md_vhost_index_t *md_mod_vhosts_index_make(server_rec *base, int with_base, int servernames_only,
+                                           apr_pool_t *p)
 {
     md_vhost_index_t *idx = apr_palloc(p, sizeof(*idx));
     server_rec *s;
@@ -56,7 +56,7 @@ static int by_position(const void *a, const void *b)
     return (pa > pb) - (pa < pb);
 }
 
-apr_array_header_t *md_vhost_index_find(const md_vhost_index_t *idx, const md_t *md, apr_pool_t *p)
+apr_array_header_t *md_mod_vhosts_index_find(const md_vhost_index_t *idx, const md_t *md, apr_pool_t *p)
 {
     apr_array_header_t *found = apr_array_make(p, 2, sizeof(server_rec *));
     apr_hash_t *seen = apr_hash_make(p);
@@ -74,4 +74,14 @@ apr_array_header_t *md_vhost_index_find(const md_vhost_index_t *idx, const md_t 
     sort_idx = idx;
     qsort(found->elts, (size_t)found->nelts, sizeof(server_rec *), by_position);
     return found;
+}
+
+/* The MD a server record belongs to, by its ServerName: an MD naming it exactly wins over
+ * one that covers it by a wildcard. NULL before the MDs are merged at post_config. */
+md_t *md_mod_vhosts_md_for_server(server_rec *s)
+{
+    const md_mod_conf_t *mc = md_config_get(s)->mc;
+
+    if (!mc->md_names || !s->server_hostname) return NULL;
+    return md_names_covering(mc->md_names, s->server_hostname);
 }

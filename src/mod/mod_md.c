@@ -25,35 +25,39 @@ static void md_register_hooks(apr_pool_t *p)
 
     ap_hook_check_config(md_config_check, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(md_config_report, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(md_init_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
-    ap_hook_child_init(md_init_child, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_monitor(md_renew_monitor, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_ssl_add_cert_files(md_init_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_ssl_add_fallback_cert_files(md_init_add_fallback_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(md_mod_init_post_config, NULL, before_ssl, APR_HOOK_MIDDLE);
+    ap_hook_child_init(md_mod_init_child, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_monitor(md_mod_renew_monitor, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_add_cert_files(md_mod_init_add_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_add_fallback_cert_files(md_mod_init_add_fallback_cert_files, NULL, NULL, APR_HOOK_MIDDLE);
     /* Challenges: http-01 before anything else maps the request; tls-alpn-01 through ALPN. */
-    ap_hook_quick_handler(md_chall_http01_handler, NULL, NULL, APR_HOOK_FIRST);
-    ap_hook_protocol_propose(md_chall_protocol_propose, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_protocol_switch(md_chall_protocol_switch, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_ssl_answer_challenge(md_chall_answer_tlsalpn01, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_process_connection(md_chall_process_connection, NULL, NULL, APR_HOOK_FIRST);
-    /* OCSP stapling (md_mod_ocsp.c): mod_ssl primes certificates, we hand out responses */
-    ap_hook_ssl_ocsp_prime_hook(md_stapling_prime, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_ssl_ocsp_get_resp_hook(md_stapling_get_resp, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_quick_handler(md_mod_challenge_http01_handler, NULL, NULL, APR_HOOK_FIRST);
+    ap_hook_protocol_propose(md_mod_challenge_protocol_propose, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_protocol_switch(md_mod_challenge_protocol_switch, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_answer_challenge(md_mod_challenge_answer_tlsalpn01, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_process_connection(md_mod_challenge_process_connection, NULL, NULL, APR_HOOK_FIRST);
+    /* OCSP stapling (md_mod_ocsp.c): started after md_mod_init_post_config (the MDs synced)
+     * and before mod_ssl primes the certificates; we hand out the responses. Its child
+     * cleanup is registered after the renewal's, so it runs first. */
+    ap_hook_post_config(md_mod_ocsp_post_config, NULL, before_ssl, APR_HOOK_MIDDLE + 1);
+    ap_hook_child_init(md_mod_ocsp_child_init, NULL, NULL, APR_HOOK_MIDDLE + 1);
+    ap_hook_ssl_ocsp_prime_hook(md_mod_ocsp_prime, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_ssl_ocsp_get_resp_hook(md_mod_ocsp_get_resp, NULL, NULL, APR_HOOK_MIDDLE);
     /* Live activation (md_mod_live.c): a certificate callback on each MD's SSL_CTX */
-    APR_OPTIONAL_HOOK(ssl, init_server, md_live_init_server, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_post_config(md_live_post_config, NULL, NULL, APR_HOOK_LAST);
+    APR_OPTIONAL_HOOK(ssl, init_server, md_mod_live_init_server, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_config(md_mod_live_post_config, NULL, NULL, APR_HOOK_LAST);
     /* after /.httpd/certificate-status, which answers while an MD has no certificate */
-    ap_hook_post_read_request(md_live_unavailable, NULL, NULL, APR_HOOK_LAST);
+    ap_hook_post_read_request(md_mod_live_unavailable, NULL, NULL, APR_HOOK_LAST);
     /* MDRequireHttps: redirect early, before access checks answer for http: */
-    ap_hook_post_read_request(md_https_require, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_post_read_request(md_mod_https_require, NULL, NULL, APR_HOOK_MIDDLE);
     /* Status: the snapshot after the MDs are synced; md-status, md-metrics,
      * /.httpd/certificate-status and server-status. */
     ap_hook_post_config(md_mod_status_post_config, NULL, NULL, APR_HOOK_LAST);
     ap_hook_handler(md_mod_status_handler, NULL, NULL, APR_HOOK_MIDDLE);
-    ap_hook_handler(md_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_handler(md_mod_metrics_handler, NULL, NULL, APR_HOOK_MIDDLE);
     /* certificate-status answers even while mod_ssl answers 503 on a fallback certificate */
     ap_hook_post_read_request(md_mod_status_cert_status, NULL, before_ssl, APR_HOOK_MIDDLE);
-    APR_OPTIONAL_HOOK(ap, status_hook, md_srvstatus_hook, NULL, NULL, APR_HOOK_MIDDLE);
+    APR_OPTIONAL_HOOK(ap, status_hook, md_mod_server_status_hook, NULL, NULL, APR_HOOK_MIDDLE);
 }
 
 AP_DECLARE_MODULE(md) = {

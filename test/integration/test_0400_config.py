@@ -171,14 +171,14 @@ def test_0400_valid(apache, domain, name, conf, ok):
 
 
 # Accepted with a warning naming file, line and value, as today's module starts with them
-# (issue 18: it then reports the MD's renewal failing with a named problem; test_0422,
+# (it then reports the MD's renewal failing with a named problem; test_0422,
 # test_0423). Both were configuration errors before.
 WARNED = [
     ("challenges-unknown", "MDCAChallenges http-02",
      r"MD4004: (\S+):(\d+): MDCAChallenges: unknown challenge type 'http-02' \(known: http-01, tls-alpn-01, dns-01\)"),
     ("eab-not-base64url", "MDExternalAccountBinding kid-1 not+base64url",
      r"MD4005: (\S+):(\d+): MDExternalAccountBinding: the hmac of 'kid-1' is not base64url"),
-    # today's module starts with these too (checked side by side, corpus of test_0431)
+    # today's module starts with these too (checked side by side, corpus of test_0434)
     ("contact-bad", "MDContactEmail nobody",
      r"MD4014: (\S+):(\d+): MDContactEmail: 'nobody' is not an email address"),
     ("cacert-missing", "MDCACertificateFile {root}/none.pem",
@@ -199,7 +199,7 @@ WARNED = [
 
 
 @pytest.mark.parametrize("name,conf,warning", WARNED, ids=[v[0] for v in WARNED])
-def test_0401_warned(apache, domain, name, conf, warning):
+def test_0405_warned(apache, domain, name, conf, warning):
     import re
     apache.add(_fill(apache, domain, conf))
     rc, out = apache.configtest()
@@ -364,7 +364,7 @@ GLOBALS = _global_examples()
 
 
 @pytest.mark.parametrize("name,line", GLOBALS, ids=[g[0] for g in GLOBALS])
-def test_0402_global_setting_inside_mdomain(apache, domain, name, line):
+def test_0406_global_setting_inside_mdomain(apache, domain, name, line):
     """Each global directive inside <MDomain>: refused, naming the directive and the
     fix, or (where today's module starts with it) accepted with a warning naming file
     and line; never silently taken as the MD's."""

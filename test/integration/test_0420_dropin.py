@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
-"""0420: drop-in means drop-in (issue 18).
+"""0420: drop-in means drop-in.
 
 Part 1: each difference found with today's module side by side, as a test of ours
 (these need no second module: the expected values were seen with Debian's mod_md
@@ -298,7 +298,7 @@ def _values(a, domain):
 
 @today
 @pytest.mark.parametrize("case", CORPUS, ids=[c.id for c in CORPUS])
-def test_0431_corpus_configtest(apache_factory, domain, case):
+def test_0434_corpus_configtest(apache_factory, domain, case):
     """Each corpus configuration through `apache2 -t` with both modules: the same
     verdict, or the documented difference."""
     rc = {}

@@ -160,7 +160,7 @@ def test_0700_md_status_json(apache, four_mds):
     snapshot = os.path.join(apache.server_root, "run", "md-status", "status.json")
     with open(snapshot) as f:
         snap_text = f.read()
-    # readable by the children who serve it (its owner), by nobody else (issue 14)
+    # readable by the children who serve it (its owner), by nobody else
     assert oct(os.stat(snapshot).st_mode & 0o777) == "0o640"
     import pwd
     assert pwd.getpwuid(os.stat(snapshot).st_uid).pw_name == apache.user

@@ -38,5 +38,6 @@ Suite *md_test_cert_check_suite(void);
 Suite *md_test_request_suite(void);
 Suite *md_test_preflight_suite(void);
 Suite *md_test_drive_suite(void);
+Suite *md_test_state_suite(void);
 
 #endif

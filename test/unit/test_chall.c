@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* Challenge types: the dns-01 TXT value, the command line splitter for the dns-01
- * program, and the per-type reasons when no challenge can be answered. */
+ * program, the per-type reasons when no challenge can be answered, and the types a
+ * renewal offers. */
 #include <string.h>
 #include <apr_strings.h>
 
 #include "md_acme_order.h"
 #include "md_chall.h"
 #include "md_exec.h"
+#include "md_util.h"
 #include "md_test.h"
 
 /* RFC 8555 8.1's example key authorization; the value is SHA-256, base64url. */
@@ -104,6 +106,28 @@ START_TEST(reasons_per_type)
 }
 END_TEST
 
+static const char *usable(const md_t *md, int tls_alpn01, int http01)
+{
+    return md_array_str_join(md_chall_usable(md, tls_alpn01, http01, md_test_pool), " ",
+                             md_test_pool);
+}
+
+/* What the server can answer, in preference order; MDCAChallenges as given. */
+START_TEST(usable_types)
+{
+    md_t *md = md_create(md_test_pool, "x.test");
+
+    ck_assert_str_eq(usable(md, 1, 1), "tls-alpn-01 http-01");
+    ck_assert_str_eq(usable(md, 0, 1), "http-01");
+    ck_assert_str_eq(usable(md, 0, 0), "");
+    md->dns01_cmd = "/bin/dns";
+    ck_assert_str_eq(usable(md, 1, 0), "tls-alpn-01 dns-01");
+    ck_assert_str_eq(usable(md, 0, 0), "dns-01");
+    APR_ARRAY_PUSH(md->ca_challenges, const char *) = "http-01";
+    ck_assert_str_eq(usable(md, 1, 0), "http-01");
+}
+END_TEST
+
 Suite *md_test_chall_suite(void)
 {
     Suite *s = suite_create("chall");
@@ -115,6 +139,7 @@ Suite *md_test_chall_suite(void)
     tcase_add_test(tc, split_rejects);
     tcase_add_test(tc, reasons_wildcard);
     tcase_add_test(tc, reasons_per_type);
+    tcase_add_test(tc, usable_types);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
-/* The renewal drive md_renew_run() from end to end against the fake transport, whose CA
+/* The renewal drive md_acme_drive_run() from end to end against the fake transport, whose CA
  * issues for the CSR the drive sends (FAKE_BODY_ISSUE): what is staged, what goes to
  * the CA, what the result says. */
 #include <stdlib.h>
@@ -11,6 +11,7 @@
 #include "fake_ca.h"
 #include "fake_http.h"
 #include "md_acme_acct.h"
+#include "md_acme_drive.h"
 #include "md_json_keys.h"
 #include "md_renew.h"
 #include "md_util.h"
@@ -120,7 +121,7 @@ static void script_done(const md_http_t *http, const md_result_t *r)
                   "ended with: %s", fake_http_left(http), md_result_line(r, md_test_pool));
 }
 
-static void ctx_init(md_renew_ctx_t *ctx, const md_t *md, md_http_t *http)
+static void ctx_init(md_acme_drive_ctx_t *ctx, const md_t *md, md_http_t *http)
 {
     apr_array_header_t *types = apr_array_make(md_test_pool, 1, sizeof(const char *));
 
@@ -137,12 +138,12 @@ static void ctx_init(md_renew_ctx_t *ctx, const md_t *md, md_http_t *http)
 static apr_status_t drive(md_result_t **presult, md_http_t **phttp, const md_t *md,
                           const fake_exchange_t *script)
 {
-    md_renew_ctx_t ctx;
+    md_acme_drive_ctx_t ctx;
     apr_status_t rv;
 
     *phttp = fake_http_create(script, md_test_pool);
     ctx_init(&ctx, md, *phttp);
-    rv = md_renew_run(&ctx, md_test_pool);
+    rv = md_acme_drive_run(&ctx, md_test_pool);
     script_done(*phttp, ctx.result);
     *presult = ctx.result;
     return rv;
@@ -442,7 +443,7 @@ START_TEST(staged_spec_not_ordered_again)
     md_t *md = md_make();
     md_acme_acct_trust_t *trust;
     apr_thread_mutex_t *lock;
-    md_renew_ctx_t ctx;
+    md_acme_drive_ctx_t ctx;
     md_http_t *http;
 
     acct_store();
@@ -456,12 +457,14 @@ START_TEST(staged_spec_not_ordered_again)
     ctx_init(&ctx, md, http);
     ctx.acct_lock = lock;
     ctx.accounts_trust = trust;
-    ck_assert_int_eq(md_renew_run(&ctx, md_test_pool), APR_EINVAL);
+    ck_assert_int_eq(md_acme_drive_run(&ctx, md_test_pool), APR_EINVAL);
     script_done(http, ctx.result);
     ck_assert_str_eq(ctx.result->detail, "the certificate from " CA "/cert/2 does not match "
                      "the key of our request: it is not staged");
     assert_staged_spec(md, md_pkey_spec_at(md, 0));
     assert_nothing_staged_for(md, md_pkey_spec_at(md, 1));
+    ck_assert_int_eq(md_renew_spec_staged(store, md, 0, md_test_pool), 1);
+    ck_assert_int_eq(md_renew_spec_staged(store, md, 1, md_test_pool), 0);
     ck_assert_int_eq(md_renew_staging_complete(store, md, md_test_pool), 0);
 
     /* 2. only P-384 is ordered, with no account check: complete */
@@ -469,7 +472,7 @@ START_TEST(staged_spec_not_ordered_again)
     ctx_init(&ctx, md, http);
     ctx.acct_lock = lock;
     ctx.accounts_trust = trust;
-    ck_assert_int_eq(md_renew_run(&ctx, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_acme_drive_run(&ctx, md_test_pool), APR_SUCCESS);
     script_done(http, ctx.result);
     ck_assert_int_eq(requests_to(http, CA "/order"), 1);
     ck_assert_int_eq(requests_to(http, CA "/acct/7"), 0);

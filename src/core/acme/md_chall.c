@@ -29,3 +29,14 @@ const char *md_chall_names(apr_pool_t *p)
     }
     return names;
 }
+
+apr_array_header_t *md_chall_usable(const md_t *md, int tls_alpn01, int http01, apr_pool_t *p)
+{
+    apr_array_header_t *types = apr_array_make(p, 3, sizeof(const char *));
+
+    if (md->ca_challenges && md->ca_challenges->nelts) return md->ca_challenges;
+    if (tls_alpn01) APR_ARRAY_PUSH(types, const char *) = md_chall_tlsalpn01.type;
+    if (http01) APR_ARRAY_PUSH(types, const char *) = md_chall_http01.type;
+    if (md->dns01_cmd) APR_ARRAY_PUSH(types, const char *) = md_chall_dns01.type;
+    return types;
+}

@@ -35,6 +35,11 @@ typedef struct {
 const md_chall_type_t *md_chall_find(const char *type);
 /* The known types for messages: "http-01, tls-alpn-01, dns-01". */
 const char *md_chall_names(apr_pool_t *p);
+/* The types a renewal of md offers the CA, in preference order: MDCAChallenges when given;
+ * otherwise tls-alpn-01 when the server answers acme-tls/1 on the port the CA reaches as
+ * 443 (tls_alpn01), http-01 when it listens where the CA reaches port 80 (http01), and
+ * dns-01 when a program sets the TXT records (the only one for wildcards). */
+apr_array_header_t *md_chall_usable(const md_t *md, int tls_alpn01, int http01, apr_pool_t *p);
 
 extern const md_chall_type_t md_chall_http01;
 extern const md_chall_type_t md_chall_tlsalpn01;
