@@ -6,6 +6,7 @@
 #include <httpd.h>
 #include <http_config.h>
 #include <http_ssl.h>
+#include <mod_watchdog.h>
 #include <apr_hash.h>
 #include "md.h"
 #include "md_store.h"
@@ -158,6 +159,10 @@ apr_status_t md_mod_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_p
 int md_mod_renew_monitor(apr_pool_t *p, server_rec *s);
 /* In each child: stop the renewal workers before the child's exit cleans up. */
 void md_mod_renew_child_init(apr_pool_t *pchild);
+
+/* A mod_watchdog callback started (md_mod_watchdog.c): APR_ENOTIMPL without mod_watchdog. */
+apr_status_t md_mod_watchdog_start(const char *name, int singleton, apr_interval_time_t tick,
+                                   ap_watchdog_callback_fn_t *callback, void *baton, apr_pool_t *p);
 
 /* Live activation (md_mod_live.c, docs/directives/MDActivation.md): renewed sets served by
  * every child without a restart. */

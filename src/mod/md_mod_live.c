@@ -592,22 +592,16 @@ static apr_status_t live_tick(int state, void *baton, apr_pool_t *ptemp)
 
 apr_status_t md_mod_live_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
-    ap_watchdog_t *instance;
     live_wd_t *wd;
     apr_status_t rv;
 
     if (!mc->activation_live || !mc->watched->nelts) return APR_SUCCESS;
-    wd_get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    if (!wd_get || !wd_register) return APR_ENOTIMPL;   /* said by the renewal's start */
     wd = apr_pcalloc(p, sizeof(*wd));
     wd->mc = mc;
     wd->s = s;
-    /* in every child (not a singleton), never in the parent */
-    rv = wd_get(&instance, MD_LIVE_WATCHDOG, 0, 0, p);
-    if (rv == APR_SUCCESS) rv = wd_register(instance, MD_LIVE_TICK, wd, live_tick);
+    /* in every child (not a singleton) */
+    rv = md_mod_watchdog_start(MD_LIVE_WATCHDOG, 0, MD_LIVE_TICK, live_tick, wd, p);
+    if (rv == APR_ENOTIMPL) return rv;   /* said by the renewal's start */
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1507: the watchdog of live activation "
                      "could not start; renewed certificates go live at the next restart");

@@ -603,9 +603,6 @@ static void must_staple_check(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 
 static apr_status_t stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
-    ap_watchdog_t *instance;
     stapling_wd_t *wd;
     apr_status_t rv;
     int removed;
@@ -620,18 +617,15 @@ static apr_status_t stapling_start(md_mod_conf_t *mc, server_rec *s, apr_pool_t 
                      "from the store", removed);
     }
     /* 3. the watchdog; it finds the certificates mod_ssl primes after this hook */
-    wd_get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    if (!wd_get || !wd_register) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "MD8022: mod_watchdog is not available; "
-                     "it is needed to refresh OCSP responses for MDStapling");
-        return APR_ENOTIMPL;
-    }
     wd = apr_pcalloc(p, sizeof(*wd));
     wd->mc = mc;
     wd->s = s;
-    rv = wd_get(&instance, MD_STAPLING_WATCHDOG, 0, 1, p);
-    if (rv == APR_SUCCESS) rv = wd_register(instance, MD_STAPLING_TICK, wd, stapling_tick);
+    rv = md_mod_watchdog_start(MD_STAPLING_WATCHDOG, 1, MD_STAPLING_TICK, stapling_tick, wd, p);
+    if (rv == APR_ENOTIMPL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "MD8022: mod_watchdog is not available; "
+                     "it is needed to refresh OCSP responses for MDStapling");
+        return rv;
+    }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "MD8023: the OCSP watchdog could not start");
         return rv;

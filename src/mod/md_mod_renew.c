@@ -683,28 +683,22 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
 
 apr_status_t md_mod_renew_start_watchdog(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get;
-    APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register;
-    ap_watchdog_t *instance;
     md_renew_wd_t *wd;
     apr_status_t rv;
 
     renew_wd = NULL;
     if (!mc->watched->nelts) return APR_SUCCESS;
-    wd_get = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_get_instance);
-    wd_register = APR_RETRIEVE_OPTIONAL_FN(ap_watchdog_register_callback);
-    if (!wd_get || !wd_register) {
-        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "AH10061: MD1103: mod_watchdog is not available; "
-                     "it is needed to renew certificates");
-        return APR_ENOTIMPL;
-    }
     wd = apr_pcalloc(p, sizeof(*wd));
     wd->mc = mc;
     wd->s = s;
     wd->events = md_config_event_conf(mc, p);
     wd->events->cancel = &wd->stopping;
-    rv = wd_get(&instance, MD_RENEW_WATCHDOG, 0, 1, p);
-    if (rv == APR_SUCCESS) rv = wd_register(instance, MD_RENEW_TICK, wd, renew_tick);
+    rv = md_mod_watchdog_start(MD_RENEW_WATCHDOG, 1, MD_RENEW_TICK, renew_tick, wd, p);
+    if (rv == APR_ENOTIMPL) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, "AH10061: MD1103: mod_watchdog is not available; "
+                     "it is needed to renew certificates");
+        return rv;
+    }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_CRIT, rv, s, "AH10066: MD1104: the renewal watchdog could not start");
         return rv;
