@@ -42,6 +42,7 @@ typedef struct {
     const char *host;             /* Host header instead of the URL's: a name-based vhost
                                    * on a local address (mdctl asking the server's md-status) */
     int direct;                   /* no proxy, not even one from the environment (http_proxy) */
+    const char *authorization;    /* an Authorization header's value (etcd's auth token), or NULL */
 } md_http_config_t;
 
 struct md_http_t {

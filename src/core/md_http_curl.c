@@ -153,6 +153,9 @@ static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)req->body_len);
         hdrs = curl_slist_append(hdrs, apr_pstrcat(p, "Content-Type: ", req->content_type, NULL));
     }
+    if (http->config.authorization) {
+        hdrs = curl_slist_append(hdrs, apr_pstrcat(p, "Authorization: ", http->config.authorization, NULL));
+    }
     if (http->config.host) {
         hdrs = curl_slist_append(hdrs, apr_pstrcat(p, "Host: ", http->config.host, NULL));
     }

@@ -39,5 +39,6 @@ Suite *md_test_request_suite(void);
 Suite *md_test_preflight_suite(void);
 Suite *md_test_drive_suite(void);
 Suite *md_test_state_suite(void);
+Suite *md_test_etcd_suite(void);
 
 #endif

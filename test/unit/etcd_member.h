@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
+/* A real etcd member for the unit tests of md_etcd and md_farm: started on loopback on free
+ * ports with its own data folder under /tmp, stopped and removed afterwards. */
+#ifndef etcd_member_h
+#define etcd_member_h
+
+#include <sys/types.h>
+
+#define MD_TEST_ETCD_BIN "/usr/bin/etcd"
+
+typedef struct {
+    pid_t pid;
+    char dir[64];
+    char url[64];               /* http://127.0.0.1:PORT */
+} md_test_etcd_t;
+
+/* Is etcd installed? Suites without it say so and run no test. */
+int md_test_etcd_available(void);
+/* Start a member and wait until /health answers (fails the test after 20 s). */
+void md_test_etcd_start(md_test_etcd_t *member);
+void md_test_etcd_stop(md_test_etcd_t *member);
+/* Run etcdctl against the member with up to 6 arguments; its stdout in buf; exit code. */
+int md_test_etcdctl(const md_test_etcd_t *member, char *buf, size_t len, const char *const *args);
+
+#endif
