@@ -128,7 +128,8 @@ static void exec_ctl(const md_test_etcd_t *m, int out, const char *const *args)
     _exit(127);
 }
 
-int md_test_etcdctl(const md_test_etcd_t *m, char *buf, size_t len, const char *const *args)
+int md_test_etcdctl(const md_test_etcd_t *m, char *buf, size_t len, size_t *pgot,
+                    const char *const *args)
 {
     int fds[2], status = 0;
     size_t got = 0, take;
@@ -154,6 +155,7 @@ int md_test_etcdctl(const md_test_etcd_t *m, char *buf, size_t len, const char *
         got += take;
     }
     buf[got] = '\0';
+    if (pgot) *pgot = got;
     close(fds[0]);
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -19,7 +19,9 @@ int md_test_etcd_available(void);
 /* Start a member and wait until /health answers (fails the test after 20 s). */
 void md_test_etcd_start(md_test_etcd_t *member);
 void md_test_etcd_stop(md_test_etcd_t *member);
-/* Run etcdctl against the member with up to 6 arguments; its stdout in buf; exit code. */
-int md_test_etcdctl(const md_test_etcd_t *member, char *buf, size_t len, const char *const *args);
+/* Run etcdctl against the member with up to 8 arguments; its stdout in buf (NUL-terminated,
+ * *pgot bytes when pgot is given: values may hold NULs); its exit code. */
+int md_test_etcdctl(const md_test_etcd_t *member, char *buf, size_t len, size_t *pgot,
+                    const char *const *args);
 
 #endif

@@ -40,5 +40,6 @@ Suite *md_test_preflight_suite(void);
 Suite *md_test_drive_suite(void);
 Suite *md_test_state_suite(void);
 Suite *md_test_etcd_suite(void);
+Suite *md_test_farm_suite(void);
 
 #endif

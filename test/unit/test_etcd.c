@@ -176,7 +176,7 @@ static void ctl_ok(const char *a0, const char *a1, const char *a2, const char *a
     const char *args[] = { a0, a1, a2, a3, NULL };
     char out[4096];
 
-    ck_assert_int_eq(md_test_etcdctl(&member, out, sizeof(out), args), 0);
+    ck_assert_int_eq(md_test_etcdctl(&member, out, sizeof(out), NULL, args), 0);
 }
 
 static void grant_prefix(const char *role, const char *prefix)
@@ -184,7 +184,7 @@ static void grant_prefix(const char *role, const char *prefix)
     const char *args[] = { "role", "grant-permission", "--prefix=true", role, "readwrite", prefix, NULL };
     char out[4096];
 
-    ck_assert_int_eq(md_test_etcdctl(&member, out, sizeof(out), args), 0);
+    ck_assert_int_eq(md_test_etcdctl(&member, out, sizeof(out), NULL, args), 0);
 }
 
 /* Last in its case: it turns authentication on for the member. */

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
+/* A farm of servers sharing their MDs through etcd (docs/farm.md). Each node keeps its
+ * file store as its replica, from which it serves; etcd holds what the farm agrees on:
+ * - a lock per MD, backed by a lease (TTL about a minute, kept alive at a third of it):
+ *   a crashed holder's lock goes when its lease does. The lock key's create_revision is
+ *   the fencing token: every write made under the lock is a transaction conditioned on
+ *   it, so a holder that lost its lock (paused, cut off) writes nothing;
+ * - the published set of each MD (the files of a staged set) with a generation counter,
+ *   written in one transaction; private keys sealed with AES-256-GCM under the farm key;
+ * - challenge answers (http-01) under a short lease, so that any node answers the CA.
+ * Keys under the prefix P:
+ *   P locks/<md>                  the lock: the holder's node name, on its lease
+ *   P gen/<md>                    the MD's generation (decimal), read by every node's poll
+ *   P sets/<md>/gen               the same generation, inside the set (one range reads both)
+ *   P sets/<md>/files             the set's file names, one a line
+ *   P sets/<md>/f/<file>          a file; keys sealed
+ *   P challenges/http-01/<name>   the key authorization for the name, on a short lease */
+#ifndef md_farm_h
+#define md_farm_h
+
+#include <apr_pools.h>
+#include <apr_hash.h>
+#include <apr_tables.h>
+
+#include "md_etcd.h"
+#include "md_store.h"
+
+#define MD_FARM_KEY_LEN 32
+#define MD_FARM_LOCK_TTL 60              /* seconds */
+/* publish() with a lock that is no longer held: the engine refused the write */
+#define MD_FARM_EFENCED APR_ECONNABORTED
+
+typedef struct {
+    md_etcd_config_t etcd;
+    const char *prefix;                  /* ends with '/'; "/md/" when NULL */
+    const unsigned char *key;            /* the farm key, MD_FARM_KEY_LEN bytes */
+    const char *node;                    /* this node's name, shown as lock holder */
+    long lock_ttl;                       /* seconds; 0: MD_FARM_LOCK_TTL */
+} md_farm_config_t;
+
+typedef struct md_farm_t md_farm_t;
+
+/* ---- the farm key (md_farm_key.c) ------------------------------------------------ */
+
+/* Read the farm key: 32 bytes, as they are or as 64 hex digits (a final newline is
+ * fine). The file must be a regular file of root's with no access for group or others;
+ * otherwise APR_EACCES (or the read's error) and *pwhy says what is wrong. */
+apr_status_t md_farm_key_load(const unsigned char **pkey, const char **pwhy, const char *path,
+                              apr_pool_t *p);
+/* Seal data with AES-256-GCM under key; aad (associated data: what the data is) must be
+ * given again to open it. The sealed form is binary: "mdf1", 12 bytes nonce, the
+ * ciphertext, 16 bytes tag. */
+apr_status_t md_farm_seal(const char **psealed, apr_size_t *plen, const unsigned char *key,
+                          const char *aad, const void *data, apr_size_t len, apr_pool_t *p);
+/* APR_EINVAL when not sealed, APR_EACCES when the key or the aad is not the one it was
+ * sealed with (or the data was changed). The opened data is NUL-terminated. */
+apr_status_t md_farm_open(const char **pdata, apr_size_t *plen, const unsigned char *key,
+                          const char *aad, const char *sealed, apr_size_t len, apr_pool_t *p);
+
+/* ---- the farm (md_farm.c) -------------------------------------------------------- */
+
+/* A farm client, used by one thread at a time (it holds an md_etcd_t). */
+apr_status_t md_farm_create(md_farm_t **pfarm, const md_farm_config_t *config, apr_pool_t *p);
+md_etcd_t *md_farm_etcd(md_farm_t *farm);
+/* A key under the farm's prefix. */
+const char *md_farm_key(const md_farm_t *farm, const char *part, const char *name, apr_pool_t *p);
+
+/* The lock of an MD, tried once: APR_EBUSY when another holds it (*pholder, when given,
+ * names the node). While held, a thread of its own keeps the lease alive every TTL/3;
+ * when that fails until the lease may have run out, the lock counts as lost. */
+typedef struct md_farm_lock_t md_farm_lock_t;
+apr_status_t md_farm_lock_try(md_farm_lock_t **plock, const char **pholder, md_farm_t *farm,
+                              const char *name, apr_pool_t *p);
+/* The lock's fencing token (its key's create_revision). */
+apr_int64_t md_farm_lock_token(const md_farm_lock_t *lock);
+/* Is the lock lost (its lease not renewed in time, or gone)? Checked before each step
+ * that would act on the lock. */
+int md_farm_lock_lost(const md_farm_lock_t *lock);
+/* Give the lock up: the keep-alive stops, the lease is revoked (the key goes with it). */
+void md_farm_unlock(md_farm_lock_t *lock);
+
+/* Publish the staged set of an MD (files: aspects of staging/<name>, e.g. from
+ * md_renew_staged_files(), plus account.json and account.pem when staged) with the next
+ * generation, in one transaction fenced by the lock. MD_FARM_EFENCED when the lock was
+ * lost. *pgen is the new generation. */
+apr_status_t md_farm_publish(apr_int64_t *pgen, md_farm_lock_t *lock, md_store_t *store,
+                             const char *name, const apr_array_header_t *files, apr_pool_t *p);
+/* The published generation of one MD (0 when none), or of all (name -> apr_int64_t*) in
+ * one request. */
+apr_status_t md_farm_generation(apr_int64_t *pgen, md_farm_t *farm, const char *name, apr_pool_t *p);
+apr_status_t md_farm_generations(apr_hash_t **pgens, md_farm_t *farm, apr_pool_t *p);
+/* Copy the published set of an MD into staging/<name> of the local store (keys opened
+ * and saved as the store saves keys), replacing what was staged; *pgen is its generation.
+ * APR_ENOENT when nothing is published. The local generation is recorded. */
+apr_status_t md_farm_pull(apr_int64_t *pgen, md_farm_t *farm, md_store_t *store, const char *name,
+                          apr_pool_t *p);
+/* The generation this node's store holds of an MD (pulled or published), 0 when none;
+ * kept in locks/farm/<name>.gen, which outlives the staged set's activation. */
+apr_int64_t md_farm_local_generation(md_store_t *store, const char *name, apr_pool_t *p);
+
+/* http-01 answers shared by the farm: put under a lease of ttl seconds (before the CA
+ * is told to validate), looked up by the name the CA asks. APR_ENOENT when none. */
+apr_status_t md_farm_http01_put(md_farm_t *farm, const char *name, const char *key_authz, long ttl,
+                                apr_pool_t *p);
+apr_status_t md_farm_http01_get(const char **pkey_authz, md_farm_t *farm, const char *name,
+                                apr_pool_t *p);
+
+#endif
