@@ -178,7 +178,9 @@ apr_status_t md_farm_lock_try(md_farm_lock_t **plock, const char **pholder, md_f
     /* 1. a lease of our own; 2. the key on it, if nobody has one */
     rv = md_etcd_lease_grant(&lock->lease, farm->etcd, farm->config.lock_ttl, p);
     if (rv != APR_SUCCESS) goto leave;
-    apr_pool_cleanup_register(lp, lock, lock_cleanup, apr_pool_cleanup_null);
+    /* a pre-cleanup: the keep-alive thread's pool is a sub-pool of lp, and sub-pools go
+     * before the plain cleanups run; the thread must have ended by then */
+    apr_pool_pre_cleanup_register(lp, lock, lock_cleanup);
     rv = lock_create_key(pholder, farm, lock, p);
     if (rv != APR_SUCCESS) goto leave;
     /* 3. the keep-alive, until unlocked */

@@ -1096,6 +1096,8 @@ const command_rec md_cmds[] = {
                       "Key types, one certificate each: RSA [bits], secp256r1, ..."),
     AP_INIT_TAKE1("MDMustStaple", md_cmd_must_staple, NULL, SRV_CONF, "on|off"),
     AP_INIT_TAKE1("MDStoreDir", md_cmd_store_dir, NULL, SRV_CONF, "The store directory"),
+    AP_INIT_TAKE_ARGV("MDStore", md_mod_farm_cmd_store, NULL, RSRC_CONF,
+                      "file, or etcd URL[,URL...] farm-key=FILE [prefix=/md/] [ca=FILE] [auth=FILE]: a farm"),
     AP_INIT_TAKE12("MDPortMap", md_cmd_port_map, NULL, SRV_CONF,
                    "Where public ports 80/443 arrive: http:8080 https:8443, or http:-"),
     AP_INIT_TAKE1("MDCheckInterval", md_cmd_check_interval, NULL, SRV_CONF, "Time between checks"),

@@ -97,6 +97,7 @@ typedef struct {
     apr_pool_t *pconf;              /* what lives as long as this configuration */
     struct md_status_snap_t *status_snap; /* the status snapshot (md_mod_status.c), or NULL */
     const char *preflight_resolver; /* MDPreflightResolver ADDR[:PORT]; NULL: the system's */
+    struct md_mod_farm_t *farm;     /* MDStore etcd: the farm (md_mod_farm.c); NULL: files only */
 } md_mod_conf_t;
 
 /* What the parent hands the renewal watchdog about one MD (children cannot read the
@@ -206,6 +207,30 @@ int md_mod_challenge_answer_tlsalpn01(conn_rec *c, const char *server_name, cons
 int md_mod_challenge_process_connection(conn_rec *c);
 
 int md_mod_https_require(request_rec *r);
+
+/* A farm on etcd (md_mod_farm.c, docs/farm.md). Without MDStore etcd each is a no-op. */
+typedef struct md_mod_farm_t md_mod_farm_t;
+struct md_farm_lock_t;
+const char *md_mod_farm_cmd_store(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
+/* Serving pass: is the engine there? Logged, never fatal: a node serves what it has. */
+void md_mod_farm_check(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
+/* Renewal watchdog, each tick: every few seconds the farm's generations; MDs with a newer
+ * set than this node's are looked at now. */
+void md_mod_farm_poll(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
+/* Pull the farm's set of an MD into staging/ when it is newer than this node's; 1 if so. */
+int md_mod_farm_pull_newer(md_mod_conf_t *mc, server_rec *s, const md_t *md, apr_pool_t *p);
+/* The MD's farm lock, tried once (APR_EBUSY: another node renews it); *plock NULL and
+ * APR_SUCCESS without a farm. Published under, and given up with md_mod_farm_unlock. */
+apr_status_t md_mod_farm_lock(struct md_farm_lock_t **plock, md_mod_conf_t *mc, server_rec *s,
+                              const md_t *md, apr_pool_t *p);
+apr_status_t md_mod_farm_publish(struct md_farm_lock_t *lock, md_mod_conf_t *mc, server_rec *s,
+                                 const md_t *md, apr_pool_t *p);
+void md_mod_farm_unlock(struct md_farm_lock_t *lock);
+/* A renewal's event: http-01 answers to the engine; fails when the lock was lost. */
+apr_status_t md_mod_farm_challenge(md_mod_conf_t *mc, struct md_farm_lock_t *lock, const char *event,
+                                   apr_pool_t *p);
+/* The farm's http-01 key authorization for a name, or NULL. */
+const char *md_mod_farm_http01(md_mod_conf_t *mc, const char *host, apr_pool_t *p);
 
 /* Status outputs (md_mod_status.c, md_mod_server_status.c, md_mod_metrics.c). The
  * status directory, in DefaultRuntimeDir, is the children's: the snapshot and, with

@@ -55,7 +55,8 @@ int md_mod_challenge_http01_handler(request_rec *r, int lookup)
     if (!token_valid(token) || !host_valid(host)) return DECLINED;
     if (md_store_load_text(&authz, mc->store, MD_SG_CHALLENGES, host, MD_FN_HTTP01, r->pool)
         != APR_SUCCESS) {
-        return DECLINED;
+        authz = md_mod_farm_http01(mc, host, r->pool);   /* another node of the farm renews */
+        if (!authz) return DECLINED;
     }
     /* exactly the stored token's key authorization, "token.thumbprint" */
     tlen = strlen(token);

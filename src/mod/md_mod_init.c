@@ -687,6 +687,7 @@ int md_mod_init_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *pte
         ap_log_error(APLOG_MARK, APLOG_EMERG, 0, s, "MD1012: libcurl cannot be initialized");
         return !OK;
     }
+    md_mod_farm_check(mc, s, ptemp);
     rv = md_mod_renew_start_watchdog(mc, s, pconf);
     if (rv != APR_SUCCESS) return !OK;
     /* 7. live activation: a thread in every child takes renewed sets into use */

@@ -100,24 +100,39 @@ typedef struct {
     md_renew_wd_t *wd;
     const md_t *md;
     md_job_t *job;
+    struct md_farm_lock_t *farm_lock;  /* MDStore etcd: the MD's farm lock, held */
     apr_pool_t *p;
 } md_event_ctx_t;
 
-/* challenge-setup:<type>:<name>: the program may veto before the CA is told to look */
+/* challenge-setup:<type>:<name>: the program may veto before the CA is told to look; in a
+ * farm, the answer goes to the engine first (any node may get the CA's request) */
 static apr_status_t on_renew_event(void *baton, const char *event, md_result_t *result)
 {
     md_event_ctx_t *ec = baton;
+    apr_status_t rv;
     int ran;
 
+    rv = md_mod_farm_challenge(ec->wd->mc, ec->farm_lock, event, ec->p);
+    if (rv != APR_SUCCESS) {
+        md_result_set(result, rv, "the farm lock was lost, or the farm's etcd did not take the "
+                      "challenge answer: stopped before the CA was told to look");
+        return rv;
+    }
     return md_event_raise(ec->wd->events, event, ec->md, ec->job, result, &ran, ec->p);
 }
 
+/* How a renewal goes: in place (see staged_due), under a farm lock. */
+typedef struct {
+    int replace;
+    struct md_farm_lock_t *farm_lock;
+} md_renew_how_t;
+
 /* The renewal itself: the 'renewing' veto, then the ACME work; with replace, the
  * staged set is renewed in place (see staged_due). */
-static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, int replace,
+static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, const md_renew_how_t *how,
                               md_result_t *result, apr_pool_t *p)
 {
-    md_event_ctx_t ec = { wd, md, job, p };
+    md_event_ctx_t ec = { wd, md, job, how->farm_lock, p };
     md_acme_drive_ctx_t ctx;
     int ran;
     apr_status_t rv;
@@ -142,7 +157,7 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, int re
     ctx.wait = renew_wait;
     ctx.wait_baton = wd;
     ctx.dns01_wait = md->dns01_wait;
-    ctx.replace_staged = replace;
+    ctx.replace_staged = how->replace;
     return ctx.http ? md_acme_drive_run(&ctx, p) : APR_EGENERAL;
 }
 
@@ -368,12 +383,51 @@ static int staged_due(md_renew_wd_t *wd, const md_t *md, apr_pool_t *p)
            <= apr_time_now();
 }
 
+/* A farm (MDStore etcd): only the holder of the MD's farm lock renews it, tried once; a
+ * busy lock is another node's renewal, whose set the poll brings here (md_mod_farm.c).
+ * APR_SUCCESS: renew (with *pflock, NULL without a farm); else leave the MD for now. */
+static apr_status_t farm_hold(md_renew_wd_t *wd, md_watch_t *w, struct md_farm_lock_t **pflock,
+                              apr_pool_t *p)
+{
+    apr_status_t rv = md_mod_farm_lock(pflock, wd->mc, wd->s, w->md, p);
+
+    if (rv != APR_SUCCESS) {
+        w->next_check = apr_time_now() + (apr_interval_time_t)((double)wd->mc->retry_delay
+                                                               * (1.0 + jitter()));
+        return rv;
+    }
+    /* published by another node between the look and the lock: staged now, no order */
+    if (*pflock && md_mod_farm_pull_newer(wd->mc, wd->s, w->md, p)) {
+        md_mod_farm_unlock(*pflock);
+        *pflock = NULL;
+        w->next_check = apr_time_now();
+        return APR_EAGAIN;
+    }
+    return APR_SUCCESS;
+}
+
+/* The renewed set goes to the farm under the lock; when that fails (the lock was lost
+ * and another node renews, or the engine failed) the set is dropped: a node serves only
+ * what the farm has. */
+static void farm_publish(md_renew_wd_t *wd, struct md_farm_lock_t *flock, md_t *md,
+                         md_result_t *result, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    if (!flock || result->status != APR_SUCCESS) return;
+    rv = md_mod_farm_publish(flock, wd->mc, wd->s, md, p);
+    if (rv == APR_SUCCESS) return;
+    md_store_purge(wd->mc->store, MD_SG_STAGING, md->name, p);
+    md_result_set(result, rv, "the renewed set could not be published to the farm");
+}
+
 /* One MD's turn: under its lock, so no other process or server works on it meanwhile. */
 static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
 {
     md_store_t *store = wd->mc->store;
     md_t *md = w->md;
     md_store_lock_t *lock;
+    md_renew_how_t how = { 0, NULL };
     md_result_t *result;
     md_job_t *job;
     int staged, ran = 0, touched, renewed = 0, replace, saved = 0;
@@ -394,6 +448,11 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
     /* 2. a staged set waits for activation; otherwise renew when due (by the window or
      *    the CA's ARI suggestion) and not backing off, at the CA failover says */
     touched = ran || requested;
+    /*    in a farm, a newer set another node published is staged here first */
+    if (md_mod_farm_pull_newer(wd->mc, wd->s, md, p)) {
+        touched = 1;
+        if (wd->mc->activation_live) md_mod_live_note_staged(wd->mc, p);
+    }
     staged = md_renew_staging_complete(store, md, p);
     /* with MDActivation live the staged set is the served one: renewed in place when its
      * own window opened, or when asked for */
@@ -411,18 +470,26 @@ static void renew_md(md_renew_wd_t *wd, md_watch_t *w, apr_pool_t *p)
         staged_ready(wd, w, job, p);
     }
     else if ((replace || w->renew_at <= apr_time_now()) && job->next_run <= apr_time_now()) {
+        if (farm_hold(wd, w, &how.farm_lock, p) != APR_SUCCESS) {
+            md_store_unlock(lock);
+            return;
+        }
+        how.replace = replace;
         touched = 1;
         ca_pick(wd, md, job, p);
         result = md_result_make(p);
         /* the preflight first: what fails here is not worth one of the CA's attempts */
         if (preflight(wd, md, result, p) == APR_SUCCESS) {
-            renew_now(wd, md, job, replace, result, p);
+            renew_now(wd, md, job, &how, result, p);
             preflight_diagnose(wd, md, result, p);
         }
         if (apr_atomic_read32(&wd->stopping)) {
+            md_mod_farm_unlock(how.farm_lock);
             md_store_unlock(lock);   /* cut short by the child's exit: the next one retries */
             return;
         }
+        farm_publish(wd, how.farm_lock, md, result, p);
+        md_mod_farm_unlock(how.farm_lock);
         md_job_end_run(job, result, p);
         staged = (result->status == APR_SUCCESS);
         if (staged && wd->mc->activation_live) {
@@ -666,6 +733,7 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
         /* fall through */
     case AP_WATCHDOG_STATE_RUNNING:
         if (wd->workers && apr_time_now() >= wd->start_at) {
+            md_mod_farm_poll(wd->mc, wd->s, ptemp);
             renew_requests_take(wd, ptemp);
             renew_dispatch(wd);
         }

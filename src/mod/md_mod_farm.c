@@ -1,0 +1,331 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
+/* A farm of servers on etcd, the httpd side (docs/farm.md; the core is md_farm.c):
+ * - MDStore etcd URL[,URL...] [prefix=/md/] [ca=FILE] [auth=FILE] farm-key=FILE [node=NAME];
+ * - the renewal of an MD takes the MD's farm lock (tried once; busy means another node
+ *   renews it) and publishes the staged set under it;
+ * - the renewal watchdog polls the farm's generations every few seconds (one request)
+ *   and pulls a newer set into staging/, where the node takes it up as its own renewal
+ *   (the 'renewed' event, MDActivationRestart, or the next graceful restart);
+ * - http-01 answers go to the engine before the CA is told to look, and any node answers
+ *   from it what its own store does not hold.
+ * Every node keeps serving from its local store while the engine cannot be reached. */
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <apr_strings.h>
+#include <apr_uri.h>
+#include <httpd.h>
+#include <http_config.h>
+#include <http_log.h>
+
+#include "md_mod.h"
+#include "md_farm.h"
+#include "md_renew.h"
+#include "md_util.h"
+
+APLOG_USE_MODULE(md);
+
+#define FARM_POLL apr_time_from_sec(5)
+#define FARM_HTTP01_TTL 600          /* seconds an http-01 answer stays in the engine */
+#define FARM_TIMEOUT apr_time_from_sec(5)
+
+struct md_mod_farm_t {
+    md_farm_config_t config;
+    const char *at;                  /* "file:line" of MDStore, for messages */
+    apr_time_t next_poll;
+    int unreachable;                 /* the engine's outage was logged */
+};
+
+/* ---- MDStore -------------------------------------------------------------------------- */
+
+static const char *store_err(cmd_parms *cmd, const char *msg)
+{
+    return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
+}
+
+static const char *endpoints_parse(cmd_parms *cmd, md_mod_farm_t *farm, const char *arg)
+{
+    char *list = apr_pstrdup(cmd->pool, arg), *tok, *last;
+    apr_uri_t uri;
+
+    farm->config.etcd.endpoints = apr_array_make(cmd->pool, 3, sizeof(const char *));
+    for (tok = apr_strtok(list, ",", &last); tok; tok = apr_strtok(NULL, ",", &last)) {
+        if (apr_uri_parse(cmd->pool, tok, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname
+            || (strcmp(uri.scheme, "http") && strcmp(uri.scheme, "https"))
+            || (uri.path && *uri.path && strcmp(uri.path, "/"))) {
+            return store_err(cmd, apr_psprintf(cmd->pool, "'%s' is not an etcd endpoint "
+                                               "(http://HOST:PORT or https://HOST:PORT)", tok));
+        }
+        if (tok[strlen(tok) - 1] == '/') tok[strlen(tok) - 1] = '\0';
+        APR_ARRAY_PUSH(farm->config.etcd.endpoints, const char *) = tok;
+    }
+    if (!farm->config.etcd.endpoints->nelts) return store_err(cmd, "etcd needs an endpoint URL");
+    return NULL;
+}
+
+/* auth=FILE: "user:password" on its first line, a file only its owner may read. */
+static const char *auth_read(cmd_parms *cmd, md_mod_farm_t *farm, const char *path)
+{
+    const char *data, *colon;
+    apr_size_t len;
+    struct stat st;
+
+    if (stat(path, &st) != 0 || md_file_read(&data, &len, path, 4096, cmd->pool) != APR_SUCCESS) {
+        return store_err(cmd, apr_psprintf(cmd->pool, "the etcd credentials %s cannot be read", path));
+    }
+    if (st.st_mode & 077) {
+        return store_err(cmd, apr_psprintf(cmd->pool, "the etcd credentials %s may be read by others: "
+                                           "chmod 0600 it", path));
+    }
+    len = strcspn(data, "\r\n");
+    colon = memchr(data, ':', len);
+    if (!colon || colon == data) {
+        return store_err(cmd, apr_psprintf(cmd->pool, "the etcd credentials %s must hold "
+                                           "'user:password' on one line", path));
+    }
+    farm->config.etcd.user = apr_pstrndup(cmd->pool, data, (apr_size_t)(colon - data));
+    farm->config.etcd.password = apr_pstrndup(cmd->pool, colon + 1, len - (apr_size_t)(colon - data) - 1);
+    return NULL;
+}
+
+static const char *option_parse(cmd_parms *cmd, md_mod_farm_t *farm, const char *opt)
+{
+    const char *v = strchr(opt, '='), *why;
+
+    if (!v || !v[1]) return store_err(cmd, apr_psprintf(cmd->pool, "'%s' is not NAME=VALUE", opt));
+    ++v;
+    if (!strncmp(opt, "prefix=", 7)) {
+        if (v[0] != '/' || v[strlen(v) - 1] != '/') return store_err(cmd, "prefix must start and end with '/'");
+        farm->config.prefix = v;
+    }
+    else if (!strncmp(opt, "ca=", 3)) {
+        farm->config.etcd.ca_file = ap_server_root_relative(cmd->pool, v);
+        if (md_file_exists(farm->config.etcd.ca_file, cmd->pool) != APR_SUCCESS) {
+            return store_err(cmd, apr_psprintf(cmd->pool, "the CA file %s does not exist", v));
+        }
+    }
+    else if (!strncmp(opt, "auth=", 5)) return auth_read(cmd, farm, ap_server_root_relative(cmd->pool, v));
+    else if (!strncmp(opt, "farm-key=", 9)) {
+        if (md_farm_key_load(&farm->config.key, &why, ap_server_root_relative(cmd->pool, v), cmd->pool)
+            != APR_SUCCESS) {
+            return store_err(cmd, why);
+        }
+    }
+    else if (!strncmp(opt, "node=", 5)) farm->config.node = v;
+    else return store_err(cmd, apr_psprintf(cmd->pool, "unknown option '%s' (prefix=, ca=, auth=, "
+                                            "farm-key=, node=)", opt));
+    return NULL;
+}
+
+const char *md_mod_farm_cmd_store(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
+    md_mod_farm_t *farm;
+    const char *err;
+    int i;
+
+    if (cmd->server->is_virtual) return store_err(cmd, "is only allowed in the main server");
+    if (argc == 1 && !strcasecmp(argv[0], "file")) {
+        mc->farm = NULL;
+        return NULL;
+    }
+    if (argc < 2 || strcasecmp(argv[0], "etcd")) {
+        return store_err(cmd, "'file', or 'etcd URL[,URL...] farm-key=FILE [prefix=/md/] [ca=FILE] "
+                         "[auth=FILE] [node=NAME]'");
+    }
+    farm = apr_pcalloc(cmd->pool, sizeof(*farm));
+    farm->at = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename, cmd->directive->line_num);
+    farm->config.etcd.timeout = FARM_TIMEOUT;
+    err = endpoints_parse(cmd, farm, argv[1]);
+    for (i = 2; !err && i < argc; ++i) err = option_parse(cmd, farm, argv[i]);
+    if (err) return err;
+    if (!farm->config.key) return store_err(cmd, "etcd needs farm-key=FILE (openssl rand -hex 32 > FILE; "
+                                            "chmod 0600 FILE; the same file on every node)");
+    mc->farm = farm;
+    return NULL;
+}
+
+/* ---- the engine, from the renewal watchdog ------------------------------------------- */
+
+static md_farm_t *farm_client(md_mod_farm_t *mf, apr_pool_t *p)
+{
+    md_farm_config_t cfg = mf->config;
+    md_farm_t *farm = NULL;
+    char host[256];
+
+    if (!cfg.node) {
+        if (gethostname(host, sizeof(host)) != 0) apr_cpystrn(host, "?", sizeof(host));
+        host[sizeof(host) - 1] = '\0';
+        cfg.node = apr_psprintf(p, "%s pid %d", host, (int)getpid());
+    }
+    if (md_farm_create(&farm, &cfg, p) != APR_SUCCESS) return NULL;
+    return farm;
+}
+
+/* An outage is logged when it starts and when it ends, not at every look. */
+static void engine_state(md_mod_farm_t *mf, server_rec *s, apr_status_t rv, md_farm_t *farm,
+                         apr_pool_t *p)
+{
+    if (rv == APR_SUCCESS && mf->unreachable) {
+        mf->unreachable = 0;
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD8064: the farm's etcd (MDStore at %s) answers "
+                     "again", mf->at);
+    }
+    else if (rv != APR_SUCCESS && !mf->unreachable) {
+        mf->unreachable = 1;
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD8065: the farm's etcd (MDStore at %s): %s; this "
+                     "node serves what it has and renews nothing until it answers",
+                     mf->at, farm ? md_etcd_error(md_farm_etcd(farm)) : "no client");
+    }
+}
+
+void md_mod_farm_check(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
+{
+    md_farm_t *farm;
+    apr_hash_t *gens;
+    apr_status_t rv;
+
+    if (!mc->farm) return;
+    farm = farm_client(mc->farm, p);
+    rv = farm ? md_farm_generations(&gens, farm, p) : APR_EGENERAL;
+    engine_state(mc->farm, s, rv, farm, p);
+    if (rv == APR_SUCCESS) ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MD8066: the farm's etcd (MDStore "
+                                        "at %s) holds %d published MD(s)", mc->farm->at,
+                                        apr_hash_count(gens));
+}
+
+void md_mod_farm_poll(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
+{
+    md_farm_t *farm;
+    apr_hash_t *gens;
+    apr_int64_t *gen;
+    md_watch_t *w;
+    apr_status_t rv;
+    int i;
+
+    if (!mc->farm || apr_time_now() < mc->farm->next_poll) return;
+    mc->farm->next_poll = apr_time_now() + FARM_POLL;
+    farm = farm_client(mc->farm, p);
+    rv = farm ? md_farm_generations(&gens, farm, p) : APR_EGENERAL;
+    engine_state(mc->farm, s, rv, farm, p);
+    if (rv != APR_SUCCESS) return;
+    /* an MD the farm has a newer set of is looked at now: its turn pulls the set */
+    for (i = 0; i < mc->watched->nelts; ++i) {
+        w = APR_ARRAY_IDX(mc->watched, i, md_watch_t *);
+        gen = apr_hash_get(gens, w->md->name, APR_HASH_KEY_STRING);
+        if (gen && *gen > md_farm_local_generation(mc->store, w->md->name, p)) {
+            w->next_check = apr_time_now();
+        }
+    }
+}
+
+int md_mod_farm_pull_newer(md_mod_conf_t *mc, server_rec *s, const md_t *md, apr_pool_t *p)
+{
+    md_farm_t *farm;
+    apr_int64_t gen;
+    apr_status_t rv;
+
+    if (!mc->farm) return 0;
+    farm = farm_client(mc->farm, p);
+    if (!farm || md_farm_generation(&gen, farm, md->name, p) != APR_SUCCESS) return 0;
+    if (gen <= md_farm_local_generation(mc->store, md->name, p)) return 0;
+    rv = md_farm_pull(&gen, farm, mc->store, md->name, p);
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD8067: %s: the farm's set could not be pulled: %s",
+                     md->name, md_etcd_error(md_farm_etcd(farm)));
+        return 0;
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD8068: %s: pulled generation %" APR_INT64_T_FMT
+                 " from the farm into staging", md->name, gen);
+    return 1;
+}
+
+apr_status_t md_mod_farm_lock(struct md_farm_lock_t **plock, md_mod_conf_t *mc, server_rec *s,
+                              const md_t *md, apr_pool_t *p)
+{
+    md_farm_t *farm;
+    const char *holder = NULL;
+    apr_status_t rv;
+
+    *plock = NULL;
+    if (!mc->farm) return APR_SUCCESS;
+    farm = farm_client(mc->farm, p);
+    if (!farm) return APR_EGENERAL;
+    rv = md_farm_lock_try(plock, &holder, farm, md->name, p);
+    if (rv == APR_EBUSY) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MD8069: %s: renewed by %s in the farm", md->name,
+                     holder ? holder : "another node");
+    }
+    else if (rv != APR_SUCCESS) engine_state(mc->farm, s, rv, farm, p);
+    return rv;
+}
+
+static void files_add_staged(apr_array_header_t *files, md_mod_conf_t *mc, const char *name,
+                             const char *file, apr_pool_t *p)
+{
+    if (md_store_exists(mc->store, MD_SG_STAGING, name, file, p) == APR_SUCCESS) {
+        APR_ARRAY_PUSH(files, const char *) = file;
+    }
+}
+
+apr_status_t md_mod_farm_publish(struct md_farm_lock_t *lock, md_mod_conf_t *mc, server_rec *s,
+                                 const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *files;
+    apr_int64_t gen;
+    apr_status_t rv;
+
+    if (!lock) return APR_SUCCESS;
+    /* the set as activation takes it, with a new account when one was made for it */
+    files = md_renew_staged_files(mc->store, md, p);
+    files_add_staged(files, mc, md->name, MD_FN_ACCOUNT, p);
+    files_add_staged(files, mc, md->name, MD_FN_ACCT_KEY, p);
+    rv = md_farm_publish(&gen, lock, mc->store, md->name, files, p);
+    if (rv == MD_FARM_EFENCED) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "MD8070: %s: this node lost the farm lock while "
+                     "renewing; its set is dropped, the farm's is pulled", md->name);
+    }
+    else if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD8071: %s: the renewed set could not be published "
+                     "to the farm; it is dropped and renewed again", md->name);
+    }
+    else ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD8072: %s: published generation %"
+                      APR_INT64_T_FMT " to the farm", md->name, gen);
+    return rv;
+}
+
+void md_mod_farm_unlock(struct md_farm_lock_t *lock)
+{
+    md_farm_unlock(lock);
+}
+
+/* challenge-setup:<type>:<name>: the answer goes to the engine before the CA is told to
+ * look; a lock lost meanwhile stops the renewal here. */
+apr_status_t md_mod_farm_challenge(md_mod_conf_t *mc, struct md_farm_lock_t *lock, const char *event,
+                                   apr_pool_t *p)
+{
+    static const char prefix[] = "challenge-setup:http-01:";
+    const char *name, *authz;
+    md_farm_t *farm;
+    apr_status_t rv;
+
+    if (!lock) return APR_SUCCESS;
+    if (md_farm_lock_lost(lock)) return MD_FARM_EFENCED;
+    if (strncmp(event, prefix, sizeof(prefix) - 1)) return APR_SUCCESS;
+    name = event + sizeof(prefix) - 1;
+    rv = md_store_load_text(&authz, mc->store, MD_SG_CHALLENGES, name, MD_FN_HTTP01, p);
+    if (rv != APR_SUCCESS) return rv;
+    farm = farm_client(mc->farm, p);
+    return farm ? md_farm_http01_put(farm, name, authz, FARM_HTTP01_TTL, p) : APR_EGENERAL;
+}
+
+const char *md_mod_farm_http01(md_mod_conf_t *mc, const char *host, apr_pool_t *p)
+{
+    md_farm_t *farm;
+    const char *authz;
+
+    if (!mc->farm) return NULL;
+    farm = farm_client(mc->farm, p);
+    if (!farm || md_farm_http01_get(&authz, farm, host, p) != APR_SUCCESS) return NULL;
+    return authz;
+}

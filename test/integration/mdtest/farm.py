@@ -1,0 +1,105 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
+"""A farm's parts for the tests: an etcd member and haproxy, on loopback, free ports.
+
+    etcd = Etcd(run_dir, "etcd-x").start()      # etcd.url, etcd.get_prefix("/md/")
+    lb = HAProxy(run_dir, "lb-x", listen_port, [node ports]).start()
+
+Both are our own child processes, stopped by their pid.
+"""
+import os
+import shutil
+import subprocess
+
+import requests
+
+from .ports import free_ports
+from .procs import BackgroundProcess, wait_until
+
+ETCD_BIN = "/usr/bin/etcd"
+ETCDCTL_BIN = "/usr/bin/etcdctl"
+HAPROXY_BIN = "/usr/sbin/haproxy"
+
+
+class Etcd:
+    """One etcd member with its own data folder."""
+
+    def __init__(self, run_dir, name):
+        self.name = name
+        self.client_port, self.peer_port = free_ports(2)
+        self.data_dir = os.path.join(run_dir, f"{name}.data")
+        client = f"http://127.0.0.1:{self.client_port}"
+        peer = f"http://127.0.0.1:{self.peer_port}"
+        self.url = client
+        self.proc = BackgroundProcess(name, [
+            ETCD_BIN, "--name", name, "--data-dir", self.data_dir,
+            "--listen-client-urls", client, "--advertise-client-urls", client,
+            "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+            "--initial-cluster", f"{name}={peer}"], os.path.join(run_dir, f"{name}.log"))
+
+    def start(self, timeout=30):
+        self.proc.start()
+
+        def healthy():
+            if not self.proc.running():
+                raise RuntimeError(f"etcd exited:\n{self.proc.log_text()[-5000:]}")
+            try:
+                return requests.get(self.url + "/health", timeout=1).json().get("health") == "true"
+            except (requests.RequestException, ValueError):
+                return False
+        wait_until(healthy, timeout, interval=0.2, what=f"{self.name} health")
+        return self
+
+    def stop(self):
+        self.proc.stop()
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def ctl(self, *args):
+        """etcdctl's output (bytes: values may be binary)."""
+        env = dict(os.environ, ETCDCTL_API="3")
+        return subprocess.run([ETCDCTL_BIN, "--endpoints", self.url, *args], env=env,
+                              capture_output=True, check=True, timeout=30).stdout
+
+
+class HAProxy:
+    """haproxy in tcp mode, round robin from one port over the nodes' ports."""
+
+    def __init__(self, run_dir, name, listen_port, backend_ports):
+        self.name = name
+        self.conf = os.path.join(run_dir, f"{name}.cfg")
+        servers = "\n".join(f"    server n{i} 127.0.0.1:{p}" for i, p in enumerate(backend_ports))
+        with open(self.conf, "w") as f:
+            f.write(f"""global
+    log stderr format short local0 info
+defaults
+    mode tcp
+    log global
+    option tcplog
+    timeout connect 2s
+    timeout client 30s
+    timeout server 30s
+frontend http_in
+    bind 127.0.0.1:{listen_port}
+    default_backend nodes
+backend nodes
+    balance roundrobin
+{servers}
+""")
+        self.port = listen_port
+        self.proc = BackgroundProcess(name, [HAPROXY_BIN, "-db", "-f", self.conf],
+                                      os.path.join(run_dir, f"{name}.log"))
+
+    def start(self, timeout=10):
+        from .ports import port_answers
+        self.proc.start()
+        wait_until(lambda: port_answers(self.port, timeout=0.2) or
+                   (not self.proc.running() and RuntimeError(self.proc.log_text())),
+                   timeout, what=f"{self.name} listening")
+        if not self.proc.running():
+            raise RuntimeError(f"haproxy exited:\n{self.proc.log_text()}")
+        return self
+
+    def stop(self):
+        self.proc.stop()
+
+    def log_text(self):
+        return self.proc.log_text()

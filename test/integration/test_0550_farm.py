@@ -1,0 +1,111 @@
+# SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
+"""0550: a farm of three Apache nodes sharing their MDs through etcd (docs/farm.md).
+
+Each node has its own local store and `MDStore etcd URL farm-key=FILE`; haproxy
+balances the http port Pebble validates against over the three nodes, round robin,
+so the CA's validation requests land on any node. What a user sees: one order per
+MD for the whole farm, every node serving the same certificate, http-01 answered
+by nodes that did not order, and no private key in clear in the engine.
+"""
+import os
+import re
+import secrets
+
+import pytest
+
+from mdtest.farm import Etcd, HAProxy, HAPROXY_BIN, ETCD_BIN
+from mdtest.ports import free_ports
+from mdtest import tlsclient
+
+pytestmark = pytest.mark.skipif(not (os.path.exists(ETCD_BIN) and os.path.exists(HAPROXY_BIN)),
+                                reason="etcd-server and haproxy are not installed (.ci/run installs them)")
+
+NODES = 3
+
+
+@pytest.fixture
+def etcd(env, request):
+    e = Etcd(env.run_dir, f"etcd-{os.getpid()}-{request.node.name[:30]}").start()
+    yield e
+    e.stop()
+
+
+@pytest.fixture
+def farm_key(env):
+    path = os.path.join(env.run_dir, f"farm-{secrets.token_hex(4)}.key")
+    with open(path, "w") as f:
+        f.write(secrets.token_hex(32) + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+def _nodes(apache_factory, etcd, farm_key, mds):
+    nodes = []
+    for i in range(NODES):
+        http, https, ctrl = free_ports(3)
+        node = apache_factory(f"n{i}", http_port=http, https_port=https, ctrl_port=ctrl)
+        node.add(f"MDStore etcd {etcd.url} farm-key={farm_key} prefix=/md/ node=n{i}")
+        for md in mds:
+            node.add(f"MDomain {md}\nMDCAChallenges http-01")
+            node.add_vhost(md)
+        nodes.append(node)
+    return nodes
+
+
+@pytest.fixture
+def balancer(env, request):
+    made = []
+
+    def make(nodes):
+        # on the port the shared Pebble validates http-01 against
+        lb = HAProxy(env.run_dir, f"lb-{request.node.name[:30]}", env.http_port,
+                     [n.http_port for n in nodes]).start()
+        made.append(lb)
+        return lb
+    yield make
+    for lb in made:
+        lb.stop()
+
+
+def _count(nodes, regex):
+    return sum(len(n.log_lines(regex)) for n in nodes)
+
+
+def test_0550_farm_one_order_per_md(apache_factory, balancer, etcd, farm_key, domain):
+    """A cold start of three nodes with new MDs: one order per MD for the farm, the
+    set published once and pulled by the others, the same serial served everywhere."""
+    mds = [f"m{i}.{domain}" for i in range(5)]
+    nodes = _nodes(apache_factory, etcd, farm_key, mds)
+    lb = balancer(nodes)
+    for n in nodes:
+        n.start()
+    # 1. every node gets every MD staged: ordered by one, pulled by the others
+    for n in nodes:
+        for md in mds:
+            n.wait_for_cert(md, timeout=120)
+    for md in mds:
+        name = re.escape(md)
+        assert _count(nodes, rf"MD1101: {name}: ") == 1, f"{md}: ordered by exactly one node"
+        assert _count(nodes, rf"MD8072: {name}: published generation 1 ") == 1
+        assert _count(nodes, rf"MD8068: {name}: pulled generation 1 ") == NODES - 1
+    # 2. the CA's validations went round robin: nodes that did not order answered too
+    answered_for_others = 0
+    for n in nodes:
+        ordered = {md for md in mds if n.log_lines(rf"MD1101: {re.escape(md)}: ")}
+        for line in n.log_lines(r"MD1201: answering http-01 for "):
+            if line.split("answering http-01 for ")[1].split()[0].strip(",") not in ordered:
+                answered_for_others += 1
+    assert answered_for_others > 0, "no node answered a validation for an order it did not make"
+    # 3. a token the farm does not hold is not answered
+    r = tlsclient.http_get(lb.port, mds[0], "/.well-known/acme-challenge/notAtoken123")
+    assert r.status == 404
+    # 4. after a graceful restart every node serves the same certificate of each MD
+    for n in nodes:
+        n.graceful()
+    for md in mds:
+        serials = {n.verify_cert(md).serial_number for n in nodes}
+        assert len(serials) == 1, f"{md}: the nodes serve different certificates {serials}"
+    # 5. the engine holds the certificates but no private key in clear
+    dump = etcd.ctl("get", "--prefix", "/md/")
+    assert b"BEGIN CERTIFICATE" in dump
+    assert b"PRIVATE KEY" not in dump
