@@ -554,6 +554,14 @@ static const char *md_cmd_store_dir(cmd_parms *cmd, void *dc, const char *arg)
     return NULL;
 }
 
+/* MDStore file | etcd ...: parsed with the farm's glue (md_mod_farm.c) */
+static const char *md_cmd_store(cmd_parms *cmd, void *dc, int argc, char *const argv[])
+{
+    const char *err = not_in_section(cmd);
+
+    return err ? err : md_mod_farm_cmd_store(cmd, dc, argc, argv);
+}
+
 static const char *port_map_one(cmd_parms *cmd, md_mod_conf_t *mc, const char *map)
 {
     const char *colon = strchr(map, ':'), *local;
@@ -1096,7 +1104,7 @@ const command_rec md_cmds[] = {
                       "Key types, one certificate each: RSA [bits], secp256r1, ..."),
     AP_INIT_TAKE1("MDMustStaple", md_cmd_must_staple, NULL, SRV_CONF, "on|off"),
     AP_INIT_TAKE1("MDStoreDir", md_cmd_store_dir, NULL, SRV_CONF, "The store directory"),
-    AP_INIT_TAKE_ARGV("MDStore", md_mod_farm_cmd_store, NULL, RSRC_CONF,
+    AP_INIT_TAKE_ARGV("MDStore", md_cmd_store, NULL, SRV_CONF,
                       "file, or etcd URL[,URL...] farm-key=FILE [prefix=/md/] [ca=FILE] [auth=FILE]: a farm"),
     AP_INIT_TAKE12("MDPortMap", md_cmd_port_map, NULL, SRV_CONF,
                    "Where public ports 80/443 arrive: http:8080 https:8443, or http:-"),

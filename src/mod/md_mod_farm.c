@@ -124,7 +124,6 @@ const char *md_mod_farm_cmd_store(cmd_parms *cmd, void *dc, int argc, char *cons
     const char *err;
     int i;
 
-    if (cmd->server->is_virtual) return store_err(cmd, "is only allowed in the main server");
     if (argc == 1 && !strcasecmp(argv[0], "file")) {
         mc->farm = NULL;
         return NULL;

@@ -109,3 +109,72 @@ def test_0550_farm_one_order_per_md(apache_factory, balancer, etcd, farm_key, do
     dump = etcd.ctl("get", "--prefix", "/md/")
     assert b"BEGIN CERTIFICATE" in dump
     assert b"PRIVATE KEY" not in dump
+
+
+def _key_file(apache, name, mode, content=None):
+    path = os.path.join(apache.server_root, name)
+    with open(path, "w") as f:
+        f.write(content if content is not None else secrets.token_hex(32) + "\n")
+    os.chmod(path, mode)
+    return path
+
+
+def test_0551_mdstore_forms(apache, domain):
+    """MDStore's valid forms pass `apache2 -t`; each invalid one stops it naming the
+    directive, the file and the line, and what to do."""
+    key = _key_file(apache, "farm.key", 0o600)
+    auth = _key_file(apache, "etcd.auth", 0o600, "farm:secret\n")
+    valid = ["MDStore file",
+             f"MDStore etcd http://127.0.0.1:1 farm-key={key}",
+             f"MDStore etcd https://10.0.0.5:2379,https://10.0.0.6:2379/ farm-key={key} prefix=/site/md/ "
+             f"ca={apache.ca.ca_file} auth={auth} node=web1"]
+    for line in valid:
+        apache.clear_config()
+        apache.add(line)
+        rc, out = apache.configtest()
+        assert rc == 0 and "Syntax OK" in out, f"{line}\n{out}"
+    open_key = _key_file(apache, "open.key", 0o644)
+    short_key = _key_file(apache, "short.key", 0o600, "abcd\n")
+    open_auth = _key_file(apache, "open.auth", 0o644, "farm:secret\n")
+    invalid = [
+        ("MDStore etcd", [r"'file', or 'etcd URL"]),
+        ("MDStore nfs /mnt/md", [r"'file', or 'etcd URL"]),
+        (f"MDStore etcd ftp://127.0.0.1:2379 farm-key={key}", [r"'ftp://127.0.0.1:2379' is not an etcd endpoint"]),
+        ("MDStore etcd http://127.0.0.1:2379", [r"etcd needs farm-key=FILE", r"openssl rand -hex 32"]),
+        (f"MDStore etcd http://127.0.0.1:2379 farm-key={open_key}", [r"must belong to root with mode 0600"]),
+        (f"MDStore etcd http://127.0.0.1:2379 farm-key={short_key}", [r"32 bytes or 64 hex digits"]),
+        (f"MDStore etcd http://127.0.0.1:2379 farm-key={key} auth={open_auth}", [r"may be read by others"]),
+        (f"MDStore etcd http://127.0.0.1:2379 farm-key={key} prefix=md", [r"prefix must start and end with '/'"]),
+        (f"MDStore etcd http://127.0.0.1:2379 farm-key={key} colour=blue", [r"unknown option 'colour=blue'"]),
+    ]
+    for line, patterns in invalid:
+        apache.clear_config()
+        apache.add(line)
+        rc, out = apache.configtest()
+        assert rc != 0, f"{line}\n{out}"
+        assert re.search(rf"Syntax error on line \d+ of {re.escape(apache.conf_path)}:", out), out
+        assert "MDStore:" in out, out
+        for p in patterns:
+            assert re.search(p, out), f"/{p}/ not in:\n{out}"
+    apache.clear_config()
+    apache.add(f"<MDomain {domain}>\nMDStore file\n</MDomain>")
+    rc, out = apache.configtest()
+    assert rc != 0 and re.search(r"MDStore.*not allowed inside <MDomain>", out), out
+
+
+def test_0552_engine_unreachable_at_start(apache, farm_key, domain):
+    """A node whose engine does not answer starts, says so once naming MDStore, and
+    serves what it has (here: the fallback), renewing nothing meanwhile."""
+    port = free_ports(1)[0]
+    apache.add(f"MDStore etcd http://127.0.0.1:{port} farm-key={farm_key}")
+    apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
+    apache.add_vhost(domain)
+    apache.expect_log(r"MD8065: the farm's etcd \(MDStore at \S+:\d+\): etcd at http://127.0.0.1:\d+ "
+                      r"cannot be reached; this node serves", required=True)
+    apache.start()
+    apache.wait_for_log(r"MD8065: ")
+    assert apache.https_get(domain).status == 503
+    import time
+    time.sleep(3)
+    assert not apache.log_lines(r"MD1101: "), "renewed without the farm"
+    assert not os.path.exists(apache.store_path("staging", domain, "pubcert.pem"))
