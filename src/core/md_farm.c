@@ -204,6 +204,11 @@ int md_farm_lock_lost(const md_farm_lock_t *lock)
     return apr_atomic_read32((volatile apr_uint32_t *)&lock->lost) != 0;
 }
 
+volatile apr_uint32_t *md_farm_lock_lost_flag(md_farm_lock_t *lock)
+{
+    return &lock->lost;
+}
+
 void md_farm_unlock(md_farm_lock_t *lock)
 {
     if (lock) apr_pool_destroy(lock->pool);

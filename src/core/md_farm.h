@@ -76,6 +76,9 @@ apr_int64_t md_farm_lock_token(const md_farm_lock_t *lock);
 /* Is the lock lost (its lease not renewed in time, or gone)? Checked before each step
  * that would act on the lock. */
 int md_farm_lock_lost(const md_farm_lock_t *lock);
+/* The flag md_farm_lock_lost() reads, for md_http_config_t.cancel_also: a holder that
+ * lost its lock makes no further request to the CA (they fail with APR_EINTR). */
+volatile apr_uint32_t *md_farm_lock_lost_flag(md_farm_lock_t *lock);
 /* Give the lock up: the keep-alive stops, the lease is revoked (the key goes with it). */
 void md_farm_unlock(md_farm_lock_t *lock);
 

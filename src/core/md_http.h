@@ -39,6 +39,7 @@ typedef struct {
     apr_interval_time_t timeout;  /* whole request */
     apr_size_t max_body;          /* larger response bodies fail the request */
     volatile apr_uint32_t *cancel;/* when set and non-zero, transfers stop at once (APR_EINTR) */
+    volatile apr_uint32_t *cancel_also; /* a second such flag: a farm lock lost (md_farm.h) */
     const char *host;             /* Host header instead of the URL's: a name-based vhost
                                    * on a local address (mdctl asking the server's md-status) */
     int direct;                   /* no proxy, not even one from the environment (http_proxy) */

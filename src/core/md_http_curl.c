@@ -67,7 +67,11 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *baton)
 static int on_progress(void *baton, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-    return apr_atomic_read32(baton) != 0;   /* non-zero aborts the transfer */
+    const md_http_config_t *cfg = baton;
+
+    /* non-zero aborts the transfer */
+    return (cfg->cancel && apr_atomic_read32(cfg->cancel))
+           || (cfg->cancel_also && apr_atomic_read32(cfg->cancel_also));
 }
 
 static apr_status_t curl_status(CURLcode rc)
@@ -114,9 +118,9 @@ static void configure(CURL *curl, const md_http_config_t *cfg, curl_ctx_t *ctx)
         curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->ca_file);
         curl_easy_setopt(curl, CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NO_REVOKE);
     }
-    if (cfg->cancel) {
+    if (cfg->cancel || cfg->cancel_also) {
         curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)cfg->cancel);
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)cfg);   /* the md_http_t's own */
         curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     }
     if (cfg->proxy_url) curl_easy_setopt(curl, CURLOPT_PROXY, cfg->proxy_url);

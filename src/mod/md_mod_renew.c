@@ -27,6 +27,7 @@
 #include "md_acme_ari.h"
 #include "md_acme_drive.h"
 #include "md_crypt.h"
+#include "md_farm.h"
 #include "md_job.h"
 #include "md_preflight.h"
 #include "md_renew.h"
@@ -148,6 +149,10 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, const 
     ctx.store = wd->mc->store;
     ctx.md = md;
     ctx.http = http_for(wd, md, p);
+    /* a farm lock lost meanwhile: no further request to the CA (md_farm.h) */
+    if (ctx.http && how->farm_lock) {
+        ctx.http->config.cancel_also = md_farm_lock_lost_flag(how->farm_lock);
+    }
     ctx.challenge_types = md->ca_challenges;
     ctx.result = result;
     ctx.acct_lock = wd->acct_lock;

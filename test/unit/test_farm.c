@@ -10,6 +10,7 @@
 #include <apr_strings.h>
 
 #include "md_farm.h"
+#include "md_http.h"
 #include "md_crypt.h"
 #include "md_store.h"
 #include "md_util.h"
@@ -284,6 +285,10 @@ START_TEST(farm_lock_lost_seen_by_keepalive)
 {
     md_farm_t *a = farm_as("node-a", 3, farm_key);
     md_farm_lock_t *la;
+    md_http_config_t hc;
+    md_http_t *http;
+    md_http_request_t req;
+    md_http_response_t *resp;
     int i;
 
     ck_assert_int_eq(md_farm_lock_try(&la, NULL, a, "lost.test", md_test_pool), APR_SUCCESS);
@@ -294,6 +299,14 @@ START_TEST(farm_lock_lost_seen_by_keepalive)
                      APR_SUCCESS);
     for (i = 0; i < 30 && !md_farm_lock_lost(la); ++i) apr_sleep(apr_time_from_msec(100));
     ck_assert_int_eq(md_farm_lock_lost(la), 1);
+    /* a request to the CA under a lost lock does not go out */
+    memset(&hc, 0, sizeof(hc));
+    hc.cancel_also = md_farm_lock_lost_flag(la);
+    memset(&req, 0, sizeof(req));
+    req.method = "GET";
+    req.url = apr_pstrcat(md_test_pool, member.url, "/health", NULL);
+    ck_assert_int_eq(md_http_create(&http, &hc, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_http_perform(&resp, http, &req, md_test_pool), APR_EINTR);
     md_farm_unlock(la);
 }
 END_TEST
