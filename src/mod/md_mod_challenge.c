@@ -42,11 +42,18 @@ static int host_valid(const char *host)
     return host && *host && !strchr(host, '/') && strcmp(host, ".") && strcmp(host, "..");
 }
 
+/* Is authz exactly the key authorization of token, "token.thumbprint"? */
+static int authz_for(const char *authz, const char *token)
+{
+    apr_size_t tlen = strlen(token);
+
+    return authz && !strncmp(authz, token, tlen) && authz[tlen] == '.';
+}
+
 int md_mod_challenge_http01_handler(request_rec *r, int lookup)
 {
     md_mod_conf_t *mc = mod_conf(r->server);
     const char *path = r->parsed_uri.path, *token, *authz, *host = r->hostname;
-    apr_size_t tlen;
 
     if (!mc->store || !path || strncmp(path, MD_ACME_CHALLENGE_PREFIX, sizeof(MD_ACME_CHALLENGE_PREFIX) - 1)) {
         return DECLINED;
@@ -55,12 +62,11 @@ int md_mod_challenge_http01_handler(request_rec *r, int lookup)
     if (!token_valid(token) || !host_valid(host)) return DECLINED;
     if (md_store_load_text(&authz, mc->store, MD_SG_CHALLENGES, host, MD_FN_HTTP01, r->pool)
         != APR_SUCCESS) {
-        authz = md_mod_farm_http01(mc, host, r->pool);   /* another node of the farm renews */
-        if (!authz) return DECLINED;
+        authz = NULL;
     }
-    /* exactly the stored token's key authorization, "token.thumbprint" */
-    tlen = strlen(token);
-    if (strncmp(authz, token, tlen) || authz[tlen] != '.') return DECLINED;
+    /* in a farm, another node may renew the name (and what this node has is stale) */
+    if (!authz_for(authz, token)) authz = md_mod_farm_http01(mc, host, r->pool);
+    if (!authz_for(authz, token)) return DECLINED;
     if (lookup) return OK;
     if (r->method_number != M_GET) return HTTP_NOT_IMPLEMENTED;
     ap_log_rerror(APLOG_MARK, APLOG_DEBUG, 0, r, "MD1201: answering http-01 for %s", host);

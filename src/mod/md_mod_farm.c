@@ -9,6 +9,7 @@
  * - http-01 answers go to the engine before the CA is told to look, and any node answers
  *   from it what its own store does not hold.
  * Every node keeps serving from its local store while the engine cannot be reached. */
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <sys/stat.h>
@@ -88,6 +89,20 @@ static const char *auth_read(cmd_parms *cmd, md_mod_farm_t *farm, const char *pa
     return NULL;
 }
 
+/* lock-ttl=SECONDS: how long a dead holder's lock outlives it (and the keep-alive's pace) */
+static const char *lock_ttl_parse(cmd_parms *cmd, md_mod_farm_t *farm, const char *v)
+{
+    char *end;
+    long ttl = strtol(v, &end, 10);
+
+    if (*end || ttl < 5 || ttl > 3600) {
+        return store_err(cmd, apr_psprintf(cmd->pool, "lock-ttl=%s is not a number of seconds from 5 "
+                                           "to 3600", v));
+    }
+    farm->config.lock_ttl = ttl;
+    return NULL;
+}
+
 static const char *option_parse(cmd_parms *cmd, md_mod_farm_t *farm, const char *opt)
 {
     const char *v = strchr(opt, '='), *why;
@@ -112,8 +127,9 @@ static const char *option_parse(cmd_parms *cmd, md_mod_farm_t *farm, const char 
         }
     }
     else if (!strncmp(opt, "node=", 5)) farm->config.node = v;
+    else if (!strncmp(opt, "lock-ttl=", 9)) return lock_ttl_parse(cmd, farm, v);
     else return store_err(cmd, apr_psprintf(cmd->pool, "unknown option '%s' (prefix=, ca=, auth=, "
-                                            "farm-key=, node=)", opt));
+                                            "farm-key=, node=, lock-ttl=)", opt));
     return NULL;
 }
 
@@ -130,7 +146,7 @@ const char *md_mod_farm_cmd_store(cmd_parms *cmd, void *dc, int argc, char *cons
     }
     if (argc < 2 || strcasecmp(argv[0], "etcd")) {
         return store_err(cmd, "'file', or 'etcd URL[,URL...] farm-key=FILE [prefix=/md/] [ca=FILE] "
-                         "[auth=FILE] [node=NAME]'");
+                         "[auth=FILE] [node=NAME] [lock-ttl=SECONDS]'");
     }
     farm = apr_pcalloc(cmd->pool, sizeof(*farm));
     farm->at = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename, cmd->directive->line_num);
@@ -315,7 +331,9 @@ apr_status_t md_mod_farm_challenge(md_mod_conf_t *mc, struct md_farm_lock_t *loc
     rv = md_store_load_text(&authz, mc->store, MD_SG_CHALLENGES, name, MD_FN_HTTP01, p);
     if (rv != APR_SUCCESS) return rv;
     farm = farm_client(mc->farm, p);
-    return farm ? md_farm_http01_put(farm, name, authz, FARM_HTTP01_TTL, p) : APR_EGENERAL;
+    rv = farm ? md_farm_http01_put(farm, name, authz, FARM_HTTP01_TTL, p) : APR_EGENERAL;
+    MD_FAULT("farm-challenge-shared");     /* the crash tests: the holder dies here */
+    return rv;
 }
 
 const char *md_mod_farm_http01(md_mod_conf_t *mc, const char *host, apr_pool_t *p)

@@ -10,6 +10,7 @@ by nodes that did not order, and no private key in clear in the engine.
 import os
 import re
 import secrets
+import subprocess
 
 import pytest
 
@@ -39,12 +40,12 @@ def farm_key(env):
     return path
 
 
-def _nodes(apache_factory, etcd, farm_key, mds):
+def _nodes(apache_factory, etcd, farm_key, mds, options=""):
     nodes = []
     for i in range(NODES):
         http, https, ctrl = free_ports(3)
         node = apache_factory(f"n{i}", http_port=http, https_port=https, ctrl_port=ctrl)
-        node.add(f"MDStore etcd {etcd.url} farm-key={farm_key} prefix=/md/ node=n{i}")
+        node.add(f"MDStore etcd {etcd.url} farm-key={farm_key} prefix=/md/ node=n{i} {options}")
         for md in mds:
             node.add(f"MDomain {md}\nMDCAChallenges http-01")
             node.add_vhost(md)
@@ -178,3 +179,49 @@ def test_0552_engine_unreachable_at_start(apache, farm_key, domain):
     time.sleep(3)
     assert not apache.log_lines(r"MD1101: "), "renewed without the farm"
     assert not os.path.exists(apache.store_path("staging", domain, "pubcert.pem"))
+
+
+@pytest.fixture(scope="module")
+def fault_module():
+    """build-fault/mod_md.so: the module with its crash points (make fault-module)."""
+    repo = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
+    r = subprocess.run(["make", "-C", repo, "fault-module"], capture_output=True, text=True, timeout=900)
+    assert r.returncode == 0, r.stdout + r.stderr
+    return os.path.join(repo, "build-fault", "mod_md.so")
+
+
+def test_0553_holder_killed(apache_factory, balancer, etcd, farm_key, domain, fault_module):
+    """The node renewing an MD dies (SIGKILL) once its http-01 answer is in etcd. Another
+    node takes the renewal over when the dead holder's lock ran out (lock-ttl=6) and
+    finishes it; the dead node's next process pulls the farm's set and publishes nothing."""
+    nodes = _nodes(apache_factory, etcd, farm_key, [domain], options="lock-ttl=6")
+    victim, others = nodes[0], nodes[1:]
+    victim.md_module = fault_module
+    balancer(nodes)
+    # 1. the victim alone: it takes the lock and its renewing process dies at the point
+    os.environ["MD_FAULT_POINT"] = "farm-challenge-shared"
+    try:
+        victim.start()
+    finally:
+        del os.environ["MD_FAULT_POINT"]
+    # (httpd does not log a child's SIGKILL: the child it starts next finds the lock of
+    # the dead one, held by "n0" until its lease runs out)
+    victim.wait_for_log(rf"MD8069: {re.escape(domain)}: renewed by n0 in the farm", timeout=60)
+    assert etcd.ctl("get", f"/md/challenges/http-01/{domain}"), "the answer was not in etcd"
+    # 2. the others take over once the lock's lease ran out, one of them orders
+    for n in others:
+        n.start()
+    for n in others:
+        n.wait_for_cert(domain, timeout=120)
+    publishers = [n for n in nodes if n.log_lines(rf"MD8072: {re.escape(domain)}: published ")]
+    assert len(publishers) == 1 and publishers[0] is not victim, "one node published, not the dead one"
+    # 3. the killed node carries on with the farm's set, not with anything of its own
+    victim.wait_for_log(rf"MD8068: {re.escape(domain)}: pulled generation 1 ", timeout=60)
+    victim.wait_for_cert(domain, timeout=30)
+    with open(publishers[0].store_path("staging", domain, "pubcert.pem")) as f:
+        farm_cert = f.read()
+    with open(victim.store_path("staging", domain, "pubcert.pem")) as f:
+        assert f.read() == farm_cert
+    for n in nodes:
+        n.graceful()
+    assert len({n.verify_cert(domain).serial_number for n in nodes}) == 1
