@@ -78,26 +78,27 @@ static void *APR_THREAD_FUNC keepalive_run(apr_thread_t *thread, void *baton)
     md_farm_lock_t *lock = baton;
     apr_interval_time_t ttl = apr_time_from_sec(lock->config.lock_ttl);
     apr_time_t renewed = apr_time_now();
-    apr_pool_t *p;
+    apr_pool_t *kp, *p;
     md_etcd_t *etcd;
     long left;
     apr_status_t rv;
 
-    apr_pool_create(&p, NULL);
-    rv = md_etcd_create(&etcd, &lock->config.etcd, p);
+    /* one client for the lock's life (its auth token too), a scratch pool per renewal */
+    apr_pool_create(&kp, NULL);
+    apr_pool_create(&p, kp);
+    rv = md_etcd_create(&etcd, &lock->config.etcd, kp);
     while (rv == APR_SUCCESS && !keepalive_wait(lock, ttl / 3)) {
         rv = md_etcd_lease_keepalive(&left, etcd, lock->lease, p);
         if (rv == APR_SUCCESS) renewed = apr_time_now();
         else if (rv != APR_ENOENT && apr_time_now() - renewed < ttl * 2 / 3) rv = APR_SUCCESS;
         apr_pool_clear(p);
-        if (rv == APR_SUCCESS) rv = md_etcd_create(&etcd, &lock->config.etcd, p);
     }
     if (rv != APR_SUCCESS) {
         apr_atomic_set32(&lock->lost, 1);
         md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD8061: %s: the farm lock is lost (its "
                       "lease could not be renewed): the work on it stops", lock->name);
     }
-    apr_pool_destroy(p);
+    apr_pool_destroy(kp);
     apr_thread_exit(thread, APR_SUCCESS);
     return NULL;
 }

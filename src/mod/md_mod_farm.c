@@ -35,6 +35,7 @@ struct md_mod_farm_t {
     const char *at;                  /* "file:line" of MDStore, for messages */
     apr_time_t next_poll;
     int unreachable;                 /* the engine's outage was logged */
+    md_farm_t *poller;               /* the watchdog's own client, kept (its auth token too) */
 };
 
 /* ---- MDStore -------------------------------------------------------------------------- */
@@ -209,6 +210,20 @@ void md_mod_farm_check(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
                                         apr_hash_count(gens));
 }
 
+/* The poll's client, made once in the watchdog's thread, in a pool of its own (the
+ * configuration pool is not for other threads to allocate from). */
+static md_farm_t *poller(md_mod_farm_t *mf)
+{
+    apr_pool_t *pool;
+
+    if (!mf->poller) {
+        apr_pool_create(&pool, NULL);
+        mf->poller = farm_client(mf, pool);
+        if (!mf->poller) apr_pool_destroy(pool);
+    }
+    return mf->poller;
+}
+
 void md_mod_farm_poll(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
     md_farm_t *farm;
@@ -220,7 +235,7 @@ void md_mod_farm_poll(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 
     if (!mc->farm || apr_time_now() < mc->farm->next_poll) return;
     mc->farm->next_poll = apr_time_now() + FARM_POLL;
-    farm = farm_client(mc->farm, p);
+    farm = poller(mc->farm);
     rv = farm ? md_farm_generations(&gens, farm, p) : APR_EGENERAL;
     engine_state(mc->farm, s, rv, farm, p);
     if (rv != APR_SUCCESS) return;
