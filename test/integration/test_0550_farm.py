@@ -10,12 +10,14 @@ by nodes that did not order, and no private key in clear in the engine.
 import os
 import re
 import secrets
+import ssl
 import subprocess
 
 import pytest
 
 from mdtest.farm import Etcd, HAProxy, HAPROXY_BIN, ETCD_BIN
 from mdtest.ports import free_ports
+from mdtest.procs import wait_until
 from mdtest import tlsclient
 
 pytestmark = pytest.mark.skipif(not (os.path.exists(ETCD_BIN) and os.path.exists(HAPROXY_BIN)),
@@ -100,12 +102,21 @@ def test_0550_farm_one_order_per_md(apache_factory, balancer, etcd, farm_key, do
     # 3. a token the farm does not hold is not answered
     r = tlsclient.http_get(lb.port, mds[0], "/.well-known/acme-challenge/notAtoken123")
     assert r.status == 404
-    # 4. after a graceful restart every node serves the same certificate of each MD
+    # 4. every node serves the farm's certificate of each MD, without an operator
+    #    (MDActivation live), and still after a graceful restart
+    def same_everywhere():
+        for md in mds:
+            try:
+                serials = {n.verify_cert(md).serial_number for n in nodes}
+            except ssl.SSLError:
+                return False
+            if len(serials) != 1:
+                return False
+        return True
+    wait_until(same_everywhere, 30, interval=0.5, what="every node serving the farm's certificates")
     for n in nodes:
         n.graceful()
-    for md in mds:
-        serials = {n.verify_cert(md).serial_number for n in nodes}
-        assert len(serials) == 1, f"{md}: the nodes serve different certificates {serials}"
+    assert same_everywhere(), "after a graceful restart, the nodes serve different certificates"
     # 5. the engine holds the certificates but no private key in clear
     dump = etcd.ctl("get", "--prefix", "/md/")
     assert b"BEGIN CERTIFICATE" in dump
