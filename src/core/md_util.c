@@ -248,7 +248,10 @@ apr_status_t md_rand_bytes(unsigned char *buf, apr_size_t len)
 void md_fault_point(const char *name)
 {
     const char *want = getenv("MD_FAULT_POINT");
+    apr_size_t len = strlen(name);
 
-    if (want && !strcmp(want, name)) raise(SIGKILL);
+    if (!want || strncmp(want, name, len)) return;
+    if (!want[len]) raise(SIGKILL);
+    else if (!strcmp(want + len, ":stop")) raise(SIGSTOP);   /* paused: the test continues it */
 }
 #endif

@@ -48,7 +48,8 @@ apr_status_t md_dir_list(apr_array_header_t **pnames, const char *path, int dirs
 
 /* Crash points for the crash tests, only in the fault-injecting build (`make
  * fault-module`, -DMD_FAULT_POINTS): the process kills itself (SIGKILL) at the point
- * the environment variable MD_FAULT_POINT names. Nothing at all in the normal build. */
+ * the environment variable MD_FAULT_POINT names, or stops itself (SIGSTOP) at
+ * "<name>:stop". Nothing at all in the normal build. */
 #ifdef MD_FAULT_POINTS
 void md_fault_point(const char *name);
 #define MD_FAULT(name) md_fault_point(name)

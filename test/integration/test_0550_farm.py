@@ -10,6 +10,7 @@ by nodes that did not order, and no private key in clear in the engine.
 import os
 import re
 import secrets
+import signal
 import ssl
 import subprocess
 
@@ -236,3 +237,58 @@ def test_0553_holder_killed(apache_factory, balancer, etcd, farm_key, domain, fa
     for n in nodes:
         n.graceful()
     assert len({n.verify_cert(domain).serial_number for n in nodes}) == 1
+
+
+def _same_serial(nodes, md):
+    """Do all nodes serve one certificate of the MD, verified against the CA's root?"""
+    try:
+        return len({n.verify_cert(md).serial_number for n in nodes}) == 1
+    except ssl.SSLError:
+        return False            # one still serves its fallback
+
+
+def _stopped_children(parent_pid):
+    """Pids of the parent's children that are stopped (state T)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if fields[0] == "T" and int(fields[1]) == parent_pid:
+            found.append(int(entry))
+    return found
+
+
+def test_0554_holder_paused_is_fenced(apache_factory, balancer, etcd, farm_key, domain, fault_module):
+    """The renewing node is paused (SIGSTOP) once its http-01 answer is in etcd, past its
+    lock's lease; another node renews and publishes. Continued, the paused one writes
+    nothing to the farm (its lock is gone: no further CA request, no publish) and takes
+    up the farm's set like every other node."""
+    nodes = _nodes(apache_factory, etcd, farm_key, [domain], options="lock-ttl=6")
+    victim, others = nodes[0], nodes[1:]
+    victim.md_module = fault_module
+    victim.expect_log(r"MD8061: |MD1102: |MD8070: ")   # what the continued holder may say
+    balancer(others)                  # a stopped child would hold up the CA's requests
+    os.environ["MD_FAULT_POINT"] = "farm-challenge-shared:stop"
+    try:
+        victim.start()
+    finally:
+        del os.environ["MD_FAULT_POINT"]
+    stopped = wait_until(lambda: _stopped_children(victim.pid()), 60, what="the holder to stop")
+    # the others: one takes over once the paused holder's lease ran out
+    for n in others:
+        n.start()
+    for n in others:
+        n.wait_for_cert(domain, timeout=120)
+    for pid in stopped:
+        os.kill(pid, signal.SIGCONT)  # a child of the victim's server, stopped by the test's point
+    victim.wait_for_log(rf"MD8068: {re.escape(domain)}: pulled generation 1 ", timeout=60)
+    publishers = [n for n in nodes if n.log_lines(rf"MD8072: {re.escape(domain)}: published ")]
+    assert len(publishers) == 1 and publishers[0] is not victim
+    assert etcd.ctl("get", "--print-value-only", f"/md/gen/{domain}").strip() == b"1"
+    wait_until(lambda: _same_serial(nodes, domain), 30, interval=0.5,
+               what="every node serving the farm's certificate")
