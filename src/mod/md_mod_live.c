@@ -30,6 +30,7 @@
 #include <http_core.h>
 #include <http_log.h>
 #include <http_ssl.h>
+#include <ap_mpm.h>
 #include <mod_watchdog.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -563,6 +564,16 @@ static int marker_changed(live_wd_t *wd, apr_pool_t *p)
     return 1;
 }
 
+/* Is this child on its way out (a graceful restart or stop)? Its exit tears down what a
+ * look at a staged set needs (OpenSSL's decoders among it): a key read then fails and
+ * would be reported as damage. */
+static int child_stopping(void)
+{
+    int state = AP_MPMQ_RUNNING;
+
+    return ap_mpm_query(AP_MPMQ_MPM_STATE, &state) == APR_SUCCESS && state == AP_MPMQ_STOPPING;
+}
+
 static apr_status_t live_tick(int state, void *baton, apr_pool_t *ptemp)
 {
     live_wd_t *wd = baton;
@@ -578,6 +589,7 @@ static apr_status_t live_tick(int state, void *baton, apr_pool_t *ptemp)
     all = marker_changed(wd, ptemp) || !wd->scanned;
     for (i = 0; i < live_reg->slots->nelts; ++i) {
         live_slot_t *slot = APR_ARRAY_IDX(live_reg->slots, i, live_slot_t *);
+        if (child_stopping()) return APR_SUCCESS;
         if (all || (slot->due && slot->due <= now)) slot_look(wd, slot, ptemp);
     }
     if (!wd->scanned) {
