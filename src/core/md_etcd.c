@@ -103,7 +103,7 @@ static apr_status_t post_any(md_http_response_t **presp, md_etcd_t *etcd, md_htt
         if (rv == APR_SUCCESS && (*presp)->status != 503) return APR_SUCCESS;
         set_error(etcd, apr_psprintf(p, "etcd at %s %s", base, rv == APR_SUCCESS ?
                                      "is unavailable (no quorum?)" : "cannot be reached"));
-        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD8060: %s", etcd->error);
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD1760: %s", etcd->error);
         etcd->current = (etcd->current + 1) % n;
     }
     return APR_ECONNREFUSED;

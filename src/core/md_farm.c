@@ -95,7 +95,7 @@ static void *APR_THREAD_FUNC keepalive_run(apr_thread_t *thread, void *baton)
     }
     if (rv != APR_SUCCESS) {
         apr_atomic_set32(&lock->lost, 1);
-        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD8061: %s: the farm lock is lost (its "
+        md_log_perror(MD_LOG_MARK, MD_LOG_WARNING, rv, p, "MD1761: %s: the farm lock is lost (its "
                       "lease could not be renewed): the work on it stops", lock->name);
     }
     apr_pool_destroy(kp);
@@ -315,7 +315,7 @@ static apr_status_t publish_files(publish_ctx_t *pc, const apr_array_header_t *f
         file = APR_ARRAY_IDX(files, i, const char *);
         rv = file_value(&val, &len, pc->farm, pc->store, pc->name, file, p);
         if (rv != APR_SUCCESS) {
-            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD8062: %s: staged file %s cannot be "
+            md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD1762: %s: staged file %s cannot be "
                           "published to the farm", pc->name, file);
             return rv;
         }
@@ -414,7 +414,7 @@ static apr_status_t pull_file(md_farm_t *farm, md_store_t *store, const char *na
     if (!is_key_file(file)) return md_store_save_text(store, MD_SG_STAGING, name, file, kv->value, p);
     rv = md_farm_open(&pem, &len, farm->config.key, seal_aad(name, file, p), kv->value, kv->value_len, p);
     if (rv != APR_SUCCESS) {
-        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD8063: %s: the key %s from the farm cannot "
+        md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD1763: %s: the key %s from the farm cannot "
                       "be opened: is the farm key the same on every node?", name, file);
         return rv;
     }

@@ -21,6 +21,7 @@
 
 #include "md_mod.h"
 #include "md_farm.h"
+#include "md_names.h"
 #include "md_renew.h"
 #include "md_util.h"
 
@@ -184,12 +185,12 @@ static void engine_state(md_mod_farm_t *mf, server_rec *s, apr_status_t rv, md_f
 {
     if (rv == APR_SUCCESS && mf->unreachable) {
         mf->unreachable = 0;
-        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD8064: the farm's etcd (MDStore at %s) answers "
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1764: the farm's etcd (MDStore at %s) answers "
                      "again", mf->at);
     }
     else if (rv != APR_SUCCESS && !mf->unreachable) {
         mf->unreachable = 1;
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD8065: the farm's etcd (MDStore at %s): %s; this "
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1765: the farm's etcd (MDStore at %s): %s; this "
                      "node serves what it has and renews nothing until it answers",
                      mf->at, farm ? md_etcd_error(md_farm_etcd(farm)) : "no client");
     }
@@ -205,7 +206,7 @@ void md_mod_farm_check(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     farm = farm_client(mc->farm, p);
     rv = farm ? md_farm_generations(&gens, farm, p) : APR_EGENERAL;
     engine_state(mc->farm, s, rv, farm, p);
-    if (rv == APR_SUCCESS) ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MD8066: the farm's etcd (MDStore "
+    if (rv == APR_SUCCESS) ap_log_error(APLOG_MARK, APLOG_INFO, 0, s, "MD1766: the farm's etcd (MDStore "
                                         "at %s) holds %d published MD(s)", mc->farm->at,
                                         apr_hash_count(gens));
 }
@@ -261,11 +262,11 @@ int md_mod_farm_pull_newer(md_mod_conf_t *mc, server_rec *s, const md_t *md, apr
     if (gen <= md_farm_local_generation(mc->store, md->name, p)) return 0;
     rv = md_farm_pull(&gen, farm, mc->store, md->name, p);
     if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD8067: %s: the farm's set could not be pulled: %s",
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1767: %s: the farm's set could not be pulled: %s",
                      md->name, md_etcd_error(md_farm_etcd(farm)));
         return 0;
     }
-    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD8068: %s: pulled generation %" APR_INT64_T_FMT
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1768: %s: pulled generation %" APR_INT64_T_FMT
                  " from the farm into staging", md->name, gen);
     return 1;
 }
@@ -283,7 +284,7 @@ apr_status_t md_mod_farm_lock(struct md_farm_lock_t **plock, md_mod_conf_t *mc, 
     if (!farm) return APR_EGENERAL;
     rv = md_farm_lock_try(plock, &holder, farm, md->name, p);
     if (rv == APR_EBUSY) {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MD8069: %s: renewed by %s in the farm", md->name,
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s, "MD1769: %s: renewed by %s in the farm", md->name,
                      holder ? holder : "another node");
     }
     else if (rv != APR_SUCCESS) engine_state(mc->farm, s, rv, farm, p);
@@ -312,14 +313,14 @@ apr_status_t md_mod_farm_publish(struct md_farm_lock_t *lock, md_mod_conf_t *mc,
     files_add_staged(files, mc, md->name, MD_FN_ACCT_KEY, p);
     rv = md_farm_publish(&gen, lock, mc->store, md->name, files, p);
     if (rv == MD_FARM_EFENCED) {
-        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "MD8070: %s: this node lost the farm lock while "
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "MD1770: %s: this node lost the farm lock while "
                      "renewing; its set is dropped, the farm's is pulled", md->name);
     }
     else if (rv != APR_SUCCESS) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD8071: %s: the renewed set could not be published "
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1771: %s: the renewed set could not be published "
                      "to the farm; it is dropped and renewed again", md->name);
     }
-    else ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD8072: %s: published generation %"
+    else ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1772: %s: published generation %"
                       APR_INT64_T_FMT " to the farm", md->name, gen);
     return rv;
 }
@@ -356,7 +357,8 @@ const char *md_mod_farm_http01(md_mod_conf_t *mc, const char *host, apr_pool_t *
     md_farm_t *farm;
     const char *authz;
 
-    if (!mc->farm) return NULL;
+    /* only for a name of an MD: any other Host must not make an engine request */
+    if (!mc->farm || !mc->md_names || !md_names_exact(mc->md_names, host)) return NULL;
     farm = farm_client(mc->farm, p);
     if (!farm || md_farm_http01_get(&authz, farm, host, p) != APR_SUCCESS) return NULL;
     return authz;

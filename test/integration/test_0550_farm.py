@@ -90,8 +90,8 @@ def test_0550_farm_one_order_per_md(apache_factory, balancer, etcd, farm_key, do
     for md in mds:
         name = re.escape(md)
         assert _count(nodes, rf"MD1101: {name}: ") == 1, f"{md}: ordered by exactly one node"
-        assert _count(nodes, rf"MD8072: {name}: published generation 1 ") == 1
-        assert _count(nodes, rf"MD8068: {name}: pulled generation 1 ") == NODES - 1
+        assert _count(nodes, rf"MD1772: {name}: published generation 1 ") == 1
+        assert _count(nodes, rf"MD1768: {name}: pulled generation 1 ") == NODES - 1
     # 2. the CA's validations went round robin: nodes that did not order answered too
     answered_for_others = 0
     for n in nodes:
@@ -182,10 +182,10 @@ def test_0552_engine_unreachable_at_start(apache, farm_key, domain):
     apache.add(f"MDStore etcd http://127.0.0.1:{port} farm-key={farm_key}")
     apache.add(f"MDomain {domain}\nMDCAChallenges http-01")
     apache.add_vhost(domain)
-    apache.expect_log(r"MD8065: the farm's etcd \(MDStore at \S+:\d+\): etcd at http://127.0.0.1:\d+ "
+    apache.expect_log(r"MD1765: the farm's etcd \(MDStore at \S+:\d+\): etcd at http://127.0.0.1:\d+ "
                       r"cannot be reached; this node serves", required=True)
     apache.start()
-    apache.wait_for_log(r"MD8065: ")
+    apache.wait_for_log(r"MD1765: ")
     assert apache.https_get(domain).status == 503
     import time
     time.sleep(3)
@@ -218,17 +218,17 @@ def test_0553_holder_killed(apache_factory, balancer, etcd, farm_key, domain, fa
         del os.environ["MD_FAULT_POINT"]
     # (httpd does not log a child's SIGKILL: the child it starts next finds the lock of
     # the dead one, held by "n0" until its lease runs out)
-    victim.wait_for_log(rf"MD8069: {re.escape(domain)}: renewed by n0 in the farm", timeout=60)
+    victim.wait_for_log(rf"MD1769: {re.escape(domain)}: renewed by n0 in the farm", timeout=60)
     assert etcd.ctl("get", f"/md/challenges/http-01/{domain}"), "the answer was not in etcd"
     # 2. the others take over once the lock's lease ran out, one of them orders
     for n in others:
         n.start()
     for n in others:
         n.wait_for_cert(domain, timeout=120)
-    publishers = [n for n in nodes if n.log_lines(rf"MD8072: {re.escape(domain)}: published ")]
+    publishers = [n for n in nodes if n.log_lines(rf"MD1772: {re.escape(domain)}: published ")]
     assert len(publishers) == 1 and publishers[0] is not victim, "one node published, not the dead one"
     # 3. the killed node carries on with the farm's set, not with anything of its own
-    victim.wait_for_log(rf"MD8068: {re.escape(domain)}: pulled generation 1 ", timeout=60)
+    victim.wait_for_log(rf"MD1768: {re.escape(domain)}: pulled generation 1 ", timeout=60)
     victim.wait_for_cert(domain, timeout=30)
     with open(publishers[0].store_path("staging", domain, "pubcert.pem")) as f:
         farm_cert = f.read()
@@ -271,7 +271,7 @@ def test_0554_holder_paused_is_fenced(apache_factory, balancer, etcd, farm_key, 
     nodes = _nodes(apache_factory, etcd, farm_key, [domain], options="lock-ttl=6")
     victim, others = nodes[0], nodes[1:]
     victim.md_module = fault_module
-    victim.expect_log(r"MD8061: |MD1102: |MD8070: ")   # what the continued holder may say
+    victim.expect_log(r"MD1761: |MD1102: |MD1770: ")   # what the continued holder may say
     balancer(others)                  # a stopped child would hold up the CA's requests
     os.environ["MD_FAULT_POINT"] = "farm-challenge-shared:stop"
     try:
@@ -286,8 +286,8 @@ def test_0554_holder_paused_is_fenced(apache_factory, balancer, etcd, farm_key, 
         n.wait_for_cert(domain, timeout=120)
     for pid in stopped:
         os.kill(pid, signal.SIGCONT)  # a child of the victim's server, stopped by the test's point
-    victim.wait_for_log(rf"MD8068: {re.escape(domain)}: pulled generation 1 ", timeout=60)
-    publishers = [n for n in nodes if n.log_lines(rf"MD8072: {re.escape(domain)}: published ")]
+    victim.wait_for_log(rf"MD1768: {re.escape(domain)}: pulled generation 1 ", timeout=60)
+    publishers = [n for n in nodes if n.log_lines(rf"MD1772: {re.escape(domain)}: published ")]
     assert len(publishers) == 1 and publishers[0] is not victim
     assert etcd.ctl("get", "--print-value-only", f"/md/gen/{domain}").strip() == b"1"
     wait_until(lambda: _same_serial(nodes, domain), 30, interval=0.5,
