@@ -18,6 +18,9 @@
 #include "md_http.h"
 #include "md_util.h"
 #include "etcd_member.h"
+#include "md_test.h"
+
+md_test_etcd_t md_test_etcd_member;
 
 int md_test_etcd_available(void)
 {
@@ -159,4 +162,30 @@ int md_test_etcdctl(const md_test_etcd_t *m, char *buf, size_t len, size_t *pgot
     close(fds[0]);
     waitpid(pid, &status, 0);
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static void member_start(void)
+{
+    md_test_etcd_start(&md_test_etcd_member);
+}
+
+static void member_stop(void)
+{
+    md_test_etcd_stop(&md_test_etcd_member);
+}
+
+TCase *md_test_etcd_tcase(const char *suite, const char *name)
+{
+    TCase *tc;
+
+    if (!md_test_etcd_available()) {
+        fprintf(stderr, "suite %s: the tests against etcd not run, %s is not installed "
+                "(apt-get install etcd-server)\n", suite, MD_TEST_ETCD_BIN);
+        return NULL;
+    }
+    tc = tcase_create(name);
+    tcase_add_unchecked_fixture(tc, member_start, member_stop);
+    tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
+    tcase_set_timeout(tc, 60);
+    return tc;
 }

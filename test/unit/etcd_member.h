@@ -5,6 +5,7 @@
 #define etcd_member_h
 
 #include <sys/types.h>
+#include <check.h>
 
 #define MD_TEST_ETCD_BIN "/usr/bin/etcd"
 
@@ -19,6 +20,11 @@ int md_test_etcd_available(void);
 /* Start a member and wait until /health answers (fails the test after 20 s). */
 void md_test_etcd_start(md_test_etcd_t *member);
 void md_test_etcd_stop(md_test_etcd_t *member);
+/* The member of the test case running (md_test_etcd_tcase starts and stops it). */
+extern md_test_etcd_t md_test_etcd_member;
+/* A test case around a member of its own (started before its first test, stopped after
+ * its last; md_test_setup around each test), or NULL, said on stderr, without etcd. */
+TCase *md_test_etcd_tcase(const char *suite, const char *name);
 /* Run etcdctl against the member with up to 8 arguments; its stdout in buf (NUL-terminated,
  * *pgot bytes when pgot is given: values may hold NULs); its exit code. */
 int md_test_etcdctl(const md_test_etcd_t *member, char *buf, size_t len, size_t *pgot,

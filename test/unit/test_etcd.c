@@ -9,17 +9,6 @@
 #include "md_test.h"
 #include "etcd_member.h"
 
-static md_test_etcd_t member;
-
-static void member_start(void)
-{
-    md_test_etcd_start(&member);
-}
-
-static void member_stop(void)
-{
-    md_test_etcd_stop(&member);
-}
 
 /* A client of the test member, or of the given endpoints (comma-separated). */
 static md_etcd_t *client_of(const char *endpoints, const char *user, const char *password)
@@ -42,7 +31,7 @@ static md_etcd_t *client_of(const char *endpoints, const char *user, const char 
 
 static md_etcd_t *client(void)
 {
-    return client_of(member.url, NULL, NULL);
+    return client_of(md_test_etcd_member.url, NULL, NULL);
 }
 
 START_TEST(etcd_put_get_any_bytes)
@@ -160,9 +149,9 @@ START_TEST(etcd_endpoint_failover)
     md_etcd_kv_t *kv;
 
     /* a member that does not answer first: the next one is used, and kept */
-    etcd = client_of(apr_pstrcat(md_test_pool, "http://127.0.0.1:1,", member.url, NULL), NULL, NULL);
+    etcd = client_of(apr_pstrcat(md_test_pool, "http://127.0.0.1:1,", md_test_etcd_member.url, NULL), NULL, NULL);
     ck_assert_int_eq(md_etcd_put(etcd, "/t5/k", "v", 1, 0, md_test_pool), APR_SUCCESS);
-    ck_assert_str_eq(md_etcd_endpoint(etcd), member.url);
+    ck_assert_str_eq(md_etcd_endpoint(etcd), md_test_etcd_member.url);
     ck_assert_int_eq(md_etcd_get(&kv, etcd, "/t5/k", md_test_pool), APR_SUCCESS);
     /* none answers: one status, and a message naming an endpoint */
     etcd = client_of("http://127.0.0.1:1,http://127.0.0.1:2", NULL, NULL);
@@ -176,7 +165,7 @@ static void ctl_ok(const char *a0, const char *a1, const char *a2, const char *a
     const char *args[] = { a0, a1, a2, a3, NULL };
     char out[4096];
 
-    ck_assert_int_eq(md_test_etcdctl(&member, out, sizeof(out), NULL, args), 0);
+    ck_assert_int_eq(md_test_etcdctl(&md_test_etcd_member, out, sizeof(out), NULL, args), 0);
 }
 
 static void grant_prefix(const char *role, const char *prefix)
@@ -184,7 +173,7 @@ static void grant_prefix(const char *role, const char *prefix)
     const char *args[] = { "role", "grant-permission", "--prefix=true", role, "readwrite", prefix, NULL };
     char out[4096];
 
-    ck_assert_int_eq(md_test_etcdctl(&member, out, sizeof(out), NULL, args), 0);
+    ck_assert_int_eq(md_test_etcdctl(&md_test_etcd_member, out, sizeof(out), NULL, args), 0);
 }
 
 /* Last in its case: it turns authentication on for the member. */
@@ -199,12 +188,12 @@ START_TEST(etcd_authentication)
     grant_prefix("md", "/t6/");
     ctl_ok("user", "grant-role", "farm", "md");
     ctl_ok("auth", "enable", NULL, NULL);
-    etcd = client_of(member.url, "farm", "wrong");
+    etcd = client_of(md_test_etcd_member.url, "farm", "wrong");
     ck_assert_int_eq(md_etcd_put(etcd, "/t6/k", "v", 1, 0, md_test_pool), APR_EACCES);
     ck_assert_ptr_nonnull(strstr(md_etcd_error(etcd), "authentication failed"));
-    etcd = client_of(member.url, NULL, NULL);
+    etcd = client_of(md_test_etcd_member.url, NULL, NULL);
     ck_assert_int_eq(md_etcd_put(etcd, "/t6/k", "v", 1, 0, md_test_pool), APR_EACCES);
-    etcd = client_of(member.url, "farm", "farmpw");
+    etcd = client_of(md_test_etcd_member.url, "farm", "farmpw");
     ck_assert_int_eq(md_etcd_put(etcd, "/t6/k", "v", 1, 0, md_test_pool), APR_SUCCESS);
     ck_assert_int_eq(md_etcd_get(&kv, etcd, "/t6/k", md_test_pool), APR_SUCCESS);
 }
@@ -215,15 +204,8 @@ Suite *md_test_etcd_suite(void)
     Suite *s = suite_create("etcd");
     TCase *tc;
 
-    if (!md_test_etcd_available()) {
-        fprintf(stderr, "suite etcd: no test run, %s is not installed (apt-get install etcd-server)\n",
-                MD_TEST_ETCD_BIN);
-        return s;
-    }
-    tc = tcase_create("gateway");
-    tcase_add_unchecked_fixture(tc, member_start, member_stop);
-    tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
-    tcase_set_timeout(tc, 60);
+    tc = md_test_etcd_tcase("etcd", "gateway");
+    if (!tc) return s;
     tcase_add_test(tc, etcd_put_get_any_bytes);
     tcase_add_test(tc, etcd_prefix_list_and_delete);
     tcase_add_test(tc, etcd_txn_compares);

@@ -17,18 +17,7 @@
 #include "md_test.h"
 #include "etcd_member.h"
 
-static md_test_etcd_t member;
 static const unsigned char farm_key[MD_FARM_KEY_LEN] = "0123456789abcdef0123456789abcdef";
-
-static void member_start(void)
-{
-    md_test_etcd_start(&member);
-}
-
-static void member_stop(void)
-{
-    md_test_etcd_stop(&member);
-}
 
 static md_farm_t *farm_as(const char *node, long ttl, const unsigned char *key)
 {
@@ -37,7 +26,7 @@ static md_farm_t *farm_as(const char *node, long ttl, const unsigned char *key)
 
     memset(&cfg, 0, sizeof(cfg));
     cfg.etcd.endpoints = apr_array_make(md_test_pool, 1, sizeof(const char *));
-    APR_ARRAY_PUSH(cfg.etcd.endpoints, const char *) = member.url;
+    APR_ARRAY_PUSH(cfg.etcd.endpoints, const char *) = md_test_etcd_member.url;
     cfg.etcd.timeout = apr_time_from_sec(3);
     cfg.prefix = "/farmtest/";
     cfg.key = key;
@@ -175,7 +164,7 @@ static int etcd_dump_has(const char *text)
     const char *args[] = { "get", "--prefix", "/", NULL };
     size_t got;
 
-    ck_assert_int_eq(md_test_etcdctl(&member, out, sizeof(out), &got, args), 0);
+    ck_assert_int_eq(md_test_etcdctl(&md_test_etcd_member, out, sizeof(out), &got, args), 0);
     ck_assert_uint_lt(got, sizeof(out) - 1);
     return memmem(out, got, text, strlen(text)) != NULL;
 }
@@ -304,7 +293,7 @@ START_TEST(farm_lock_lost_seen_by_keepalive)
     hc.cancel_also = md_farm_lock_lost_flag(la);
     memset(&req, 0, sizeof(req));
     req.method = "GET";
-    req.url = apr_pstrcat(md_test_pool, member.url, "/health", NULL);
+    req.url = apr_pstrcat(md_test_pool, md_test_etcd_member.url, "/health", NULL);
     ck_assert_int_eq(md_http_create(&http, &hc, md_test_pool), APR_SUCCESS);
     ck_assert_int_eq(md_http_perform(&resp, http, &req, md_test_pool), APR_EINTR);
     md_farm_unlock(la);
@@ -333,15 +322,8 @@ Suite *md_test_farm_suite(void)
     tcase_add_test(tc, farm_key_file);
     tcase_add_test(tc, farm_seal_open);
     suite_add_tcase(s, tc);
-    if (!md_test_etcd_available()) {
-        fprintf(stderr, "suite farm: engine tests not run, %s is not installed (apt-get install "
-                "etcd-server)\n", MD_TEST_ETCD_BIN);
-        return s;
-    }
-    tc = tcase_create("engine");
-    tcase_add_unchecked_fixture(tc, member_start, member_stop);
-    tcase_add_checked_fixture(tc, md_test_setup, md_test_teardown);
-    tcase_set_timeout(tc, 60);
+    tc = md_test_etcd_tcase("farm", "engine");
+    if (!tc) return s;
     tcase_add_test(tc, farm_lock_one_holder);
     tcase_add_test(tc, farm_publish_pull);
     tcase_add_test(tc, farm_wrong_key_fails_clearly);
