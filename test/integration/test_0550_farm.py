@@ -209,6 +209,9 @@ def test_0553_holder_killed(apache_factory, balancer, etcd, farm_key, domain, fa
     nodes = _nodes(apache_factory, etcd, farm_key, [domain], options="lock-ttl=6")
     victim, others = nodes[0], nodes[1:]
     victim.md_module = fault_module
+    # the renewal starts after the server answers: a child stopped before that would keep
+    # the start (which waits for the server to answer) from ending
+    victim.add("MDInitialDelay 3s")
     balancer(nodes)
     # 1. the victim alone: it takes the lock and its renewing process dies at the point
     os.environ["MD_FAULT_POINT"] = "farm-challenge-shared"
@@ -271,6 +274,9 @@ def test_0554_holder_paused_is_fenced(apache_factory, balancer, etcd, farm_key, 
     nodes = _nodes(apache_factory, etcd, farm_key, [domain], options="lock-ttl=6")
     victim, others = nodes[0], nodes[1:]
     victim.md_module = fault_module
+    # the renewal starts after the server answers: a child stopped before that would keep
+    # the start (which waits for the server to answer) from ending
+    victim.add("MDInitialDelay 3s")
     victim.expect_log(r"MD1761: |MD1102: |MD1770: ")   # what the continued holder may say
     balancer(others)                  # a stopped child would hold up the CA's requests
     os.environ["MD_FAULT_POINT"] = "farm-challenge-shared:stop"
