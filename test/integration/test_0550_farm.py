@@ -27,6 +27,8 @@ pytestmark = pytest.mark.skipif(not (os.path.exists(ETCD_BIN) and os.path.exists
 NODES = 3
 
 
+# Tests name `etcd` before `apache_factory`: fixtures end in the reverse order, so the nodes
+# stop before their engine does (a node polling a stopped engine logs MD1765, an error).
 @pytest.fixture
 def etcd(env, request):
     e = Etcd(env.run_dir, f"etcd-{os.getpid()}-{request.node.name[:30]}").start()
@@ -75,7 +77,7 @@ def _count(nodes, regex):
     return sum(len(n.log_lines(regex)) for n in nodes)
 
 
-def test_0550_farm_one_order_per_md(apache_factory, balancer, etcd, farm_key, domain):
+def test_0550_farm_one_order_per_md(etcd, apache_factory, balancer, farm_key, domain):
     """A cold start of three nodes with new MDs: one order per MD for the farm, the
     set published once and pulled by the others, the same serial served everywhere."""
     mds = [f"m{i}.{domain}" for i in range(5)]
@@ -202,7 +204,7 @@ def fault_module():
     return os.path.join(repo, "build-fault", "mod_md.so")
 
 
-def test_0553_holder_killed(apache_factory, balancer, etcd, farm_key, domain, fault_module):
+def test_0553_holder_killed(etcd, apache_factory, balancer, farm_key, domain, fault_module):
     """The node renewing an MD dies (SIGKILL) once its http-01 answer is in etcd. Another
     node takes the renewal over when the dead holder's lock ran out (lock-ttl=6) and
     finishes it; the dead node's next process pulls the farm's set and publishes nothing."""
@@ -266,7 +268,8 @@ def _stopped_children(parent_pid):
     return found
 
 
-def test_0554_holder_paused_is_fenced(apache_factory, balancer, etcd, farm_key, domain, fault_module):
+def test_0554_holder_paused_is_fenced(etcd, apache_factory, balancer, farm_key, domain,
+                                      fault_module):
     """The renewing node is paused (SIGSTOP) once its http-01 answer is in etcd, past its
     lock's lease; another node renews and publishes. Continued, the paused one writes
     nothing to the farm (its lock is gone: no further CA request, no publish) and takes
