@@ -228,11 +228,9 @@ apr_status_t md_acme_drive_run(md_acme_drive_ctx_t *ctx, apr_pool_t *p)
     }
     if (rv == APR_SUCCESS) rv = use_account(rs.acme, ctx, staged, p);
     /* 2. one certificate per key spec that has none staged yet. A staged set renewed in
-     *    place is incomplete until its md.json is written again: whoever reads staging/
-     *    meanwhile (a child starting, with MDActivation live) does not take half of it */
-    if (rv == APR_SUCCESS && ctx->replace_staged) {
-        md_store_remove(ctx->store, MD_SG_STAGING, ctx->md->name, MD_FN_MD, p);
-    }
+     *    place stays complete meanwhile: a child starting (MDActivation live) serves it
+     *    until the new one is there; each key and its certificate are written together
+     *    once the CA issued */
     for (i = 0; rv == APR_SUCCESS && i < md_pkey_spec_count(ctx->md); ++i) {
         rs.spec = md_pkey_spec_at(ctx->md, i);
         rs.spec_index = i;
