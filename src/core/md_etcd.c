@@ -102,7 +102,9 @@ static apr_status_t post_any(md_http_response_t **presp, md_etcd_t *etcd, md_htt
         rv = md_http_perform(presp, etcd->http, req, p);
         if (rv == APR_SUCCESS && (*presp)->status != 503) return APR_SUCCESS;
         set_error(etcd, apr_psprintf(p, "etcd at %s %s", base, rv == APR_SUCCESS ?
-                                     "is unavailable (no quorum?)" : "cannot be reached"));
+                                     "is unavailable (no quorum?)" : rv == MD_HTTP_EVERIFY ?
+                                     "has a certificate this node does not trust (ca=FILE names "
+                                     "the CA that signed it)" : "cannot be reached"));
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD1760: %s", etcd->error);
         etcd->current = (etcd->current + 1) % n;
     }
