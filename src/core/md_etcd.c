@@ -285,12 +285,18 @@ apr_status_t md_etcd_get(md_etcd_kv_t **pkv, md_etcd_t *etcd, const char *key, a
 apr_status_t md_etcd_get_prefix(apr_array_header_t **pkvs, apr_int64_t *prevision, md_etcd_t *etcd,
                                 const char *prefix, int keys_only, apr_pool_t *p)
 {
+    return md_etcd_get_range(pkvs, prevision, etcd, prefix, prefix_end(prefix, p), keys_only, p);
+}
+
+apr_status_t md_etcd_get_range(apr_array_header_t **pkvs, apr_int64_t *prevision, md_etcd_t *etcd,
+                               const char *key, const char *end, int keys_only, apr_pool_t *p)
+{
     md_json_t *resp, *kvs, *header;
     apr_size_t i, n;
     apr_status_t rv;
 
     *pkvs = apr_array_make(p, 10, sizeof(md_etcd_kv_t *));
-    rv = range(&resp, etcd, prefix, prefix_end(prefix, p), keys_only, p);
+    rv = range(&resp, etcd, key, end, keys_only, p);
     if (rv != APR_SUCCESS) return rv;
     header = md_json_getj(resp, MD_KEY_ETCD_HEADER, NULL);
     if (prevision) *prevision = header ? get_i64(header, MD_KEY_ETCD_REVISION) : 0;

@@ -46,6 +46,10 @@ apr_status_t md_etcd_get(md_etcd_kv_t **pkv, md_etcd_t *etcd, const char *key, a
  * empty. *prevision (when given) is the store's revision the answer reflects. */
 apr_status_t md_etcd_get_prefix(apr_array_header_t **pkvs, apr_int64_t *prevision, md_etcd_t *etcd,
                                 const char *prefix, int keys_only, apr_pool_t *p);
+/* Every key from key (included) to end (excluded), in one request and one revision:
+ * several neighbouring prefixes read at once. */
+apr_status_t md_etcd_get_range(apr_array_header_t **pkvs, apr_int64_t *prevision, md_etcd_t *etcd,
+                               const char *key, const char *end, int keys_only, apr_pool_t *p);
 /* Put a value; attached to lease when it is not 0 (the key goes when the lease does). */
 apr_status_t md_etcd_put(md_etcd_t *etcd, const char *key, const void *value, apr_size_t len,
                          apr_int64_t lease, apr_pool_t *p);

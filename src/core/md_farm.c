@@ -51,6 +51,11 @@ md_etcd_t *md_farm_etcd(md_farm_t *farm)
     return farm->etcd;
 }
 
+const md_farm_config_t *md_farm_config(const md_farm_t *farm)
+{
+    return &farm->config;
+}
+
 const char *md_farm_key(const md_farm_t *farm, const char *part, const char *name, apr_pool_t *p)
 {
     return apr_pstrcat(p, farm->config.prefix, part, name ? "/" : NULL, name, NULL);
@@ -257,19 +262,20 @@ static const char *seal_aad(const char *name, const char *file, apr_pool_t *p)
 /* A staged file as it goes to the engine: keys in clear PEM sealed, the rest as text
  * (which must hold no key). */
 static apr_status_t file_value(const char **pval, apr_size_t *plen, md_farm_t *farm,
-                               md_store_t *store, const char *name, const char *file, apr_pool_t *p)
+                               md_store_t *store, md_store_group_t group, const char *name,
+                               const char *file, apr_pool_t *p)
 {
     md_pkey_t *pkey;
     const char *text;
     apr_status_t rv;
 
     if (is_key_file(file)) {
-        rv = md_store_load_pkey(&pkey, store, MD_SG_STAGING, name, file, p);
+        rv = md_store_load_pkey(&pkey, store, group, name, file, p);
         if (rv == APR_SUCCESS) rv = md_pkey_to_pem(&text, pkey, NULL, 0, p);
         if (rv != APR_SUCCESS) return rv;
         return md_farm_seal(pval, plen, farm->config.key, seal_aad(name, file, p), text, strlen(text), p);
     }
-    rv = md_store_load_text(&text, store, MD_SG_STAGING, name, file, p);
+    rv = md_store_load_text(&text, store, group, name, file, p);
     if (rv != APR_SUCCESS) return rv;
     if (strstr(text, "PRIVATE KEY")) return APR_EINVAL;    /* never a key in clear */
     *pval = text;
@@ -298,6 +304,7 @@ static apr_array_header_t *published_files(md_farm_t *farm, const char *name, ap
 typedef struct {
     md_farm_t *farm;
     md_store_t *store;
+    md_store_group_t group;
     const char *name;
     md_etcd_txn_t *txn;
 } publish_ctx_t;
@@ -313,7 +320,7 @@ static apr_status_t publish_files(publish_ctx_t *pc, const apr_array_header_t *f
 
     for (i = 0; i < files->nelts; ++i) {
         file = APR_ARRAY_IDX(files, i, const char *);
-        rv = file_value(&val, &len, pc->farm, pc->store, pc->name, file, p);
+        rv = file_value(&val, &len, pc->farm, pc->store, pc->group, pc->name, file, p);
         if (rv != APR_SUCCESS) {
             md_log_perror(MD_LOG_MARK, MD_LOG_ERR, rv, p, "MD1762: %s: staged file %s cannot be "
                           "published to the farm", pc->name, file);
@@ -335,6 +342,13 @@ static apr_status_t publish_files(publish_ctx_t *pc, const apr_array_header_t *f
 apr_status_t md_farm_publish(apr_int64_t *pgen, md_farm_lock_t *lock, md_store_t *store,
                              const char *name, const apr_array_header_t *files, apr_pool_t *p)
 {
+    return md_farm_publish_from(pgen, lock, store, MD_SG_STAGING, name, files, p);
+}
+
+apr_status_t md_farm_publish_from(apr_int64_t *pgen, md_farm_lock_t *lock, md_store_t *store,
+                                  md_store_group_t group, const char *name,
+                                  const apr_array_header_t *files, apr_pool_t *p)
+{
     md_farm_t *farm;
     publish_ctx_t pc;
     apr_int64_t gen;
@@ -352,6 +366,7 @@ apr_status_t md_farm_publish(apr_int64_t *pgen, md_farm_lock_t *lock, md_store_t
     /* 2. the files, the generation twice, all or nothing, only while the lock is ours */
     pc.farm = farm;
     pc.store = store;
+    pc.group = group;
     pc.name = name;
     pc.txn = md_etcd_txn_make(p);
     md_etcd_txn_compare(pc.txn, lock->key, MD_ETCD_CREATE_REVISION, lock->token);

@@ -23,6 +23,7 @@
 #include <apr_tables.h>
 
 #include "md_etcd.h"
+#include "md_json.h"
 #include "md_store.h"
 
 #define MD_FARM_KEY_LEN 32
@@ -62,6 +63,8 @@ apr_status_t md_farm_open(const char **pdata, apr_size_t *plen, const unsigned c
 /* A farm client, used by one thread at a time (it holds an md_etcd_t). */
 apr_status_t md_farm_create(md_farm_t **pfarm, const md_farm_config_t *config, apr_pool_t *p);
 md_etcd_t *md_farm_etcd(md_farm_t *farm);
+/* The farm's configuration, defaults filled in (node, prefix, lock_ttl). */
+const md_farm_config_t *md_farm_config(const md_farm_t *farm);
 /* A key under the farm's prefix. */
 const char *md_farm_key(const md_farm_t *farm, const char *part, const char *name, apr_pool_t *p);
 
@@ -88,6 +91,11 @@ void md_farm_unlock(md_farm_lock_t *lock);
  * lost. *pgen is the new generation. */
 apr_status_t md_farm_publish(apr_int64_t *pgen, md_farm_lock_t *lock, md_store_t *store,
                              const char *name, const apr_array_header_t *files, apr_pool_t *p);
+/* The same from another group of the store: mdctl farm push publishes the active set
+ * (domains/<name>) of a server that becomes a node of a farm. */
+apr_status_t md_farm_publish_from(apr_int64_t *pgen, md_farm_lock_t *lock, md_store_t *store,
+                                  md_store_group_t group, const char *name,
+                                  const apr_array_header_t *files, apr_pool_t *p);
 /* The published generation of one MD (0 when none), or of all (name -> apr_int64_t*) in
  * one request. */
 apr_status_t md_farm_generation(apr_int64_t *pgen, md_farm_t *farm, const char *name, apr_pool_t *p);
@@ -107,5 +115,31 @@ apr_status_t md_farm_http01_put(md_farm_t *farm, const char *name, const char *k
                                 apr_pool_t *p);
 apr_status_t md_farm_http01_get(const char **pkey_authz, md_farm_t *farm, const char *name,
                                 apr_pool_t *p);
+
+/* ---- what the farm looks like (md_farm_admin.c) ---------------------------------- */
+
+/* Seconds a node's record outlives the node: refreshed at a third of it. */
+#define MD_FARM_NODE_TTL 90
+
+/* The farm's view, as of one revision, in one request (the renewal watchdog's poll):
+ *   {"mds": {MD: {"generation": N, "lock-holder": NODE}},
+ *    "nodes": [{"node": NODE, "serves": {MD: N}, "updated": TIME}]}
+ * an MD has "generation" once published and "lock-holder" while a node renews it.
+ * *pgens (when given): name -> apr_int64_t*, as md_farm_generations() gives them. */
+apr_status_t md_farm_view_read(md_json_t **pview, apr_hash_t **pgens, md_farm_t *farm, apr_pool_t *p);
+
+/* This node's record, nodes/<node>: what it serves (MD -> generation) on a lease of its
+ * own. update() writes it when that changed (or the lease was lost) and refreshes the
+ * lease every MD_FARM_NODE_TTL/3 seconds. A node that stops refreshing (dead) is gone
+ * from nodes/ within MD_FARM_NODE_TTL seconds; a new child of the node takes the key over
+ * on a lease of its own. */
+typedef struct md_farm_node_t md_farm_node_t;
+md_farm_node_t *md_farm_node_make(apr_pool_t *p);
+apr_status_t md_farm_node_update(md_farm_node_t *node, md_farm_t *farm, apr_hash_t *serves,
+                                 apr_pool_t *p);
+
+/* The certificates of an MD's published set: [{"file", "serial", "valid-until"}], one per
+ * pubcert*.pem (empty when nothing is published). */
+apr_status_t md_farm_set_certs(md_json_t **pcerts, md_farm_t *farm, const char *name, apr_pool_t *p);
 
 #endif

@@ -143,6 +143,22 @@
 #define MD_KEY_EXTERNAL_ACCOUNT_BINDING "externalAccountBinding"
 #define MD_KEY_ONLY_RETURN_EXISTING "onlyReturnExisting"
 
+/* the farm's view (md_farm_admin.c): the engine's records of the nodes, the view file
+ * the renewal watchdog writes, its parts in md-status and mdctl farm status */
+#define MD_KEY_FARM             "farm"
+#define MD_KEY_GENERATION       "generation"
+#define MD_KEY_LOCAL_GENERATION "local-generation"
+#define MD_KEY_LOCK_HOLDER      "lock-holder"
+#define MD_KEY_NODE             "node"
+#define MD_KEY_NODES            "nodes"
+#define MD_KEY_SERVES           "serves"
+#define MD_KEY_UPDATED          "updated"
+#define MD_KEY_ENGINE           "engine"
+#define MD_KEY_REACHABLE        "reachable"
+#define MD_KEY_CHECKED          "checked"
+#define MD_KEY_CERTS            "certificates"
+#define MD_KEY_FILE             "file"
+
 /* etcd's v3 JSON gateway (md_etcd.c) */
 #define MD_KEY_ETCD_KEY         "key"
 #define MD_KEY_ETCD_RANGE_END   "range_end"

@@ -232,6 +232,16 @@ apr_status_t md_mod_farm_challenge(md_mod_conf_t *mc, struct md_farm_lock_t *loc
 /* The farm's http-01 key authorization for a name, or NULL. */
 const char *md_mod_farm_http01(md_mod_conf_t *mc, const char *host, apr_pool_t *p);
 
+/* The farm's view for status and metrics (md_mod_farm_status.c): the renewal watchdog,
+ * at each look at the engine (rv its outcome, engine_view what md_farm_view_read gave),
+ * records what this node serves in the engine and writes the view file; the status
+ * handlers load it (NULL without a farm). clear() at a start without a farm. */
+struct md_farm_t;
+void md_mod_farm_status_update(md_mod_conf_t *mc, server_rec *s, struct md_farm_t *farm, apr_status_t rv,
+                               md_json_t *engine_view, apr_pool_t *p);
+md_json_t *md_mod_farm_status_load(apr_pool_t *p);
+void md_mod_farm_status_clear(apr_pool_t *p);
+
 /* Status outputs (md_mod_status.c, md_mod_server_status.c, md_mod_metrics.c). The
  * status directory, in DefaultRuntimeDir, is the children's: the snapshot and, with
  * MDActivation live, a file per child of what it serves. */

@@ -229,6 +229,7 @@ void md_mod_farm_poll(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
     md_farm_t *farm;
     apr_hash_t *gens;
+    md_json_t *view = NULL;
     apr_int64_t *gen;
     md_watch_t *w;
     apr_status_t rv;
@@ -237,8 +238,10 @@ void md_mod_farm_poll(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     if (!mc->farm || apr_time_now() < mc->farm->next_poll) return;
     mc->farm->next_poll = apr_time_now() + FARM_POLL;
     farm = poller(mc->farm);
-    rv = farm ? md_farm_generations(&gens, farm, p) : APR_EGENERAL;
+    /* the generations with the lock holders and the nodes, in the same one request */
+    rv = farm ? md_farm_view_read(&view, &gens, farm, p) : APR_EGENERAL;
     engine_state(mc->farm, s, rv, farm, p);
+    md_mod_farm_status_update(mc, s, farm, rv, view, p);
     if (rv != APR_SUCCESS) return;
     /* an MD the farm has a newer set of is looked at now: its turn pulls the set */
     for (i = 0; i < mc->watched->nelts; ++i) {

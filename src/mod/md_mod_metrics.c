@@ -10,7 +10,9 @@
 #include <http_protocol.h>
 
 #include "md_mod.h"
+#include "md_json_keys.h"
 #include "md_status.h"
+#include "md_time.h"
 #include "md_version.h"
 
 typedef struct {
@@ -136,9 +138,82 @@ static void counters(metrics_t *mx)
     }
 }
 
+/* MDStore etcd: the farm's view (md_mod_farm_status.c), from the file the renewal
+ * watchdog writes at each look at the engine. */
+static void farm_engine(metrics_t *mx, const md_json_t *farm)
+{
+    family(mx, "mod_md_farm_engine_up", "gauge", "1 when the farm's etcd answered the last look "
+           "(every few seconds), 0 when it could not be reached.");
+    ap_rprintf(mx->r, "mod_md_farm_engine_up %d\n", md_json_getb(farm, MD_KEY_ENGINE, MD_KEY_REACHABLE, NULL));
+    family(mx, "mod_md_farm_engine_since_seconds", "gauge",
+           "Since when the farm's etcd has been reachable, or unreachable.");
+    ap_rprintf(mx->r, "mod_md_farm_engine_since_seconds %" APR_INT64_T_FMT "\n",
+               apr_time_sec(md_time_parse(md_json_gets(farm, MD_KEY_ENGINE, MD_KEY_SINCE, NULL))));
+    family(mx, "mod_md_farm_view_timestamp_seconds", "gauge",
+           "When this node last looked at the farm's etcd.");
+    ap_rprintf(mx->r, "mod_md_farm_view_timestamp_seconds %" APR_INT64_T_FMT "\n",
+               apr_time_sec(md_time_parse(md_json_gets(farm, MD_KEY_WRITTEN, NULL))));
+}
+
+static void farm_mds(metrics_t *mx, const md_json_t *farm, apr_pool_t *p)
+{
+    static const struct { const char *name, *key, *help; } G[] = {
+        { "mod_md_farm_generation", MD_KEY_GENERATION,
+          "The generation of the managed domain's set the farm published last (0: none)." },
+        { "mod_md_farm_local_generation", MD_KEY_LOCAL_GENERATION,
+          "The generation of the managed domain's set this node has (pulled or published)." },
+    };
+    apr_array_header_t *names = md_json_keys(farm, p, MD_KEY_MDS, NULL);
+    const char *name, *holder;
+    size_t g;
+    int i;
+
+    for (g = 0; g < sizeof(G) / sizeof(G[0]); ++g) {
+        family(mx, G[g].name, "gauge", G[g].help);
+        for (i = 0; names && i < names->nelts; ++i) {
+            name = APR_ARRAY_IDX(names, i, const char *);
+            ap_rprintf(mx->r, "%s{md=\"%s\"} %ld\n", G[g].name, label(p, name),
+                       md_json_getl(farm, MD_KEY_MDS, name, G[g].key, NULL));
+        }
+    }
+    family(mx, "mod_md_farm_lock_held", "gauge",
+           "1 for the node that holds the managed domain's farm lock (renews it), if any.");
+    for (i = 0; names && i < names->nelts; ++i) {
+        name = APR_ARRAY_IDX(names, i, const char *);
+        holder = md_json_gets(farm, MD_KEY_MDS, name, MD_KEY_LOCK_HOLDER, NULL);
+        if (holder) ap_rprintf(mx->r, "mod_md_farm_lock_held{md=\"%s\",node=\"%s\"} 1\n",
+                               label(p, name), label(p, holder));
+    }
+}
+
+static void farm_nodes(metrics_t *mx, const md_json_t *farm, apr_pool_t *p)
+{
+    md_json_t *nodes = md_json_getj(farm, MD_KEY_NODES, NULL), *n;
+    apr_size_t k, count = nodes ? md_json_array_len(nodes) : 0;
+    apr_array_header_t *mds;
+    const char *node, *name;
+    int i;
+
+    family(mx, "mod_md_farm_nodes", "gauge", "Nodes of the farm with a live record in etcd.");
+    ap_rprintf(mx->r, "mod_md_farm_nodes %lu\n", (unsigned long)count);
+    family(mx, "mod_md_farm_node_generation", "gauge",
+           "The generation of the managed domain's set each node of the farm has.");
+    for (k = 0; k < count; ++k) {
+        n = md_json_array_at(nodes, k);
+        node = md_json_gets(n, MD_KEY_NODE, NULL);
+        mds = md_json_keys(n, p, MD_KEY_SERVES, NULL);
+        for (i = 0; node && mds && i < mds->nelts; ++i) {
+            name = APR_ARRAY_IDX(mds, i, const char *);
+            ap_rprintf(mx->r, "mod_md_farm_node_generation{node=\"%s\",md=\"%s\"} %ld\n", label(p, node),
+                       label(p, name), md_json_getl(n, MD_KEY_SERVES, name, NULL));
+        }
+    }
+}
+
 int md_mod_metrics_handler(request_rec *r)
 {
     metrics_t mx;
+    md_json_t *farm;
 
     if (!r->handler || strcmp(r->handler, "md-metrics")) return DECLINED;
     if (r->method_number != M_GET) return HTTP_NOT_IMPLEMENTED;
@@ -157,5 +232,11 @@ int md_mod_metrics_handler(request_rec *r)
     md_families(&mx, r->pool);
     cert_families(&mx, r->pool);
     counters(&mx);
+    farm = md_mod_farm_status_load(r->pool);
+    if (farm) {
+        farm_engine(&mx, farm);
+        farm_mds(&mx, farm, r->pool);
+        farm_nodes(&mx, farm, r->pool);
+    }
     return OK;
 }

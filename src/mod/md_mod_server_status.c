@@ -11,6 +11,7 @@
 #include <mod_status.h>
 
 #include "md_mod.h"
+#include "md_json_keys.h"
 #include "md_status.h"
 #include "md_util.h"
 #include "md_time.h"
@@ -334,6 +335,86 @@ static void ocsp_section(page_t *pg)
     }
 }
 
+/* ---- the farm (MDStore etcd) ------------------------------------------------------- */
+
+/* "n0=3, n1=3": the generation each node has of an MD */
+static const char *farm_md_nodes(page_t *pg, const md_json_t *farm, const char *name)
+{
+    apr_array_header_t *nodes = md_json_keys(farm, pg->r->pool, MD_KEY_MDS, name, MD_KEY_NODES, NULL);
+    const char *out = "", *node;
+    int k;
+
+    for (k = 0; nodes && k < nodes->nelts; ++k) {
+        node = APR_ARRAY_IDX(nodes, k, const char *);
+        out = apr_psprintf(pg->r->pool, "%s%s%s=%ld", out, k ? ", " : "", node,
+                           md_json_getl(farm, MD_KEY_MDS, name, MD_KEY_NODES, node, NULL));
+    }
+    return out;
+}
+
+static void farm_auto(page_t *pg, const md_json_t *farm, const apr_array_header_t *mds)
+{
+    md_json_t *nodes = md_json_getj(farm, MD_KEY_NODES, NULL);
+    apr_size_t k, n = nodes ? md_json_array_len(nodes) : 0;
+    const char *name;
+    int i;
+
+    ap_rprintf(pg->r, "FarmStore: etcd\nFarmNode: %s\nFarmEngine: %s\nFarmEngineSince: %s\nFarmNodes: %lu\n",
+               line(pg, md_json_gets(farm, MD_KEY_NODE, NULL)),
+               md_json_getb(farm, MD_KEY_ENGINE, MD_KEY_REACHABLE, NULL) ? "reachable" : "unreachable",
+               line(pg, md_json_gets(farm, MD_KEY_ENGINE, MD_KEY_SINCE, NULL)), (unsigned long)n);
+    for (k = 0; k < n; ++k) {
+        ap_rprintf(pg->r, "FarmNode[%lu]: %s\n", (unsigned long)k,
+                   line(pg, md_json_gets(md_json_array_at(nodes, k), MD_KEY_NODE, NULL)));
+    }
+    for (i = 0; mds && i < mds->nelts; ++i) {
+        name = APR_ARRAY_IDX(mds, i, const char *);
+        ap_rprintf(pg->r, "FarmDomain[%d]Name: %s\nFarmDomain[%d]Generation: %ld\n"
+                   "FarmDomain[%d]LocalGeneration: %ld\nFarmDomain[%d]Nodes: %s\n", i, line(pg, name),
+                   i, md_json_getl(farm, MD_KEY_MDS, name, MD_KEY_GENERATION, NULL),
+                   i, md_json_getl(farm, MD_KEY_MDS, name, MD_KEY_LOCAL_GENERATION, NULL),
+                   i, line(pg, farm_md_nodes(pg, farm, name)));
+        if (md_json_gets(farm, MD_KEY_MDS, name, MD_KEY_LOCK_HOLDER, NULL)) {
+            ap_rprintf(pg->r, "FarmDomain[%d]LockHolder: %s\n", i,
+                       line(pg, md_json_gets(farm, MD_KEY_MDS, name, MD_KEY_LOCK_HOLDER, NULL)));
+        }
+    }
+}
+
+static void farm_html(page_t *pg, const md_json_t *farm, const apr_array_header_t *mds)
+{
+    request_rec *r = pg->r;
+    const char *name;
+    int i;
+
+    ap_rprintf(r, "<hr>\n<h3>Farm</h3>\n<p>This node: %s; etcd %s since %s</p>\n"
+               "<table class='md_farm'><thead><tr><th>Domain</th><th>Farm generation</th>"
+               "<th>This node</th><th>Renewed by</th><th>Nodes</th></tr></thead><tbody>\n",
+               esc(pg, md_json_gets(farm, MD_KEY_NODE, NULL)),
+               md_json_getb(farm, MD_KEY_ENGINE, MD_KEY_REACHABLE, NULL) ? "reachable" : "unreachable",
+               esc(pg, md_json_gets(farm, MD_KEY_ENGINE, MD_KEY_SINCE, NULL)));
+    for (i = 0; mds && i < mds->nelts; ++i) {
+        name = APR_ARRAY_IDX(mds, i, const char *);
+        ap_rprintf(r, "<tr><td>%s</td><td>%ld</td><td>%ld</td><td>%s</td><td>%s</td></tr>\n", esc(pg, name),
+                   md_json_getl(farm, MD_KEY_MDS, name, MD_KEY_GENERATION, NULL),
+                   md_json_getl(farm, MD_KEY_MDS, name, MD_KEY_LOCAL_GENERATION, NULL),
+                   esc(pg, md_json_gets(farm, MD_KEY_MDS, name, MD_KEY_LOCK_HOLDER, NULL)),
+                   esc(pg, farm_md_nodes(pg, farm, name)));
+    }
+    ap_rputs("</tbody></table>\n", r);
+}
+
+static void farm_section(page_t *pg)
+{
+    md_json_t *farm = md_mod_farm_status_load(pg->r->pool);
+    apr_array_header_t *mds;
+
+    if (!farm) return;
+    mds = md_json_keys(farm, pg->r->pool, MD_KEY_MDS, NULL);
+    if (pg->short_form) farm_auto(pg, farm, mds);
+    else farm_html(pg, farm, mds);
+}
+
 int md_mod_server_status_hook(request_rec *r, int flags)
 {
     md_mod_conf_t *mc = md_config_get(r->server)->mc;
@@ -348,5 +429,6 @@ int md_mod_server_status_hook(request_rec *r, int flags)
     if (pg.short_form) auto_summary(&pg);
     else html_table(&pg);
     ocsp_section(&pg);
+    farm_section(&pg);
     return OK;
 }

@@ -73,6 +73,8 @@ int md_mod_status_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *p
     if (!mc->mds->nelts || !mc->store) return OK;
     apr_thread_mutex_create(&cache.lock, APR_THREAD_MUTEX_DEFAULT, pconf);
     rv = snapshot_dir(&dir, s, ptemp);
+    /* a farm's view from before a restart that left the farm is no longer true */
+    if (rv == APR_SUCCESS && !mc->farm) md_mod_farm_status_clear(ptemp);
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD7010: the status directory %s cannot be "
                      "made; status pages show no managed domains. Check DefaultRuntimeDir", dir);
@@ -181,13 +183,36 @@ static int send_json(request_rec *r, const md_json_t *j)
     return OK;
 }
 
-/* An MD's entry: the snapshot's text, with what the children serve live, if anything. */
-static const char *entry_text(const md_status_md_t *m, const md_live_view_t *live, apr_pool_t *p)
+/* In a farm, an MD's "farm": the farm's generation, this node's, the lock holder and
+ * the generation each node serves (md_mod_farm_status.c). */
+static md_json_t *farm_md(const md_json_t *farm, const char *name)
 {
-    md_json_t *j, *served = md_mod_live_status(live, m->name, p);
+    return farm && md_json_is_object(farm, MD_KEY_MDS, name, NULL)
+           ? md_json_getj(farm, MD_KEY_MDS, name, NULL) : NULL;
+}
 
-    if (!served || md_json_parse(&j, m->json, strlen(m->json), p) != APR_SUCCESS) return m->json;
-    md_json_setj(served, j, MD_KEY_LIVE, NULL);
+/* An MD's entry: the snapshot's text, with what the children serve live and the farm's
+ * view of it, if any. */
+static const char *entry_text(const md_status_md_t *m, const md_live_view_t *live, const md_json_t *farm,
+                              apr_pool_t *p)
+{
+    md_json_t *j, *served = md_mod_live_status(live, m->name, p), *fm = farm_md(farm, m->name);
+
+    if ((!served && !fm) || md_json_parse(&j, m->json, strlen(m->json), p) != APR_SUCCESS) return m->json;
+    if (served) md_json_setj(served, j, MD_KEY_LIVE, NULL);
+    if (fm) md_json_setj(fm, j, MD_KEY_FARM, NULL);
+    return md_json_dump(j, MD_JSON_COMPACT, p);
+}
+
+/* The farm as md-status shows it at the top: store, node, engine, nodes (the MDs are
+ * shown in their entries). */
+static const char *farm_text(const md_json_t *farm, apr_pool_t *p)
+{
+    md_json_t *j;
+
+    if (!farm) return NULL;
+    j = md_json_copy(farm, p);
+    md_json_del(j, MD_KEY_MDS, NULL);
     return md_json_dump(j, MD_JSON_COMPACT, p);
 }
 
@@ -195,14 +220,18 @@ static const char *entry_text(const md_status_md_t *m, const md_live_view_t *liv
 static int send_list(request_rec *r, const md_status_view_t *view)
 {
     md_live_view_t *live = md_mod_live_view_load(r->pool);
+    md_json_t *farm = md_mod_farm_status_load(r->pool);
+    const char *ft = farm_text(farm, r->pool);
     int i;
 
     ap_set_content_type(r, "application/json");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    ap_rputs("{\"" MD_KEY_VERSION "\":\"" MOD_MD_VERSION "\",\"" MD_KEY_MANAGED_DOMAINS "\":[", r);
+    ap_rputs("{\"" MD_KEY_VERSION "\":\"" MOD_MD_VERSION "\",", r);
+    if (ft) ap_rputs(apr_pstrcat(r->pool, "\"" MD_KEY_FARM "\":", ft, ",", NULL), r);
+    ap_rputs("\"" MD_KEY_MANAGED_DOMAINS "\":[", r);
     for (i = 0; view && i < view->mds->nelts; ++i) {
         if (i) ap_rputc(',', r);
-        ap_rputs(entry_text(APR_ARRAY_IDX(view->mds, i, const md_status_md_t *), live, r->pool), r);
+        ap_rputs(entry_text(APR_ARRAY_IDX(view->mds, i, const md_status_md_t *), live, farm, r->pool), r);
     }
     ap_rputs("]}\n", r);
     return OK;
@@ -211,7 +240,7 @@ static int send_list(request_rec *r, const md_status_view_t *view)
 /* One MD with the activity log of its renewal (staging/<md>/job.json). */
 static int send_one(request_rec *r, const md_status_md_t *m)
 {
-    md_json_t *j, *job, *served;
+    md_json_t *j, *job, *served, *fm;
 
     if (md_json_parse(&j, m->json, strlen(m->json), r->pool) != APR_SUCCESS) {
         return HTTP_INTERNAL_SERVER_ERROR;
@@ -223,6 +252,8 @@ static int send_one(request_rec *r, const md_status_md_t *m)
     }
     served = md_mod_live_status(md_mod_live_view_load(r->pool), m->name, r->pool);
     if (served) md_json_setj(served, j, MD_KEY_LIVE, NULL);
+    fm = farm_md(md_mod_farm_status_load(r->pool), m->name);
+    if (fm) md_json_setj(fm, j, MD_KEY_FARM, NULL);
     return send_json(r, j);
 }
 
