@@ -5,6 +5,7 @@
  *   renew [--reason TEXT] NAME...|--all                      renew now, no restart (mdctl_renew.c)
  *   check [--resolver ADDR] [--caa DOMAIN] [--no-http] NAME... the preflight (mdctl_check.c)
  *   show NAME                                                one MD's md.json and job.json
+ *   farm status|push|pull ...                                MDStore etcd (mdctl_farm.c)
  * and the commands that talk to the CA (revoke, account-*, ari): see mdctl_acme.c.
  * Without -d, the store is found in Apache's configuration (mdctl_find.c).
  */
@@ -35,7 +36,10 @@ static void usage(void)
             "                  the running server renews these MDs now, without a restart\n"
             "  check [--resolver ADDR[:PORT]] [--caa DOMAIN] [--no-http] NAME...\n"
             "                  the preflight: what would make the CA's validation fail\n"
-            "  show MDNAME     the MD's md.json and job.json as stored\n");
+            "  show MDNAME     the MD's md.json and job.json as stored\n"
+            "  farm status [--json] [NAME...] | push [--force] [NAME...] | pull [NAME...]\n"
+            "                  MDStore etcd: what the farm holds; a store's active sets into\n"
+            "                  the farm; the farm's sets into the store's staging/\n");
     mdctl_acme_usage();
     fprintf(stderr, "exit codes: 0 done, 1 failed (the message says why), 2 usage, "
             "3 no store found, 4 check: a preflight check fails\n");
@@ -139,7 +143,7 @@ static int global_options(const char **pdir, const char **pconf, int argc,
 
 static int command_known(const char *cmd)
 {
-    static const char *const own[] = { "status", "list", "renew", "check", "help", "show", NULL };
+    static const char *const own[] = { "status", "list", "renew", "check", "help", "show", "farm", NULL };
     int i;
 
     for (i = 0; own[i]; ++i) {
@@ -155,6 +159,7 @@ static int run(mdctl_t *ctl, const char *cmd, int argc, const char *const *argv)
     if (!strcmp(cmd, "status") || !strcmp(cmd, "list")) return mdctl_status_cmd(ctl, argc, argv);
     if (!strcmp(cmd, "renew")) return mdctl_renew_cmd(ctl, argc, argv);
     if (!strcmp(cmd, "check")) return mdctl_check_cmd(ctl, argc, argv);
+    if (!strcmp(cmd, "farm")) return mdctl_farm_cmd(ctl, argc, argv);
     if (!strcmp(cmd, "help")) {
         usage();
         return MDCTL_OK;
@@ -203,7 +208,9 @@ int main(int argc, const char *const *argv)
     /* the store: -d, Apache's configuration, or the default; a command that needs one
      * and has none says where mdctl looked */
     if (mdctl_find(&ctl.where, dir, conf, ctl.p) == APR_SUCCESS) {
-        rv = md_store_open(&ctl.store, ctl.where->store_dir, 0, ctl.p);
+        /* farm pull may fill an empty folder: a store made there, as the server makes one */
+        rv = md_store_open(&ctl.store, ctl.where->store_dir, ind + 1 < argc && !strcmp(argv[ind], "farm")
+                           && !strcmp(argv[ind + 1], "pull"), ctl.p);
         if (rv != APR_SUCCESS) {
             fprintf(stderr, "mdctl: %s (%s) is not a readable mod_md store: %s. Run mdctl as "
                     "root; check the path.\n", ctl.where->store_dir, ctl.where->store_from,

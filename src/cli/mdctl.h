@@ -33,5 +33,7 @@ int mdctl_status_cmd(mdctl_t *ctl, int argc, const char *const *argv);
 int mdctl_renew_cmd(mdctl_t *ctl, int argc, const char *const *argv);
 /* mdctl_check.c */
 int mdctl_check_cmd(mdctl_t *ctl, int argc, const char *const *argv);
+/* mdctl_farm.c */
+int mdctl_farm_cmd(mdctl_t *ctl, int argc, const char *const *argv);
 
 #endif

@@ -182,6 +182,17 @@ static void port_map_80(mdctl_where_t *w, const char *map)
     w->local_80 = strcmp(colon + 1, "-") ? (int)apr_atoi64(colon + 1) : -1;
 }
 
+/* MDStore etcd URL[,URL...] OPTION...: the words after "etcd" */
+static void store_etcd(mdctl_where_t *w, const apr_array_header_t *args, apr_pool_t *p)
+{
+    int i;
+
+    w->farm_args = apr_array_make(p, args->nelts, sizeof(const char *));
+    for (i = 2; i < args->nelts; ++i) {
+        APR_ARRAY_PUSH(w->farm_args, const char *) = APR_ARRAY_IDX(args, i, const char *);
+    }
+}
+
 static void directive(reader_t *r, apr_array_header_t *args, const char *at, int depth)
 {
     const char *name = APR_ARRAY_IDX(args, 0, const char *);
@@ -205,6 +216,11 @@ static void directive(reader_t *r, apr_array_header_t *args, const char *at, int
     else if (!strcasecmp(name, "MDStoreDir")) {
         r->store_dir = a1;
         r->store_at = at;
+    }
+    else if (!strcasecmp(name, "MDStore")) {
+        r->w->farm_args = NULL;
+        r->w->farm_at = at;
+        if (!strcasecmp(a1, "etcd")) store_etcd(r->w, args, r->p);
     }
     else if (!strcasecmp(name, "Listen")) {
         l = apr_pcalloc(r->p, sizeof(*l));

@@ -30,6 +30,10 @@ typedef struct {
     const char *preflight_resolver;     /* MDPreflightResolver, NULL if none */
     int local_80;                       /* MDPortMap's local port for 80 (80, -1: none) */
     int dns01;                          /* MDChallengeDns01 is configured */
+    /* MDStore etcd ... (the last MDStore read): its words after "etcd", NULL for a
+     * file store; for `mdctl farm` */
+    apr_array_header_t *farm_args;      /* const char*: URL[,URL...] and NAME=VALUE options */
+    const char *farm_at;                /* "file:line" */
 } mdctl_where_t;
 
 /* Find the store: dir (-d) if given; else MDStoreDir in conf_file (-f, or

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
+/* mdctl farm: the farm on etcd as its engine holds it, and moving a store into it and
+ * back (docs/mdctl.md, docs/farm.md "Moving a server into a farm and back").
+ *
+ *   mdctl farm status [--json]        the farm's MDs (generation, certificates, lock
+ *                                     holder) and its nodes with what each serves
+ *   mdctl farm push [--force] [NAME...]  the active sets (domains/) into the farm
+ *   mdctl farm pull [NAME...]         the farm's sets into staging/ of the file store
+ *
+ * The engine comes from `MDStore etcd ...` in Apache's configuration (mdctl_find.c),
+ * with its farm key and credentials: mdctl runs as root, as the server's parent does. */
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/stat.h>
+#include <apr_strings.h>
+
+#include "md_farm.h"
+#include "md_json.h"
+#include "md_json_keys.h"
+#include "md_util.h"
+#include "mdctl.h"
+
+#define FARM_TIMEOUT apr_time_from_sec(10)
+
+typedef struct {
+    mdctl_t *ctl;
+    md_farm_config_t config;
+    md_farm_t *farm;
+    int json, force;
+    apr_array_header_t *names;      /* const char*: the MDs named, empty: all */
+} farm_cmd_t;
+
+/* ---- the engine, from MDStore etcd ----------------------------------------------------- */
+
+static const char *rooted(const mdctl_where_t *w, const char *path, apr_pool_t *p)
+{
+    if (path[0] == '/' || !w->server_root) return path;
+    return apr_pstrcat(p, w->server_root, "/", path, NULL);
+}
+
+/* auth=FILE: "user:password" on its first line */
+static int auth_read(farm_cmd_t *fc, const char *path)
+{
+    apr_pool_t *p = fc->ctl->p;
+    const char *data, *colon;
+    apr_size_t len;
+
+    if (md_file_read(&data, &len, path, 4096, p) != APR_SUCCESS) {
+        fprintf(stderr, "mdctl farm: the etcd credentials %s cannot be read (run mdctl as root)\n", path);
+        return 0;
+    }
+    len = strcspn(data, "\r\n");
+    colon = memchr(data, ':', len);
+    if (!colon || colon == data) {
+        fprintf(stderr, "mdctl farm: the etcd credentials %s must hold 'user:password'\n", path);
+        return 0;
+    }
+    fc->config.etcd.user = apr_pstrndup(p, data, (apr_size_t)(colon - data));
+    fc->config.etcd.password = apr_pstrndup(p, colon + 1, len - (apr_size_t)(colon - data) - 1);
+    return 1;
+}
+
+static int option(farm_cmd_t *fc, const char *opt)
+{
+    const mdctl_where_t *w = fc->ctl->where;
+    apr_pool_t *p = fc->ctl->p;
+    const char *v = strchr(opt, '='), *why;
+
+    if (!v) return 1;                       /* the server refuses it; not ours to judge */
+    ++v;
+    if (!strncmp(opt, "prefix=", 7)) fc->config.prefix = v;
+    else if (!strncmp(opt, "ca=", 3)) fc->config.etcd.ca_file = rooted(w, v, p);
+    else if (!strncmp(opt, "auth=", 5)) return auth_read(fc, rooted(w, v, p));
+    else if (!strncmp(opt, "farm-key=", 9)
+             && md_farm_key_load(&fc->config.key, &why, rooted(w, v, p), p) != APR_SUCCESS) {
+        fprintf(stderr, "mdctl farm: %s\n", why);
+        return 0;
+    }
+    return 1;
+}
+
+/* The farm client of MDStore etcd; mdctl names itself as lock holder. */
+static int engine_open(farm_cmd_t *fc)
+{
+    const mdctl_where_t *w = fc->ctl->where;
+    apr_pool_t *p = fc->ctl->p;
+    char *list, *tok, *last, host[256];
+    int i;
+
+    if (!w || !w->farm_args || !w->farm_args->nelts) {
+        fprintf(stderr, "mdctl farm: no 'MDStore etcd ...' in Apache's configuration%s%s; name it "
+                "with -f APACHE_CONF\n", w && w->conf_file ? " " : "", w && w->conf_file ? w->conf_file : "");
+        return 0;
+    }
+    fc->config.etcd.timeout = FARM_TIMEOUT;
+    fc->config.etcd.endpoints = apr_array_make(p, 3, sizeof(const char *));
+    list = apr_pstrdup(p, APR_ARRAY_IDX(w->farm_args, 0, const char *));
+    for (tok = apr_strtok(list, ",", &last); tok; tok = apr_strtok(NULL, ",", &last)) {
+        if (tok[strlen(tok) - 1] == '/') tok[strlen(tok) - 1] = '\0';
+        APR_ARRAY_PUSH(fc->config.etcd.endpoints, const char *) = tok;
+    }
+    for (i = 1; i < w->farm_args->nelts; ++i) {
+        if (!option(fc, APR_ARRAY_IDX(w->farm_args, i, const char *))) return 0;
+    }
+    if (gethostname(host, sizeof(host)) != 0) apr_cpystrn(host, "?", sizeof(host));
+    host[sizeof(host) - 1] = '\0';
+    fc->config.node = apr_psprintf(p, "mdctl on %s pid %d", host, (int)getpid());
+    if (md_farm_create(&fc->farm, &fc->config, p) != APR_SUCCESS) {
+        fprintf(stderr, "mdctl farm: the etcd client cannot be made\n");
+        return 0;
+    }
+    return 1;
+}
+
+static int engine_failed(farm_cmd_t *fc, const char *what)
+{
+    fprintf(stderr, "mdctl farm: %s: %s (MDStore at %s)\n", what, md_etcd_error(md_farm_etcd(fc->farm)),
+            fc->ctl->where->farm_at);
+    return MDCTL_FAILED;
+}
+
+static int named(const farm_cmd_t *fc, const char *name)
+{
+    return !fc->names->nelts || md_array_str_index(fc->names, name, 1) >= 0;
+}
+
+/* ---- status ------------------------------------------------------------------------- */
+
+static void status_text(const md_json_t *view, apr_pool_t *p)
+{
+    apr_array_header_t *mds = md_json_keys(view, p, MD_KEY_MDS, NULL), *served;
+    md_json_t *nodes = md_json_getj(view, MD_KEY_NODES, NULL), *certs, *c, *n;
+    const char *name, *holder;
+    apr_size_t k;
+    int i, j;
+
+    printf("%-30s %5s  %-24s %-34s %s\n", "MD", "GEN", "VALID UNTIL", "SERIAL", "RENEWED BY");
+    for (i = 0; mds && i < mds->nelts; ++i) {
+        name = APR_ARRAY_IDX(mds, i, const char *);
+        holder = md_json_gets(view, MD_KEY_MDS, name, MD_KEY_LOCK_HOLDER, NULL);
+        certs = md_json_getj(view, MD_KEY_MDS, name, MD_KEY_CERTS, NULL);
+        c = certs && md_json_array_len(certs) ? md_json_array_at(certs, 0) : NULL;
+        printf("%-30s %5ld  %-24s %-34s %s\n", name, md_json_getl(view, MD_KEY_MDS, name, MD_KEY_GENERATION, NULL),
+               c ? md_json_gets(c, MD_KEY_VALID_UNTIL, NULL) : "-", c ? md_json_gets(c, MD_KEY_SERIAL, NULL) : "-",
+               holder ? holder : "-");
+    }
+    printf("\n%-30s %s\n", "NODE", "SERVES (MD=GENERATION)");
+    for (k = 0; nodes && k < md_json_array_len(nodes); ++k) {
+        n = md_json_array_at(nodes, k);
+        served = md_json_keys(n, p, MD_KEY_SERVES, NULL);
+        printf("%-30s", md_json_gets(n, MD_KEY_NODE, NULL));
+        for (j = 0; served && j < served->nelts; ++j) {
+            name = APR_ARRAY_IDX(served, j, const char *);
+            printf(" %s=%ld", name, md_json_getl(n, MD_KEY_SERVES, name, NULL));
+        }
+        printf("\n");
+    }
+}
+
+static int cmd_status(farm_cmd_t *fc)
+{
+    apr_pool_t *p = fc->ctl->p;
+    apr_array_header_t *mds;
+    md_json_t *view, *certs;
+    const char *name;
+    int i;
+
+    if (md_farm_view_read(&view, NULL, fc->farm, p) != APR_SUCCESS) {
+        return engine_failed(fc, "etcd cannot be read");
+    }
+    mds = md_json_keys(view, p, MD_KEY_MDS, NULL);
+    for (i = 0; mds && i < mds->nelts; ++i) {
+        name = APR_ARRAY_IDX(mds, i, const char *);
+        if (!named(fc, name)) {
+            md_json_del(view, MD_KEY_MDS, name, NULL);
+            continue;
+        }
+        if (md_farm_set_certs(&certs, fc->farm, name, p) != APR_SUCCESS) {
+            return engine_failed(fc, "etcd cannot be read");
+        }
+        md_json_setj(certs, view, MD_KEY_MDS, name, MD_KEY_CERTS, NULL);
+    }
+    if (fc->json) printf("%s\n", md_json_dump(view, MD_JSON_INDENT, p));
+    else status_text(view, p);
+    return MDCTL_OK;
+}
+
+/* ---- push: a file store's active sets into the farm --------------------------------- */
+
+/* The active set as the farm takes it: md.json, the keys and the certificates. */
+static apr_array_header_t *active_files(farm_cmd_t *fc, const char *name)
+{
+    apr_array_header_t *all, *files = apr_array_make(fc->ctl->p, 6, sizeof(const char *));
+    const char *f;
+    int i;
+
+    if (md_store_list(&all, fc->ctl->store, MD_SG_DOMAINS, name, fc->ctl->p) != APR_SUCCESS) return files;
+    for (i = 0; i < all->nelts; ++i) {
+        f = APR_ARRAY_IDX(all, i, const char *);
+        if (!strcmp(f, MD_FN_MD) || (!strncmp(f, MD_FN_PRIVKEY, strlen(MD_FN_PRIVKEY)) && strstr(f, ".pem"))
+            || (!strncmp(f, MD_FN_PUBCERT, strlen(MD_FN_PUBCERT)) && strstr(f, ".pem"))) {
+            APR_ARRAY_PUSH(files, const char *) = f;
+        }
+    }
+    return files;
+}
+
+/* One MD, under its farm lock: refused while a node renews it, and (without --force)
+ * when the farm has a set of it already, which is as new or newer than this store's. */
+static int push_one(farm_cmd_t *fc, const char *name)
+{
+    apr_pool_t *p = fc->ctl->p;
+    apr_array_header_t *files = active_files(fc, name);
+    md_farm_lock_t *lock;
+    const char *holder = NULL;
+    apr_int64_t gen;
+    apr_status_t rv;
+
+    if (md_array_str_index(files, MD_FN_MD, 1) < 0 || files->nelts < 3) {
+        fprintf(stderr, "mdctl farm push: %s: no complete active set in domains/%s\n", name, name);
+        return MDCTL_FAILED;
+    }
+    rv = md_farm_lock_try(&lock, &holder, fc->farm, name, p);
+    if (rv == APR_EBUSY) {
+        fprintf(stderr, "mdctl farm push: %s: %s renews it now; try again later\n", name,
+                holder ? holder : "another node");
+        return MDCTL_FAILED;
+    }
+    if (rv != APR_SUCCESS) return engine_failed(fc, apr_psprintf(p, "%s: the farm lock", name));
+    rv = md_farm_generation(&gen, fc->farm, name, p);
+    if (rv == APR_SUCCESS && gen > 0 && !fc->force) {
+        md_farm_unlock(lock);
+        fprintf(stderr, "mdctl farm push: %s: the farm has generation %" APR_INT64_T_FMT " of it already; "
+                "--force replaces it with this store's\n", name, gen);
+        return MDCTL_FAILED;
+    }
+    if (rv == APR_SUCCESS) rv = md_farm_publish_from(&gen, lock, fc->ctl->store, MD_SG_DOMAINS, name, files, p);
+    md_farm_unlock(lock);
+    if (rv != APR_SUCCESS) return engine_failed(fc, apr_psprintf(p, "%s: not published", name));
+    printf("%s: published generation %" APR_INT64_T_FMT " (%d files)\n", name, gen, files->nelts);
+    return MDCTL_OK;
+}
+
+static int cmd_push(farm_cmd_t *fc)
+{
+    apr_array_header_t *names;
+    const char *name;
+    int i, rc = MDCTL_OK, done = 0;
+
+    if (md_store_names(&names, fc->ctl->store, MD_SG_DOMAINS, fc->ctl->p) != APR_SUCCESS) {
+        names = apr_array_make(fc->ctl->p, 1, sizeof(const char *));
+    }
+    for (i = 0; i < names->nelts; ++i) {
+        name = APR_ARRAY_IDX(names, i, const char *);
+        if (!named(fc, name)) continue;
+        ++done;
+        if (push_one(fc, name) != MDCTL_OK) rc = MDCTL_FAILED;
+    }
+    for (i = 0; i < fc->names->nelts; ++i) {
+        name = APR_ARRAY_IDX(fc->names, i, const char *);
+        if (md_array_str_index(names, name, 1) < 0) {
+            fprintf(stderr, "mdctl farm push: %s: not in %s/domains\n", name, md_store_base(fc->ctl->store));
+            rc = MDCTL_FAILED;
+        }
+    }
+    if (!done && !fc->names->nelts) fprintf(stderr, "mdctl farm push: the store has no MD in domains/\n");
+    return done ? rc : MDCTL_FAILED;
+}
+
+/* ---- pull: the farm's sets into a file store's staging/ -------------------------------- */
+
+static int cmd_pull(farm_cmd_t *fc)
+{
+    apr_pool_t *p = fc->ctl->p;
+    apr_hash_t *gens;
+    apr_array_header_t *names = apr_array_make(p, 8, sizeof(const char *));
+    apr_hash_index_t *hi;
+    const void *key;
+    const char *name;
+    apr_int64_t gen;
+    apr_status_t rv;
+    int i, rc = MDCTL_OK;
+
+    if (md_farm_generations(&gens, fc->farm, p) != APR_SUCCESS) return engine_failed(fc, "etcd cannot be read");
+    for (hi = apr_hash_first(p, gens); hi; hi = apr_hash_next(hi)) {
+        apr_hash_this(hi, &key, NULL, NULL);
+        if (named(fc, key)) APR_ARRAY_PUSH(names, const char *) = key;
+    }
+    for (i = 0; i < fc->names->nelts; ++i) {
+        name = APR_ARRAY_IDX(fc->names, i, const char *);
+        if (!apr_hash_get(gens, name, APR_HASH_KEY_STRING)) {
+            fprintf(stderr, "mdctl farm pull: %s: the farm has not published it\n", name);
+            rc = MDCTL_FAILED;
+        }
+    }
+    for (i = 0; i < names->nelts; ++i) {
+        name = APR_ARRAY_IDX(names, i, const char *);
+        rv = md_farm_pull(&gen, fc->farm, fc->ctl->store, name, p);
+        if (rv != APR_SUCCESS) {
+            rc = engine_failed(fc, apr_psprintf(p, "%s: not pulled", name));
+            continue;
+        }
+        printf("%s: generation %" APR_INT64_T_FMT " staged in %s/staging/%s; the server serves it from "
+               "its next start\n", name, gen, md_store_base(fc->ctl->store), name);
+    }
+    return rc;
+}
+
+/* ---- the command ----------------------------------------------------------------------- */
+
+static int usage_err(const char *msg)
+{
+    fprintf(stderr, "mdctl farm: %s\nusage: mdctl farm status [--json] [NAME...] | push [--force] "
+            "[NAME...] | pull [NAME...]\n", msg);
+    return MDCTL_USAGE;
+}
+
+int mdctl_farm_cmd(mdctl_t *ctl, int argc, const char *const *argv)
+{
+    farm_cmd_t fc;
+    const char *sub;
+    int i;
+
+    memset(&fc, 0, sizeof(fc));
+    fc.ctl = ctl;
+    fc.names = apr_array_make(ctl->p, 4, sizeof(const char *));
+    if (argc < 1) return usage_err("status, push or pull?");
+    sub = argv[0];
+    for (i = 1; i < argc; ++i) {
+        if (!strcmp(argv[i], "--json") && !strcmp(sub, "status")) fc.json = 1;
+        else if (!strcmp(argv[i], "--force") && !strcmp(sub, "push")) fc.force = 1;
+        else if (argv[i][0] == '-') return usage_err(apr_psprintf(ctl->p, "unknown option %s", argv[i]));
+        else APR_ARRAY_PUSH(fc.names, const char *) = argv[i];
+    }
+    if (strcmp(sub, "status") && strcmp(sub, "push") && strcmp(sub, "pull")) {
+        return usage_err(apr_psprintf(ctl->p, "unknown command '%s'", sub));
+    }
+    if (strcmp(sub, "status") && !ctl->store) return mdctl_no_store(ctl);
+    if (!engine_open(&fc)) return MDCTL_FAILED;
+    if (!strcmp(sub, "status")) return cmd_status(&fc);
+    if (!strcmp(sub, "push")) return cmd_push(&fc);
+    return cmd_pull(&fc);
+}
