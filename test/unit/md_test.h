@@ -41,5 +41,6 @@ Suite *md_test_drive_suite(void);
 Suite *md_test_state_suite(void);
 Suite *md_test_etcd_suite(void);
 Suite *md_test_farm_suite(void);
+Suite *md_test_farm_admin_suite(void);
 
 #endif
