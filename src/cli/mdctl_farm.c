@@ -135,13 +135,13 @@ static void status_text(const md_json_t *view, apr_pool_t *p)
     apr_size_t k;
     int i, j;
 
-    printf("%-30s %5s  %-24s %-34s %s\n", "MD", "GEN", "VALID UNTIL", "SERIAL", "RENEWED BY");
+    printf("%-30s %5s  %-29s %-34s %s\n", "MD", "GEN", "VALID UNTIL", "SERIAL", "RENEWED BY");
     for (i = 0; mds && i < mds->nelts; ++i) {
         name = APR_ARRAY_IDX(mds, i, const char *);
         holder = md_json_gets(view, MD_KEY_MDS, name, MD_KEY_LOCK_HOLDER, NULL);
         certs = md_json_getj(view, MD_KEY_MDS, name, MD_KEY_CERTS, NULL);
         c = certs && md_json_array_len(certs) ? md_json_array_at(certs, 0) : NULL;
-        printf("%-30s %5ld  %-24s %-34s %s\n", name, md_json_getl(view, MD_KEY_MDS, name, MD_KEY_GENERATION, NULL),
+        printf("%-30s %5ld  %-29s %-34s %s\n", name, md_json_getl(view, MD_KEY_MDS, name, MD_KEY_GENERATION, NULL),
                c ? md_json_gets(c, MD_KEY_VALID_UNTIL, NULL) : "-", c ? md_json_gets(c, MD_KEY_SERIAL, NULL) : "-",
                holder ? holder : "-");
     }
