@@ -237,3 +237,20 @@ def test_0582_pull_back_into_a_file_store(etcd, apache_factory, balancer, farm_k
                what="the server serving the pulled certificate")
     assert os.path.exists(leaving.store_path("domains", md, "pubcert.pem"))
     assert not leaving.log_lines(rf"MD1101: {re.escape(md)}: "), "the server ordered a certificate"
+
+
+def test_0583_a_stopped_node_leaves_the_list(etcd, apache_factory, balancer, farm_key, domain):
+    """A node that stops (or dies) stops refreshing its record's lease: within its 90
+    seconds it is gone from the other nodes' status and metrics."""
+    md = f"d.{domain}"
+    nodes = [_node(apache_factory, f"n{i}", etcd, farm_key, [md]) for i in range(2)]
+    balancer(nodes)
+    for n in nodes:
+        n.start()
+
+    def listed():
+        return sorted(x["node"] for x in (nodes[0].md_status().get("farm") or {}).get("nodes", []))
+    wait_until(lambda: listed() == ["n0", "n1"], 60, interval=0.5, what="both nodes listed")
+    nodes[1].stop()
+    wait_until(lambda: listed() == ["n0"], 120, interval=2, what="the stopped node gone from the list")
+    assert _metric(_metrics(nodes[0]), "mod_md_farm_nodes") == 1
