@@ -120,6 +120,23 @@ static int engine_failed(farm_cmd_t *fc, const char *what)
     return MDCTL_FAILED;
 }
 
+/* What push and pull write (locks/farm/<md>.gen, staging/<md>) belongs to the user the
+ * children write as, as if the server had written it: otherwise its renewal watchdog
+ * could not record the next generation. That user owns staging/ once the server has run
+ * with the store; a store made by `farm pull` is given to it at the server's first start. */
+static void owner_take(farm_cmd_t *fc)
+{
+    apr_finfo_t info;
+
+    if (getuid() != 0) return;
+    if (md_store_info(&info, fc->ctl->store, MD_SG_STAGING, NULL, NULL, fc->ctl->p) != APR_SUCCESS
+        || info.filetype != APR_DIR) {
+        return;
+    }
+    md_store_set_owner(fc->ctl->store, (int)info.user, (int)info.group,
+                       (info.protection & APR_FPROT_GWRITE) != 0);
+}
+
 static int named(const farm_cmd_t *fc, const char *name)
 {
     return !fc->names->nelts || md_array_str_index(fc->names, name, 1) >= 0;
@@ -339,6 +356,7 @@ int mdctl_farm_cmd(mdctl_t *ctl, int argc, const char *const *argv)
     if (strcmp(sub, "status") && !ctl->store) return mdctl_no_store(ctl);
     if (!engine_open(&fc)) return MDCTL_FAILED;
     if (!strcmp(sub, "status")) return cmd_status(&fc);
+    owner_take(&fc);
     if (!strcmp(sub, "push")) return cmd_push(&fc);
     return cmd_pull(&fc);
 }

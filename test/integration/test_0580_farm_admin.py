@@ -174,6 +174,10 @@ def test_0581_push_a_single_server_into_a_farm(etcd, apache_factory, farm_key, d
     single.write_config()
     r = mdctl("-f", single.conf_path, "farm", "push")
     assert re.search(rf"^{re.escape(md)}: published generation 1 ", r.stdout, re.M), r.stdout
+    # written as the server writes it: its watchdog records the next generations there
+    gen_file = single.store_path("locks", "farm", f"{md}.gen")
+    assert os.stat(gen_file).st_uid == os.stat(single.store_path("staging")).st_uid
+    assert os.stat(os.path.dirname(gen_file)).st_uid == os.stat(single.store_path("staging")).st_uid
     # pushing again would replace the farm's set: refused without --force
     again = mdctl("-f", single.conf_path, "farm", "push", md, check=False)
     assert again.returncode == 1 and "generation 1" in again.stderr
@@ -189,6 +193,12 @@ def test_0581_push_a_single_server_into_a_farm(etcd, apache_factory, farm_key, d
     # 3. the single server restarts as a node: it has generation 1 already, pulls nothing
     single.graceful()
     assert _serial_hex(single, md) == serial
+
+    def single_has_it():
+        entry = next(m for m in single.md_status()["managed-domains"] if m["name"] == md)
+        return entry.get("farm", {}).get("local-generation") == 1
+    wait_until(single_has_it, 30, interval=0.5, what="the former single server having generation 1")
+    assert not single.log_lines(rf"MD1768: {re.escape(md)}: "), "the server pulled its own set back"
     # 4. mdctl farm status: the MD, its generation and serial; the nodes
     def listed():
         st = json.loads(mdctl("-f", second.conf_path, "farm", "status", "--json").stdout)
