@@ -140,6 +140,9 @@ def test_0580_status_shows_the_farm(etcd, apache_factory, balancer, farm_key, do
     auto = nodes[1].server_status("auto")
     assert "FarmEngine: reachable" in auto and "FarmNodes: 3" in auto
     assert re.search(rf"FarmDomain\[\d+\]Name: {re.escape(md)}\nFarmDomain\[\d+\]Generation: 1\n", auto)
+    html = nodes[1].server_status("")
+    assert "<h3>Farm</h3>" in html and "This node: n1; etcd reachable" in html
+    assert re.search(rf"<td>{re.escape(md)}</td><td>1</td><td>1</td><td></td><td>n0=1, n1=1, n2=1</td>", html), html
     # 4. the engine goes away: every node says so (and serves on)
     for n in nodes:
         n.expect_log(r"MD1765: |MD1786: ")
