@@ -160,6 +160,9 @@ def test_0580_status_shows_the_farm(etcd, apache_factory, balancer, farm_key, do
         assert _metric(text, "mod_md_farm_engine_up") == 0
         assert "FarmEngine: unreachable" in n.server_status("auto")
     assert nodes[0].verify_cert(md).serial_number == serial
+    # mdctl says so too, naming the MDStore line
+    r = mdctl("-f", nodes[0].conf_path, "farm", "status", check=False)
+    assert r.returncode == 1 and "etcd cannot be read" in r.stderr and "MDStore at " in r.stderr, r.stderr
 
 
 def test_0581_push_a_single_server_into_a_farm(etcd, apache_factory, farm_key, domain):
