@@ -12,7 +12,6 @@
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 #include <apr_strings.h>
 
 #include "md_farm.h"
@@ -33,76 +32,27 @@ typedef struct {
 
 /* ---- the engine, from MDStore etcd ----------------------------------------------------- */
 
-static const char *rooted(const mdctl_where_t *w, const char *path, apr_pool_t *p)
-{
-    if (path[0] == '/' || !w->server_root) return path;
-    return apr_pstrcat(p, w->server_root, "/", path, NULL);
-}
-
-/* auth=FILE: "user:password" on its first line */
-static int auth_read(farm_cmd_t *fc, const char *path)
-{
-    apr_pool_t *p = fc->ctl->p;
-    const char *data, *colon;
-    apr_size_t len;
-
-    if (md_file_read(&data, &len, path, 4096, p) != APR_SUCCESS) {
-        fprintf(stderr, "mdctl farm: the etcd credentials %s cannot be read (run mdctl as root)\n", path);
-        return 0;
-    }
-    len = strcspn(data, "\r\n");
-    colon = memchr(data, ':', len);
-    if (!colon || colon == data) {
-        fprintf(stderr, "mdctl farm: the etcd credentials %s must hold 'user:password'\n", path);
-        return 0;
-    }
-    fc->config.etcd.user = apr_pstrndup(p, data, (apr_size_t)(colon - data));
-    fc->config.etcd.password = apr_pstrndup(p, colon + 1, len - (apr_size_t)(colon - data) - 1);
-    return 1;
-}
-
-static int option(farm_cmd_t *fc, const char *opt)
-{
-    const mdctl_where_t *w = fc->ctl->where;
-    apr_pool_t *p = fc->ctl->p;
-    const char *v = strchr(opt, '='), *why;
-
-    if (!v) return 1;                       /* the server refuses it; not ours to judge */
-    ++v;
-    if (!strncmp(opt, "prefix=", 7)) fc->config.prefix = v;
-    else if (!strncmp(opt, "ca=", 3)) fc->config.etcd.ca_file = rooted(w, v, p);
-    else if (!strncmp(opt, "auth=", 5)) return auth_read(fc, rooted(w, v, p));
-    else if (!strncmp(opt, "farm-key=", 9)
-             && md_farm_key_load(&fc->config.key, &why, rooted(w, v, p), p) != APR_SUCCESS) {
-        fprintf(stderr, "mdctl farm: %s\n", why);
-        return 0;
-    }
-    return 1;
-}
-
-/* The farm client of MDStore etcd; mdctl names itself as lock holder. */
+/* The farm client of MDStore etcd, read as the server reads it; mdctl names itself as
+ * lock holder. */
 static int engine_open(farm_cmd_t *fc)
 {
     const mdctl_where_t *w = fc->ctl->where;
     apr_pool_t *p = fc->ctl->p;
-    char *list, *tok, *last, host[256];
-    int i;
+    const char *err;
+    char host[256];
 
     if (!w || !w->farm_args || !w->farm_args->nelts) {
         fprintf(stderr, "mdctl farm: no 'MDStore etcd ...' in Apache's configuration%s%s; name it "
                 "with -f APACHE_CONF\n", w && w->conf_file ? " " : "", w && w->conf_file ? w->conf_file : "");
         return 0;
     }
+    err = md_farm_config_parse(&fc->config, w->farm_args->nelts, (const char *const *)w->farm_args->elts,
+                               w->server_root, p);
+    if (err) {
+        fprintf(stderr, "mdctl farm: MDStore at %s: %s\n", w->farm_at, err);
+        return 0;
+    }
     fc->config.etcd.timeout = FARM_TIMEOUT;
-    fc->config.etcd.endpoints = apr_array_make(p, 3, sizeof(const char *));
-    list = apr_pstrdup(p, APR_ARRAY_IDX(w->farm_args, 0, const char *));
-    for (tok = apr_strtok(list, ",", &last); tok; tok = apr_strtok(NULL, ",", &last)) {
-        if (tok[strlen(tok) - 1] == '/') tok[strlen(tok) - 1] = '\0';
-        APR_ARRAY_PUSH(fc->config.etcd.endpoints, const char *) = tok;
-    }
-    for (i = 1; i < w->farm_args->nelts; ++i) {
-        if (!option(fc, APR_ARRAY_IDX(w->farm_args, i, const char *))) return 0;
-    }
     if (gethostname(host, sizeof(host)) != 0) apr_cpystrn(host, "?", sizeof(host));
     host[sizeof(host) - 1] = '\0';
     fc->config.node = apr_psprintf(p, "mdctl on %s pid %d", host, (int)getpid());

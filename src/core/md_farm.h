@@ -41,6 +41,15 @@ typedef struct {
 
 typedef struct md_farm_t md_farm_t;
 
+/* ---- the configuration (md_farm_conf.c) ------------------------------------------ */
+
+/* The words after "MDStore etcd": "URL[,URL...]" then NAME=VALUE options (prefix=, ca=,
+ * auth=, farm-key=, node=, lock-ttl=); relative file names are taken from root (when not
+ * NULL). The farm key and the credentials are read here. NULL when all is well, else what
+ * is wrong and what to do. */
+const char *md_farm_config_parse(md_farm_config_t *config, int argc, const char *const *argv,
+                                 const char *root, apr_pool_t *p);
+
 /* ---- the farm key (md_farm_key.c) ------------------------------------------------ */
 
 /* Read the farm key: 32 bytes, as they are or as 64 hex digits (a final newline is

@@ -12,9 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <sys/stat.h>
 #include <apr_strings.h>
-#include <apr_uri.h>
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
@@ -46,101 +44,11 @@ static const char *store_err(cmd_parms *cmd, const char *msg)
     return apr_psprintf(cmd->pool, "%s: %s", cmd->cmd->name, msg);
 }
 
-static const char *endpoints_parse(cmd_parms *cmd, md_mod_farm_t *farm, const char *arg)
-{
-    char *list = apr_pstrdup(cmd->pool, arg), *tok, *last;
-    apr_uri_t uri;
-
-    farm->config.etcd.endpoints = apr_array_make(cmd->pool, 3, sizeof(const char *));
-    for (tok = apr_strtok(list, ",", &last); tok; tok = apr_strtok(NULL, ",", &last)) {
-        if (apr_uri_parse(cmd->pool, tok, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname
-            || (strcmp(uri.scheme, "http") && strcmp(uri.scheme, "https"))
-            || (uri.path && *uri.path && strcmp(uri.path, "/"))) {
-            return store_err(cmd, apr_psprintf(cmd->pool, "'%s' is not an etcd endpoint "
-                                               "(http://HOST:PORT or https://HOST:PORT)", tok));
-        }
-        if (tok[strlen(tok) - 1] == '/') tok[strlen(tok) - 1] = '\0';
-        APR_ARRAY_PUSH(farm->config.etcd.endpoints, const char *) = tok;
-    }
-    if (!farm->config.etcd.endpoints->nelts) return store_err(cmd, "etcd needs an endpoint URL");
-    return NULL;
-}
-
-/* auth=FILE: "user:password" on its first line, a file only its owner may read. */
-static const char *auth_read(cmd_parms *cmd, md_mod_farm_t *farm, const char *path)
-{
-    const char *data, *colon;
-    apr_size_t len;
-    struct stat st;
-
-    if (stat(path, &st) != 0 || md_file_read(&data, &len, path, 4096, cmd->pool) != APR_SUCCESS) {
-        return store_err(cmd, apr_psprintf(cmd->pool, "the etcd credentials %s cannot be read", path));
-    }
-    if (st.st_mode & 077) {
-        return store_err(cmd, apr_psprintf(cmd->pool, "the etcd credentials %s may be read by others: "
-                                           "chmod 0600 it", path));
-    }
-    len = strcspn(data, "\r\n");
-    colon = memchr(data, ':', len);
-    if (!colon || colon == data) {
-        return store_err(cmd, apr_psprintf(cmd->pool, "the etcd credentials %s must hold "
-                                           "'user:password' on one line", path));
-    }
-    farm->config.etcd.user = apr_pstrndup(cmd->pool, data, (apr_size_t)(colon - data));
-    farm->config.etcd.password = apr_pstrndup(cmd->pool, colon + 1, len - (apr_size_t)(colon - data) - 1);
-    return NULL;
-}
-
-/* lock-ttl=SECONDS: how long a dead holder's lock outlives it (and the keep-alive's pace) */
-static const char *lock_ttl_parse(cmd_parms *cmd, md_mod_farm_t *farm, const char *v)
-{
-    char *end;
-    long ttl = strtol(v, &end, 10);
-
-    if (*end || ttl < 5 || ttl > 3600) {
-        return store_err(cmd, apr_psprintf(cmd->pool, "lock-ttl=%s is not a number of seconds from 5 "
-                                           "to 3600", v));
-    }
-    farm->config.lock_ttl = ttl;
-    return NULL;
-}
-
-static const char *option_parse(cmd_parms *cmd, md_mod_farm_t *farm, const char *opt)
-{
-    const char *v = strchr(opt, '='), *why;
-
-    if (!v || !v[1]) return store_err(cmd, apr_psprintf(cmd->pool, "'%s' is not NAME=VALUE", opt));
-    ++v;
-    if (!strncmp(opt, "prefix=", 7)) {
-        if (v[0] != '/' || v[strlen(v) - 1] != '/') return store_err(cmd, "prefix must start and end with '/'");
-        farm->config.prefix = v;
-    }
-    else if (!strncmp(opt, "ca=", 3)) {
-        farm->config.etcd.ca_file = ap_server_root_relative(cmd->pool, v);
-        if (md_file_exists(farm->config.etcd.ca_file, cmd->pool) != APR_SUCCESS) {
-            return store_err(cmd, apr_psprintf(cmd->pool, "the CA file %s does not exist", v));
-        }
-    }
-    else if (!strncmp(opt, "auth=", 5)) return auth_read(cmd, farm, ap_server_root_relative(cmd->pool, v));
-    else if (!strncmp(opt, "farm-key=", 9)) {
-        if (md_farm_key_load(&farm->config.key, &why, ap_server_root_relative(cmd->pool, v), cmd->pool)
-            != APR_SUCCESS) {
-            return store_err(cmd, why);
-        }
-    }
-    else if (!strncmp(opt, "node=", 5)) farm->config.node = v;
-    else if (!strncmp(opt, "lock-ttl=", 9)) return lock_ttl_parse(cmd, farm, v);
-    else return store_err(cmd, apr_psprintf(cmd->pool, "unknown option '%s' (prefix=, ca=, auth=, "
-                                            "farm-key=, node=, lock-ttl=)", opt));
-    return NULL;
-}
-
 const char *md_mod_farm_cmd_store(cmd_parms *cmd, void *dc, int argc, char *const argv[])
 {
     md_mod_conf_t *mc = md_config_get(cmd->server)->mc;
     md_mod_farm_t *farm;
     const char *err;
-    int i;
 
     if (argc == 1 && !strcasecmp(argv[0], "file")) {
         mc->farm = NULL;
@@ -152,12 +60,10 @@ const char *md_mod_farm_cmd_store(cmd_parms *cmd, void *dc, int argc, char *cons
     }
     farm = apr_pcalloc(cmd->pool, sizeof(*farm));
     farm->at = apr_psprintf(cmd->pool, "%s:%d", cmd->directive->filename, cmd->directive->line_num);
+    err = md_farm_config_parse(&farm->config, argc - 1, (const char *const *)argv + 1,
+                               ap_server_root_relative(cmd->pool, ""), cmd->pool);
+    if (err) return store_err(cmd, err);
     farm->config.etcd.timeout = FARM_TIMEOUT;
-    err = endpoints_parse(cmd, farm, argv[1]);
-    for (i = 2; !err && i < argc; ++i) err = option_parse(cmd, farm, argv[i]);
-    if (err) return err;
-    if (!farm->config.key) return store_err(cmd, "etcd needs farm-key=FILE (openssl rand -hex 32 > FILE; "
-                                            "chmod 0600 FILE; the same file on every node)");
     mc->farm = farm;
     return NULL;
 }
