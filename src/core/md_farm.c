@@ -521,6 +521,20 @@ static apr_status_t answer_get(const char **pkey_authz, md_farm_t *farm, const c
     return rv;
 }
 
+apr_status_t md_farm_answers_drop(md_farm_t *farm, const apr_array_header_t *names, apr_pool_t *p)
+{
+    md_etcd_txn_t *txn = md_etcd_txn_make(p);
+    const char *name;
+    int i, ok;
+
+    for (i = 0; i < names->nelts; ++i) {
+        name = APR_ARRAY_IDX(names, i, const char *);
+        md_etcd_txn_delete(txn, md_farm_key(farm, "challenges/http-01", name, p));
+        md_etcd_txn_delete(txn, md_farm_key(farm, "challenges/tls-alpn-01", name, p));
+    }
+    return md_etcd_txn_commit(&ok, farm->etcd, txn, p);
+}
+
 apr_status_t md_farm_http01_put(md_farm_t *farm, const char *name, const char *key_authz, long ttl,
                                 apr_pool_t *p)
 {

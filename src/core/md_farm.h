@@ -167,6 +167,9 @@ apr_status_t md_farm_order_take(const char **pnode, md_farm_t *farm, md_store_t 
 /* Delete orders/<name>/ (the order failed), fenced by the lock. */
 apr_status_t md_farm_order_drop(md_farm_lock_t *lock, md_farm_t *farm, const char *name, apr_pool_t *p);
 
+/* The answers of a renewal that ended go (as a single server's teardown removes its
+ * own), rather than being given for the rest of their lease. */
+apr_status_t md_farm_answers_drop(md_farm_t *farm, const apr_array_header_t *names, apr_pool_t *p);
 /* tls-alpn-01 key authorizations shared by the farm, as md_farm_http01_*. */
 apr_status_t md_farm_tlsalpn01_put(md_farm_t *farm, const char *name, const char *key_authz, long ttl,
                                    apr_pool_t *p);

@@ -230,6 +230,8 @@ void md_mod_farm_unlock(struct md_farm_lock_t *lock);
  * so that the renewal goes on with it (1 if so). */
 int md_mod_farm_resume(struct md_farm_lock_t *lock, md_mod_conf_t *mc, server_rec *s, const md_t *md,
                        apr_pool_t *p);
+/* The renewal ended: its challenge answers in the engine go. */
+void md_mod_farm_answers_drop(md_mod_conf_t *mc, const md_t *md, apr_pool_t *p);
 /* The renewal failed: its order in the engine goes too. */
 void md_mod_farm_order_drop(struct md_farm_lock_t *lock, md_mod_conf_t *mc, const md_t *md, apr_pool_t *p);
 /* A renewal's event: the order in progress, http-01 and tls-alpn-01 answers to the

@@ -370,6 +370,13 @@ int md_mod_farm_resume(struct md_farm_lock_t *lock, md_mod_conf_t *mc, server_re
     return 1;
 }
 
+void md_mod_farm_answers_drop(md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
+{
+    md_farm_t *farm = mc->farm ? farm_client(mc->farm, p) : NULL;
+
+    if (farm) md_farm_answers_drop(farm, md->domains, p);    /* else their lease ends them */
+}
+
 void md_mod_farm_order_drop(struct md_farm_lock_t *lock, md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
 {
     md_farm_t *farm;

@@ -422,6 +422,7 @@ static void farm_publish(md_renew_wd_t *wd, struct md_farm_lock_t *flock, md_t *
     apr_status_t rv;
 
     if (!flock) return;
+    md_mod_farm_answers_drop(wd->mc, md, p);            /* the CA looks no more */
     if (result->status != APR_SUCCESS) {
         md_mod_farm_order_drop(flock, wd->mc, md, p);   /* nobody is to go on with it */
         return;
