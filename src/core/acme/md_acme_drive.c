@@ -26,7 +26,8 @@ typedef struct {
     int spec_index;
 } md_acme_drive_spec_t;
 
-static apr_status_t authorize_all(md_acme_drive_spec_t *rs, md_acme_order_t *order, apr_pool_t *p)
+static apr_status_t authorize_all(md_acme_drive_spec_t *rs, md_acme_order_t *order, int resumed,
+                                  apr_pool_t *p)
 {
     md_acme_authz_ctx_t actx;
     apr_status_t rv;
@@ -42,10 +43,12 @@ static apr_status_t authorize_all(md_acme_drive_spec_t *rs, md_acme_order_t *ord
     actx.dns01_timeout = rs->ctx->dns01_timeout;
     actx.dns01_wait = rs->ctx->dns01_wait;
     actx.setups = apr_array_make(p, 5, sizeof(md_chall_ctx_t *));
+    actx.resumed = resumed;
     rv = md_acme_authz_answer_all(rs->acme, order->authz_urls, &actx, rs->ctx->result, p);
     if (rv == APR_SUCCESS) {
         for (i = 0; i < actx.setups->nelts; ++i) md_stats_inc(MD_STAT_CHALLENGES);
     }
+    MD_FAULT("authz-validated");         /* the crash tests: validated, not torn down */
     /* challenge data lives only as long as the order needs it */
     md_acme_authz_teardown(&actx);
     return rv;
@@ -217,19 +220,21 @@ static apr_status_t renew_spec(md_acme_drive_spec_t *rs, apr_pool_t *p)
 {
     md_acme_drive_ctx_t *ctx = rs->ctx;
     md_acme_order_t *order;
+    int resumed;
     apr_status_t rv;
 
     /* 1. the order for all names of the MD: the one staged earlier, or a new one */
     md_result_activity(ctx->result, "ordering a certificate for %s", ctx->md->name);
     rv = order_resume(&order, rs, p);
-    if (rv != APR_SUCCESS) {
+    resumed = (rv == APR_SUCCESS);
+    if (!resumed) {
         rv = order_new(&order, rs, p);
         if (rv != APR_SUCCESS) return rv;
         md_stats_inc(MD_STAT_ORDERS);
     }
     order_save(rs, order, p);
     /* 2. every authorization answered */
-    rv = authorize_all(rs, order, p);
+    rv = authorize_all(rs, order, resumed, p);
     /* 3. the order ready for the CSR */
     if (rv == APR_SUCCESS) rv = md_acme_order_update(order, rs->acme, ctx->result, p);
     if (rv == APR_SUCCESS) rv = md_acme_order_await(order, rs->acme, "ready", MD_ORDER_TIMEOUT,
