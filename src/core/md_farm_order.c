@@ -267,8 +267,10 @@ apr_status_t md_farm_order_take(const char **pnode, md_farm_t *farm, md_store_t 
     if (rv != APR_SUCCESS) return rv;
     names = apr_pstrdup(p, kv_at(kvs, "files")->value);
     for (tok = apr_strtok(names, "\n", &last); rv == APR_SUCCESS && tok; tok = apr_strtok(NULL, "\n", &last)) {
-        /* a file name, never a path out of staging/<name> */
-        if (strcmp(tok, MD_FN_ORDER) && !strchr(tok, '/')) rv = take_file(farm, store, name, kvs, tok, p);
+        /* only keys and certificates, and never a path out of staging/<name> */
+        if ((is_key(tok) || !strncmp(tok, MD_FN_PUBCERT, strlen(MD_FN_PUBCERT))) && !strchr(tok, '/')) {
+            rv = take_file(farm, store, name, kvs, tok, p);
+        }
     }
     if (rv == APR_SUCCESS) rv = take_file(farm, store, name, kvs, MD_FN_ORDER, p);
     return rv;

@@ -426,24 +426,24 @@ apr_status_t md_mod_farm_challenge(md_mod_conf_t *mc, struct md_farm_lock_t *loc
                                    const char *event, apr_pool_t *p)
 {
     static const char prefix[] = "challenge-setup:";
-    const char *type, *name;
+    char *type, *colon;
     md_farm_t *farm;
     apr_status_t rv;
 
     if (!lock) return APR_SUCCESS;
     if (md_farm_lock_lost(lock)) return MD_FARM_EFENCED;
     if (strncmp(event, prefix, sizeof(prefix) - 1)) return APR_SUCCESS;
-    type = apr_pstrdup(p, event + sizeof(prefix) - 1);
-    name = strchr(type, ':');
-    if (!name) return APR_SUCCESS;
-    *(char *)name++ = '\0';
+    type = apr_pstrdup(p, event + sizeof(prefix) - 1);     /* <type>:<name> */
+    colon = strchr(type, ':');
+    if (!colon) return APR_SUCCESS;
+    *colon = '\0';
     farm = farm_client(mc->farm, p);
     if (!farm) return APR_EGENERAL;
     /* 1. the order, so that another node can finish it should this one die */
     rv = md_farm_order_put(lock, farm, mc->store, md->name, order_files(mc, md, p), p);
     if (rv == APR_ENOENT) rv = APR_SUCCESS;              /* no order staged: nothing to go on with */
     /* 2. the answer, for any node the CA's request lands on */
-    if (rv == APR_SUCCESS) rv = answer_share(mc, farm, type, name, p);
+    if (rv == APR_SUCCESS) rv = answer_share(mc, farm, type, colon + 1, p);
     MD_FAULT("farm-challenge-shared");     /* the crash tests: the holder dies here */
     return rv;
 }
