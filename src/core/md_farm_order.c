@@ -91,7 +91,8 @@ static apr_status_t order_put_account(order_ctx_t *oc, const char *url, apr_pool
     apr_size_t len;
     apr_status_t rv;
 
-    if (!id) return APR_ENOENT;
+    /* not APR_ENOENT, which says "no order": an order without its account is of no use */
+    if (!id) return APR_EINVAL;
     rv = md_store_load_text(&json, oc->store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, p);
     if (rv == APR_SUCCESS) rv = md_store_load_pkey(&pkey, oc->store, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY, p);
     if (rv == APR_SUCCESS) rv = seal_key(&val, &len, oc, pkey, "account", p);
