@@ -429,6 +429,14 @@ void md_etcd_txn_delete(md_etcd_txn_t *txn, const char *key)
     md_json_array_append(txn->success, op);
 }
 
+void md_etcd_txn_delete_prefix(md_etcd_txn_t *txn, const char *prefix)
+{
+    md_json_t *op = md_json_create(txn->pool);
+
+    md_json_setj(delete_json(prefix, 1, txn->pool), op, MD_KEY_ETCD_REQ_DELETE, NULL);
+    md_json_array_append(txn->success, op);
+}
+
 apr_status_t md_etcd_txn_commit(int *psucceeded, md_etcd_t *etcd, md_etcd_txn_t *txn,
                                 apr_pool_t *p)
 {

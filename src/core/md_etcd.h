@@ -75,6 +75,9 @@ void md_etcd_txn_compare(md_etcd_txn_t *txn, const char *key, md_etcd_target_t t
 void md_etcd_txn_put(md_etcd_txn_t *txn, const char *key, const void *value, apr_size_t len,
                      apr_int64_t lease);
 void md_etcd_txn_delete(md_etcd_txn_t *txn, const char *key);
+/* Every key starting with prefix. (etcd refuses a transaction whose deletes overlap its
+ * puts.) */
+void md_etcd_txn_delete_prefix(md_etcd_txn_t *txn, const char *prefix);
 /* *psucceeded is 1 when the compares held and the operations were done, 0 when not. */
 apr_status_t md_etcd_txn_commit(int *psucceeded, md_etcd_t *etcd, md_etcd_txn_t *txn,
                                 apr_pool_t *p);

@@ -216,6 +216,21 @@ volatile apr_uint32_t *md_farm_lock_lost_flag(md_farm_lock_t *lock)
     return &lock->lost;
 }
 
+void md_farm_lock_fence(md_etcd_txn_t *txn, const md_farm_lock_t *lock)
+{
+    md_etcd_txn_compare(txn, lock->key, MD_ETCD_CREATE_REVISION, lock->token);
+}
+
+const unsigned char *md_farm_secret(const md_farm_t *farm)
+{
+    return farm->config.key;
+}
+
+const char *md_farm_node(const md_farm_t *farm)
+{
+    return farm->config.node;
+}
+
 void md_farm_unlock(md_farm_lock_t *lock)
 {
     if (lock) apr_pool_destroy(lock->pool);
@@ -375,6 +390,8 @@ apr_status_t md_farm_publish_from(apr_int64_t *pgen, md_farm_lock_t *lock, md_st
     md_etcd_txn_put(pc.txn, md_farm_key(farm, "sets", apr_pstrcat(p, name, "/gen", NULL), p),
                     gtext, strlen(gtext), 0);
     md_etcd_txn_put(pc.txn, md_farm_key(farm, "gen", name, p), gtext, strlen(gtext), 0);
+    /* the order that made the set is done: nobody is to go on with it */
+    md_etcd_txn_delete_prefix(pc.txn, md_farm_key(farm, "orders", apr_pstrcat(p, name, "/", NULL), p));
     rv = md_etcd_txn_commit(&ok, farm->etcd, pc.txn, p);
     if (rv != APR_SUCCESS) return rv;
     if (!ok) return MD_FARM_EFENCED;
@@ -479,26 +496,65 @@ apr_status_t md_farm_pull(apr_int64_t *pgen, md_farm_t *farm, md_store_t *store,
 
 /* ---- challenges -------------------------------------------------------------------- */
 
-apr_status_t md_farm_http01_put(md_farm_t *farm, const char *name, const char *key_authz, long ttl,
-                                apr_pool_t *p)
+/* An answer of a challenge type for a name, on a lease of its own (it outlives no
+ * renewal by much), and looked up by exactly that name. */
+static apr_status_t answer_put(md_farm_t *farm, const char *type, const char *name, const char *key_authz,
+                               long ttl, apr_pool_t *p)
 {
     apr_int64_t lease;
     apr_status_t rv;
 
     rv = md_etcd_lease_grant(&lease, farm->etcd, ttl, p);
     if (rv != APR_SUCCESS) return rv;
-    return md_etcd_put(farm->etcd, md_farm_key(farm, "challenges/http-01", name, p), key_authz,
-                       strlen(key_authz), lease, p);
+    return md_etcd_put(farm->etcd, md_farm_key(farm, type, name, p), key_authz, strlen(key_authz), lease, p);
 }
 
-apr_status_t md_farm_http01_get(const char **pkey_authz, md_farm_t *farm, const char *name,
-                                apr_pool_t *p)
+static apr_status_t answer_get(const char **pkey_authz, md_farm_t *farm, const char *type, const char *name,
+                               apr_pool_t *p)
 {
     md_etcd_kv_t *kv;
     apr_status_t rv;
 
     *pkey_authz = NULL;
-    rv = md_etcd_get(&kv, farm->etcd, md_farm_key(farm, "challenges/http-01", name, p), p);
+    rv = md_etcd_get(&kv, farm->etcd, md_farm_key(farm, type, name, p), p);
     if (rv == APR_SUCCESS) *pkey_authz = kv->value;
     return rv;
+}
+
+apr_status_t md_farm_answers_drop(md_farm_t *farm, const apr_array_header_t *names, apr_pool_t *p)
+{
+    md_etcd_txn_t *txn = md_etcd_txn_make(p);
+    const char *name;
+    int i, ok;
+
+    for (i = 0; i < names->nelts; ++i) {
+        name = APR_ARRAY_IDX(names, i, const char *);
+        md_etcd_txn_delete(txn, md_farm_key(farm, "challenges/http-01", name, p));
+        md_etcd_txn_delete(txn, md_farm_key(farm, "challenges/tls-alpn-01", name, p));
+    }
+    return md_etcd_txn_commit(&ok, farm->etcd, txn, p);
+}
+
+apr_status_t md_farm_http01_put(md_farm_t *farm, const char *name, const char *key_authz, long ttl,
+                                apr_pool_t *p)
+{
+    return answer_put(farm, "challenges/http-01", name, key_authz, ttl, p);
+}
+
+apr_status_t md_farm_http01_get(const char **pkey_authz, md_farm_t *farm, const char *name,
+                                apr_pool_t *p)
+{
+    return answer_get(pkey_authz, farm, "challenges/http-01", name, p);
+}
+
+apr_status_t md_farm_tlsalpn01_put(md_farm_t *farm, const char *name, const char *key_authz, long ttl,
+                                   apr_pool_t *p)
+{
+    return answer_put(farm, "challenges/tls-alpn-01", name, key_authz, ttl, p);
+}
+
+apr_status_t md_farm_tlsalpn01_get(const char **pkey_authz, md_farm_t *farm, const char *name,
+                                   apr_pool_t *p)
+{
+    return answer_get(pkey_authz, farm, "challenges/tls-alpn-01", name, p);
 }

@@ -14,7 +14,9 @@
  *   P sets/<md>/gen               the same generation, inside the set (one range reads both)
  *   P sets/<md>/files             the set's file names, one a line
  *   P sets/<md>/f/<file>          a file; keys sealed
- *   P challenges/http-01/<name>   the key authorization for the name, on a short lease */
+ *   P challenges/http-01/<name>   the key authorization for the name, on a short lease
+ *   P challenges/tls-alpn-01/<name> the same for tls-alpn-01
+ *   P orders/<md>/...             the order in progress of the lock's holder (md_farm_order.c) */
 #ifndef md_farm_h
 #define md_farm_h
 
@@ -91,6 +93,11 @@ int md_farm_lock_lost(const md_farm_lock_t *lock);
 /* The flag md_farm_lock_lost() reads, for md_http_config_t.cancel_also: a holder that
  * lost its lock makes no further request to the CA (they fail with APR_EINTR). */
 volatile apr_uint32_t *md_farm_lock_lost_flag(md_farm_lock_t *lock);
+/* Make a transaction succeed only while the lock is this one (its fencing token). */
+void md_farm_lock_fence(md_etcd_txn_t *txn, const md_farm_lock_t *lock);
+/* The farm key (MD_FARM_KEY_LEN bytes) and this node's name, of a farm client. */
+const unsigned char *md_farm_secret(const md_farm_t *farm);
+const char *md_farm_node(const md_farm_t *farm);
 /* Give the lock up: the keep-alive stops, the lease is revoked (the key goes with it). */
 void md_farm_unlock(md_farm_lock_t *lock);
 
@@ -150,5 +157,32 @@ apr_status_t md_farm_node_update(md_farm_node_t *node, md_farm_t *farm, apr_hash
 /* The certificates of an MD's published set: [{"file", "serial", "valid-until"}], one per
  * pubcert*.pem (empty when nothing is published). */
 apr_status_t md_farm_set_certs(md_json_t **pcerts, md_farm_t *farm, const char *name, apr_pool_t *p);
+
+/* ---- orders in progress (md_farm_order.c) ------------------------------------------ */
+
+/* The order the lock's holder works on, so that another node can finish it should the
+ * holder die: staging/<name>'s order.json (the CA's order, its URL, the account's URL),
+ * the files of files that are staged (keys sealed) and the account the order belongs to
+ * (its record, its key sealed), under orders/<name>/ in one transaction fenced by the
+ * lock, replacing what was there. MD_FARM_EFENCED when the lock was lost; APR_ENOENT
+ * when no order is staged. */
+apr_status_t md_farm_order_put(md_farm_lock_t *lock, md_farm_t *farm, md_store_t *store,
+                               const char *name, const apr_array_header_t *files, apr_pool_t *p);
+/* Copy the order under orders/<name>/ into staging/<name> (keys opened and saved as the
+ * store saves keys), and its account into accounts/ unless one with its URL is there.
+ * *pnode names the node that put it. APR_ENOENT when there is none. */
+apr_status_t md_farm_order_take(const char **pnode, md_farm_t *farm, md_store_t *store,
+                                const char *name, apr_pool_t *p);
+/* Delete orders/<name>/ (the order failed), fenced by the lock. */
+apr_status_t md_farm_order_drop(md_farm_lock_t *lock, md_farm_t *farm, const char *name, apr_pool_t *p);
+
+/* The answers of a renewal that ended go (as a single server's teardown removes its
+ * own), rather than being given for the rest of their lease. */
+apr_status_t md_farm_answers_drop(md_farm_t *farm, const apr_array_header_t *names, apr_pool_t *p);
+/* tls-alpn-01 key authorizations shared by the farm, as md_farm_http01_*. */
+apr_status_t md_farm_tlsalpn01_put(md_farm_t *farm, const char *name, const char *key_authz, long ttl,
+                                   apr_pool_t *p);
+apr_status_t md_farm_tlsalpn01_get(const char **pkey_authz, md_farm_t *farm, const char *name,
+                                   apr_pool_t *p);
 
 #endif

@@ -28,6 +28,7 @@ typedef enum {
 #define MD_FN_HTTP01    "acme-http-01.txt"
 #define MD_FN_TLSALPN01_PKEY "acme-tls-alpn-01-privkey"
 #define MD_FN_TLSALPN01_CERT "acme-tls-alpn-01-pubcert"
+#define MD_FN_TLSALPN01_AUTHZ "acme-tls-alpn-01.txt"   /* its key authorization, for the farm */
 /* Markers in staging/ (no MD): a renewed set wants the restart of MDActivationRestart,
  * holding the time it may go live. */
 #define MD_FN_RESTART_WANTED ".restart-wanted"

@@ -226,11 +226,26 @@ apr_status_t md_mod_farm_lock(struct md_farm_lock_t **plock, md_mod_conf_t *mc, 
 apr_status_t md_mod_farm_publish(struct md_farm_lock_t *lock, md_mod_conf_t *mc, server_rec *s,
                                  const md_t *md, apr_pool_t *p);
 void md_mod_farm_unlock(struct md_farm_lock_t *lock);
-/* A renewal's event: http-01 answers to the engine; fails when the lock was lost. */
-apr_status_t md_mod_farm_challenge(md_mod_conf_t *mc, struct md_farm_lock_t *lock, const char *event,
-                                   apr_pool_t *p);
+/* Under the lock just taken: the order a dead holder left in the engine is staged here,
+ * so that the renewal goes on with it (1 if so). */
+int md_mod_farm_resume(struct md_farm_lock_t *lock, md_mod_conf_t *mc, server_rec *s, const md_t *md,
+                       apr_pool_t *p);
+/* The renewal ended: its challenge answers in the engine go. */
+void md_mod_farm_answers_drop(md_mod_conf_t *mc, const md_t *md, apr_pool_t *p);
+/* The renewal failed: its order in the engine goes too. */
+void md_mod_farm_order_drop(struct md_farm_lock_t *lock, md_mod_conf_t *mc, const md_t *md, apr_pool_t *p);
+/* A renewal's event: the order in progress, http-01 and tls-alpn-01 answers to the
+ * engine; fails when the lock was lost. */
+apr_status_t md_mod_farm_challenge(md_mod_conf_t *mc, struct md_farm_lock_t *lock, const md_t *md,
+                                   const char *event, apr_pool_t *p);
 /* The farm's http-01 key authorization for a name, or NULL. */
 const char *md_mod_farm_http01(md_mod_conf_t *mc, const char *host, apr_pool_t *p);
+/* A child's start: what answering tls-alpn-01 from the engine needs. */
+void md_mod_farm_child_init(md_mod_conf_t *mc, apr_pool_t *pchild);
+/* A tls-alpn-01 certificate and its key (PEM) for an MD's name, made here from the key
+ * authorization in the engine; 0 when the engine has none for the name. */
+int md_mod_farm_tlsalpn01(md_mod_conf_t *mc, const char *name, const char **pcert, const char **pkey,
+                          apr_pool_t *p);
 
 /* The farm's view for status and metrics (md_mod_farm_status.c): the renewal watchdog,
  * at each look at the engine (rv its outcome, engine_view what md_farm_view_read gave),

@@ -110,12 +110,15 @@ int md_mod_challenge_answer_tlsalpn01(conn_rec *c, const char *server_name, cons
     const char *cert, *key;
 
     if (!ctx || !ctx->acme_tls_1 || !mc->store || !host_valid(server_name)) return DECLINED;
-    if (md_store_load_text(&cert, mc->store, MD_SG_CHALLENGES, server_name,
-                           md_pkey_file_name(&spec, MD_FN_TLSALPN01_CERT, c->pool), c->pool)
-        != APR_SUCCESS
-        || md_store_load_text(&key, mc->store, MD_SG_CHALLENGES, server_name,
-                              md_pkey_file_name(&spec, MD_FN_TLSALPN01_PKEY, c->pool), c->pool)
-        != APR_SUCCESS) {
+    if ((md_store_load_text(&cert, mc->store, MD_SG_CHALLENGES, server_name,
+                            md_pkey_file_name(&spec, MD_FN_TLSALPN01_CERT, c->pool), c->pool)
+         != APR_SUCCESS
+         || md_store_load_text(&key, mc->store, MD_SG_CHALLENGES, server_name,
+                               md_pkey_file_name(&spec, MD_FN_TLSALPN01_PKEY, c->pool), c->pool)
+         != APR_SUCCESS)
+        /* in a farm, another node may renew the name: a certificate of our own made from
+         * its key authorization in the engine (md_mod_farm.c); no key leaves a node */
+        && !md_mod_farm_tlsalpn01(mc, server_name, &cert, &key, c->pool)) {
         ap_log_cerror(APLOG_MARK, APLOG_DEBUG, 0, c, "MD1202: acme-tls/1 for %s, but no "
                       "challenge is pending for it", server_name);
         return DECLINED;

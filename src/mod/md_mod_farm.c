@@ -13,12 +13,14 @@
 #include <string.h>
 #include <unistd.h>
 #include <apr_strings.h>
+#include <apr_thread_mutex.h>
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
 
 #include "md_mod.h"
 #include "md_farm.h"
+#include "md_chall.h"
 #include "md_names.h"
 #include "md_renew.h"
 #include "md_util.h"
@@ -26,7 +28,7 @@
 APLOG_USE_MODULE(md);
 
 #define FARM_POLL apr_time_from_sec(5)
-#define FARM_HTTP01_TTL 600          /* seconds an http-01 answer stays in the engine */
+#define FARM_ANSWER_TTL 600          /* seconds a challenge answer stays in the engine */
 #define FARM_TIMEOUT apr_time_from_sec(5)
 
 struct md_mod_farm_t {
@@ -35,7 +37,20 @@ struct md_mod_farm_t {
     apr_time_t next_poll;
     int unreachable;                 /* the engine's outage was logged */
     md_farm_t *poller;               /* the watchdog's own client, kept (its auth token too) */
+    /* a child's tls-alpn-01 certificates made from the farm's answers: the CA looks a few
+     * times per challenge, and a new key each time is work for nothing */
+    apr_thread_mutex_t *alpn_mutex;
+    apr_pool_t *alpn_pool;
+    apr_hash_t *alpn_certs;          /* name -> alpn_cert_t */
 };
+
+typedef struct {
+    const char *authz, *cert, *key;
+    apr_time_t made;
+} alpn_cert_t;
+
+#define FARM_ALPN_CACHE_MAX 32       /* names; more at once and the cache starts afresh */
+#define FARM_ALPN_CACHE_AGE apr_time_from_sec(60)
 
 /* ---- MDStore -------------------------------------------------------------------------- */
 
@@ -239,24 +254,102 @@ void md_mod_farm_unlock(struct md_farm_lock_t *lock)
     md_farm_unlock(lock);
 }
 
-/* challenge-setup:<type>:<name>: the answer goes to the engine before the CA is told to
- * look; a lock lost meanwhile stops the renewal here. */
-apr_status_t md_mod_farm_challenge(md_mod_conf_t *mc, struct md_farm_lock_t *lock, const char *event,
-                                   apr_pool_t *p)
+int md_mod_farm_resume(struct md_farm_lock_t *lock, md_mod_conf_t *mc, server_rec *s, const md_t *md,
+                       apr_pool_t *p)
 {
-    static const char prefix[] = "challenge-setup:http-01:";
-    const char *name, *authz;
+    md_farm_t *farm;
+    const char *node;
+    apr_status_t rv;
+
+    if (!lock) return 0;
+    farm = farm_client(mc->farm, p);
+    rv = farm ? md_farm_order_take(&node, farm, mc->store, md->name, p) : APR_EGENERAL;
+    if (rv == APR_ENOENT) return 0;
+    if (rv != APR_SUCCESS) {
+        /* what was copied has no order.json (it comes last): the renewal orders anew */
+        ap_log_error(APLOG_MARK, APLOG_WARNING, rv, s, "MD1785: %s: the order in progress in the farm "
+                     "could not be taken over (%s); ordering anew", md->name,
+                     farm ? md_etcd_error(md_farm_etcd(farm)) : "no client");
+        return 0;
+    }
+    ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1781: %s: resuming the order of node %s", md->name, node);
+    return 1;
+}
+
+void md_mod_farm_answers_drop(md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
+{
+    md_farm_t *farm = mc->farm ? farm_client(mc->farm, p) : NULL;
+
+    if (farm) md_farm_answers_drop(farm, md->domains, p);    /* else their lease ends them */
+}
+
+void md_mod_farm_order_drop(struct md_farm_lock_t *lock, md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
+{
+    md_farm_t *farm;
+
+    if (!lock) return;
+    farm = farm_client(mc->farm, p);
+    if (farm) md_farm_order_drop(lock, farm, md->name, p);    /* else it fails at the CA in turn */
+}
+
+/* The files of the order in progress besides order.json: keys and certificates of the
+ * key specs done so far (a set's md.json and job are not an order's). */
+static apr_array_header_t *order_files(md_mod_conf_t *mc, const md_t *md, apr_pool_t *p)
+{
+    apr_array_header_t *all = md_renew_staged_files(mc->store, md, p);
+    apr_array_header_t *files = apr_array_make(p, all->nelts, sizeof(const char *));
+    const char *file;
+    int i;
+
+    for (i = 0; i < all->nelts; ++i) {
+        file = APR_ARRAY_IDX(all, i, const char *);
+        if (strcmp(file, MD_FN_MD) && strcmp(file, MD_FN_JOB)) APR_ARRAY_PUSH(files, const char *) = file;
+    }
+    return files;
+}
+
+/* The answer of a challenge type that other nodes give from the engine. */
+static apr_status_t answer_share(md_mod_conf_t *mc, md_farm_t *farm, const char *type, const char *name,
+                                 apr_pool_t *p)
+{
+    const char *authz;
+    apr_status_t rv;
+
+    if (!strcmp(type, "http-01")) {
+        rv = md_store_load_text(&authz, mc->store, MD_SG_CHALLENGES, name, MD_FN_HTTP01, p);
+        return rv == APR_SUCCESS ? md_farm_http01_put(farm, name, authz, FARM_ANSWER_TTL, p) : rv;
+    }
+    if (!strcmp(type, "tls-alpn-01")) {
+        rv = md_store_load_text(&authz, mc->store, MD_SG_CHALLENGES, name, MD_FN_TLSALPN01_AUTHZ, p);
+        return rv == APR_SUCCESS ? md_farm_tlsalpn01_put(farm, name, authz, FARM_ANSWER_TTL, p) : rv;
+    }
+    return APR_SUCCESS;     /* dns-01: the TXT records are the farm's already */
+}
+
+/* challenge-setup:<type>:<name>: the order in progress and the answer go to the engine
+ * before the CA is told to look; a lock lost meanwhile stops the renewal here. */
+apr_status_t md_mod_farm_challenge(md_mod_conf_t *mc, struct md_farm_lock_t *lock, const md_t *md,
+                                   const char *event, apr_pool_t *p)
+{
+    static const char prefix[] = "challenge-setup:";
+    char *type, *colon;
     md_farm_t *farm;
     apr_status_t rv;
 
     if (!lock) return APR_SUCCESS;
     if (md_farm_lock_lost(lock)) return MD_FARM_EFENCED;
     if (strncmp(event, prefix, sizeof(prefix) - 1)) return APR_SUCCESS;
-    name = event + sizeof(prefix) - 1;
-    rv = md_store_load_text(&authz, mc->store, MD_SG_CHALLENGES, name, MD_FN_HTTP01, p);
-    if (rv != APR_SUCCESS) return rv;
+    type = apr_pstrdup(p, event + sizeof(prefix) - 1);     /* <type>:<name> */
+    colon = strchr(type, ':');
+    if (!colon) return APR_SUCCESS;
+    *colon = '\0';
     farm = farm_client(mc->farm, p);
-    rv = farm ? md_farm_http01_put(farm, name, authz, FARM_HTTP01_TTL, p) : APR_EGENERAL;
+    if (!farm) return APR_EGENERAL;
+    /* 1. the order, so that another node can finish it should this one die */
+    rv = md_farm_order_put(lock, farm, mc->store, md->name, order_files(mc, md, p), p);
+    if (rv == APR_ENOENT) rv = APR_SUCCESS;              /* no order staged: nothing to go on with */
+    /* 2. the answer, for any node the CA's request lands on */
+    if (rv == APR_SUCCESS) rv = answer_share(mc, farm, type, colon + 1, p);
     MD_FAULT("farm-challenge-shared");     /* the crash tests: the holder dies here */
     return rv;
 }
@@ -271,4 +364,61 @@ const char *md_mod_farm_http01(md_mod_conf_t *mc, const char *host, apr_pool_t *
     farm = farm_client(mc->farm, p);
     if (!farm || md_farm_http01_get(&authz, farm, host, p) != APR_SUCCESS) return NULL;
     return authz;
+}
+
+/* ---- tls-alpn-01 from the engine, in the children ----------------------------------- */
+
+void md_mod_farm_child_init(md_mod_conf_t *mc, apr_pool_t *pchild)
+{
+    if (!mc->farm) return;
+    if (apr_thread_mutex_create(&mc->farm->alpn_mutex, APR_THREAD_MUTEX_DEFAULT, pchild) != APR_SUCCESS) {
+        mc->farm->alpn_mutex = NULL;      /* then no tls-alpn-01 from the engine */
+        return;
+    }
+    apr_pool_create(&mc->farm->alpn_pool, pchild);
+    mc->farm->alpn_certs = apr_hash_make(mc->farm->alpn_pool);
+}
+
+/* The certificate made for name and authz lately, or a new one (then kept). */
+static apr_status_t alpn_cert(const char **pcert, const char **pkey, md_mod_farm_t *mf, const char *name,
+                              const char *authz, apr_pool_t *p)
+{
+    alpn_cert_t *ac;
+    apr_status_t rv = APR_SUCCESS;
+
+    apr_thread_mutex_lock(mf->alpn_mutex);
+    ac = apr_hash_get(mf->alpn_certs, name, APR_HASH_KEY_STRING);
+    if (!ac || strcmp(ac->authz, authz) || apr_time_now() - ac->made > FARM_ALPN_CACHE_AGE) {
+        if (apr_hash_count(mf->alpn_certs) >= FARM_ALPN_CACHE_MAX) {
+            apr_pool_clear(mf->alpn_pool);
+            mf->alpn_certs = apr_hash_make(mf->alpn_pool);
+        }
+        ac = apr_pcalloc(mf->alpn_pool, sizeof(*ac));
+        rv = md_chall_tlsalpn01_make(&ac->cert, &ac->key, name, authz, mf->alpn_pool);
+        ac->authz = apr_pstrdup(mf->alpn_pool, authz);
+        ac->made = apr_time_now();
+        if (rv == APR_SUCCESS) apr_hash_set(mf->alpn_certs, apr_pstrdup(mf->alpn_pool, name),
+                                            APR_HASH_KEY_STRING, ac);
+    }
+    if (rv == APR_SUCCESS) {
+        *pcert = apr_pstrdup(p, ac->cert);
+        *pkey = apr_pstrdup(p, ac->key);
+    }
+    apr_thread_mutex_unlock(mf->alpn_mutex);
+    return rv;
+}
+
+int md_mod_farm_tlsalpn01(md_mod_conf_t *mc, const char *name, const char **pcert, const char **pkey,
+                          apr_pool_t *p)
+{
+    md_farm_t *farm;
+    const char *authz;
+
+    /* only for a name of an MD: any other SNI must not make an engine request */
+    if (!mc->farm || !mc->farm->alpn_mutex || !mc->md_names || !md_names_exact(mc->md_names, name)) {
+        return 0;
+    }
+    farm = farm_client(mc->farm, p);
+    if (!farm || md_farm_tlsalpn01_get(&authz, farm, name, p) != APR_SUCCESS) return 0;
+    return alpn_cert(pcert, pkey, mc->farm, name, authz, p) == APR_SUCCESS;
 }

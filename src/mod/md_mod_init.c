@@ -700,6 +700,7 @@ void md_mod_init_child(apr_pool_t *pchild, server_rec *s)
 {
     md_mod_log_install(s);
     md_mod_renew_child_init(pchild);
+    md_mod_farm_child_init(md_config_get(s)->mc, pchild);
 }
 
 /* ---- mod_ssl's certificate hooks --------------------------------------------------- */

@@ -113,7 +113,7 @@ static apr_status_t on_renew_event(void *baton, const char *event, md_result_t *
     apr_status_t rv;
     int ran;
 
-    rv = md_mod_farm_challenge(ec->wd->mc, ec->farm_lock, event, ec->p);
+    rv = md_mod_farm_challenge(ec->wd->mc, ec->farm_lock, ec->md, event, ec->p);
     if (rv != APR_SUCCESS) {
         md_result_set(result, rv, "the farm lock was lost, or the farm's etcd did not take the "
                       "challenge answer: stopped before the CA was told to look");
@@ -408,6 +408,8 @@ static apr_status_t farm_hold(md_renew_wd_t *wd, md_watch_t *w, struct md_farm_l
         w->next_check = apr_time_now();
         return APR_EAGAIN;
     }
+    /* a holder that died left its order: this renewal goes on with it */
+    if (*pflock) md_mod_farm_resume(*pflock, wd->mc, wd->s, w->md, p);
     return APR_SUCCESS;
 }
 
@@ -419,7 +421,12 @@ static void farm_publish(md_renew_wd_t *wd, struct md_farm_lock_t *flock, md_t *
 {
     apr_status_t rv;
 
-    if (!flock || result->status != APR_SUCCESS) return;
+    if (!flock) return;
+    md_mod_farm_answers_drop(wd->mc, md, p);            /* the CA looks no more */
+    if (result->status != APR_SUCCESS) {
+        md_mod_farm_order_drop(flock, wd->mc, md, p);   /* nobody is to go on with it */
+        return;
+    }
     rv = md_mod_farm_publish(flock, wd->mc, wd->s, md, p);
     if (rv == APR_SUCCESS) return;
     md_store_purge(wd->mc->store, MD_SG_STAGING, md->name, p);

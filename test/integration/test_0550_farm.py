@@ -204,10 +204,12 @@ def fault_module():
     return os.path.join(repo, "build-fault", "mod_md.so")
 
 
-def test_0553_holder_killed(etcd, apache_factory, balancer, farm_key, domain, fault_module):
-    """The node renewing an MD dies (SIGKILL) once its http-01 answer is in etcd. Another
-    node takes the renewal over when the dead holder's lock ran out (lock-ttl=6) and
-    finishes it; the dead node's next process pulls the farm's set and publishes nothing."""
+def test_0553_holder_killed(env, etcd, apache_factory, balancer, farm_key, domain, fault_module):
+    """The node renewing an MD dies (SIGKILL) once its order and http-01 answer are in etcd.
+    Another node takes the renewal over when the dead holder's lock ran out (lock-ttl=6)
+    and finishes the dead node's order (one order at the CA for the farm); the dead node's
+    next process pulls the farm's set and publishes nothing."""
+    orders_before = _pebble_orders(env)
     nodes = _nodes(apache_factory, etcd, farm_key, [domain], options="lock-ttl=6")
     victim, others = nodes[0], nodes[1:]
     victim.md_module = fault_module
@@ -232,6 +234,10 @@ def test_0553_holder_killed(etcd, apache_factory, balancer, farm_key, domain, fa
         n.wait_for_cert(domain, timeout=120)
     publishers = [n for n in nodes if n.log_lines(rf"MD1772: {re.escape(domain)}: published ")]
     assert len(publishers) == 1 and publishers[0] is not victim, "one node published, not the dead one"
+    # the order was resumed, not made again
+    assert publishers[0].log_lines(rf"MD1781: {re.escape(domain)}: resuming the order of node n0")
+    assert publishers[0].log_lines(rf"MD1782: {re.escape(domain)}: going on with the order ")
+    assert _pebble_orders(env) - orders_before == 1, "the farm made exactly one order at the CA"
     # 3. the killed node carries on with the farm's set, not with anything of its own
     victim.wait_for_log(rf"MD1768: {re.escape(domain)}: pulled generation 1 ", timeout=60)
     victim.wait_for_cert(domain, timeout=30)
@@ -242,6 +248,12 @@ def test_0553_holder_killed(etcd, apache_factory, balancer, farm_key, domain, fa
     for n in nodes:
         n.graceful()
     assert len({n.verify_cert(domain).serial_number for n in nodes}) == 1
+
+
+def _pebble_orders(env):
+    """How many orders the shared Pebble made so far."""
+    with open(env.pebble.log_path, errors="replace") as f:
+        return f.read().count("Added order ")
 
 
 def _same_serial(nodes, md):

@@ -42,5 +42,6 @@ Suite *md_test_state_suite(void);
 Suite *md_test_etcd_suite(void);
 Suite *md_test_farm_suite(void);
 Suite *md_test_farm_admin_suite(void);
+Suite *md_test_farm_order_suite(void);
 
 #endif

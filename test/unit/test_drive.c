@@ -483,6 +483,87 @@ START_TEST(staged_spec_not_ordered_again)
 }
 END_TEST
 
+/* ---- an order made earlier (a restart, or a farm node that died: md_farm_order_take) -- */
+
+/* staging/x.test/order.json as the drive saves it: the CA's order, its URL, the account's. */
+static void order_staged(const char *url, const char *acct_url)
+{
+    md_json_t *j = md_json_create(md_test_pool);
+
+    md_json_sets("pending", j, MD_KEY_STATUS, NULL);
+    md_json_sets(url, j, MD_KEY_URL, NULL);
+    md_json_sets(acct_url, j, MD_KEY_ACCOUNT, NULL);
+    ck_assert_int_eq(md_store_save_json(store, MD_SG_STAGING, "x.test", MD_FN_ORDER, j, md_test_pool),
+                     APR_SUCCESS);
+}
+
+/* The staged order goes on, signed by the account it belongs to (not the MD's last one):
+ * no new order at the CA. */
+START_TEST(staged_order_resumed_with_its_account)
+{
+    static const fake_exchange_t script[] = {
+        X_DIR, X_NONCE,
+        { "POST", CA "/acct/8", 200, JSON_CT NONCE("n8"), "{\"status\":\"valid\"}", 0 },
+        X_ORDER_POLL("5", "pending", ""),
+        X_AUTHZ_VALID("1", "x.test"), X_AUTHZ_VALID("2", "www.x.test"),
+        X_ORDER_POLL("5", "ready", ""),
+        X_FINALIZE("5", "valid", CERT_AT("5")), X_CERT("5", FAKE_BODY_ISSUE),
+        FAKE_END };
+    md_pkey_spec_t spec = { MD_PKEY_EC, 0, "secp256r1" };
+    md_json_t *j = md_json_create(md_test_pool), *staged;
+    md_t *md = md_make();
+    md_pkey_t *key;
+    md_result_t *r;
+    md_http_t *http;
+
+    acct_store();                                   /* ACCT_ID, /acct/7: the MD's last */
+    md->ca_account = ACCT_ID;
+    ck_assert_int_eq(md_pkey_gen(&key, &spec, md_test_pool), APR_SUCCESS);
+    md_json_sets("valid", j, MD_KEY_STATUS, NULL);
+    md_json_sets(CA "/acct/8", j, MD_KEY_URL, NULL);
+    md_json_sets(DIR_URL, j, MD_KEY_CA_URL, NULL);
+    ck_assert_int_eq(md_store_save_pkey(store, MD_SG_ACCOUNTS, "ACME-ca.test-0001-farm1", MD_FN_ACCT_KEY,
+                                        key, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_json(store, MD_SG_ACCOUNTS, "ACME-ca.test-0001-farm1", MD_FN_ACCOUNT,
+                                        j, md_test_pool), APR_SUCCESS);
+    order_staged(CA "/o/5", CA "/acct/8");
+    ck_assert_int_eq(drive(&r, &http, md, script), APR_SUCCESS);
+    ck_assert_int_eq(requests_to(http, CA "/order"), 0);
+    ck_assert_str_eq(md_json_gets(fake_http_protected(http, request_at(http, CA "/fin/5", 0),
+                                                      md_test_pool), "kid", NULL), CA "/acct/8");
+    ck_assert_int_eq(md_renew_staging_complete(store, md, md_test_pool), 1);
+    assert_staged_spec(md, md_pkey_spec_at(md, 0));
+    ck_assert_int_eq(md_store_load_json(&staged, store, MD_SG_STAGING, "x.test", MD_FN_MD,
+                                        md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(md_json_gets(staged, MD_KEY_CA, MD_KEY_ACCOUNT, NULL), "ACME-ca.test-0001-farm1");
+    ck_assert_int_ne(md_store_exists(store, MD_SG_STAGING, "x.test", MD_FN_ORDER, md_test_pool),
+                     APR_SUCCESS);
+}
+END_TEST
+
+/* A staged order the CA marked invalid (or one already finalized with a key we do not
+ * have) cannot go on: a new order, and the renewal completes. */
+START_TEST(staged_order_invalid_orders_anew)
+{
+    static const fake_exchange_t script[] = {
+        X_DIR, X_NONCE, X_ACCT_CHECK,
+        X_ORDER_POLL("5", "invalid", ""),
+        X_ORDER_TO_CERT("1", FAKE_BODY_ISSUE),
+        FAKE_END };
+    md_t *md = md_make();
+    md_result_t *r;
+    md_http_t *http;
+
+    acct_store();
+    order_staged(CA "/o/5", CA "/acct/7");
+    ck_assert_int_eq(drive(&r, &http, md, script), APR_SUCCESS);
+    ck_assert_int_eq(requests_to(http, CA "/order"), 1);
+    ck_assert_int_eq(r->status, APR_SUCCESS);
+    ck_assert_ptr_null(r->problem);
+    ck_assert_int_eq(md_renew_staging_complete(store, md, md_test_pool), 1);
+}
+END_TEST
+
 Suite *md_test_drive_suite(void)
 {
     Suite *s = suite_create("drive");
@@ -496,6 +577,8 @@ Suite *md_test_drive_suite(void)
     tcase_add_test(tc, ari_off_sends_no_replaces);
     tcase_add_test(tc, certificate_for_other_key_not_staged);
     tcase_add_test(tc, staged_spec_not_ordered_again);
+    tcase_add_test(tc, staged_order_resumed_with_its_account);
+    tcase_add_test(tc, staged_order_invalid_orders_anew);
     suite_add_tcase(s, tc);
     return s;
 }

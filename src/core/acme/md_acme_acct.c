@@ -202,6 +202,23 @@ static apr_status_t acct_find(md_acme_acct_t **pacct, const md_acme_acct_req_t *
     return rv;
 }
 
+const char *md_acme_acct_id_for_url(md_store_t *store, const char *url, apr_pool_t *p)
+{
+    apr_array_header_t *ids;
+    md_json_t *json;
+    const char *id, *found;
+    int i;
+
+    if (!url || md_store_names(&ids, store, MD_SG_ACCOUNTS, p) != APR_SUCCESS) return NULL;
+    for (i = 0; i < ids->nelts; ++i) {
+        id = APR_ARRAY_IDX(ids, i, const char *);
+        if (md_store_load_json(&json, store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, p) != APR_SUCCESS) continue;
+        found = md_json_gets(json, MD_KEY_URL, NULL);
+        if (found && !strcmp(found, url)) return id;
+    }
+    return NULL;
+}
+
 /* A free directory name ACME-<last 16 chars of the CA host>-NNNN, as today. */
 static const char *acct_new_id(const md_acme_acct_req_t *req, apr_pool_t *p)
 {

@@ -44,6 +44,10 @@ apr_status_t md_acme_acct_trust_make(md_acme_acct_trust_t **ptrust, apr_pool_t *
 apr_status_t md_acme_acct_use(md_acme_acct_t **pacct, const md_acme_acct_req_t *req,
                               md_result_t *result, apr_pool_t *p);
 
+/* The id (folder in accounts/) of the stored account with this URL, or NULL: an order
+ * belongs to its account, and resuming one needs that account (md_acme_drive.c). */
+const char *md_acme_acct_id_for_url(md_store_t *store, const char *url, apr_pool_t *p);
+
 /* The URL of the account of acme->acct_key (newAccount with onlyReturnExisting);
  * APR_ENOENT (accountDoesNotExist) when the CA has none for the key. */
 apr_status_t md_acme_acct_find_by_key(const char **purl, md_acme_t *acme, md_result_t *result,

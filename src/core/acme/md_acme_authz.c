@@ -19,6 +19,7 @@ typedef struct {
     const char *url;            /* the authorization */
     const char *chall_url;      /* the chosen challenge */
     const char *name;
+    int asked;                  /* the CA was told to look already (a resumed order) */
 } md_authz_pending_t;
 
 static int authz_is_wildcard(const md_json_t *authz)
@@ -192,6 +193,28 @@ static int token_ok(const char *token)
     return 1;
 }
 
+/* A resumed order's authorization that is valid already: when it was validated by
+ * dns-01, the node that made the order set a TXT record up and died before its teardown.
+ * The record is the same for every node (the account is the order's), so it goes with
+ * this renewal's teardown, as if set up here. */
+static void dns01_left_over(md_acme_t *acme, const md_json_t *authz, const char *name,
+                            md_acme_authz_ctx_t *ctx, md_result_t *result, apr_pool_t *p)
+{
+    md_json_t *ch = offered(authz, MD_DNS01);
+    md_chall_ctx_t *cctx;
+    const char *status = ch ? md_json_gets(ch, MD_KEY_STATUS, NULL) : NULL, *why;
+
+    if (!status || strcmp(status, "valid") || !type_usable(MD_DNS01, authz, ctx, &why)) return;
+    cctx = chall_ctx_make(ctx, MD_DNS01, name, result, p);
+    cctx->cancel = acme->http->config.cancel;
+    cctx->token = md_json_gets(ch, MD_KEY_TOKEN, NULL);
+    if (!token_ok(cctx->token) || md_jws_key_authz(&cctx->key_authz, acme->acct_key, cctx->token, p)
+        != APR_SUCCESS) {
+        return;
+    }
+    APR_ARRAY_PUSH(ctx->setups, md_chall_ctx_t *) = cctx;
+}
+
 /* Phase 1 for one authorization: the answer in place. *ppa stays NULL when the
  * authorization is valid already. */
 static apr_status_t authz_prepare(md_authz_pending_t **ppa, md_acme_t *acme, const char *url,
@@ -203,12 +226,18 @@ static apr_status_t authz_prepare(md_authz_pending_t **ppa, md_acme_t *acme, con
     apr_status_t rv;
 
     *ppa = NULL;
-    /* 1. what the CA wants for this identifier; valid ones need nothing */
+    /* 1. what the CA wants for this identifier; valid ones need nothing (but the TXT
+     *    record a dead farm node left for it goes) */
     rv = md_acme_get_json(&authz, acme, url, result, p);
     if (rv != APR_SUCCESS) return rv;
     status = md_json_gets(authz, MD_KEY_STATUS, NULL);
     name = md_json_gets(authz, MD_KEY_IDENTIFIER, MD_KEY_VALUE, NULL);
-    if (status && !strcmp(status, "valid")) return APR_SUCCESS;
+    if (status && !strcmp(status, "valid")) {
+        if (ctx->resumed && name && authz_name_ours(ctx->md, authz, name, p)) {
+            dns01_left_over(acme, authz, name, ctx, result, p);
+        }
+        return APR_SUCCESS;
+    }
     if (!status || strcmp(status, "pending") || !name) return authz_failed(authz, name, result);
     if (!authz_name_ours(ctx->md, authz, name, p)) {
         md_result_set(result, APR_EINVAL, "the CA's authorization %s is for '%s', which %s "
@@ -255,6 +284,10 @@ static apr_status_t authz_prepare(md_authz_pending_t **ppa, md_acme_t *acme, con
     (*ppa)->url = url;
     (*ppa)->chall_url = md_json_gets(ch, MD_KEY_URL, NULL);
     (*ppa)->name = name;
+    /* an order resumed: the node before may have told the CA already; CAs refuse that
+     * twice, the answer now in place is for its look */
+    status = md_json_gets(ch, MD_KEY_STATUS, NULL);
+    (*ppa)->asked = status && strcmp(status, "pending");
     return APR_SUCCESS;
 }
 
@@ -301,6 +334,7 @@ apr_status_t md_acme_authz_answer_all(md_acme_t *acme, const apr_array_header_t 
     /* 3. the CA looks, and we wait for each verdict */
     for (i = 0; rv == APR_SUCCESS && i < pending->nelts; ++i) {
         pa = APR_ARRAY_IDX(pending, i, md_authz_pending_t *);
+        if (pa->asked) continue;
         md_result_activity(result, "asking the CA to validate %s", pa->name);
         rv = md_acme_post(&resp, acme, pa->chall_url, "{}", 0, result, p);
     }

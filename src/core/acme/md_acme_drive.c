@@ -26,7 +26,8 @@ typedef struct {
     int spec_index;
 } md_acme_drive_spec_t;
 
-static apr_status_t authorize_all(md_acme_drive_spec_t *rs, md_acme_order_t *order, apr_pool_t *p)
+static apr_status_t authorize_all(md_acme_drive_spec_t *rs, md_acme_order_t *order, int resumed,
+                                  apr_pool_t *p)
 {
     md_acme_authz_ctx_t actx;
     apr_status_t rv;
@@ -42,10 +43,12 @@ static apr_status_t authorize_all(md_acme_drive_spec_t *rs, md_acme_order_t *ord
     actx.dns01_timeout = rs->ctx->dns01_timeout;
     actx.dns01_wait = rs->ctx->dns01_wait;
     actx.setups = apr_array_make(p, 5, sizeof(md_chall_ctx_t *));
+    actx.resumed = resumed;
     rv = md_acme_authz_answer_all(rs->acme, order->authz_urls, &actx, rs->ctx->result, p);
     if (rv == APR_SUCCESS) {
         for (i = 0; i < actx.setups->nelts; ++i) md_stats_inc(MD_STAT_CHALLENGES);
     }
+    MD_FAULT("authz-validated");         /* the crash tests: validated, not torn down */
     /* challenge data lives only as long as the order needs it */
     md_acme_authz_teardown(&actx);
     return rv;
@@ -154,20 +157,84 @@ static apr_status_t order_new(md_acme_order_t **porder, md_acme_drive_spec_t *rs
     return rv;
 }
 
+/* staging/<md>/order.json: the CA's order with its URL and the account's URL added, so
+ * that a later run (this server's after a restart, or another farm node's that took the
+ * renewal over, md_farm_order_take) can go on with it. */
+static void order_save(md_acme_drive_spec_t *rs, const md_acme_order_t *order, apr_pool_t *p)
+{
+    md_json_t *json = md_json_copy(order->json, p);
+
+    md_json_sets(order->url, json, MD_KEY_URL, NULL);
+    md_json_sets(rs->acme->acct_url, json, MD_KEY_ACCOUNT, NULL);
+    md_store_save_json(rs->ctx->store, MD_SG_STAGING, rs->ctx->md->name, MD_FN_ORDER, json, p);
+}
+
+/* The account URL of a staged order, or NULL. */
+static const char *staged_order_account(md_acme_drive_ctx_t *ctx, apr_pool_t *p)
+{
+    md_json_t *json;
+
+    if (md_store_load_json(&json, ctx->store, MD_SG_STAGING, ctx->md->name, MD_FN_ORDER, p)
+        != APR_SUCCESS) {
+        return NULL;
+    }
+    return md_json_gets(json, MD_KEY_ACCOUNT, NULL);
+}
+
+/* The staged order, when it can go on: made by the account we sign as, and pending or
+ * ready at the CA. One that is valid or processing was finalized with a key we do not
+ * have; one invalid, expired or gone cannot go on either: then APR_ENOENT, a new order. */
+static apr_status_t order_resume(md_acme_order_t **porder, md_acme_drive_spec_t *rs, apr_pool_t *p)
+{
+    md_acme_drive_ctx_t *ctx = rs->ctx;
+    md_acme_order_t *order;
+    md_json_t *json;
+    const char *acct;
+    apr_status_t rv;
+
+    if (md_store_load_json(&json, ctx->store, MD_SG_STAGING, ctx->md->name, MD_FN_ORDER, p)
+        != APR_SUCCESS) {
+        return APR_ENOENT;
+    }
+    order = apr_pcalloc(p, sizeof(*order));
+    order->url = md_json_gets(json, MD_KEY_URL, NULL);
+    acct = md_json_gets(json, MD_KEY_ACCOUNT, NULL);
+    if (!order->url || !acct || !rs->acme->acct_url || strcmp(acct, rs->acme->acct_url)) {
+        return APR_ENOENT;
+    }
+    rv = md_acme_order_update(order, rs->acme, ctx->result, p);
+    if (rv == APR_SUCCESS && order->status
+        && (!strcmp(order->status, "pending") || !strcmp(order->status, "ready"))) {
+        md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, 0, p, "MD1782: %s: going on with the order %s "
+                      "(%s) made earlier", ctx->md->name, order->url, order->status);
+        *porder = order;
+        return APR_SUCCESS;
+    }
+    md_log_perror(MD_LOG_MARK, MD_LOG_NOTICE, rv, p, "MD1783: %s: the order %s made earlier cannot "
+                  "go on (%s); ordering anew", ctx->md->name, order->url,
+                  rv == APR_SUCCESS && order->status ? order->status : "the CA did not show it");
+    return APR_ENOENT;
+}
+
 static apr_status_t renew_spec(md_acme_drive_spec_t *rs, apr_pool_t *p)
 {
     md_acme_drive_ctx_t *ctx = rs->ctx;
     md_acme_order_t *order;
+    int resumed;
     apr_status_t rv;
 
-    /* 1. the order for all names of the MD */
+    /* 1. the order for all names of the MD: the one staged earlier, or a new one */
     md_result_activity(ctx->result, "ordering a certificate for %s", ctx->md->name);
-    rv = order_new(&order, rs, p);
-    if (rv != APR_SUCCESS) return rv;
-    md_stats_inc(MD_STAT_ORDERS);
-    md_store_save_json(ctx->store, MD_SG_STAGING, ctx->md->name, MD_FN_ORDER, order->json, p);
+    rv = order_resume(&order, rs, p);
+    resumed = (rv == APR_SUCCESS);
+    if (!resumed) {
+        rv = order_new(&order, rs, p);
+        if (rv != APR_SUCCESS) return rv;
+        md_stats_inc(MD_STAT_ORDERS);
+    }
+    order_save(rs, order, p);
     /* 2. every authorization answered */
-    rv = authorize_all(rs, order, p);
+    rv = authorize_all(rs, order, resumed, p);
     /* 3. the order ready for the CSR */
     if (rv == APR_SUCCESS) rv = md_acme_order_update(order, rs->acme, ctx->result, p);
     if (rv == APR_SUCCESS) rv = md_acme_order_await(order, rs->acme, "ready", MD_ORDER_TIMEOUT,
@@ -182,6 +249,7 @@ static apr_status_t use_account(md_acme_t *acme, md_acme_drive_ctx_t *ctx, md_t 
 {
     md_acme_acct_req_t req;
     md_acme_acct_t *acct;
+    const char *order_acct;
     apr_status_t rv;
 
     memset(&req, 0, sizeof(req));
@@ -192,6 +260,9 @@ static apr_status_t use_account(md_acme_t *acme, md_acme_drive_ctx_t *ctx, md_t 
     req.eab_kid = ctx->md->eab_kid;
     req.eab_hmac = ctx->md->eab_hmac;
     req.preferred_id = ctx->md->ca_account;
+    /* a staged order belongs to its account: going on with it needs that one */
+    order_acct = md_acme_acct_id_for_url(ctx->store, staged_order_account(ctx, p), p);
+    if (order_acct) req.preferred_id = order_acct;
     req.trust = ctx->accounts_trust;
     md_result_activity(ctx->result, "finding an account at %s", acme->url);
     /* an account the CA confirmed lately, side by side with other renewals; asking the CA

@@ -57,6 +57,7 @@ typedef struct {
     apr_interval_time_t dns01_timeout;          /* per run of the dns-01 program; 0: default */
     apr_interval_time_t dns01_wait;             /* after dns-01 setups, before the CA looks */
     apr_array_header_t *setups;                 /* md_chall_ctx_t* done, for teardown */
+    int resumed;                                /* the order was made by an earlier run */
     /* told "challenge-setup:<type>:<name>" once the answer is in place; may veto */
     apr_status_t (*on_event)(void *baton, const char *event, md_result_t *result);
     void *event_baton;

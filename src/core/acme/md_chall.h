@@ -45,6 +45,11 @@ extern const md_chall_type_t md_chall_http01;
 extern const md_chall_type_t md_chall_tlsalpn01;
 extern const md_chall_type_t md_chall_dns01;
 
+/* A tls-alpn-01 challenge certificate for name (RFC 8737: the name as SAN, the
+ * acmeIdentifier extension with SHA-256 of key_authz) and its fresh key, as PEM. */
+apr_status_t md_chall_tlsalpn01_make(const char **pcert_pem, const char **pkey_pem, const char *name,
+                                     const char *key_authz, apr_pool_t *p);
+
 /* The dns-01 TXT record value (RFC 8555 8.4): base64url(SHA-256(key authorization)). */
 apr_status_t md_chall_dns01_txt_value(const char **pvalue, const char *key_authz, apr_pool_t *p);
 
