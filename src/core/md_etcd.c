@@ -451,3 +451,216 @@ apr_status_t md_etcd_txn_commit(int *psucceeded, md_etcd_t *etcd, md_etcd_txn_t 
     *psucceeded = md_json_getb(resp, MD_KEY_ETCD_SUCCEEDED, NULL);
     return APR_SUCCESS;
 }
+
+/* ---- watches -------------------------------------------------------------------------- */
+
+typedef struct {
+    md_etcd_t *etcd;
+    const md_etcd_watch_t *watch;
+    apr_pool_t *bp;             /* the message being received */
+    apr_pool_t *mp;             /* a message's JSON and events, cleared after each */
+    char *buf;
+    apr_size_t len, cap;
+    apr_int64_t next;
+    apr_status_t rv;            /* why the watch was ended from here */
+    int answered;               /* the engine sent something: the endpoint is up */
+} watch_ctx_t;
+
+static md_json_t *watch_request(const md_etcd_watch_t *watch, apr_pool_t *p)
+{
+    md_json_t *body = md_json_create(p), *create = md_json_create(p);
+    const char *end = prefix_end(watch->prefix, p);
+
+    md_json_sets(b64(watch->prefix, strlen(watch->prefix), p), create, MD_KEY_ETCD_KEY, NULL);
+    md_json_sets(b64(end, strlen(end), p), create, MD_KEY_ETCD_RANGE_END, NULL);
+    if (watch->start_revision > 0) {
+        md_json_sets(i64_str(watch->start_revision, p), create, MD_KEY_ETCD_START_REV, NULL);
+    }
+    /* the engine's heartbeat (every 10 minutes by default): a quiet watch is still alive */
+    md_json_setb(1, create, MD_KEY_ETCD_PROGRESS, NULL);
+    md_json_setj(create, body, MD_KEY_ETCD_CREATE_REQ, NULL);
+    return body;
+}
+
+/* The engine ended the watch: compaction, or a reason in words. */
+static apr_status_t watch_canceled(watch_ctx_t *ctx, const md_json_t *result)
+{
+    apr_int64_t compacted = get_i64(result, MD_KEY_ETCD_COMPACT_REV);
+    const char *why = md_json_gets(result, MD_KEY_ETCD_CANCEL_WHY, NULL);
+
+    if (compacted > 0) {
+        set_error(ctx->etcd, apr_psprintf(ctx->mp, "etcd compacted its history up to revision %"
+                                          APR_INT64_T_FMT, compacted));
+        ctx->next = compacted;
+        return MD_ETCD_ECOMPACTED;
+    }
+    set_error(ctx->etcd, apr_psprintf(ctx->mp, "etcd ended the watch: %s", why ? why : "no reason given"));
+    return APR_EGENERAL;
+}
+
+/* One message of the stream: events move the resume point past the last of them; a
+ * progress notice (no events) says every change up to its header's revision was sent.
+ * The "created" answer says nothing of the sort when catching up from an old revision. */
+static apr_status_t watch_message(watch_ctx_t *ctx, const char *line, apr_size_t len)
+{
+    md_json_t *j, *result, *events, *ev;
+    apr_array_header_t *list;
+    md_etcd_event_t *e;
+    const char *type;
+    apr_size_t i, n;
+    apr_int64_t rev;
+
+    if (md_json_parse(&j, line, len, ctx->mp) != APR_SUCCESS) {
+        set_error(ctx->etcd, "etcd sent a watch message that is not JSON");
+        return APR_EGENERAL;
+    }
+    result = md_json_getj(j, MD_KEY_ETCD_RESULT, NULL);
+    if (!result) {
+        const char *msg = md_json_gets(j, MD_KEY_ETCD_ERROR, MD_KEY_ETCD_MESSAGE, NULL);
+        long code = md_json_getl(j, MD_KEY_ETCD_ERROR, MD_KEY_ETCD_CODE, NULL);
+
+        set_error(ctx->etcd, apr_psprintf(ctx->mp, "etcd refused the watch: %s", msg ? msg : line));
+        return code == GRPC_UNAVAILABLE ? APR_ECONNREFUSED : status_of(code, "/watch", msg);
+    }
+    if (md_json_getb(result, MD_KEY_ETCD_CANCELED, NULL)) return watch_canceled(ctx, result);
+    rev = md_json_getj(result, MD_KEY_ETCD_HEADER, NULL)
+          ? get_i64(md_json_getj(result, MD_KEY_ETCD_HEADER, NULL), MD_KEY_ETCD_REVISION) : 0;
+    if (md_json_getb(result, MD_KEY_ETCD_CREATED, NULL)) {
+        if (ctx->watch->start_revision <= 0 && rev > 0) ctx->next = rev + 1;
+        return APR_SUCCESS;
+    }
+    list = apr_array_make(ctx->mp, 4, sizeof(md_etcd_event_t *));
+    events = md_json_getj(result, MD_KEY_ETCD_EVENTS, NULL);
+    n = events ? md_json_array_len(events) : 0;
+    for (i = 0; i < n; ++i) {
+        ev = md_json_array_at(events, i);
+        e = apr_pcalloc(ctx->mp, sizeof(*e));
+        type = md_json_gets(ev, MD_KEY_ETCD_TYPE, NULL);
+        e->deleted = type && !strcmp(type, "DELETE");
+        e->kv = kv_from_json(md_json_getj(ev, MD_KEY_ETCD_KV, NULL), ctx->mp);
+        if (e->kv->mod_revision >= ctx->next) ctx->next = e->kv->mod_revision + 1;
+        APR_ARRAY_PUSH(list, md_etcd_event_t *) = e;
+    }
+    if (!n && rev >= ctx->next) ctx->next = rev + 1;
+    return ctx->watch->cb(ctx->watch->baton, list, ctx->mp);
+}
+
+/* md_http_chunk_fn: pieces of the stream, cut into lines (one message each). */
+static int watch_chunk(void *baton, const char *data, apr_size_t len)
+{
+    watch_ctx_t *ctx = baton;
+    const char *nl;
+    apr_size_t take;
+    char *nbuf;
+
+    ctx->answered = 1;
+    while (len > 0) {
+        nl = memchr(data, '\n', len);
+        take = nl ? (apr_size_t)(nl - data) + 1 : len;
+        if (ctx->len + take + 1 > ctx->cap) {
+            if (ctx->len + take > MD_ETCD_MAX_BODY) {
+                set_error(ctx->etcd, "etcd sent a watch message larger than 16 MB");
+                ctx->rv = APR_ENOSPC;
+                return 1;
+            }
+            ctx->cap = (ctx->len + take + 1) * 2;
+            nbuf = apr_palloc(ctx->bp, ctx->cap);
+            if (ctx->len) memcpy(nbuf, ctx->buf, ctx->len);
+            ctx->buf = nbuf;
+        }
+        memcpy(ctx->buf + ctx->len, data, take);
+        ctx->len += take;
+        ctx->buf[ctx->len] = '\0';
+        data += take;
+        len -= take;
+        if (!nl) break;
+        if (ctx->len > 1) ctx->rv = watch_message(ctx, ctx->buf, ctx->len);
+        apr_pool_clear(ctx->mp);
+        /* a large message's buffer is not kept for the hours the watch may last */
+        if (ctx->cap > 64 * 1024) {
+            apr_pool_clear(ctx->bp);
+            ctx->buf = NULL;
+            ctx->cap = 0;
+        }
+        ctx->len = 0;
+        if (ctx->rv != APR_SUCCESS) return 1;
+    }
+    return 0;
+}
+
+/* One watch on the current endpoint; the engine's silence, duration and cancel are the
+ * transport's to notice. */
+static apr_status_t watch_once(watch_ctx_t *ctx, const md_etcd_watch_t *watch, apr_pool_t *p)
+{
+    md_etcd_t *etcd = ctx->etcd;
+    md_http_request_t req;
+    md_http_response_t *resp;
+    md_http_stream_t stream;
+    volatile apr_uint32_t *cancel_before = etcd->http->config.cancel;
+    apr_status_t rv;
+
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.content_type = "application/json";
+    req.body = md_json_dump(watch_request(watch, p), MD_JSON_COMPACT, p);
+    req.body_len = strlen(req.body);
+    req.url = apr_pstrcat(p, md_etcd_endpoint(etcd), "/v3/watch", NULL);
+    memset(&stream, 0, sizeof(stream));
+    stream.on_chunk = watch_chunk;
+    stream.baton = ctx;
+    stream.idle = watch->idle;
+    stream.duration = watch->duration;
+    etcd->http->config.authorization = etcd->token;
+    etcd->http->config.cancel = watch->cancel;
+    rv = md_http_perform_stream(&resp, etcd->http, &req, &stream, p);
+    etcd->http->config.cancel = cancel_before;
+    if (ctx->rv != APR_SUCCESS) return ctx->rv;            /* the engine said why */
+    if (rv == APR_TIMEUP && !stream.idle_out) return APR_SUCCESS;  /* lasted its duration */
+    if (rv == APR_TIMEUP) {
+        set_error(etcd, apr_psprintf(p, "etcd at %s sent nothing on the watch for %" APR_TIME_T_FMT
+                                     " s", md_etcd_endpoint(etcd), apr_time_sec(watch->idle)));
+        return rv;
+    }
+    if (rv == APR_EINTR) return rv;
+    if (rv == APR_SUCCESS) {
+        set_error(etcd, apr_psprintf(p, "etcd at %s ended the watch (HTTP %d)", md_etcd_endpoint(etcd),
+                                     resp->status));
+        return resp->status == 503 ? APR_ECONNREFUSED : APR_ECONNRESET;
+    }
+    set_error(etcd, apr_psprintf(p, "etcd at %s %s", md_etcd_endpoint(etcd), ctx->answered ?
+                                 "dropped the watch" : "cannot be reached"));
+    return ctx->answered ? APR_ECONNRESET : APR_ECONNREFUSED;
+}
+
+apr_status_t md_etcd_watch(apr_int64_t *pnext, md_etcd_t *etcd, const md_etcd_watch_t *watch,
+                           apr_pool_t *p)
+{
+    watch_ctx_t ctx;
+    int i, n = etcd->config.endpoints->nelts;
+    apr_status_t rv = APR_ECONNREFUSED;
+
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.etcd = etcd;
+    ctx.watch = watch;
+    ctx.next = watch->start_revision;
+    apr_pool_create(&ctx.bp, p);
+    apr_pool_create(&ctx.mp, p);
+    if (etcd->config.user && !etcd->token) {
+        rv = authenticate(etcd, p);
+        if (rv != APR_SUCCESS) goto leave;
+    }
+    /* an endpoint that cannot be reached: the next one; one that answered is kept */
+    for (i = 0; i < n; ++i) {
+        rv = watch_once(&ctx, watch, p);
+        if (rv != APR_ECONNREFUSED || ctx.answered) break;
+        md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD1773: %s", etcd->error);
+        etcd->current = (etcd->current + 1) % n;
+    }
+    /* a token the engine no longer takes is renewed at the next watch */
+    if (rv == APR_EACCES) etcd->token = NULL;
+leave:
+    *pnext = ctx.next;
+    apr_pool_destroy(ctx.mp);
+    apr_pool_destroy(ctx.bp);
+    return rv;
+}

@@ -82,4 +82,40 @@ void md_etcd_txn_delete_prefix(md_etcd_txn_t *txn, const char *prefix);
 apr_status_t md_etcd_txn_commit(int *psucceeded, md_etcd_t *etcd, md_etcd_txn_t *txn,
                                 apr_pool_t *p);
 
+/* Watches: the changes to every key under a prefix, from a revision on, as they happen, on
+ * one long request (POST /v3/watch; the gateway streams one JSON message a line). The
+ * engine sends each change once: a watcher that lost its connection resumes from the
+ * revision after the last one it saw and misses nothing, unless the engine compacted its
+ * history past that revision meanwhile (MD_ETCD_ECOMPACTED): then only a full read tells
+ * the present, and the watch goes on from that read's revision. */
+#define MD_ETCD_ECOMPACTED APR_EINCOMPLETE
+
+typedef struct {
+    int deleted;                    /* a delete (kv has the key and mod_revision), else a put */
+    const md_etcd_kv_t *kv;
+} md_etcd_event_t;
+
+/* Called for each message with its events (md_etcd_event_t*, maybe none: a progress
+ * notice); a status other than APR_SUCCESS ends the watch with it. */
+typedef apr_status_t md_etcd_watch_fn(void *baton, const apr_array_header_t *events, apr_pool_t *p);
+
+typedef struct {
+    const char *prefix;
+    apr_int64_t start_revision;     /* the first revision wanted; 0: from now on */
+    apr_interval_time_t idle;       /* no message for this long: the connection is dead (0: none) */
+    apr_interval_time_t duration;   /* end (APR_SUCCESS) after this long (0: never) */
+    volatile apr_uint32_t *cancel;  /* set: the watch ends within about a second (APR_EINTR) */
+    md_etcd_watch_fn *cb;
+    void *baton;
+} md_etcd_watch_t;
+
+/* Watch until duration passed (APR_SUCCESS), the watch was cancelled (APR_EINTR), the
+ * start revision was compacted (MD_ETCD_ECOMPACTED; *pnext is then the oldest revision
+ * still there), the engine ended the watch, or the connection failed or fell silent
+ * (APR_TIMEUP, APR_ECONNRESET, APR_ECONNREFUSED, ...). *pnext is always where a watch
+ * resuming this one starts: the revision after the last change delivered (or confirmed
+ * by a progress notice). The endpoints are tried in turn to set the watch up. */
+apr_status_t md_etcd_watch(apr_int64_t *pnext, md_etcd_t *etcd, const md_etcd_watch_t *watch,
+                           apr_pool_t *p);
+
 #endif

@@ -71,6 +71,27 @@ apr_status_t md_http_create(md_http_t **phttp, const md_http_config_t *config, a
 apr_status_t md_http_perform(md_http_response_t **presp, md_http_t *http,
                              const md_http_request_t *req, apr_pool_t *p);
 
+/* A streamed answer (an etcd watch): the body is handed to on_chunk piece by piece as it
+ * arrives, never collected, so a response that lasts hours costs no memory. The transfer
+ * ends when the server ends it (APR_SUCCESS), when on_chunk returns non-zero or
+ * config.cancel is set (APR_EINTR), when nothing arrived for idle, or when duration has
+ * passed (both APR_TIMEUP; *pidle_out says which). config.timeout does not apply; TCP
+ * keep-alive probes find a peer that vanished without closing. The response's body is
+ * empty. The libcurl transport only; others answer APR_ENOTIMPL. */
+typedef int md_http_chunk_fn(void *baton, const char *data, apr_size_t len);
+
+typedef struct {
+    md_http_chunk_fn *on_chunk;
+    void *baton;
+    apr_interval_time_t idle;       /* 0: no limit */
+    apr_interval_time_t duration;   /* 0: no limit */
+    int idle_out;                   /* out: the transfer ended for silence */
+} md_http_stream_t;
+
+apr_status_t md_http_perform_stream(md_http_response_t **presp, md_http_t *http,
+                                    const md_http_request_t *req, md_http_stream_t *stream,
+                                    apr_pool_t *p);
+
 /* Retry-After as seconds or HTTP-date, as an absolute time; 0 when absent or invalid. */
 apr_time_t md_http_retry_after(const md_http_response_t *resp, apr_time_t now);
 /* The URIs of all Link headers with the given rel (const char*), maybe empty. */

@@ -15,10 +15,13 @@
 
 typedef struct {
     apr_pool_t *p;
+    const md_http_config_t *cfg;
     md_http_response_t *resp;
     char *buf;
     apr_size_t len, cap, max;
     int too_large;
+    md_http_stream_t *stream;   /* a streamed answer, or NULL */
+    apr_time_t started, last_data;
 } curl_ctx_t;
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *baton)
@@ -27,6 +30,11 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *baton)
     size_t n = size * nmemb;
     char *nbuf;
 
+    if (ctx->stream) {
+        ctx->last_data = apr_time_now();
+        /* a short count aborts the transfer (CURLE_WRITE_ERROR) */
+        return ctx->stream->on_chunk(ctx->stream->baton, data, n) ? 0 : n;
+    }
     if (ctx->len + n > ctx->max) {
         ctx->too_large = 1;
         return 0;  /* aborts the transfer */
@@ -63,13 +71,29 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *baton)
     return n;
 }
 
+/* A stream that has been silent too long, or has lasted long enough. The watch of an idle
+ * engine sends nothing for minutes: its limits are checked here, not by curl's timeouts. */
+static int stream_over(curl_ctx_t *ctx)
+{
+    apr_time_t now = apr_time_now();
+    md_http_stream_t *st = ctx->stream;
+
+    if (st->idle && now - ctx->last_data > st->idle) {
+        st->idle_out = 1;
+        return 1;
+    }
+    return st->duration && now - ctx->started > st->duration;
+}
+
 /* curl asks about once a second, and while it waits for the network */
 static int on_progress(void *baton, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
                        curl_off_t ulnow)
 {
-    const md_http_config_t *cfg = baton;
+    curl_ctx_t *ctx = baton;
+    const md_http_config_t *cfg = ctx->cfg;
 
     /* non-zero aborts the transfer */
+    if (ctx->stream && stream_over(ctx)) return 1;
     return (cfg->cancel && apr_atomic_read32(cfg->cancel))
            || (cfg->cancel_also && apr_atomic_read32(cfg->cancel_also));
 }
@@ -101,6 +125,8 @@ static curl_socket_t open_socket(void *baton, curlsocktype purpose, struct curl_
 
 static void configure(CURL *curl, const md_http_config_t *cfg, curl_ctx_t *ctx)
 {
+    long timeout_ms = ctx->stream ? 0L : (long)apr_time_as_msec(cfg->timeout);
+
     curl_easy_setopt(curl, CURLOPT_OPENSOCKETFUNCTION, open_socket);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -108,7 +134,7 @@ static void configure(CURL *curl, const md_http_config_t *cfg, curl_ctx_t *ctx)
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYPEER, 1L);
     curl_easy_setopt(curl, CURLOPT_SSL_VERIFYHOST, 2L);
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)apr_time_as_msec(cfg->connect_timeout));
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)apr_time_as_msec(cfg->timeout));
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);   /* 0: none, for a stream */
     curl_easy_setopt(curl, CURLOPT_USERAGENT, cfg->user_agent ? cfg->user_agent : "mod_md");
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(curl, CURLOPT_WRITEDATA, ctx);
@@ -118,18 +144,25 @@ static void configure(CURL *curl, const md_http_config_t *cfg, curl_ctx_t *ctx)
         curl_easy_setopt(curl, CURLOPT_CAINFO, cfg->ca_file);
         curl_easy_setopt(curl, CURLOPT_SSL_OPTIONS, (long)CURLSSLOPT_NO_REVOKE);
     }
-    if (cfg->cancel || cfg->cancel_also) {
+    if (cfg->cancel || cfg->cancel_also || ctx->stream) {
         curl_easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, (void *)cfg);   /* the md_http_t's own */
+        curl_easy_setopt(curl, CURLOPT_XFERINFODATA, ctx);
         curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    }
+    if (ctx->stream) {
+        /* a peer gone without a word (power, a cable) is found in about 25 s */
+        curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(curl, CURLOPT_TCP_KEEPIDLE, 10L);
+        curl_easy_setopt(curl, CURLOPT_TCP_KEEPINTVL, 5L);
     }
     if (cfg->proxy_url) curl_easy_setopt(curl, CURLOPT_PROXY, cfg->proxy_url);
     else if (cfg->direct) curl_easy_setopt(curl, CURLOPT_PROXY, "");
     if (cfg->proxy_ca_file) curl_easy_setopt(curl, CURLOPT_PROXY_CAINFO, cfg->proxy_ca_file);
 }
 
-static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
-                                 const md_http_request_t *req, apr_pool_t *p)
+static apr_status_t perform_with(md_http_response_t **presp, md_http_t *http,
+                                 const md_http_request_t *req, md_http_stream_t *stream,
+                                 apr_pool_t *p)
 {
     curl_ctx_t ctx;
     struct curl_slist *hdrs = NULL;
@@ -140,6 +173,9 @@ static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
 
     memset(&ctx, 0, sizeof(ctx));
     ctx.p = p;
+    ctx.cfg = &http->config;
+    ctx.stream = stream;
+    ctx.started = ctx.last_data = apr_time_now();
     ctx.max = http->config.max_body ? http->config.max_body : MD_HTTP_DEFAULT_MAX_BODY;
     ctx.resp = apr_pcalloc(p, sizeof(*ctx.resp));
     ctx.resp->headers = apr_table_make(p, 10);
@@ -170,6 +206,8 @@ static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, NULL);
     curl_slist_free_all(hdrs);
     rv = ctx.too_large ? MD_HTTP_ETOOLARGE : curl_status(rc);
+    if (stream && rc == CURLE_WRITE_ERROR) rv = APR_EINTR;         /* on_chunk said stop */
+    if (stream && rc == CURLE_ABORTED_BY_CALLBACK && stream_over(&ctx)) rv = APR_TIMEUP;
     if (rv != APR_SUCCESS) {
         md_log_perror(MD_LOG_MARK, MD_LOG_DEBUG, rv, p, "MD0201: %s %s failed: %s%s", req->method,
                       req->url, curl_easy_strerror(rc), ctx.too_large ? " (response too large)" : "");
@@ -180,6 +218,12 @@ static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
     ctx.resp->body_len = ctx.len;
     *presp = ctx.resp;
     return APR_SUCCESS;
+}
+
+static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
+                                 const md_http_request_t *req, apr_pool_t *p)
+{
+    return perform_with(presp, http, req, NULL, p);
 }
 
 /* Handles given back are kept (up to MD_HTTP_IDLE_MAX) for the next md_http_t of the
@@ -260,6 +304,15 @@ apr_status_t md_http_perform(md_http_response_t **presp, md_http_t *http,
                              const md_http_request_t *req, apr_pool_t *p)
 {
     return http->perform(presp, http, req, p);
+}
+
+apr_status_t md_http_perform_stream(md_http_response_t **presp, md_http_t *http,
+                                    const md_http_request_t *req, md_http_stream_t *stream,
+                                    apr_pool_t *p)
+{
+    stream->idle_out = 0;
+    if (http->perform != curl_perform) return APR_ENOTIMPL;
+    return perform_with(presp, http, req, stream, p);
 }
 
 apr_time_t md_http_retry_after(const md_http_response_t *resp, apr_time_t now)

@@ -186,5 +186,15 @@
 #define MD_KEY_ETCD_ERROR       "error"
 #define MD_KEY_ETCD_MESSAGE     "message"
 #define MD_KEY_ETCD_CODE        "code"
+#define MD_KEY_ETCD_CREATE_REQ  "create_request"
+#define MD_KEY_ETCD_START_REV   "start_revision"
+#define MD_KEY_ETCD_PROGRESS    "progress_notify"
+#define MD_KEY_ETCD_EVENTS      "events"
+#define MD_KEY_ETCD_KV          "kv"
+#define MD_KEY_ETCD_TYPE        "type"
+#define MD_KEY_ETCD_CREATED     "created"
+#define MD_KEY_ETCD_CANCELED    "canceled"
+#define MD_KEY_ETCD_CANCEL_WHY  "cancel_reason"
+#define MD_KEY_ETCD_COMPACT_REV "compact_revision"
 
 #endif

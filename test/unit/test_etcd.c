@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* md_etcd against a real etcd member on loopback: keys and values of any bytes, prefixes,
- * transactions, leases, endpoint failover, authentication. */
+ * transactions, leases, endpoint failover, authentication, watches (live events, resuming
+ * after the connection ended, compaction, a silent engine, an engine not there). */
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <apr_strings.h>
 
 #include "md_etcd.h"
@@ -176,6 +179,166 @@ static void grant_prefix(const char *role, const char *prefix)
     ck_assert_int_eq(md_test_etcdctl(&md_test_etcd_member, out, sizeof(out), NULL, args), 0);
 }
 
+/* ---- watches -------------------------------------------------------------------------- */
+
+typedef struct {
+    apr_array_header_t *seen;   /* "PUT key=value" / "DEL key", in md_test_pool */
+    int messages;
+} watch_log_t;
+
+static apr_status_t watch_record(void *baton, const apr_array_header_t *events, apr_pool_t *p)
+{
+    watch_log_t *log = baton;
+    int i;
+
+    (void)p;
+    ++log->messages;
+    for (i = 0; i < events->nelts; ++i) {
+        const md_etcd_event_t *e = APR_ARRAY_IDX(events, i, const md_etcd_event_t *);
+        APR_ARRAY_PUSH(log->seen, const char *) = e->deleted
+            ? apr_pstrcat(md_test_pool, "DEL ", e->kv->key, NULL)
+            : apr_pstrcat(md_test_pool, "PUT ", e->kv->key, "=", e->kv->value, NULL);
+    }
+    return APR_SUCCESS;
+}
+
+static md_etcd_watch_t watch_of(const char *prefix, apr_int64_t from, watch_log_t *log)
+{
+    md_etcd_watch_t w;
+
+    memset(&w, 0, sizeof(w));
+    log->seen = apr_array_make(md_test_pool, 8, sizeof(const char *));
+    log->messages = 0;
+    w.prefix = prefix;
+    w.start_revision = from;
+    w.duration = apr_time_from_msec(1500);
+    w.cb = watch_record;
+    w.baton = log;
+    return w;
+}
+
+static const char *seen_at(const watch_log_t *log, int i)
+{
+    return i < log->seen->nelts ? APR_ARRAY_IDX(log->seen, i, const char *) : "(none)";
+}
+
+/* Another client writes while the watch is open: its own md_etcd_t, made beforehand. */
+typedef struct {
+    md_etcd_t *etcd;
+    apr_pool_t *p;
+} writer_t;
+
+static void *write_later(void *baton)
+{
+    writer_t *w = baton;
+
+    usleep(400 * 1000);
+    md_etcd_put(w->etcd, "/w1/live", "2", 1, 0, w->p);
+    md_etcd_delete(w->etcd, "/w1/a", 0, w->p);
+    md_etcd_put(w->etcd, "/w1x", "not watched", 11, 0, w->p);
+    return NULL;
+}
+
+START_TEST(etcd_watch_live_events)
+{
+    md_etcd_t *etcd = client();
+    writer_t writer = { client(), NULL };
+    md_etcd_watch_t w;
+    watch_log_t log;
+    apr_int64_t next = 0;
+    pthread_t t;
+
+    ck_assert_int_eq(md_etcd_put(etcd, "/w1/a", "1", 1, 0, md_test_pool), APR_SUCCESS);
+    apr_pool_create(&writer.p, md_test_pool);
+    w = watch_of("/w1/", 0, &log);          /* from now on: /w1/a is not told */
+    ck_assert_int_eq(pthread_create(&t, NULL, write_later, &writer), 0);
+    ck_assert_int_eq(md_etcd_watch(&next, etcd, &w, md_test_pool), APR_SUCCESS);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(log.seen->nelts, 2);
+    ck_assert_str_eq(seen_at(&log, 0), "PUT /w1/live=2");
+    ck_assert_str_eq(seen_at(&log, 1), "DEL /w1/a");
+    ck_assert_int_gt(next, 0);
+}
+END_TEST
+
+/* The watch ends (its connection is gone); changes are made meanwhile; a watch from the
+ * revision it says to resume at gets exactly those, none twice. */
+START_TEST(etcd_watch_resume_after_drop)
+{
+    md_etcd_t *etcd = client();
+    md_etcd_watch_t w;
+    watch_log_t log;
+    apr_int64_t next = 0, first;
+
+    ck_assert_int_eq(md_etcd_put(etcd, "/w2/a", "1", 1, 0, md_test_pool), APR_SUCCESS);
+    w = watch_of("/w2/", 0, &log);
+    w.duration = apr_time_from_msec(300);
+    ck_assert_int_eq(md_etcd_watch(&next, etcd, &w, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(log.seen->nelts, 0);
+    first = next;
+    ck_assert_int_eq(md_etcd_put(etcd, "/w2/b", "2", 1, 0, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_etcd_put(etcd, "/w2/a", "3", 1, 0, md_test_pool), APR_SUCCESS);
+    w = watch_of("/w2/", next, &log);
+    ck_assert_int_eq(md_etcd_watch(&next, etcd, &w, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(log.seen->nelts, 2);
+    ck_assert_str_eq(seen_at(&log, 0), "PUT /w2/b=2");
+    ck_assert_str_eq(seen_at(&log, 1), "PUT /w2/a=3");
+    ck_assert_int_eq(next, first + 2);
+    /* resuming again: nothing new, nothing repeated */
+    w = watch_of("/w2/", next, &log);
+    ck_assert_int_eq(md_etcd_watch(&next, etcd, &w, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(log.seen->nelts, 0);
+    ck_assert_int_eq(next, first + 2);
+}
+END_TEST
+
+START_TEST(etcd_watch_compacted)
+{
+    md_etcd_t *etcd = client();
+    md_etcd_watch_t w;
+    watch_log_t log;
+    apr_array_header_t *kvs;
+    apr_int64_t rev, next = 0;
+    char revs[32];
+
+    ck_assert_int_eq(md_etcd_put(etcd, "/w3/a", "1", 1, 0, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_etcd_put(etcd, "/w3/a", "2", 1, 0, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_etcd_get_prefix(&kvs, &rev, etcd, "/w3/", 0, md_test_pool), APR_SUCCESS);
+    apr_snprintf(revs, sizeof(revs), "%" APR_INT64_T_FMT, rev);
+    ctl_ok("compaction", revs, NULL, NULL);
+    w = watch_of("/w3/", 1, &log);
+    ck_assert_int_eq(md_etcd_watch(&next, etcd, &w, md_test_pool), MD_ETCD_ECOMPACTED);
+    ck_assert_int_eq(next, rev);
+    ck_assert_ptr_nonnull(strstr(md_etcd_error(etcd), "compacted"));
+    ck_assert_int_eq(log.seen->nelts, 0);
+}
+END_TEST
+
+/* An engine that sends nothing for longer than idle counts as gone: the watch ends then,
+ * not when its duration would have. */
+START_TEST(etcd_watch_idle_and_unreachable)
+{
+    md_etcd_t *etcd = client();
+    md_etcd_watch_t w;
+    watch_log_t log;
+    apr_int64_t next = 0;
+    apr_time_t start;
+
+    w = watch_of("/w4/", 0, &log);
+    w.idle = apr_time_from_sec(1);
+    w.duration = apr_time_from_sec(30);
+    start = apr_time_now();
+    ck_assert_int_eq(md_etcd_watch(&next, etcd, &w, md_test_pool), APR_TIMEUP);
+    ck_assert_int_lt(apr_time_now() - start, apr_time_from_sec(5));
+    ck_assert_ptr_nonnull(strstr(md_etcd_error(etcd), "sent nothing"));
+    /* nothing listening */
+    etcd = client_of("http://127.0.0.1:1", NULL, NULL);
+    w = watch_of("/w4/", 7, &log);
+    ck_assert_int_eq(md_etcd_watch(&next, etcd, &w, md_test_pool), APR_ECONNREFUSED);
+    ck_assert_int_eq(next, 7);
+}
+END_TEST
+
 /* Last in its case: it turns authentication on for the member. */
 START_TEST(etcd_authentication)
 {
@@ -211,6 +374,10 @@ Suite *md_test_etcd_suite(void)
     tcase_add_test(tc, etcd_txn_compares);
     tcase_add_test(tc, etcd_leases);
     tcase_add_test(tc, etcd_endpoint_failover);
+    tcase_add_test(tc, etcd_watch_live_events);
+    tcase_add_test(tc, etcd_watch_resume_after_drop);
+    tcase_add_test(tc, etcd_watch_compacted);
+    tcase_add_test(tc, etcd_watch_idle_and_unreachable);
     tcase_add_test(tc, etcd_authentication);
     suite_add_tcase(s, tc);
     return s;
