@@ -413,7 +413,9 @@ apr_status_t md_farm_generation(apr_int64_t *pgen, md_farm_t *farm, const char *
     return APR_SUCCESS;
 }
 
-apr_status_t md_farm_generations(apr_hash_t **pgens, md_farm_t *farm, apr_pool_t *p)
+/* Every published generation, and the revision the answer reflects. */
+static apr_status_t gens_read(apr_hash_t **pgens, apr_int64_t *prevision, md_farm_t *farm,
+                              apr_pool_t *p)
 {
     const char *prefix = md_farm_key(farm, "gen/", NULL, p);
     apr_array_header_t *kvs;
@@ -423,7 +425,7 @@ apr_status_t md_farm_generations(apr_hash_t **pgens, md_farm_t *farm, apr_pool_t
     int i;
 
     *pgens = apr_hash_make(p);
-    rv = md_etcd_get_prefix(&kvs, NULL, farm->etcd, prefix, 0, p);
+    rv = md_etcd_get_prefix(&kvs, prevision, farm->etcd, prefix, 0, p);
     if (rv != APR_SUCCESS) return rv;
     for (i = 0; i < kvs->nelts; ++i) {
         kv = APR_ARRAY_IDX(kvs, i, md_etcd_kv_t *);
@@ -432,6 +434,90 @@ apr_status_t md_farm_generations(apr_hash_t **pgens, md_farm_t *farm, apr_pool_t
         apr_hash_set(*pgens, kv->key + strlen(prefix), APR_HASH_KEY_STRING, gen);
     }
     return APR_SUCCESS;
+}
+
+apr_status_t md_farm_generations(apr_hash_t **pgens, md_farm_t *farm, apr_pool_t *p)
+{
+    return gens_read(pgens, NULL, farm, p);
+}
+
+typedef struct {
+    md_farm_watch_t *fw;
+    const char *prefix;
+} gen_watch_ctx_t;
+
+/* md_etcd_watch_fn: a generation published (a deleted one tells nothing to pull) */
+static apr_status_t gen_events(void *baton, const apr_array_header_t *events, apr_pool_t *p)
+{
+    gen_watch_ctx_t *ctx = baton;
+    const md_etcd_event_t *e;
+    apr_size_t plen = strlen(ctx->prefix);
+    int i;
+
+    (void)p;
+    for (i = 0; i < events->nelts; ++i) {
+        e = APR_ARRAY_IDX(events, i, const md_etcd_event_t *);
+        if (e->deleted || strncmp(e->kv->key, ctx->prefix, plen) || !e->kv->key[plen]) continue;
+        ctx->fw->cb(ctx->fw->baton, e->kv->key + plen, apr_atoi64(e->kv->value));
+    }
+    return APR_SUCCESS;
+}
+
+/* A full read: every generation to the callback; the watch goes on after its revision. */
+static apr_status_t gens_tell(md_farm_watch_t *fw, md_farm_t *farm, apr_pool_t *p)
+{
+    apr_hash_t *gens;
+    apr_hash_index_t *hi;
+    apr_status_t rv;
+
+    rv = gens_read(&gens, &fw->read_revision, farm, p);
+    if (rv != APR_SUCCESS) return rv;
+    for (hi = apr_hash_first(p, gens); hi; hi = apr_hash_next(hi)) {
+        fw->cb(fw->baton, apr_hash_this_key(hi), *(apr_int64_t *)apr_hash_this_val(hi));
+    }
+    return APR_SUCCESS;
+}
+
+static apr_status_t gens_watch(md_farm_watch_t *fw, md_farm_t *farm, apr_pool_t *p)
+{
+    gen_watch_ctx_t ctx;
+    md_etcd_watch_t w;
+
+    ctx.fw = fw;
+    ctx.prefix = md_farm_key(farm, "gen/", NULL, p);
+    memset(&w, 0, sizeof(w));
+    w.prefix = ctx.prefix;
+    w.start_revision = fw->next;
+    w.idle = fw->idle;
+    w.duration = fw->duration;
+    w.cancel = fw->cancel;
+    w.cb = gen_events;
+    w.baton = &ctx;
+    return md_etcd_watch(&fw->next, farm->etcd, &w, p);
+}
+
+apr_status_t md_farm_watch(md_farm_watch_t *fw, md_farm_t *farm, apr_pool_t *p)
+{
+    apr_status_t rv;
+
+    fw->read_revision = 0;
+    fw->compacted = 0;
+    /* 1. the present, when asked or when there is nothing to resume from */
+    if (fw->full_read || fw->next <= 0) {
+        rv = gens_tell(fw, farm, p);
+        if (rv != APR_SUCCESS) return rv;
+        /* resuming from an older revision replays what the read saw: harmless */
+        if (fw->next <= 0) fw->next = fw->read_revision + 1;
+    }
+    /* 2. the changes, from the revision after the last one known */
+    rv = gens_watch(fw, farm, p);
+    if (rv != MD_ETCD_ECOMPACTED) return rv;
+    /* 3. history compacted past it: only a full read tells what was missed */
+    fw->compacted = 1;
+    rv = gens_tell(fw, farm, p);
+    if (rv != APR_SUCCESS) return rv;
+    fw->next = fw->read_revision + 1;
+    return gens_watch(fw, farm, p);
 }
 
 /* One file of a pulled set into staging/<name>: keys opened and saved as keys. */

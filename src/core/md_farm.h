@@ -116,6 +116,30 @@ apr_status_t md_farm_publish_from(apr_int64_t *pgen, md_farm_lock_t *lock, md_st
  * one request. */
 apr_status_t md_farm_generation(apr_int64_t *pgen, md_farm_t *farm, const char *name, apr_pool_t *p);
 apr_status_t md_farm_generations(apr_hash_t **pgens, md_farm_t *farm, apr_pool_t *p);
+/* Watching the generations instead of reading them over and over: one round of
+ * md_farm_watch() reads all of them when asked to (or when it has no revision to resume
+ * from), then watches gen/ from the revision after what it knows, telling cb every
+ * generation it reads or sees published. It ends when duration has passed (APR_SUCCESS),
+ * on cancel (APR_EINTR), or when the engine cannot be reached, drops the connection or
+ * falls silent for idle. A revision the engine has compacted away meanwhile costs a full
+ * read, in the same round. The next round resumes from next: nothing published in
+ * between is missed. */
+typedef void md_farm_gen_fn(void *baton, const char *name, apr_int64_t gen);
+
+typedef struct {
+    md_farm_gen_fn *cb;
+    void *baton;
+    apr_interval_time_t idle;        /* see md_etcd_watch_t */
+    apr_interval_time_t duration;
+    volatile apr_uint32_t *cancel;
+    int full_read;                   /* in: read every generation before watching */
+    apr_int64_t next;                /* in/out: the revision to resume at; 0: none yet */
+    apr_int64_t read_revision;       /* out: the revision of the last full read, or 0 */
+    int compacted;                   /* out: the resume revision was compacted away */
+} md_farm_watch_t;
+
+apr_status_t md_farm_watch(md_farm_watch_t *fw, md_farm_t *farm, apr_pool_t *p);
+
 /* Copy the published set of an MD into staging/<name> of the local store (keys opened
  * and saved as the store saves keys), replacing what was staged; *pgen is its generation.
  * APR_ENOENT when nothing is published. The local generation is recorded. */

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors. */
 /* md_farm against a real etcd member: the farm key file, sealing, one lock holder at a
  * time, fencing of a holder that lost its lock, a set published by one node and pulled
- * by another, no private key in clear in the engine, http-01 answers shared. */
+ * by another, no private key in clear in the engine, http-01 answers shared, the watch of
+ * the generations (a full read, then what is published; compaction costs a full read). */
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -312,6 +313,71 @@ START_TEST(farm_http01_shared)
 }
 END_TEST
 
+static void gen_seen(void *baton, const char *name, apr_int64_t gen)
+{
+    apr_hash_t *seen = baton;
+    apr_int64_t *g = apr_palloc(md_test_pool, sizeof(*g));
+
+    *g = gen;
+    apr_hash_set(seen, apr_pstrdup(md_test_pool, name), APR_HASH_KEY_STRING, g);
+}
+
+static apr_int64_t gen_of(apr_hash_t *seen, const char *name)
+{
+    apr_int64_t *g = apr_hash_get(seen, name, APR_HASH_KEY_STRING);
+
+    return g ? *g : -1;
+}
+
+static void gen_put(md_farm_t *farm, const char *name, const char *gen)
+{
+    ck_assert_int_eq(md_etcd_put(md_farm_etcd(farm), md_farm_key(farm, "gen", name, md_test_pool),
+                                 gen, strlen(gen), 0, md_test_pool), APR_SUCCESS);
+}
+
+START_TEST(farm_watch_generations)
+{
+    md_farm_t *farm = farm_as("node-w", 60, farm_key), *other = farm_as("node-o", 60, farm_key);
+    apr_hash_t *seen = apr_hash_make(md_test_pool);
+    md_farm_watch_t fw;
+    apr_int64_t resume;
+    char revs[32];
+    const char *args[] = { "compaction", revs, NULL };
+    char out[1024];
+
+    gen_put(other, "w1.test", "3");
+    memset(&fw, 0, sizeof(fw));
+    fw.cb = gen_seen;
+    fw.baton = seen;
+    fw.duration = apr_time_from_msec(300);
+    /* 1. the first round reads what is there */
+    ck_assert_int_eq(md_farm_watch(&fw, farm, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(gen_of(seen, "w1.test"), 3);
+    ck_assert_int_gt(fw.read_revision, 0);
+    ck_assert_int_eq(fw.next, fw.read_revision + 1);
+    /* 2. published while no watch was open: the next round, resuming, sees it without a read */
+    apr_hash_clear(seen);
+    gen_put(other, "w2.test", "1");
+    gen_put(other, "w1.test", "4");
+    ck_assert_int_eq(md_farm_watch(&fw, farm, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(fw.read_revision, 0);
+    ck_assert_int_eq(gen_of(seen, "w1.test"), 4);
+    ck_assert_int_eq(gen_of(seen, "w2.test"), 1);
+    /* 3. history compacted past the resume point: a full read in the same round */
+    apr_hash_clear(seen);
+    resume = fw.next;
+    gen_put(other, "w3.test", "9");
+    gen_put(other, "w3.test", "10");
+    apr_snprintf(revs, sizeof(revs), "%" APR_INT64_T_FMT, resume + 1);
+    ck_assert_int_eq(md_test_etcdctl(&md_test_etcd_member, out, sizeof(out), NULL, args), 0);
+    ck_assert_int_eq(md_farm_watch(&fw, farm, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(fw.compacted, 1);
+    ck_assert_int_eq(gen_of(seen, "w3.test"), 10);
+    ck_assert_int_eq(gen_of(seen, "w1.test"), 4);
+    ck_assert_int_eq(fw.next, fw.read_revision + 1);
+}
+END_TEST
+
 Suite *md_test_farm_suite(void)
 {
     Suite *s = suite_create("farm");
@@ -330,6 +396,7 @@ Suite *md_test_farm_suite(void)
     tcase_add_test(tc, farm_fencing);
     tcase_add_test(tc, farm_lock_lost_seen_by_keepalive);
     tcase_add_test(tc, farm_http01_shared);
+    tcase_add_test(tc, farm_watch_generations);
     suite_add_tcase(s, tc);
     return s;
 }
