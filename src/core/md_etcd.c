@@ -211,6 +211,7 @@ apr_status_t md_etcd_create(md_etcd_t **petcd, const md_etcd_config_t *config, a
     hc.connect_timeout = etcd->config.timeout;
     hc.timeout = etcd->config.timeout;
     hc.max_body = MD_ETCD_MAX_BODY;
+    hc.cancel = config->cancel;
     hc.direct = 1;              /* the engine is the farm's own, never behind an http_proxy */
     *petcd = etcd;
     return md_http_create(&etcd->http, &hc, p);

@@ -17,6 +17,7 @@ typedef struct {
     const char *user;               /* etcd user and password for an auth token, or NULL */
     const char *password;
     apr_interval_time_t timeout;    /* per request; 0: 10 seconds */
+    volatile apr_uint32_t *cancel;  /* when set and non-zero, requests stop (APR_EINTR) */
 } md_etcd_config_t;
 
 typedef struct md_etcd_t md_etcd_t;

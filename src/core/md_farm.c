@@ -472,6 +472,7 @@ static apr_status_t gens_tell(md_farm_watch_t *fw, md_farm_t *farm, apr_pool_t *
 
     rv = gens_read(&gens, &fw->read_revision, farm, p);
     if (rv != APR_SUCCESS) return rv;
+    if (fw->on_read) fw->on_read(fw->baton, fw->read_revision);
     for (hi = apr_hash_first(p, gens); hi; hi = apr_hash_next(hi)) {
         fw->cb(fw->baton, apr_hash_this_key(hi), *(apr_int64_t *)apr_hash_this_val(hi));
     }

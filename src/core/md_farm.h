@@ -129,6 +129,7 @@ typedef void md_farm_gen_fn(void *baton, const char *name, apr_int64_t gen);
 typedef struct {
     md_farm_gen_fn *cb;
     void *baton;
+    void (*on_read)(void *baton, apr_int64_t revision); /* a full read succeeded, or NULL */
     apr_interval_time_t idle;        /* see md_etcd_watch_t */
     apr_interval_time_t duration;
     volatile apr_uint32_t *cancel;

@@ -214,8 +214,13 @@ struct md_farm_lock_t;
 const char *md_mod_farm_cmd_store(cmd_parms *cmd, void *dc, int argc, char *const argv[]);
 /* Serving pass: is the engine there? Logged, never fatal: a node serves what it has. */
 void md_mod_farm_check(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
-/* Renewal watchdog, each tick: every few seconds the farm's generations; MDs with a newer
- * set than this node's are looked at now. */
+/* The watch of the farm's generations: a thread of its own in the renewal watchdog's
+ * child, started with the watchdog and stopped before the child's pools go. */
+void md_mod_farm_watch_start(md_mod_conf_t *mc, server_rec *s);
+void md_mod_farm_watch_stop(md_mod_conf_t *mc);
+/* Renewal watchdog, each tick: MDs the farm has a newer set of (as the watch told, or as
+ * the look at the engine every few seconds read) are looked at now; that look also feeds
+ * status and metrics (md_mod_farm_status_update). */
 void md_mod_farm_poll(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p);
 /* Pull the farm's set of an MD into staging/ when it is newer than this node's; 1 if so. */
 int md_mod_farm_pull_newer(md_mod_conf_t *mc, server_rec *s, const md_t *md, apr_pool_t *p);

@@ -3,17 +3,25 @@
  * - MDStore etcd URL[,URL...] [prefix=/md/] [ca=FILE] [auth=FILE] farm-key=FILE [node=NAME];
  * - the renewal of an MD takes the MD's farm lock (tried once; busy means another node
  *   renews it) and publishes the staged set under it;
- * - the renewal watchdog polls the farm's generations every few seconds (one request)
- *   and pulls a newer set into staging/, where the node takes it up as its own renewal
- *   (the 'renewed' event, MDActivationRestart, or the next graceful restart);
+ * - a thread next to the renewal watchdog (in the same child) watches the farm's
+ *   generations: one full read, then etcd's watch, resumed from its revision after a
+ *   disconnect, with a full read again every few minutes and after each reconnect. The
+ *   watchdog's next tick looks at an MD with a newer generation, and pulls the set into
+ *   staging/, where the node takes it up as its own renewal (the 'renewed' event,
+ *   MDActivationRestart, or the next graceful restart). The watchdog's own look at the
+ *   engine every few seconds (for status and metrics) catches newer generations too: the
+ *   fallback when the thread is not there;
  * - http-01 answers go to the engine before the CA is told to look, and any node answers
  *   from it what its own store does not hold.
  * Every node keeps serving from its local store while the engine cannot be reached. */
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <apr_atomic.h>
 #include <apr_strings.h>
+#include <apr_thread_cond.h>
 #include <apr_thread_mutex.h>
+#include <apr_thread_proc.h>
 #include <httpd.h>
 #include <http_config.h>
 #include <http_log.h>
@@ -27,21 +35,34 @@
 
 APLOG_USE_MODULE(md);
 
+/* the look at the engine for status and metrics (and, without the watcher thread, for
+ * new generations) */
 #define FARM_POLL apr_time_from_sec(5)
 #define FARM_ANSWER_TTL 600          /* seconds a challenge answer stays in the engine */
 #define FARM_TIMEOUT apr_time_from_sec(5)
+/* A watch round lasts this long, then a full read checks what the watch said. It also
+ * bounds how long a connection that died without a word goes unnoticed: etcd's progress
+ * notices come every 10 minutes by default (a server setting), too seldom to be the
+ * heartbeat; TCP keep-alive probes (md_http) find a vanished peer sooner. */
+#define FARM_WATCH_ROUND apr_time_from_sec(300)
+#define FARM_WATCH_BACKOFF_MIN apr_time_from_sec(1)
+#define FARM_WATCH_BACKOFF_MAX apr_time_from_sec(30)
+
+typedef struct farm_watcher_t farm_watcher_t;
 
 struct md_mod_farm_t {
     md_farm_config_t config;
     const char *at;                  /* "file:line" of MDStore, for messages */
     apr_time_t next_poll;
-    int unreachable;                 /* the engine's outage was logged */
+    volatile apr_uint32_t unreachable; /* the engine's outage was logged (any thread) */
     md_farm_t *poller;               /* the watchdog's own client, kept (its auth token too) */
     /* a child's tls-alpn-01 certificates made from the farm's answers: the CA looks a few
      * times per challenge, and a new key each time is work for nothing */
     apr_thread_mutex_t *alpn_mutex;
     apr_pool_t *alpn_pool;
     apr_hash_t *alpn_certs;          /* name -> alpn_cert_t */
+    volatile void *watcher;          /* farm_watcher_t: the watch's thread, in the watchdog's
+                                      * child; swapped atomically, two threads stop it */
 };
 
 typedef struct {
@@ -104,13 +125,12 @@ static md_farm_t *farm_client(md_mod_farm_t *mf, apr_pool_t *p)
 static void engine_state(md_mod_farm_t *mf, server_rec *s, apr_status_t rv, md_farm_t *farm,
                          apr_pool_t *p)
 {
-    if (rv == APR_SUCCESS && mf->unreachable) {
-        mf->unreachable = 0;
+    /* the watcher and the renewals both report: the one that flips the state logs */
+    if (rv == APR_SUCCESS && apr_atomic_cas32(&mf->unreachable, 0, 1) == 1) {
         ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, s, "MD1764: the farm's etcd (MDStore at %s) answers "
                      "again", mf->at);
     }
-    else if (rv != APR_SUCCESS && !mf->unreachable) {
-        mf->unreachable = 1;
+    else if (rv != APR_SUCCESS && apr_atomic_cas32(&mf->unreachable, 1, 0) == 0) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1765: the farm's etcd (MDStore at %s): %s; this "
                      "node serves what it has and renews nothing until it answers",
                      mf->at, farm ? md_etcd_error(md_farm_etcd(farm)) : "no client");
@@ -146,8 +166,225 @@ static md_farm_t *poller(md_mod_farm_t *mf)
     return mf->poller;
 }
 
+/* ---- the watch of the generations ----------------------------------------------------- */
+
+/* The watcher thread tells the renewal watchdog's thread which MDs the farm has a newer
+ * set of; mc->watched is the watchdog's alone, so the news goes through this record. */
+struct farm_watcher_t {
+    md_mod_farm_t *mf;
+    server_rec *s;
+    apr_pool_t *pool;                /* the thread's; kept until the process ends */
+    apr_thread_t *thread;
+    apr_thread_mutex_t *lock;
+    apr_thread_cond_t *wake;         /* a stop cuts the backoff short */
+    volatile apr_uint32_t stop;      /* also cancels the thread's requests */
+    apr_hash_t *index;               /* MD name -> int* index in mc->watched (read only) */
+    /* under lock, per watched MD: */
+    apr_int64_t *newest;             /* the newest generation heard of */
+    int *told;                       /* heard of since the watchdog last looked */
+    md_farm_watch_t fw;              /* the thread's own */
+};
+
+/* md_farm_gen_fn, in the watcher thread: every generation read or seen published */
+static void watcher_gen(void *baton, const char *name, apr_int64_t gen)
+{
+    farm_watcher_t *fwr = baton;
+    int *i = apr_hash_get(fwr->index, name, APR_HASH_KEY_STRING);
+
+    if (!i) return;                  /* an MD this node does not serve */
+    apr_thread_mutex_lock(fwr->lock);
+    if (gen > fwr->newest[*i]) fwr->newest[*i] = gen;
+    fwr->told[*i] = 1;
+    apr_thread_mutex_unlock(fwr->lock);
+}
+
+/* A full read succeeded: the engine answers (MD1764 after an outage). */
+static void watcher_read(void *baton, apr_int64_t revision)
+{
+    farm_watcher_t *fwr = baton;
+
+    (void)revision;
+    engine_state(fwr->mf, fwr->s, APR_SUCCESS, NULL, fwr->pool);
+}
+
+/* Waits d, or less when stopped; 1 when stopped. */
+static int watcher_sleep(farm_watcher_t *fwr, apr_interval_time_t d)
+{
+    apr_time_t until = apr_time_now() + d, now;
+
+    apr_thread_mutex_lock(fwr->lock);
+    while (!apr_atomic_read32(&fwr->stop) && (now = apr_time_now()) < until) {
+        apr_thread_cond_timedwait(fwr->wake, fwr->lock, until - now);
+    }
+    apr_thread_mutex_unlock(fwr->lock);
+    return (int)apr_atomic_read32(&fwr->stop);
+}
+
+/* The next wait after a failed round: doubled, within bounds, with a fifth of jitter so
+ * that the nodes of a farm do not all come back at the same moment. */
+static apr_interval_time_t watcher_backoff(apr_interval_time_t last)
+{
+    apr_interval_time_t d = last ? last * 2 : FARM_WATCH_BACKOFF_MIN;
+    unsigned char b = 128;
+
+    if (d > FARM_WATCH_BACKOFF_MAX) d = FARM_WATCH_BACKOFF_MAX;
+    md_rand_bytes(&b, 1);
+    return d - d / 10 + (apr_interval_time_t)((double)d / 5.0 * (double)b / 255.0);
+}
+
+/* One round ended: what it says about the engine, and how long to wait before the next.
+ * The round's time up: the next goes at once. The watch dropped after the full read
+ * worked: the engine answers, so about a second. The read failed: the engine cannot be
+ * reached (MD1765), and each failure doubles the wait. */
+static apr_interval_time_t watcher_after(farm_watcher_t *fwr, md_farm_t *farm, apr_status_t rv,
+                                         apr_interval_time_t *pbackoff, apr_pool_t *p)
+{
+    md_farm_watch_t *fw = &fwr->fw;
+
+    if (fw->compacted) {
+        ap_log_error(APLOG_MARK, APLOG_NOTICE, 0, fwr->s, "MD1775: the farm's etcd compacted its "
+                     "history past what this node had seen; it read every generation again and "
+                     "watches from revision %" APR_INT64_T_FMT, fw->next);
+    }
+    if (rv == APR_SUCCESS) {
+        *pbackoff = 0;
+        return 0;
+    }
+    if (fw->read_revision) *pbackoff = watcher_backoff(0);
+    else {
+        engine_state(fwr->mf, fwr->s, rv, farm, p);
+        *pbackoff = watcher_backoff(*pbackoff);
+    }
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, fwr->s, "MD1774: the watch of the farm's generations "
+                 "ended (%s); it resumes from revision %" APR_INT64_T_FMT " in %" APR_TIME_T_FMT
+                 " ms, after a full read", md_etcd_error(md_farm_etcd(farm)), fw->next,
+                 apr_time_as_msec(*pbackoff));
+    return *pbackoff;
+}
+
+/* The thread: rounds of a full read and a watch until stopped. After a disconnect the
+ * watch resumes from the revision after the last it saw, and a full read precedes it:
+ * the watch misses nothing etcd still has, the read covers what it compacted away. */
+static void *APR_THREAD_FUNC watcher_run(apr_thread_t *thread, void *baton)
+{
+    farm_watcher_t *fwr = baton;
+    md_mod_farm_t *mf = fwr->mf;
+    md_farm_config_t cfg = mf->config;
+    md_farm_t *farm = NULL;
+    apr_interval_time_t backoff = 0, wait;
+    apr_pool_t *p;
+    apr_status_t rv;
+
+    (void)thread;
+    cfg.etcd.cancel = &fwr->stop;
+    if (md_farm_create(&farm, &cfg, fwr->pool) != APR_SUCCESS) return NULL;
+    apr_pool_create(&p, fwr->pool);
+    while (!apr_atomic_read32(&fwr->stop)) {
+        fwr->fw.full_read = 1;
+        rv = md_farm_watch(&fwr->fw, farm, p);
+        if (apr_atomic_read32(&fwr->stop)) break;
+        wait = watcher_after(fwr, farm, rv, &backoff, p);
+        apr_pool_clear(p);
+        if (wait && watcher_sleep(fwr, wait)) break;
+    }
+    return NULL;
+}
+
+static apr_status_t watcher_make(farm_watcher_t **pfwr, md_mod_conf_t *mc, server_rec *s)
+{
+    farm_watcher_t *fwr;
+    apr_pool_t *pool;
+    apr_status_t rv;
+    int i, *idx;
+
+    apr_pool_create(&pool, NULL);
+    fwr = apr_pcalloc(pool, sizeof(*fwr));
+    fwr->mf = mc->farm;
+    fwr->s = s;
+    fwr->pool = pool;
+    fwr->index = apr_hash_make(pool);
+    fwr->newest = apr_pcalloc(pool, sizeof(apr_int64_t) * (apr_size_t)(mc->watched->nelts + 1));
+    fwr->told = apr_pcalloc(pool, sizeof(int) * (apr_size_t)(mc->watched->nelts + 1));
+    for (i = 0; i < mc->watched->nelts; ++i) {
+        idx = apr_palloc(pool, sizeof(*idx));
+        *idx = i;
+        apr_hash_set(fwr->index, apr_pstrdup(pool, APR_ARRAY_IDX(mc->watched, i, md_watch_t *)->md->name),
+                     APR_HASH_KEY_STRING, idx);
+    }
+    fwr->fw.cb = watcher_gen;
+    fwr->fw.on_read = watcher_read;
+    fwr->fw.baton = fwr;
+    fwr->fw.duration = FARM_WATCH_ROUND;
+    fwr->fw.cancel = &fwr->stop;
+    rv = apr_thread_mutex_create(&fwr->lock, APR_THREAD_MUTEX_DEFAULT, pool);
+    if (rv == APR_SUCCESS) rv = apr_thread_cond_create(&fwr->wake, pool);
+    if (rv == APR_SUCCESS) rv = apr_thread_create(&fwr->thread, NULL, watcher_run, fwr, pool);
+    if (rv != APR_SUCCESS) {
+        apr_pool_destroy(pool);
+        return rv;
+    }
+    *pfwr = fwr;
+    return APR_SUCCESS;
+}
+
+void md_mod_farm_watch_start(md_mod_conf_t *mc, server_rec *s)
+{
+    farm_watcher_t *fwr;
+    apr_status_t rv;
+
+    if (!mc->farm || mc->farm->watcher || !mc->watched->nelts) return;
+    rv = watcher_make(&fwr, mc, s);
+    if (rv == APR_SUCCESS) apr_atomic_casptr(&mc->farm->watcher, fwr, NULL);
+    else {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, "MD1776: the watch of the farm's etcd (MDStore at "
+                     "%s) could not start; this node reads the farm's generations every 5 "
+                     "seconds instead", mc->farm->at);
+    }
+}
+
+/* Called by the watchdog's thread when it stops and by the child's exit, which does not
+ * wait for that thread (md_mod_renew.c): whoever comes first joins the watcher. Its record
+ * stays (the watchdog may be looking at it; the process is ending). */
+void md_mod_farm_watch_stop(md_mod_conf_t *mc)
+{
+    farm_watcher_t *fwr;
+    apr_status_t trv;
+
+    if (!mc->farm) return;
+    fwr = apr_atomic_xchgptr(&mc->farm->watcher, NULL);
+    if (!fwr) return;
+    /* a request in flight sees the flag within about a second; a backoff at once */
+    apr_thread_mutex_lock(fwr->lock);
+    apr_atomic_set32(&fwr->stop, 1);
+    apr_thread_cond_broadcast(fwr->wake);
+    apr_thread_mutex_unlock(fwr->lock);
+    apr_thread_join(&trv, fwr->thread);
+}
+
+/* The MDs the watcher heard of: one the farm has a newer set of is looked at now, and
+ * its turn pulls the set. An MD renewing now is looked at again once it is done. */
+static void watcher_take(farm_watcher_t *fwr, md_mod_conf_t *mc, apr_pool_t *p)
+{
+    md_watch_t *w;
+    apr_int64_t gen;
+    int i, told;
+
+    for (i = 0; i < mc->watched->nelts; ++i) {
+        w = APR_ARRAY_IDX(mc->watched, i, md_watch_t *);
+        apr_thread_mutex_lock(fwr->lock);
+        told = fwr->told[i] && !apr_atomic_read32(&w->running);
+        if (told) fwr->told[i] = 0;
+        gen = fwr->newest[i];
+        apr_thread_mutex_unlock(fwr->lock);
+        if (told && gen > md_farm_local_generation(mc->store, w->md->name, p)) {
+            w->next_check = apr_time_now();
+        }
+    }
+}
+
 void md_mod_farm_poll(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
 {
+    farm_watcher_t *fwr;
     md_farm_t *farm;
     apr_hash_t *gens;
     md_json_t *view = NULL;
@@ -156,7 +393,11 @@ void md_mod_farm_poll(md_mod_conf_t *mc, server_rec *s, apr_pool_t *p)
     apr_status_t rv;
     int i;
 
-    if (!mc->farm || apr_time_now() < mc->farm->next_poll) return;
+    if (!mc->farm) return;
+    /* what the watch heard of, at every tick */
+    fwr = apr_atomic_casptr(&mc->farm->watcher, NULL, NULL);
+    if (fwr) watcher_take(fwr, mc, p);
+    if (apr_time_now() < mc->farm->next_poll) return;
     mc->farm->next_poll = apr_time_now() + FARM_POLL;
     farm = poller(mc->farm);
     /* the generations with the lock holders and the nodes, in the same one request */

@@ -701,6 +701,7 @@ static apr_status_t renew_child_exit(void *baton)
 
     if (!renew_wd) return APR_SUCCESS;
     renew_stop(renew_wd);
+    md_mod_farm_watch_stop(renew_wd->mc);      /* its thread must not outlive the child */
     for (i = 0; i < MD_RENEW_EXIT_WAIT_MS / 10 && apr_atomic_read32(&renew_wd->active); ++i) {
         apr_sleep(apr_time_from_msec(10));
     }
@@ -741,6 +742,7 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
                          "could not be started");
             return rv;
         }
+        md_mod_farm_watch_start(wd->mc, wd->s);
         /* without an initial delay, the first MDs go now, not a tick later */
         /* fall through */
     case AP_WATCHDOG_STATE_RUNNING:
@@ -753,6 +755,7 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
         return APR_SUCCESS;
     case AP_WATCHDOG_STATE_STOPPING:
         renew_stop(wd);
+        md_mod_farm_watch_stop(wd->mc);
         if (wd->workers) apr_thread_pool_destroy(wd->workers);   /* waits for the tasks */
         wd->workers = NULL;
         return APR_SUCCESS;
