@@ -2,13 +2,19 @@
 """A farm's parts for the tests: an etcd member and haproxy, on loopback, free ports.
 
     etcd = Etcd(run_dir, "etcd-x").start()      # etcd.url, etcd.get_prefix("/md/")
+    etcd.restart(down=5)                         # the same member, data and ports
     lb = HAProxy(run_dir, "lb-x", listen_port, [node ports]).start()
+    cut = TcpProxy(etcd.client_port).start()     # cut.url; cut.cut() / cut.restore()
 
-Both are our own child processes, stopped by their pid.
+etcd and haproxy are our own child processes, stopped by their pid; TcpProxy is a thread.
 """
 import os
+import re
 import shutil
+import socket
 import subprocess
+import threading
+import time
 
 import requests
 
@@ -52,6 +58,23 @@ class Etcd:
     def stop(self):
         self.proc.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def restart(self, down=0):
+        """Stop the member (SIGTERM), stay down `down` seconds, start it again on the same
+        data folder and ports: what an operator's restart or a crash and recovery is."""
+        self.proc.stop()
+        time.sleep(down)
+        return self.start()
+
+    def grpc_counts(self):
+        """Requests the member has handled, by gRPC method (its /metrics): the gateway's
+        POSTs are counted under Range, Put, Txn, Watch, LeaseKeepAlive, ..."""
+        text = requests.get(self.url + "/metrics", timeout=5).text
+        counts = {}
+        for m in re.finditer(r'^grpc_server_started_total\{[^}]*grpc_method="(\w+)"[^}]*\} (\S+)$',
+                             text, re.M):
+            counts[m.group(1)] = counts.get(m.group(1), 0) + int(float(m.group(2)))
+        return counts
 
     def ctl(self, *args):
         """etcdctl's output (bytes: values may be binary)."""
@@ -103,3 +126,81 @@ backend nodes
 
     def log_text(self):
         return self.proc.log_text()
+
+
+class TcpProxy:
+    """A TCP relay on loopback in front of one port, in a thread of the test: cut() closes
+    its listener and every connection through it (a node's link to etcd gone), restore()
+    listens again on the same port."""
+
+    def __init__(self, target_port, port=None):
+        from .ports import free_ports
+        self.target = target_port
+        self.port = port or free_ports(1)[0]
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.listener = None
+        self.conns = []
+        self.lock = threading.Lock()
+
+    def start(self):
+        self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(("127.0.0.1", self.port))
+        self.listener.listen(64)
+        threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+        return self
+
+    def _accept(self, listener):
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return                      # cut
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            upstream.settimeout(None)
+            with self.lock:
+                self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        for s in (src, dst):
+            try:
+                s.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+    def cut(self):
+        # shutdown first: a close alone leaves the thread blocked in accept() taking one more
+        try:
+            self.listener.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.listener.close()
+        with self.lock:
+            conns, self.conns = self.conns, []
+        for c in conns:
+            try:
+                c.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            c.close()
+
+    def restore(self):
+        return self.start()
+
+    def stop(self):
+        self.cut()
