@@ -518,7 +518,10 @@ static apr_status_t watch_message(watch_ctx_t *ctx, const char *line, apr_size_t
     result = md_json_getj(j, MD_KEY_ETCD_RESULT, NULL);
     if (!result) {
         const char *msg = md_json_gets(j, MD_KEY_ETCD_ERROR, MD_KEY_ETCD_MESSAGE, NULL);
-        long code = md_json_getl(j, MD_KEY_ETCD_ERROR, MD_KEY_ETCD_CODE, NULL);
+        /* a stream's error says grpc_code, a unary answer's code */
+        long code = md_json_has(j, MD_KEY_ETCD_ERROR, MD_KEY_ETCD_GRPC_CODE, NULL)
+                    ? md_json_getl(j, MD_KEY_ETCD_ERROR, MD_KEY_ETCD_GRPC_CODE, NULL)
+                    : md_json_getl(j, MD_KEY_ETCD_ERROR, MD_KEY_ETCD_CODE, NULL);
 
         set_error(ctx->etcd, apr_psprintf(ctx->mp, "etcd refused the watch: %s", msg ? msg : line));
         return code == GRPC_UNAVAILABLE ? APR_ECONNREFUSED : status_of(code, "/watch", msg);

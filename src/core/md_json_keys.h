@@ -186,6 +186,7 @@
 #define MD_KEY_ETCD_ERROR       "error"
 #define MD_KEY_ETCD_MESSAGE     "message"
 #define MD_KEY_ETCD_CODE        "code"
+#define MD_KEY_ETCD_GRPC_CODE   "grpc_code"
 #define MD_KEY_ETCD_CREATE_REQ  "create_request"
 #define MD_KEY_ETCD_START_REV   "start_revision"
 #define MD_KEY_ETCD_PROGRESS    "progress_notify"
