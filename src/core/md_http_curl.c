@@ -2,6 +2,7 @@
 #include <pthread.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <apr_strings.h>
 #include <apr_lib.h>
 #include <apr_date.h>
@@ -150,6 +151,8 @@ static void configure(CURL *curl, const md_http_config_t *cfg, curl_ctx_t *ctx)
         curl_easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
     }
     if (ctx->stream) {
+        /* a stream's connection ends with it: no later request finds it half-read */
+        curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
         /* a peer gone without a word (power, a cable) is found in about 25 s */
         curl_easy_setopt(curl, CURLOPT_TCP_KEEPALIVE, 1L);
         curl_easy_setopt(curl, CURLOPT_TCP_KEEPIDLE, 10L);
@@ -235,12 +238,29 @@ static apr_status_t curl_perform(md_http_response_t **presp, md_http_t *http,
 static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
 static CURL *idle[MD_HTTP_IDLE_MAX];
 static int idle_count;
+static pid_t idle_pid;          /* the process whose connections the idle handles hold */
+
+/* A child forked by httpd inherits the parent's idle handles, and their connections are
+ * the parent's (and every other child's): a request on one would mix its bytes with
+ * theirs, and an etcd watch left streaming on it by a child that died hangs the next
+ * request of any other. So the handles of another process are left alone, neither used
+ * nor closed (closing could end the parent's TLS session); the child starts afresh.
+ * Called under idle_lock. */
+static void idle_own(void)
+{
+    pid_t me = getpid();
+
+    if (idle_pid == me) return;
+    idle_count = 0;
+    idle_pid = me;
+}
 
 static CURL *handle_take(void)
 {
     CURL *curl = NULL;
 
     pthread_mutex_lock(&idle_lock);
+    idle_own();
     if (idle_count > 0) curl = idle[--idle_count];
     pthread_mutex_unlock(&idle_lock);
     return curl ? curl : curl_easy_init();
@@ -251,6 +271,7 @@ static apr_status_t handle_give_back(void *data)
     CURL *curl = data;
 
     pthread_mutex_lock(&idle_lock);
+    idle_own();
     if (idle_count < MD_HTTP_IDLE_MAX) {
         idle[idle_count++] = curl;
         curl = NULL;

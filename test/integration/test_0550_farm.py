@@ -361,6 +361,7 @@ def test_0555_pull_latency(etcd, apache_factory, balancer, farm_key, domain):
         for n in nodes[1:]:
             pulled = n.wait_for_log(rf"MD1768: {name}: pulled generation {gen} ", timeout=30)
             delay = _log_time(pulled) - _log_time(published)
+            print(f"\n{n.name} pulled generation {gen} {delay:.3f} s after it was published")
             assert delay < 2.0, f"{n.name} pulled generation {gen} {delay:.2f} s after it was published"
     wait_until(lambda: _same_serial(nodes, domain), 30, interval=0.5, what="the same serial everywhere")
 
