@@ -235,7 +235,8 @@ static apr_interval_time_t watcher_backoff(apr_interval_time_t last)
 /* One round ended: what it says about the engine, and how long to wait before the next.
  * The round's time up: the next goes at once. The watch dropped after the full read
  * worked: the engine answers, so about a second. The read failed: the engine cannot be
- * reached (MD1765), and each failure doubles the wait. */
+ * reached (MD1765). Each failure in a row doubles the wait (a watch that keeps dropping
+ * while reads work must not turn into a full read every second). */
 static apr_interval_time_t watcher_after(farm_watcher_t *fwr, md_farm_t *farm, apr_status_t rv,
                                          apr_interval_time_t *pbackoff, apr_pool_t *p)
 {
@@ -250,11 +251,8 @@ static apr_interval_time_t watcher_after(farm_watcher_t *fwr, md_farm_t *farm, a
         *pbackoff = 0;
         return 0;
     }
-    if (fw->read_revision) *pbackoff = watcher_backoff(0);
-    else {
-        engine_state(fwr->mf, fwr->s, rv, farm, p);
-        *pbackoff = watcher_backoff(*pbackoff);
-    }
+    if (!fw->read_revision) engine_state(fwr->mf, fwr->s, rv, farm, p);
+    *pbackoff = watcher_backoff(*pbackoff);
     ap_log_error(APLOG_MARK, APLOG_DEBUG, rv, fwr->s, "MD1774: the watch of the farm's generations "
                  "ended (%s); it resumes from revision %" APR_INT64_T_FMT " in %" APR_TIME_T_FMT
                  " ms, after a full read", md_etcd_error(md_farm_etcd(farm)), fw->next,
@@ -272,6 +270,7 @@ static void *APR_THREAD_FUNC watcher_run(apr_thread_t *thread, void *baton)
     md_farm_config_t cfg = mf->config;
     md_farm_t *farm = NULL;
     apr_interval_time_t backoff = 0, wait;
+    apr_time_t started;
     apr_pool_t *p;
     apr_status_t rv;
 
@@ -281,7 +280,10 @@ static void *APR_THREAD_FUNC watcher_run(apr_thread_t *thread, void *baton)
     apr_pool_create(&p, fwr->pool);
     while (!apr_atomic_read32(&fwr->stop)) {
         fwr->fw.full_read = 1;
+        started = apr_time_now();
         rv = md_farm_watch(&fwr->fw, farm, p);
+        /* a watch that lasted was no failure in a row: the next drop waits a second again */
+        if (apr_time_now() - started > 2 * FARM_WATCH_BACKOFF_MAX) backoff = 0;
         if (apr_atomic_read32(&fwr->stop)) break;
         wait = watcher_after(fwr, farm, rv, &backoff, p);
         apr_pool_clear(p);
