@@ -231,6 +231,19 @@ const char *md_farm_node(const md_farm_t *farm)
     return farm->config.node;
 }
 
+apr_status_t md_farm_commit_fenced(md_farm_lock_t *lock, md_farm_t *farm, md_etcd_txn_t *txn,
+                                   apr_pool_t *p)
+{
+    int ok;
+    apr_status_t rv;
+
+    if (md_farm_lock_lost(lock)) return MD_FARM_EFENCED;
+    md_farm_lock_fence(txn, lock);
+    rv = md_etcd_txn_commit(&ok, farm->etcd, txn, p);
+    if (rv == APR_SUCCESS && !ok) rv = MD_FARM_EFENCED;
+    return rv;
+}
+
 void md_farm_unlock(md_farm_lock_t *lock)
 {
     if (lock) apr_pool_destroy(lock->pool);

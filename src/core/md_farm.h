@@ -16,7 +16,12 @@
  *   P sets/<md>/f/<file>          a file; keys sealed
  *   P challenges/http-01/<name>   the key authorization for the name, on a short lease
  *   P challenges/tls-alpn-01/<name> the same for tls-alpn-01
- *   P orders/<md>/...             the order in progress of the lock's holder (md_farm_order.c) */
+ *   P orders/<md>/...             the order in progress of the lock's holder (md_farm_order.c)
+ *   P locks/ocsp/<id>             the lock of one certificate's OCSP fetch (md_farm_ocsp.c)
+ *   P ocsp/<id>                   the farm's OCSP response of a certificate (<id>: SHA-1 hex)
+ *   P locks/account/<ca>          the lock of registering an account at a CA (md_farm_acct.c)
+ *   P accounts/<ca>/account.json  the account the farm registered there, and its key sealed
+ *   P accounts/<ca>/account.pem   (<ca>: SHA-256 hex of the CA URL and the EAB key id) */
 #ifndef md_farm_h
 #define md_farm_h
 
@@ -27,6 +32,8 @@
 #include "md_etcd.h"
 #include "md_json.h"
 #include "md_store.h"
+#include "md_ocsp.h"
+#include "md_acme_acct.h"
 
 #define MD_FARM_KEY_LEN 32
 #define MD_FARM_LOCK_TTL 60              /* seconds */
@@ -100,6 +107,11 @@ const unsigned char *md_farm_secret(const md_farm_t *farm);
 const char *md_farm_node(const md_farm_t *farm);
 /* Give the lock up: the keep-alive stops, the lease is revoked (the key goes with it). */
 void md_farm_unlock(md_farm_lock_t *lock);
+
+/* Commit txn only while the lock is held (its key's create_revision is the token):
+ * MD_FARM_EFENCED when the lock was lost or the engine refused for that reason. */
+apr_status_t md_farm_commit_fenced(md_farm_lock_t *lock, md_farm_t *farm, md_etcd_txn_t *txn,
+                                   apr_pool_t *p);
 
 /* Publish the staged set of an MD (files: aspects of staging/<name>, e.g. from
  * md_renew_staged_files(), plus account.json and account.pem when staged) with the next
@@ -209,5 +221,79 @@ apr_status_t md_farm_tlsalpn01_put(md_farm_t *farm, const char *name, const char
                                    apr_pool_t *p);
 apr_status_t md_farm_tlsalpn01_get(const char **pkey_authz, md_farm_t *farm, const char *name,
                                    apr_pool_t *p);
+
+/* ---- OCSP responses shared by the farm (md_farm_ocsp.c) --------------------------- */
+
+/* P ocsp/<id>: {"response", "status", "valid": {"from", "until"}, "fetched-at", "fetched-by"},
+ * the response as md_ocsp_resp_to_json() has it, with when and by which node it was fetched.
+ * A response is no secret: it is what every TLS client gets stapled. */
+typedef struct {
+    md_ocsp_resp_t *resp;
+    apr_time_t fetched_at;
+    const char *fetched_by;
+} md_farm_ocsp_t;
+
+/* The farm's response of a certificate as stored; APR_ENOENT when none (or not readable).
+ * Not checked: see md_farm_ocsp_obtain. */
+apr_status_t md_farm_ocsp_get(md_farm_ocsp_t **pshared, md_farm_t *farm, const char *hexid,
+                              apr_pool_t *p);
+/* May a node whose own response is own (or NULL) take the farm's instead of fetching? When
+ * it is valid now, newer than own, and not due itself under window. Pure. */
+int md_farm_ocsp_usable(const md_farm_ocsp_t *shared, const md_ocsp_resp_t *own,
+                        const md_timeslice_t *window, apr_time_t now);
+
+/* How a response was obtained. */
+typedef enum {
+    MD_FARM_OCSP_TAKEN,     /* the farm's, fetched by another node */
+    MD_FARM_OCSP_FETCHED,   /* fetched under the farm lock, then published */
+    MD_FARM_OCSP_BUSY,      /* another node fetches now: look again in a few seconds */
+    MD_FARM_OCSP_ALONE      /* the engine did not answer: fetched as a single server does */
+} md_farm_ocsp_how_t;
+
+/* The fetch from the responder, given by the caller. */
+typedef apr_status_t md_farm_ocsp_fetch_fn(md_ocsp_resp_t **presp, void *baton, md_result_t *result,
+                                           apr_pool_t *p);
+
+typedef struct {
+    md_farm_t *farm;
+    const char *hexid;                  /* the certificate's id, lower-case hex */
+    const md_cert_t *cert, *issuer;     /* to check a response of the farm's */
+    const md_ocsp_resp_t *own;          /* this node's response now, or NULL */
+    const md_timeslice_t *window;       /* MDStaplingRenewWindow */
+    md_farm_ocsp_fetch_fn *fetch;
+    void *baton;
+} md_farm_ocsp_req_t;
+
+typedef struct {
+    md_farm_ocsp_how_t how;
+    const char *by;                     /* the node that fetched it */
+    apr_status_t published;             /* FETCHED: how publishing went */
+    apr_status_t engine;                /* ALONE: what the engine's client said */
+} md_farm_ocsp_outcome_t;
+
+/* One response of a certificate for the farm: the farm's when usable; else fetched under
+ * P locks/ocsp/<id> (tried once; looked at again once held) and published, fenced by the
+ * lock; a busy lock is BUSY; an engine that does not answer: fetched alone (stapling never
+ * depends on etcd). The fetch's failures are in result. */
+apr_status_t md_farm_ocsp_obtain(md_ocsp_resp_t **presp, md_farm_ocsp_outcome_t *out,
+                                 const md_farm_ocsp_req_t *req, md_result_t *result, apr_pool_t *p);
+
+/* ---- accounts shared by the farm (md_farm_acct.c) ---------------------------------- */
+
+/* The CA's key under accounts/ and locks/account/: SHA-256 hex of its URL and the EAB
+ * key id (accounts of different bindings are different accounts). */
+const char *md_farm_acct_ca_key(const char *ca_url, const char *eab_kid, apr_pool_t *p);
+/* The farm's account of a CA: account.json's text and the opened key.  APR_ENOENT when
+ * none; APR_EACCES when the key does not open (another farm key). */
+apr_status_t md_farm_acct_get(const char **pjson, md_pkey_t **pkey, md_farm_t *farm, const char *ca_key,
+                              apr_pool_t *p);
+/* Publish an account (its key sealed) under the CA's lock (fenced). */
+apr_status_t md_farm_acct_publish(md_farm_lock_t *lock, md_farm_t *farm, const char *ca_key,
+                                  const char *json, const md_pkey_t *key, apr_pool_t *p);
+/* The account sharing of md_acme_acct_use() for this farm: before registering, a node
+ * takes the farm's account, or the CA's lock (waiting up to wait while another node
+ * registers) and publishes what it registered. Lives in p; one thread at a time. */
+apr_status_t md_farm_acct_share(md_acme_acct_share_t **pshare, md_farm_t *farm, apr_interval_time_t wait,
+                                apr_pool_t *p);
 
 #endif

@@ -29,6 +29,8 @@
 #define MD_KEY_ERROR            "error"
 #define MD_KEY_ERRORS           "errors"
 #define MD_KEY_EXPIRES          "expires"
+#define MD_KEY_FETCHED_AT       "fetched-at"
+#define MD_KEY_FETCHED_BY       "fetched-by"
 #define MD_KEY_FINALIZE         "finalize"
 #define MD_KEY_FINISHED         "finished"
 #define MD_KEY_FROM             "from"

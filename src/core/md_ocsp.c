@@ -21,6 +21,7 @@ struct md_ocsp_req_t {
     X509 *issuer;           /* a reference of our own */
     const unsigned char *der;
     apr_size_t der_len;
+    int nonce;              /* we sent one: an answer must echo it or none */
 };
 
 static const char *const STATUS_NAMES[] = { "unknown", "good", "revoked" };
@@ -71,8 +72,8 @@ static apr_status_t req_cleanup(void *data)
     return APR_SUCCESS;
 }
 
-apr_status_t md_ocsp_req_create(md_ocsp_req_t **preq, const md_cert_t *cert,
-                                const md_cert_t *issuer, apr_pool_t *p)
+static apr_status_t req_make(md_ocsp_req_t **preq, const md_cert_t *cert, const md_cert_t *issuer,
+                             int nonce, apr_pool_t *p)
 {
     md_ocsp_req_t *req = apr_pcalloc(p, sizeof(*req));
     OCSP_CERTID *cid;
@@ -94,7 +95,8 @@ apr_status_t md_ocsp_req_create(md_ocsp_req_t **preq, const md_cert_t *cert,
     if (!X509_up_ref(md_cert_x509(issuer))) return APR_EGENERAL;
     req->issuer = md_cert_x509(issuer);
     /* 2. a random nonce (RFC 8954: 32 bytes), so a replayed answer is noticed */
-    if (!OCSP_request_add1_nonce(req->req, NULL, 32)) return APR_ENOMEM;
+    req->nonce = nonce;
+    if (nonce && !OCSP_request_add1_nonce(req->req, NULL, 32)) return APR_ENOMEM;
     /* 3. the DER body */
     len = i2d_OCSP_REQUEST(req->req, &der);
     if (len <= 0) return APR_EGENERAL;
@@ -103,6 +105,18 @@ apr_status_t md_ocsp_req_create(md_ocsp_req_t **preq, const md_cert_t *cert,
     OPENSSL_free(der);
     *preq = req;
     return APR_SUCCESS;
+}
+
+apr_status_t md_ocsp_req_create(md_ocsp_req_t **preq, const md_cert_t *cert,
+                                const md_cert_t *issuer, apr_pool_t *p)
+{
+    return req_make(preq, cert, issuer, 1, p);
+}
+
+apr_status_t md_ocsp_req_for_check(md_ocsp_req_t **preq, const md_cert_t *cert,
+                                   const md_cert_t *issuer, apr_pool_t *p)
+{
+    return req_make(preq, cert, issuer, 0, p);
 }
 
 void md_ocsp_req_der(const unsigned char **pder, apr_size_t *plen, const md_ocsp_req_t *req)
@@ -149,7 +163,7 @@ static apr_status_t basic_verify(OCSP_BASICRESP *bs, const md_ocsp_req_t *req, X
     }
     /* 1 echoed, 2 neither side, -1 not echoed (allowed: many responders never do) */
     nonce = OCSP_check_nonce(req->req, bs);
-    if (nonce == 0 || nonce == 3) {
+    if (req->nonce && (nonce == 0 || nonce == 3)) {
         md_result_set(result, APR_EINVAL, "the response carries a nonce other than ours");
         rv = APR_EINVAL;
     }

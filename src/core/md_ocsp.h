@@ -50,6 +50,10 @@ typedef struct md_ocsp_req_t md_ocsp_req_t;
 /* A request for one certificate with a random nonce, as DER. */
 apr_status_t md_ocsp_req_create(md_ocsp_req_t **preq, const md_cert_t *cert,
                                 const md_cert_t *issuer, apr_pool_t *p);
+/* The same without a nonce, only to check a response another server fetched (a farm's,
+ * md_farm_ocsp.c): its nonce was the other's, so any (or none) is accepted. */
+apr_status_t md_ocsp_req_for_check(md_ocsp_req_t **preq, const md_cert_t *cert,
+                                   const md_cert_t *issuer, apr_pool_t *p);
 void md_ocsp_req_der(const unsigned char **pder, apr_size_t *plen, const md_ocsp_req_t *req);
 
 /* Check a response to the request: successful, signed by the issuer or by a responder

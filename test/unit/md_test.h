@@ -43,5 +43,6 @@ Suite *md_test_etcd_suite(void);
 Suite *md_test_farm_suite(void);
 Suite *md_test_farm_admin_suite(void);
 Suite *md_test_farm_order_suite(void);
+Suite *md_test_farm_share_suite(void);
 
 #endif

@@ -66,6 +66,7 @@ int main(void)
     srunner_add_suite(runner, md_test_farm_suite());
     srunner_add_suite(runner, md_test_farm_admin_suite());
     srunner_add_suite(runner, md_test_farm_order_suite());
+    srunner_add_suite(runner, md_test_farm_share_suite());
     srunner_run_all(runner, CK_NORMAL);
     failed = srunner_ntests_failed(runner);
     srunner_free(runner);

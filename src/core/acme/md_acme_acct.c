@@ -316,6 +316,72 @@ static apr_status_t acct_register(md_acme_acct_t **pacct, const md_acme_acct_req
     return rv;
 }
 
+/* Is an account of this URL in the store already (usable or not)? */
+static int acct_known(const md_acme_acct_req_t *req, const char *url, apr_pool_t *p)
+{
+    apr_array_header_t *ids;
+    md_json_t *json;
+    const char *known;
+    int i;
+
+    if (md_store_names(&ids, req->store, MD_SG_ACCOUNTS, p) != APR_SUCCESS) return 0;
+    for (i = 0; i < ids->nelts; ++i) {
+        if (md_store_load_json(&json, req->store, MD_SG_ACCOUNTS, APR_ARRAY_IDX(ids, i, const char *),
+                               MD_FN_ACCOUNT, p) != APR_SUCCESS) continue;
+        known = md_json_gets(json, MD_KEY_URL, NULL);
+        if (known && !strcmp(known, url)) return 1;
+    }
+    return 0;
+}
+
+/* An account the other servers registered, saved here as a new one is. APR_ENOENT when it
+ * does not fit the request or is one this store has already (then it was not usable). */
+static apr_status_t acct_save_shared(const md_acme_acct_req_t *req, const char *text, md_pkey_t *key,
+                                     apr_pool_t *p)
+{
+    md_acme_acct_t *acct;
+    md_json_t *json;
+    const char *id;
+    apr_status_t rv;
+
+    if (md_json_parse(&json, text, strlen(text), p) != APR_SUCCESS) return APR_EINVAL;
+    id = acct_new_id(req, p);
+    if (!id) return APR_ENOSPC;
+    acct = acct_from_json(id, json, p);
+    if (!acct->url || !acct_fits(acct, req) || acct_known(req, acct->url, p)) return APR_ENOENT;
+    rv = md_store_save_pkey(req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCT_KEY, key, p);
+    if (rv == APR_SUCCESS) rv = md_store_save_json(req->store, MD_SG_ACCOUNTS, id, MD_FN_ACCOUNT, json, p);
+    return rv;
+}
+
+/* With servers sharing accounts: theirs when they have one for the CA, else one registered
+ * here for all of them, published when this server holds the right to (see share). */
+static apr_status_t acct_use_shared(md_acme_acct_t **pacct, const md_acme_acct_req_t *req,
+                                    md_result_t *result, apr_pool_t *p)
+{
+    md_acme_acct_share_t *share = req->share;
+    const char *text = NULL;
+    md_pkey_t *key = NULL;
+    apr_status_t rv, srv;
+
+    /* 1. the others' account, or the right to register the one for all */
+    md_result_activity(result, "looking for the farm's account at %s", req->acme->url);
+    srv = share->acquire(&text, &key, share, req->acme->url, req->eab_kid, p);
+    if (srv == APR_SUCCESS) {
+        rv = acct_save_shared(req, text, key, p);
+        if (rv == APR_SUCCESS) rv = acct_find(pacct, req, result, p);
+        if (!APR_STATUS_IS_ENOENT(rv)) return rv;
+    }
+    /* 2. a new account; published when the right is ours */
+    md_result_activity(result, "registering a new account at %s", req->acme->url);
+    rv = acct_register(pacct, req, result, p);
+    if (APR_STATUS_IS_ENOENT(srv)) {
+        share->release(share, rv == APR_SUCCESS ? md_json_dump(acct_to_json(*pacct, p), MD_JSON_COMPACT, p)
+                                                : NULL, req->acme->acct_key, p);
+    }
+    return rv;
+}
+
 apr_status_t md_acme_acct_use(md_acme_acct_t **pacct, const md_acme_acct_req_t *req,
                               md_result_t *result, apr_pool_t *p)
 {
@@ -325,6 +391,7 @@ apr_status_t md_acme_acct_use(md_acme_acct_t **pacct, const md_acme_acct_req_t *
     if (rv != APR_SUCCESS) return rv;
     rv = acct_find(pacct, req, result, p);
     if (!APR_STATUS_IS_ENOENT(rv) || req->trusted_only) return rv;
+    if (req->share) return acct_use_shared(pacct, req, result, p);
     md_result_activity(result, "registering a new account at %s", req->acme->url);
     return acct_register(pacct, req, result, p);
 }

@@ -17,6 +17,24 @@ typedef struct {
     md_json_t *registration;
 } md_acme_acct_t;
 
+/* Accounts shared with other servers (a farm on etcd, md_farm_acct.c), so that servers
+ * sharing their MDs register one account per CA, not one each. Asked only when the store
+ * has no usable account:
+ * - acquire: the account the others registered at ca_url (for eab_kid), as account.json
+ *   text and key (APR_SUCCESS; it is saved in the store and used), or APR_ENOENT: there is
+ *   none and this server may register one (it holds the right until release). Any other
+ *   status: sharing does not work now, the server registers alone, as a single one does;
+ * - release: after acquire said APR_ENOENT; acct is the account registered (to publish),
+ *   NULL when none was. */
+typedef struct md_acme_acct_share_t md_acme_acct_share_t;
+struct md_acme_acct_share_t {
+    apr_status_t (*acquire)(const char **pjson, md_pkey_t **pkey, md_acme_acct_share_t *share,
+                            const char *ca_url, const char *eab_kid, apr_pool_t *p);
+    void (*release)(md_acme_acct_share_t *share, const char *json, const md_pkey_t *key,
+                    apr_pool_t *p);
+    void *baton;
+};
+
 typedef struct {
     md_acme_t *acme;
     md_store_t *store;
@@ -30,6 +48,7 @@ typedef struct {
     /* The accounts the CA confirmed lately, shared by the caller's threads, or NULL: one
      * confirmed within MD_ACME_ACCT_TRUST is used without asking the CA again. */
     struct md_acme_acct_trust_t *trust;
+    md_acme_acct_share_t *share;    /* accounts shared with other servers, or NULL */
 } md_acme_acct_req_t;
 
 /* How long a confirmation of an account by the CA is trusted (req->trust). */

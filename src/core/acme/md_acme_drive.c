@@ -264,6 +264,7 @@ static apr_status_t use_account(md_acme_t *acme, md_acme_drive_ctx_t *ctx, md_t 
     order_acct = md_acme_acct_id_for_url(ctx->store, staged_order_account(ctx, p), p);
     if (order_acct) req.preferred_id = order_acct;
     req.trust = ctx->accounts_trust;
+    req.share = ctx->accounts_share;
     md_result_activity(ctx->result, "finding an account at %s", acme->url);
     /* an account the CA confirmed lately, side by side with other renewals; asking the CA
      * about one or making a new one is serialized, so that renewals running together ask

@@ -21,6 +21,7 @@ typedef struct {
     md_result_t *result;
     struct apr_thread_mutex_t *acct_lock;       /* serializes finding/creating accounts */
     struct md_acme_acct_trust_t *accounts_trust; /* md_acme_acct_req_t.trust */
+    struct md_acme_acct_share_t *accounts_share; /* md_acme_acct_req_t.share: a farm's */
     md_acme_drive_event_fn *on_event;
     void *event_baton;
     md_acme_wait_fn *wait;                      /* md_acme_t.wait: NULL sleeps */
