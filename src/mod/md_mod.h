@@ -13,6 +13,7 @@
 #include "md_http.h"
 #include "md_event.h"
 #include "md_request.h"
+#include "md_farm.h"
 
 /* Where ACME http-01 asks (RFC 8555 8.3); the only path MDRequireHttps leaves on http. */
 #define MD_ACME_CHALLENGE_PREFIX "/.well-known/acme-challenge/"
@@ -251,6 +252,20 @@ void md_mod_farm_child_init(md_mod_conf_t *mc, apr_pool_t *pchild);
  * authorization in the engine; 0 when the engine has none for the name. */
 int md_mod_farm_tlsalpn01(md_mod_conf_t *mc, const char *name, const char **pcert, const char **pkey,
                           apr_pool_t *p);
+/* A client of the farm for one thread, living in p; NULL without a farm. */
+md_farm_t *md_mod_farm_client(md_mod_conf_t *mc, apr_pool_t *p);
+/* A renewal's account sharing (md_acme_drive_ctx_t.accounts_share); NULL without a farm. */
+md_acme_acct_share_t *md_mod_farm_acct_share(md_mod_conf_t *mc, apr_pool_t *p);
+
+/* OCSP responses fetched once for the farm (md_mod_farm_ocsp.c). Without a farm, obtain
+ * is req->fetch. In a fetch's thread: no log; the watchdog reports the outcome. */
+apr_status_t md_mod_farm_ocsp_obtain(md_ocsp_resp_t **presp, md_farm_ocsp_outcome_t *out,
+                                     md_mod_conf_t *mc, md_farm_ocsp_req_t *req, md_result_t *result,
+                                     apr_pool_t *p);
+/* After obtain, in the watchdog: 1 when another node fetches now (*pnext: when to look
+ * again); otherwise the farm's part is logged and 0. */
+int md_mod_farm_ocsp_report(apr_time_t *pnext, server_rec *s, const char *name, const char *serial,
+                            const md_farm_ocsp_outcome_t *out, apr_status_t rv);
 
 /* The farm's view for status and metrics (md_mod_farm_status.c): the renewal watchdog,
  * at each look at the engine (rv its outcome, engine_view what md_farm_view_read gave),

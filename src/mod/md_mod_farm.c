@@ -121,6 +121,24 @@ static md_farm_t *farm_client(md_mod_farm_t *mf, apr_pool_t *p)
     return farm;
 }
 
+md_farm_t *md_mod_farm_client(md_mod_conf_t *mc, apr_pool_t *p)
+{
+    return mc->farm ? farm_client(mc->farm, p) : NULL;
+}
+
+/* How long a node waits for another registering the farm's account at a CA: longer than
+ * a registration takes, shorter than a renewal should stall */
+#define FARM_ACCT_WAIT apr_time_from_sec(30)
+
+md_acme_acct_share_t *md_mod_farm_acct_share(md_mod_conf_t *mc, apr_pool_t *p)
+{
+    md_acme_acct_share_t *share;
+    md_farm_t *farm = md_mod_farm_client(mc, p);
+
+    if (!farm || md_farm_acct_share(&share, farm, FARM_ACCT_WAIT, p) != APR_SUCCESS) return NULL;
+    return share;
+}
+
 /* An outage is logged when it starts and when it ends, not at every look. */
 static void engine_state(md_mod_farm_t *mf, server_rec *s, apr_status_t rv, md_farm_t *farm,
                          apr_pool_t *p)

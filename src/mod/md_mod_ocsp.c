@@ -330,26 +330,53 @@ typedef struct {
 } stapling_wd_t;
 
 /* One fetch, run in a thread of its own: only network and crypto, no store, no log
- * of outcomes (the watchdog thread does that once, in fetch_finish). */
+ * of outcomes (the watchdog thread does that once, in fetch_finish). In a farm, the
+ * fetch goes through it: the farm's response, or one fetched for the farm. */
 typedef struct {
     stapling_entry_t *e;
+    md_mod_conf_t *mc;
+    md_ocsp_resp_t own;           /* the entry's response when the fetch began (no DER) */
+    int has_own;
     md_http_t *http;
     apr_pool_t *p;
     md_result_t *result;
     md_ocsp_resp_t *resp;
+    md_farm_ocsp_outcome_t farm;
     apr_status_t rv;
 } stapling_fetch_t;
 
+static apr_status_t fetch_responder(md_ocsp_resp_t **presp, void *baton, md_result_t *result,
+                                    apr_pool_t *p)
+{
+    stapling_fetch_t *f = baton;
+    md_ocsp_req_t *req = NULL;
+    apr_status_t rv;
+
+    rv = md_ocsp_req_create(&req, f->e->cert, f->e->issuer, p);
+    if (rv != APR_SUCCESS) {
+        md_result_set(result, rv, "building the OCSP request failed");
+        return rv;
+    }
+    return md_ocsp_fetch(presp, f->http, f->e->url, req, result, p);
+}
+
 static void fetch_do(stapling_fetch_t *f)
 {
-    md_ocsp_req_t *req = NULL;
+    md_farm_ocsp_req_t req;
 
-    f->rv = md_ocsp_req_create(&req, f->e->cert, f->e->issuer, f->p);
-    if (f->rv != APR_SUCCESS) {
-        md_result_set(f->result, f->rv, "building the OCSP request failed");
+    if (!f->mc->farm) {
+        f->rv = fetch_responder(&f->resp, f, f->result, f->p);
         return;
     }
-    f->rv = md_ocsp_fetch(&f->resp, f->http, f->e->url, req, f->result, f->p);
+    memset(&req, 0, sizeof(req));
+    req.hexid = md_hex_encode(f->e->id, MD_OCSP_ID_LEN, f->p);
+    req.cert = f->e->cert;
+    req.issuer = f->e->issuer;
+    req.own = f->has_own ? &f->own : NULL;
+    req.window = &f->mc->staple_renew_window;
+    req.fetch = fetch_responder;
+    req.baton = f;
+    f->rv = md_mod_farm_ocsp_obtain(&f->resp, &f->farm, f->mc, &req, f->result, f->p);
 }
 
 static void *APR_THREAD_FUNC fetch_run(apr_thread_t *thread, void *data)
@@ -430,6 +457,11 @@ static void fetch_finish(stapling_wd_t *wd, stapling_fetch_t *f, apr_pool_t *p)
     apr_time_t now = apr_time_now();
     apr_interval_time_t delay;
 
+    /* in a farm, another node may be fetching it now: its answer is looked for soon */
+    if (f->rv == APR_SUCCESS && md_mod_farm_ocsp_report(&e->next_fetch, wd->s, e->name, e->serial,
+                                                        &f->farm, f->rv)) {
+        return;
+    }
     job->last_run = now;
     if (f->rv == APR_SUCCESS) {
         f->rv = md_ocsp_resp_save(f->resp, wd->mc->store, e->name, e->file, p);
@@ -442,8 +474,10 @@ static void fetch_finish(stapling_wd_t *wd, stapling_fetch_t *f, apr_pool_t *p)
         e->errors = 0;
         e->fetched_at = now;
         e->next_fetch = md_ocsp_renew_at(&wd->mc->staple_renew_window, f->resp, now, now);
-        md_result_set(f->result, APR_SUCCESS, "certificate %s: %s", e->serial,
-                      md_ocsp_status_name(f->resp->status));
+        /* who fetched it, for the status: in a farm, often another node */
+        md_result_set(f->result, APR_SUCCESS, "certificate %s: %s%s%s", e->serial,
+                      md_ocsp_status_name(f->resp->status), f->farm.by ? ", fetched by " : "",
+                      f->farm.by ? f->farm.by : "");
         job->errors = 0;
         md_job_log(job, "finished", f->result, p);
         log_success(wd, e, f->resp, before, p);
@@ -497,6 +531,15 @@ static void fetch_batch(stapling_wd_t *wd, stapling_entry_t **due, int n)
         stapling_fetch_t *f = &fetches[i];
         memset(f, 0, sizeof(*f));
         f->e = due[i];
+        f->mc = wd->mc;
+        apr_thread_mutex_lock(f->e->mutex);
+        if (f->e->resp) {
+            f->own = *f->e->resp;          /* its times: the DER stays with the entry */
+            f->own.der = NULL;
+            f->own.der_len = 0;
+            f->has_own = 1;
+        }
+        apr_thread_mutex_unlock(f->e->mutex);
         apr_pool_create_unmanaged_ex(&f->p, NULL, NULL);
         f->http = http_for(wd, f->e, f->p);
         f->result = md_result_make(f->p);

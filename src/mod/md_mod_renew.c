@@ -157,6 +157,7 @@ static apr_status_t renew_now(md_renew_wd_t *wd, md_t *md, md_job_t *job, const 
     ctx.result = result;
     ctx.acct_lock = wd->acct_lock;
     ctx.accounts_trust = wd->accounts_trust;
+    ctx.accounts_share = md_mod_farm_acct_share(wd->mc, p);   /* one account per CA for a farm */
     ctx.on_event = on_renew_event;
     ctx.event_baton = &ec;
     ctx.wait = renew_wait;
