@@ -20,87 +20,19 @@ import datetime
 import glob
 import json
 import os
-import re
-import subprocess
 import time
 
 import pytest
 from cryptography import x509
 
 from mdtest import tlsclient
+from mdtest.ocsp import OcspResponder, s_client_status, staple_status  # noqa: F401 (test_0650 imports it here)
 from mdtest.ports import free_ports
-from mdtest.procs import BackgroundProcess, wait_until
+from mdtest.procs import wait_until
 
-# responses valid 10 minutes; a window of 595 s makes the module fetch again
-# 5 s after each thisUpdate, so a revocation is seen within seconds
-NEXT_UPDATE_MIN = 10
+# responses valid 10 minutes (mdtest.ocsp); a window of 595 s makes the module fetch
+# again 5 s after each thisUpdate, so a revocation is seen within seconds
 RENEW_WINDOW = "595s"
-
-
-class OcspResponder:
-    """`openssl ocsp -port N` for a Pebble's intermediate CA."""
-
-    def __init__(self, run_dir, name, port):
-        self.dir = os.path.join(run_dir, name)
-        os.makedirs(self.dir, exist_ok=True)
-        self.port = port
-        self.index = os.path.join(self.dir, "index.txt")
-        self.ca_cert = os.path.join(self.dir, "ca.pem")
-        self.ca_key = os.path.join(self.dir, "ca.key")
-        self.lines = {}
-        self.proc = None
-        open(self.index, "w").close()
-
-    @property
-    def url(self):
-        return f"http://127.0.0.1:{self.port}"
-
-    def set_issuer(self, pebble):
-        with open(self.ca_cert, "w") as f:
-            f.write(pebble.mgmt_get("/intermediates/0"))
-        with open(self.ca_key, "w") as f:
-            f.write(pebble.mgmt_get("/intermediate-keys/0"))
-        os.chmod(self.ca_key, 0o600)
-
-    def _write_index(self):
-        with open(self.index + ".tmp", "w") as f:
-            f.write("".join(self.lines.values()))
-        os.replace(self.index + ".tmp", self.index)
-
-    def add(self, cert, revoked_at=None):
-        """List the certificate as valid (V), or revoked (R) since revoked_at."""
-        fmt = "%y%m%d%H%M%SZ"
-        expiry = cert.not_valid_after.strftime(fmt)
-        serial = f"{cert.serial_number:X}"
-        if len(serial) % 2:
-            serial = "0" + serial
-        subject = "/" + "/".join(a.rfc4514_string() for a in cert.subject)
-        if revoked_at is None:
-            line = f"V\t{expiry}\t\t{serial}\tunknown\t{subject}\n"
-        else:
-            line = f"R\t{expiry}\t{revoked_at.strftime(fmt)}\t{serial}\tunknown\t{subject}\n"
-        self.lines[serial] = line
-        self._write_index()
-
-    def start(self):
-        self.proc = BackgroundProcess(
-            "ocsp-responder",
-            ["openssl", "ocsp", "-index", self.index, "-CA", self.ca_cert,
-             "-rsigner", self.ca_cert, "-rkey", self.ca_key, "-port", str(self.port),
-             "-nmin", str(NEXT_UPDATE_MIN),
-             # serve one connection at a time, but never hang on a silent one
-             "-timeout", "3"],
-            os.path.join(self.dir, "responder.log"))
-        mark = len(self.proc.log_text())
-        self.proc.start()
-        # not by connecting: a connection without a request would block it
-        wait_until(lambda: "waiting for OCSP client connections" in self.proc.log_text()[mark:],
-                   10, what="openssl ocsp responder")
-
-    def stop(self):
-        if self.proc:
-            self.proc.stop()
-            self.proc = None
 
 
 @pytest.fixture
@@ -115,25 +47,6 @@ def ocsp_pebble(pebble_factory, responder):
     p = pebble_factory(config={"ocspResponderURL": responder.url})
     responder.set_issuer(p)
     return p
-
-
-def s_client_status(port, name):
-    """What `openssl s_client -status` says about the stapled response."""
-    r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
-                        "-servername", name, "-status"],
-                       input=b"", stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=20)
-    return r.stdout.decode("utf-8", "replace")
-
-
-def staple_status(port, name):
-    """'good', 'revoked', 'unknown' from the stapled response, or None without one."""
-    out = s_client_status(port, name)
-    if "OCSP response: no response sent" in out:
-        return None
-    assert "OCSP Response Status: successful" in out, out
-    m = re.search(r"Cert Status: (\w+)", out)
-    assert m, out
-    return m.group(1)
 
 
 def load_cert(path):
