@@ -108,12 +108,14 @@ def test_0560_farm_one_account_per_ca(etcd, apache_factory, pebble_factory, bala
 
 def test_0561_farm_one_ocsp_fetch_per_refresh(etcd, apache_factory, pebble_factory, balancer, farm_key,
                                               env, domain):
-    """Three stapling nodes: the responder sees one request per certificate at the first
-    fetch and at each refresh, not one per node; every node staples a good response,
+    """Three stapling nodes, a slow responder: it sees one request per certificate at the
+    first fetch and at the refresh, not one per node (the nodes due meanwhile find the
+    certificate's farm lock held and look again); every node staples a good response,
     the one the farm fetched last."""
     responder = OcspResponder(env.run_dir, f"ocsp-{domain}", free_ports(1)[0],
                               next_update_min=NEXT_UPDATE_MIN)
-    counter = OcspCounter(responder.url).start()
+    # a responder taking its time: the other nodes come while one node fetches
+    counter = OcspCounter(responder.url, delay=1.5).start()
     try:
         _ocsp_farm(etcd, apache_factory, pebble_factory, balancer, farm_key, responder, counter, domain)
     finally:
@@ -167,6 +169,9 @@ def _ocsp_farm(etcd, apache_factory, pebble_factory, balancer, farm_key, respond
         assert len(asked) == 2, f"{md}: {len(asked)} requests for 2 fetches: {asked}"
         assert asked[1][0] - asked[0][0] >= REFRESH_SEC - 2
     assert all_stapled()
+    busy = sum(len(n.log_lines(r"MD1778: .* is being fetched by n\d")) for n in nodes)
+    print(f"looks at a busy certificate lock: {busy}")
+    assert busy > 0, "the nodes were never due while another fetched: the lock was not tried"
     # 3. the job says who fetched it
     job = json.load(open(nodes[1].store_path("ocsp", mds[0], "job.json")))
     assert re.search(r"good, fetched by n\d", json.dumps(job)), job

@@ -89,10 +89,12 @@ class OcspResponder:
 
 class OcspCounter:
     """An HTTP front of the responder that notes the serial number of every request
-    (what the responder sees), in this process."""
+    (what the responder sees), in this process; with delay, it answers that many seconds
+    late (a slow responder: the nodes of a farm are then due while one fetches)."""
 
-    def __init__(self, upstream_url):
+    def __init__(self, upstream_url, delay=0.0):
         self.upstream = upstream_url
+        self.delay = delay
         self.port = free_ports(1)[0]
         self._seen = []
         self._lock = threading.Lock()
@@ -107,6 +109,7 @@ class OcspCounter:
                     serial = None
                 with counter._lock:
                     counter._seen.append((time.time(), serial))
+                time.sleep(counter.delay)
                 r = requests.post(counter.upstream, data=body, timeout=10,
                                   headers={"Content-Type": "application/ocsp-request"})
                 self.send_response(r.status_code)
