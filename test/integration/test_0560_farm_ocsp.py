@@ -178,3 +178,15 @@ def _ocsp_farm(etcd, apache_factory, pebble_factory, balancer, farm_key, respond
     # 4. the farm's copy in etcd is the response, no secret
     dump = etcd.ctl("get", "--prefix", "/md/ocsp/")
     assert b'"fetched-by"' in dump and b"PRIVATE KEY" not in dump
+
+    # 5. etcd gone: at the next refresh every node fetches alone and staples on
+    for n in nodes:
+        n.expect_log(r"MD1765: the farm's etcd")
+        n.expect_log(r"MD1779: .* fetched alone: the farm's etcd did not answer", required=True)
+    etcd.stop()
+    before = {md: len(counter.requests(cert.serial_number)) for md, cert in certs.items()}
+    wait_until(lambda: all(len(n.log_lines(r"MD1779: .* fetched alone")) == len(mds) for n in nodes),
+               REFRESH_SEC + 25, interval=0.5, what="every node fetching alone")
+    for md, cert in certs.items():
+        assert len(counter.requests(cert.serial_number)) - before[md] == NODES
+    assert all_stapled()
