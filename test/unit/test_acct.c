@@ -156,6 +156,113 @@ START_TEST(revoke_wire_format)
 }
 END_TEST
 
+/* ---- accounts shared with other servers (md_acme_acct_req_t.share) -------------- */
+
+typedef struct {
+    apr_status_t answer;         /* what acquire says */
+    const char *json;
+    md_pkey_t *key;
+    int released;
+    const char *published;       /* what release got */
+} test_share_t;
+
+static apr_status_t share_acquire(const char **pjson, md_pkey_t **pkey, md_acme_acct_share_t *share,
+                                  const char *ca_url, const char *eab_kid, apr_pool_t *p)
+{
+    test_share_t *t = share->baton;
+
+    ck_assert_str_eq(ca_url, CA "/dir");
+    ck_assert_ptr_null(eab_kid);
+    *pjson = t->json;
+    *pkey = t->key;
+    return t->answer;
+}
+
+static void share_release(md_acme_acct_share_t *share, const char *json, const md_pkey_t *key,
+                          apr_pool_t *p)
+{
+    test_share_t *t = share->baton;
+
+    ++t->released;
+    t->published = json;
+    ck_assert(json == NULL || key != NULL);
+}
+
+static md_acme_acct_req_t share_req(md_acme_t *acme, md_store_t *store, md_acme_acct_share_t *share,
+                                    test_share_t *t)
+{
+    md_acme_acct_req_t req;
+
+    memset(&req, 0, sizeof(req));
+    req.acme = acme;
+    req.store = store;
+    req.agreement = "accepted";
+    share->acquire = share_acquire;
+    share->release = share_release;
+    share->baton = t;
+    req.share = share;
+    return req;
+}
+
+START_TEST(shared_account_taken)
+{
+    static const fake_exchange_t script[] = {
+        X_DIR, X_NONCE,
+        { "POST", CA "/acct/9", 200, JSON_CT "\nReplay-Nonce: n1", "{\"status\":\"valid\"}", 0 },
+        FAKE_END };
+    test_share_t t = { APR_SUCCESS, "{\"url\":\"" CA "/acct/9\",\"ca-url\":\"" CA "/dir\","
+                       "\"status\":\"valid\"}", NULL, 0, NULL };
+    md_result_t *r = md_result_make(md_test_pool);
+    md_store_t *store = md_test_tmp_store();
+    md_acme_acct_share_t share;
+    md_acme_acct_req_t req;
+    md_acme_acct_t *acct;
+    md_http_t *http;
+    md_acme_t *acme = acme_for(script, &http);
+    md_json_t *saved;
+
+    acme->acct_key = NULL;
+    acme->acct_url = NULL;
+    t.key = ec_key();
+    req = share_req(acme, store, &share, &t);
+    /* the others' account: saved as an account of this store and used, none registered */
+    ck_assert_int_eq(md_acme_acct_use(&acct, &req, r, md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(acct->url, CA "/acct/9");
+    ck_assert_ptr_nonnull(acme->acct_key);
+    ck_assert_int_eq(t.released, 0);
+    ck_assert_int_eq(md_store_load_json(&saved, store, MD_SG_ACCOUNTS, acct->id, MD_FN_ACCOUNT,
+                                        md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(md_json_gets(saved, "url", NULL), CA "/acct/9");
+}
+END_TEST
+
+START_TEST(shared_account_none_registers_for_all)
+{
+    static const fake_exchange_t script[] = {
+        X_DIR, X_NONCE,
+        { "POST", CA "/acct", 201, JSON_CT "\nLocation: " CA "/acct/10\nReplay-Nonce: n1",
+          "{\"status\":\"valid\"}", 0 },
+        FAKE_END };
+    test_share_t t = { APR_ENOENT, NULL, NULL, 0, NULL };
+    md_result_t *r = md_result_make(md_test_pool);
+    md_acme_acct_share_t share;
+    md_acme_acct_req_t req;
+    md_acme_acct_t *acct;
+    md_http_t *http;
+    md_acme_t *acme = acme_for(script, &http);
+
+    acme->acct_key = NULL;
+    acme->acct_url = NULL;
+    req = share_req(acme, md_test_tmp_store(), &share, &t);
+    /* none shared yet: registered here, and handed back for the others */
+    ck_assert_int_eq(md_acme_acct_use(&acct, &req, r, md_test_pool), APR_SUCCESS);
+    ck_assert_str_eq(acct->url, CA "/acct/10");
+    ck_assert_int_eq(t.released, 1);
+    ck_assert_ptr_nonnull(strstr(t.published, CA "/acct/10"));
+    ck_assert_ptr_null(strstr(t.published, "PRIVATE"));
+}
+END_TEST
+
 Suite *md_test_acct_suite(void)
 {
     Suite *s = suite_create("acct");
@@ -165,6 +272,8 @@ Suite *md_test_acct_suite(void)
     tcase_add_test(tc, find_by_key);
     tcase_add_test(tc, key_change_wire_format);
     tcase_add_test(tc, revoke_wire_format);
+    tcase_add_test(tc, shared_account_taken);
+    tcase_add_test(tc, shared_account_none_registers_for_all);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -365,11 +365,11 @@ static apr_status_t acct_use_shared(md_acme_acct_t **pacct, const md_acme_acct_r
     apr_status_t rv, srv;
 
     /* 1. the others' account, or the right to register the one for all */
-    md_result_activity(result, "looking for the farm's account at %s", req->acme->url);
+    md_result_activity(result, "looking for a shared account at %s", req->acme->url);
     srv = share->acquire(&text, &key, share, req->acme->url, req->eab_kid, p);
-    if (srv == APR_SUCCESS) {
-        rv = acct_save_shared(req, text, key, p);
-        if (rv == APR_SUCCESS) rv = acct_find(pacct, req, result, p);
+    /* (one that does not fit, or cannot be saved: this server registers its own) */
+    if (srv == APR_SUCCESS && acct_save_shared(req, text, key, p) == APR_SUCCESS) {
+        rv = acct_find(pacct, req, result, p);
         if (!APR_STATUS_IS_ENOENT(rv)) return rv;
     }
     /* 2. a new account; published when the right is ours */
