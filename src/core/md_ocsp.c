@@ -294,6 +294,7 @@ md_json_t *md_ocsp_resp_to_json(const md_ocsp_resp_t *resp, apr_pool_t *p)
     if (resp->valid_until) {
         md_json_sets(md_time_print(resp->valid_until, p), j, MD_KEY_VALID, MD_KEY_UNTIL, NULL);
     }
+    if (resp->fetched_by) md_json_sets(resp->fetched_by, j, MD_KEY_FETCHED_BY, NULL);
     return j;
 }
 
@@ -311,6 +312,7 @@ apr_status_t md_ocsp_resp_from_json(md_ocsp_resp_t **presp, const md_json_t *jso
     resp->status = status_parse(md_json_gets(json, MD_KEY_STATUS, NULL));
     resp->valid_from = md_time_parse(md_json_gets(json, MD_KEY_VALID, MD_KEY_FROM, NULL));
     resp->valid_until = md_time_parse(md_json_gets(json, MD_KEY_VALID, MD_KEY_UNTIL, NULL));
+    resp->fetched_by = md_json_gets(json, MD_KEY_FETCHED_BY, NULL);
     *presp = resp;
     return APR_SUCCESS;
 }

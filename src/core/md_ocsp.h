@@ -32,6 +32,7 @@ typedef struct {
     md_ocsp_status_t status;
     apr_time_t valid_from;      /* thisUpdate */
     apr_time_t valid_until;     /* nextUpdate; 0 when the responder gave none */
+    const char *fetched_by;     /* in a farm: the node that asked the responder; else NULL */
 } md_ocsp_resp_t;
 
 const char *md_ocsp_status_name(md_ocsp_status_t status);  /* "good", "revoked", "unknown" */
@@ -70,7 +71,8 @@ apr_status_t md_ocsp_fetch(md_ocsp_resp_t **presp, md_http_t *http, const char *
 
 /* ---- persistence ------------------------------------------------------------------ */
 
-/* {"response": base64url DER, "status": ..., "valid": {"from", "until"}} */
+/* {"response": base64url DER, "status": ..., "valid": {"from", "until"}}, and in a farm
+ * "fetched-by": the node */
 md_json_t *md_ocsp_resp_to_json(const md_ocsp_resp_t *resp, apr_pool_t *p);
 apr_status_t md_ocsp_resp_from_json(md_ocsp_resp_t **presp, const md_json_t *json,
                                     apr_pool_t *p);

@@ -48,6 +48,7 @@ static md_json_t *ocsp_json(const md_ocsp_resp_t *resp, apr_pool_t *p)
     md_json_sets(md_ocsp_status_name(resp->status), j, MD_KEY_STATUS, NULL);
     md_json_sets(md_time_print(resp->valid_from, p), j, MD_KEY_VALID, MD_KEY_FROM, NULL);
     md_json_sets(md_time_print(resp->valid_until, p), j, MD_KEY_VALID, MD_KEY_UNTIL, NULL);
+    if (resp->fetched_by) md_json_sets(resp->fetched_by, j, MD_KEY_FETCHED_BY, NULL);  /* a farm's */
     return j;
 }
 

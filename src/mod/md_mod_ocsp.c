@@ -129,6 +129,7 @@ static void entry_swap(stapling_entry_t *e, const md_ocsp_resp_t *resp, apr_time
     if (resp && apr_pool_create_unmanaged_ex(&np, NULL, NULL) == APR_SUCCESS) {
         copy = apr_pmemdup(np, resp, sizeof(*resp));
         copy->der = apr_pmemdup(np, resp->der, resp->der_len);
+        copy->fetched_by = resp->fetched_by ? apr_pstrdup(np, resp->fetched_by) : NULL;
     }
     e->resp_pool = np;
     e->resp = copy;
@@ -463,6 +464,7 @@ static void fetch_finish(stapling_wd_t *wd, stapling_fetch_t *f, apr_pool_t *p)
         return;
     }
     job->last_run = now;
+    if (f->rv == APR_SUCCESS && wd->mc->farm) f->resp->fetched_by = f->farm.by;   /* for the status */
     if (f->rv == APR_SUCCESS) {
         f->rv = md_ocsp_resp_save(f->resp, wd->mc->store, e->name, e->file, p);
         if (f->rv != APR_SUCCESS) md_result_set(f->result, f->rv, "saving the OCSP response failed");
@@ -537,6 +539,7 @@ static void fetch_batch(stapling_wd_t *wd, stapling_entry_t **due, int n)
             f->own = *f->e->resp;          /* its times: the DER stays with the entry */
             f->own.der = NULL;
             f->own.der_len = 0;
+            f->own.fetched_by = NULL;
             f->has_own = 1;
         }
         apr_thread_mutex_unlock(f->e->mutex);

@@ -130,6 +130,8 @@ def _ocsp_farm(etcd, apache_factory, pebble_factory, balancer, farm_key, respond
     # sets go live at the graceful restart below, once the responder knows them
     nodes = _farm(apache_factory, etcd, farm_key, ca, mds,
                   extra=f"MDActivation restart\nMDStapling on\nMDStaplingRenewWindow {RENEW_WINDOW}")
+    for n in nodes:
+        n.add_status_vhost()
     balancer(nodes)
     for n in nodes:
         n.start()
@@ -172,7 +174,18 @@ def _ocsp_farm(etcd, apache_factory, pebble_factory, balancer, farm_key, respond
     busy = sum(len(n.log_lines(r"MD1778: .* is being fetched by n\d")) for n in nodes)
     print(f"looks at a busy certificate lock: {busy}")
     assert busy > 0, "the nodes were never due while another fetched: the lock was not tried"
-    # 3. the job says who fetched it
+    # 3. md-status (within a second or two) and the OCSP job say which node fetched it
+    fetcher = {md: _ocsp_json(nodes[0], md)["fetched-by"] for md in mds}
+
+    def status_names_fetcher():
+        for n in nodes:
+            for md in mds:
+                ocsp = [c["ocsp"] for c in n.md_status(md)["cert"].values()
+                        if isinstance(c, dict) and "ocsp" in c]
+                if not ocsp or ocsp[0]["status"] != "good" or ocsp[0].get("fetched-by") != fetcher[md]:
+                    return False
+        return True
+    wait_until(status_names_fetcher, 5, interval=0.5, what="md-status naming the node that fetched")
     job = json.load(open(nodes[1].store_path("ocsp", mds[0], "job.json")))
     assert re.search(r"good, fetched by n\d", json.dumps(job)), job
     # 4. the farm's copy in etcd is the response, no secret
