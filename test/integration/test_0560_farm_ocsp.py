@@ -100,7 +100,9 @@ def test_0560_farm_one_account_per_ca(etcd, apache_factory, pebble_factory, bala
     assert len(published) == 1, [n.name for n in published]
     taken = sum(len(n.log_lines(r"MD1780: the account at .*: the farm's is used")) for n in nodes)
     assert taken == NODES - 1
-    # 3. etcd holds the account, its key sealed
+    # 3. the CA registered one account (Pebble says how many it holds after each)
+    assert re.findall(r"There are now (\d+) accounts in memory", ca.log_text()) == ["1"]
+    # 4. etcd holds the account, its key sealed
     dump = etcd.ctl("get", "--prefix", "/md/accounts/")
     assert urls.pop().encode() in dump
     assert b"PRIVATE KEY" not in dump
