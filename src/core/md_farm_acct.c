@@ -57,7 +57,7 @@ apr_status_t md_farm_acct_get(const char **pjson, md_pkey_t **pkey, md_farm_t *f
         rv = md_etcd_get(&sealed, md_farm_etcd(farm), acct_file_key(farm, ca_key, MD_FN_ACCT_KEY, p), p);
     }
     if (rv != APR_SUCCESS) return rv;
-    rv = md_farm_open(&pem, &len, md_farm_secret(farm), acct_aad(ca_key, p), sealed->value,
+    rv = md_farm_open(&pem, &len, md_farm_config(farm)->key, acct_aad(ca_key, p), sealed->value,
                       sealed->value_len, p);
     if (rv == APR_SUCCESS) rv = md_pkey_from_pem(pkey, pem, len, NULL, 0, p);
     if (rv != APR_SUCCESS) return APR_EACCES;
@@ -76,7 +76,7 @@ apr_status_t md_farm_acct_publish(md_farm_lock_t *lock, md_farm_t *farm, const c
     if (strstr(json, "PRIVATE KEY")) return APR_EINVAL;     /* never a key in clear */
     rv = md_pkey_to_pem(&pem, key, NULL, 0, p);
     if (rv == APR_SUCCESS) {
-        rv = md_farm_seal(&sealed, &len, md_farm_secret(farm), acct_aad(ca_key, p), pem, strlen(pem), p);
+        rv = md_farm_seal(&sealed, &len, md_farm_config(farm)->key, acct_aad(ca_key, p), pem, strlen(pem), p);
     }
     if (rv != APR_SUCCESS) return rv;
     md_etcd_txn_put(txn, acct_file_key(farm, ca_key, MD_FN_ACCOUNT, p), json, strlen(json), 0);

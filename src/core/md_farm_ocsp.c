@@ -116,7 +116,7 @@ apr_status_t md_farm_ocsp_obtain(md_ocsp_resp_t **presp, md_farm_ocsp_outcome_t 
 
     *presp = NULL;
     memset(out, 0, sizeof(*out));
-    out->by = md_farm_node(req->farm);
+    out->by = md_farm_config(req->farm)->node;
     /* 1. the farm's response, when another node fetched a fresh one */
     *presp = farm_usable(&shared, req, &rv, p);
     if (*presp) goto taken;
@@ -127,7 +127,7 @@ apr_status_t md_farm_ocsp_obtain(md_ocsp_resp_t **presp, md_farm_ocsp_outcome_t 
         out->how = MD_FARM_OCSP_BUSY;
         return APR_SUCCESS;
     }
-    out->by = md_farm_node(req->farm);
+    out->by = md_farm_config(req->farm)->node;
     if (rv != APR_SUCCESS) goto alone;
     /* 3. held: a node that held it just before may have published meanwhile */
     *presp = farm_usable(&shared, req, &rv, p);
