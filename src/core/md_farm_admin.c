@@ -27,7 +27,8 @@ static void view_add(md_json_t *view, apr_hash_t *gens, const char *rel, const m
         apr_hash_set(gens, rel + 4, APR_HASH_KEY_STRING, gen);
         md_json_setl((long)*gen, view, MD_KEY_MDS, rel + 4, MD_KEY_GENERATION, NULL);
     }
-    else if (!strncmp(rel, "locks/", 6) && rel[6]) {
+    else if (!strncmp(rel, "locks/", 6) && rel[6] && !strchr(rel + 6, '/')) {
+        /* (locks/ocsp/<id> and locks/account/<ca> are a certificate's and a CA's, no MD's) */
         md_json_sets(kv->value, view, MD_KEY_MDS, rel + 6, MD_KEY_LOCK_HOLDER, NULL);
     }
     else if (!strncmp(rel, "nodes/", 6) && rel[6]) {

@@ -182,6 +182,7 @@ START_TEST(ocsp_one_fetch_for_the_farm)
     md_farm_ocsp_t *shared;
     md_ocsp_resp_t *resp;
     md_farm_lock_t *lock;
+    md_json_t *view;
     md_result_t *result = md_result_make(md_test_pool);
 
     ck_assert_ptr_null(md_timeslice_parse(&window, "40s", "d"));
@@ -218,6 +219,9 @@ START_TEST(ocsp_one_fetch_for_the_farm)
     ck_assert_str_eq(out.by, "node-a");
     ck_assert_ptr_null(resp);
     ck_assert_int_eq(r.fetches, 0);
+    /*    the farm's view (status) lists MDs' locks only, not a certificate's */
+    ck_assert_int_eq(md_farm_view_read(&view, NULL, farm_as("node-x"), md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq((int)md_json_keys(view, md_test_pool, "mds", NULL)->nelts, 0);
     md_farm_unlock(lock);
     /* 5. an engine that does not answer: the node fetches alone */
     req = ocsp_req(farm_at("http://127.0.0.1:1", "node-d", farm_key), "bb02", &ca, &leaf, &r, &window);
