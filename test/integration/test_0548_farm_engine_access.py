@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
-"""0545: a node reaches its farm's etcd the way docs/farm.md sets it up: over TLS
+"""0548: a node reaches its farm's etcd the way docs/farm.md sets it up: over TLS
 (`ca=`), as a user limited to the farm's prefix (`auth=`). What an administrator
 sees: with the right file the node renews and publishes; with a wrong password or
 without the CA it starts, says why once naming MDStore's file and line, and keeps
@@ -93,7 +93,7 @@ def _secret_file(apache, name, content):
     return path
 
 
-def test_0545_farm_over_tls_as_limited_user(tls_etcd, apache, domain):
+def test_0548_farm_over_tls_as_limited_user(tls_etcd, apache, domain):
     """A node with ca= and auth= renews its MD and publishes it into the prefix its
     user may write; the farm's keys are there for the next node."""
     key = _secret_file(apache, "farm.key", secrets.token_hex(32) + "\n")
@@ -118,7 +118,7 @@ def test_0545_farm_over_tls_as_limited_user(tls_etcd, apache, domain):
     ("wrong-password", r"authentication failed"),
     ("no-ca", r"certificate"),
 ])
-def test_0546_engine_refuses_the_node(tls_etcd, apache, domain, case, why):
+def test_0549_engine_refuses_the_node(tls_etcd, apache, domain, case, why):
     """Credentials etcd refuses, or its certificate not trusted (no ca=): the node
     starts, names MDStore's file and line and the reason once, serves what it has
     (the fallback here) and renews nothing."""
