@@ -1,8 +1,13 @@
 # SPDX-License-Identifier: Apache-2.0. Copyright 2026 the mod_md (managed) authors.
-"""A farm's parts for the tests: an etcd member and haproxy, on loopback, free ports.
+"""A farm's parts for the tests: an etcd member, a cluster of three, haproxy, and a TCP
+relay, on loopback, free ports.
 
-    etcd = Etcd(run_dir, "etcd-x").start()      # etcd.url, etcd.get_prefix("/md/")
+    etcd = Etcd(run_dir, "etcd-x").start()      # etcd.url, etcd.ctl("get", ...)
     etcd.restart(down=5)                         # the same member, data and ports
+    cluster = EtcdCluster(run_dir, "ec-x").start()
+    cluster.url                                 # "http://127.0.0.1:A,http://127.0.0.1:B,..."
+    cluster.stop_member(0); cluster.start_member(0)
+    cluster.requests()                          # {"Range": n, "Txn": n, ...} over all members
     lb = HAProxy(run_dir, "lb-x", listen_port, [node ports]).start()
     cut = TcpProxy(etcd.client_port).start()     # cut.url; cut.cut() / cut.restore()
 
@@ -18,7 +23,7 @@ import time
 
 import requests
 
-from .ports import free_ports
+from .ports import free_ports, port_answers
 from .procs import BackgroundProcess, wait_until
 
 ETCD_BIN = "/usr/bin/etcd"
@@ -27,11 +32,12 @@ HAPROXY_BIN = "/usr/sbin/haproxy"
 
 
 class Etcd:
-    """One etcd member with its own data folder."""
+    """One etcd member with its own data folder; alone, or one of an EtcdCluster's (then
+    ports and cluster are the cluster's: (client, peer) and its --initial-cluster)."""
 
-    def __init__(self, run_dir, name):
+    def __init__(self, run_dir, name, ports=None, cluster=None):
         self.name = name
-        self.client_port, self.peer_port = free_ports(2)
+        self.client_port, self.peer_port = ports or free_ports(2)
         self.data_dir = os.path.join(run_dir, f"{name}.data")
         client = f"http://127.0.0.1:{self.client_port}"
         peer = f"http://127.0.0.1:{self.peer_port}"
@@ -40,19 +46,27 @@ class Etcd:
             ETCD_BIN, "--name", name, "--data-dir", self.data_dir,
             "--listen-client-urls", client, "--advertise-client-urls", client,
             "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-            "--initial-cluster", f"{name}={peer}"], os.path.join(run_dir, f"{name}.log"))
+            "--initial-cluster", cluster or f"{name}={peer}",
+            "--initial-cluster-token", name.rsplit("-m", 1)[0]], os.path.join(run_dir, f"{name}.log"))
 
-    def start(self, timeout=30):
+    def healthy(self):
+        """Does the member answer /health with true (it is running and sees a leader)?"""
+        if not self.proc.running():
+            raise RuntimeError(f"etcd exited:\n{self.proc.log_text()[-5000:]}")
+        try:
+            return requests.get(self.url + "/health", timeout=1).json().get("health") == "true"
+        except (requests.RequestException, ValueError):
+            return False
+
+    def start(self, timeout=30, healthy=True):
+        """Start; wait until healthy (which a member without quorum never is), or with
+        healthy=False until its client port answers."""
         self.proc.start()
-
-        def healthy():
-            if not self.proc.running():
-                raise RuntimeError(f"etcd exited:\n{self.proc.log_text()[-5000:]}")
-            try:
-                return requests.get(self.url + "/health", timeout=1).json().get("health") == "true"
-            except (requests.RequestException, ValueError):
-                return False
-        wait_until(healthy, timeout, interval=0.2, what=f"{self.name} health")
+        if healthy:
+            wait_until(self.healthy, timeout, interval=0.2, what=f"{self.name} health")
+        else:
+            wait_until(lambda: self.proc.running() and port_answers(self.client_port, timeout=0.2),
+                       timeout, interval=0.2, what=f"{self.name} client port")
         return self
 
     def stop(self):
@@ -80,6 +94,79 @@ class Etcd:
         """etcdctl's output (bytes: values may be binary)."""
         env = dict(os.environ, ETCDCTL_API="3")
         return subprocess.run([ETCDCTL_BIN, "--endpoints", self.url, *args], env=env,
+                              capture_output=True, check=True, timeout=30).stdout
+
+
+class EtcdCluster:
+    """Three etcd members (one data folder each) forming one cluster on loopback. `url`
+    lists every member's client URL, comma-separated, as MDStore etcd takes them."""
+
+    def __init__(self, run_dir, name, size=3):
+        self.name = name
+        ports = free_ports(2 * size)
+        pairs = [(ports[2 * i], ports[2 * i + 1]) for i in range(size)]
+        cluster = ",".join(f"{name}-m{i}=http://127.0.0.1:{peer}" for i, (_, peer) in enumerate(pairs))
+        self.members = [Etcd(run_dir, f"{name}-m{i}", ports=pair, cluster=cluster)
+                        for i, pair in enumerate(pairs)]
+        self.url = ",".join(m.url for m in self.members)
+        self.stopped = set()
+        # what the members counted before a restart (their counters start again at 0)
+        self._carried = {}
+
+    def start(self, timeout=30):
+        # together: a member waits for the others to form the cluster
+        for m in self.members:
+            m.proc.start()
+        for m in self.members:
+            wait_until(m.healthy, timeout, interval=0.2, what=f"{m.name} health")
+        return self
+
+    def stop_member(self, i):
+        """Stop one member (SIGTERM), keeping its data for a later start."""
+        m = self.members[i]
+        if m.proc.running():
+            self._carry(m)
+        m.proc.stop()
+        self.stopped.add(i)
+
+    def start_member(self, i, timeout=30, healthy=True):
+        self.members[i].start(timeout, healthy=healthy)
+        self.stopped.discard(i)
+
+    def wait_healthy(self, timeout=60):
+        for i, m in enumerate(self.members):
+            if i not in self.stopped:
+                wait_until(m.healthy, timeout, interval=0.2, what=f"{m.name} health")
+
+    def _carry(self, m):
+        try:
+            for k, v in m.grpc_counts().items():
+                self._carried[(m.name, k)] = self._carried.get((m.name, k), 0) + v
+        except requests.RequestException:
+            pass
+
+    def requests(self):
+        """gRPC requests started at the running members, by method, plus what stopped
+        members had counted until they stopped."""
+        total = {}
+        for (_, k), v in self._carried.items():
+            total[k] = total.get(k, 0) + v
+        for i, m in enumerate(self.members):
+            if i in self.stopped:
+                continue
+            for k, v in m.grpc_counts().items():
+                total[k] = total.get(k, 0) + v
+        return total
+
+    def stop(self):
+        for m in self.members:
+            m.stop()
+
+    def ctl(self, *args):
+        """etcdctl's output against every running member (it picks one that answers)."""
+        env = dict(os.environ, ETCDCTL_API="3")
+        urls = ",".join(m.url for i, m in enumerate(self.members) if i not in self.stopped)
+        return subprocess.run([ETCDCTL_BIN, "--endpoints", urls, *args], env=env,
                               capture_output=True, check=True, timeout=30).stdout
 
 
@@ -134,7 +221,7 @@ class TcpProxy:
     listens again on the same port."""
 
     def __init__(self, target_port, port=None):
-        from .ports import free_ports
+        from .ports import free_ports, port_answers
         self.target = target_port
         self.port = port or free_ports(1)[0]
         self.url = f"http://127.0.0.1:{self.port}"
