@@ -402,10 +402,12 @@ static apr_status_t farm_hold(md_renew_wd_t *wd, md_watch_t *w, struct md_farm_l
                                                                * (1.0 + jitter()));
         return rv;
     }
-    /* published by another node between the look and the lock: staged now, no order */
+    /* published by another node since the poll looked: staged now, no order, and the
+     * children told as for any pulled set (the next turn finds it staged, nothing new) */
     if (*pflock && md_mod_farm_pull_newer(wd->mc, wd->s, w->md, p)) {
         md_mod_farm_unlock(*pflock);
         *pflock = NULL;
+        if (wd->mc->activation_live) md_mod_live_note_staged(wd->mc, p);
         w->next_check = apr_time_now();
         return APR_EAGAIN;
     }

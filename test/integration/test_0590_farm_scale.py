@@ -230,3 +230,21 @@ def test_0592_many_mds(cluster, apache_factory, farm_key, always_valid):
     # at rest: one range per node every 5 s (12 a minute), nothing else
     assert rest_rate["Range"] <= NODES * 12 * 1.5, rest_rate
     assert sum(v for m, v in rest_rate.items() if m != "Range") == 0, rest_rate
+
+
+def test_0593_published_while_waiting(cluster, apache_factory, balancer, farm_key, domain):
+    """Nodes that found an MD's lock taken look again soon (MDRetryDelay 1s), mostly
+    before their next poll (every 5 s) has seen the set published: they find it under the
+    lock, and every child serves it within seconds, as a set the poll brought (MDActivation
+    live; a set found this way stayed unserved until a restart)."""
+    mds = [f"m{i}.{domain}" for i in range(4)]
+    nodes = _nodes(apache_factory, cluster, farm_key, mds, extra="MDRetryDelay 1s")
+    balancer(nodes)
+    for n in nodes:
+        n.start()
+    for n in nodes:
+        for md in mds:
+            n.wait_for_cert(md, cert_file="pubcert.secp256r1.pem", timeout=120)
+    _one_order_each(nodes, mds)
+    wait_until(lambda: _same_everywhere(nodes, mds), 15, interval=0.5,
+               what="every node serving the farm's certificates, without a restart")
