@@ -190,7 +190,7 @@ def main():
     env = MdTestEnv(md_module=MODULE_PATHS["ours"], log_level=args.log_level)
     # Pebble 2.4's look for a valid authorization to reuse (made for every new order,
     # PEBBLE_AUTHZREUSE=0 or not) deadlocks its memory store under many concurrent orders:
-    # three nodes x 8 renewals hung it three times at 1000 MDs after 600 to 1300 orders,
+    # three nodes x 8 renewals hung it in three runs of four at 1000 MDs after 600 to 1300 orders,
     # every handler waiting in GetAccountByID behind FindValidAuthorization and
     # AddCertificate. See --farm-concurrency.
     env.pebble.env.update({"PEBBLE_VA_ALWAYS_VALID": "1", "PEBBLE_VA_NOSLEEP": "1"})
