@@ -717,19 +717,6 @@ void md_mod_renew_child_init(apr_pool_t *pchild)
     apr_pool_pre_cleanup_register(pchild, NULL, renew_child_exit);
 }
 
-/* In a farm, each node begins its rounds at an MD of its own (drawn at random): at a cold
- * start the nodes then split the MDs between them, where starting all at the first would
- * have every node try every MD's lock in the same order, and all but one find it taken
- * (3 nodes x 1000 MDs: about 3 tries per MD; spread, the others pull what is published). */
-static void farm_first(md_renew_wd_t *wd)
-{
-    apr_uint32_t r;
-
-    if (!wd->mc->farm || !wd->mc->watched->nelts) return;
-    md_rand_bytes((unsigned char *)&r, sizeof(r));
-    wd->cursor = (int)(r % (apr_uint32_t)wd->mc->watched->nelts);
-}
-
 static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
 {
     md_renew_wd_t *wd = baton;
@@ -744,7 +731,6 @@ static apr_status_t renew_tick(int state, void *baton, apr_pool_t *ptemp)
             APR_ARRAY_IDX(wd->mc->watched, i, md_watch_t *)->next_check = wd->start_at;
         }
         wd->tasks = apr_pcalloc(pool, sizeof(md_renew_task_t) * (apr_size_t)wd->mc->watched->nelts);
-        farm_first(wd);
         rv = apr_thread_mutex_create(&wd->acct_lock, APR_THREAD_MUTEX_DEFAULT, pool);
         if (rv == APR_SUCCESS) rv = apr_thread_mutex_create(&wd->slot_lock,
                                                             APR_THREAD_MUTEX_DEFAULT, pool);
