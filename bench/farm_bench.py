@@ -30,8 +30,8 @@ and measures, from the first `apache2 -k start`:
               members, from their /metrics: Range, Txn, Put, LeaseGrant,
               LeaseKeepAlive, LeaseRevoke, ...) divided by N
   req/MD/day  at rest: the requests over --rest seconds after all is served,
-              extrapolated to a day, divided by N (the nodes' polls: one range
-              each every 5 s, whatever N)
+              extrapolated to a day, divided by N (the nodes' looks, one range
+              each every 5 s, and their records: whatever N)
 
 Needs root (Apache's children run as www-data), etcd-server and build/mod_md.so
 (`make`). Quick: /usr/bin/python3 bench/farm_bench.py --mds 100 --rest 20

@@ -198,8 +198,8 @@ def test_0592_many_mds(cluster, apache_factory, farm_key, always_valid):
     """Three nodes start cold with SCALE_MDS new MDs each (the same ones). Each MD is
     ordered once and served alike everywhere, and the engine sees no pile-up on locks:
     a node tries an MD's lock once per look and a look at a busy lock comes back only
-    after MDRetryDelay (or when the poll sees the set published), so lock attempts stay
-    within MDs x nodes; at rest the requests are the polls (one range a node every 5
+    after MDRetryDelay (or when the watch sees the set published), so lock attempts stay
+    within MDs x nodes; at rest the requests are the looks (one range a node every 5
     seconds) and the nodes' records, whatever the number of MDs. Runs in about a minute with 200 MDs
     (MDTEST_FARM_MDS sets another number)."""
     mds = [f"s{i}.farm-scale.test" for i in range(SCALE_MDS)]
@@ -217,7 +217,7 @@ def test_0592_many_mds(cluster, apache_factory, farm_key, always_valid):
     run = time.monotonic() - t0
     during = cluster.requests()
     _one_order_each(nodes, mds)
-    # at rest: the polls only
+    # at rest: the 5-second looks and the nodes' records only
     time.sleep(30)
     rest = cluster.requests()
     run_rate = _rate(before, during, run, METHODS)
@@ -252,9 +252,9 @@ def test_0592_many_mds(cluster, apache_factory, farm_key, always_valid):
 
 
 def test_0593_published_while_waiting(cluster, apache_factory, balancer, farm_key, domain):
-    """Nodes that found an MD's lock taken look again soon (MDRetryDelay 1s), mostly
-    before their next poll (every 5 s) has seen the set published: they find it under the
-    lock, and every child serves it within seconds, as a set the poll brought (MDActivation
+    """Nodes that found an MD's lock taken look again soon (MDRetryDelay 1s), at times
+    before they heard of the set published (the watch, or the 5-second look): some find it
+    under the lock, and every child serves it within seconds, as a set pulled (MDActivation
     live; a set found this way stayed unserved until a restart)."""
     mds = [f"m{i}.{domain}" for i in range(4)]
     nodes = _nodes(apache_factory, cluster, farm_key, mds, extra="MDRetryDelay 1s")
