@@ -171,6 +171,7 @@ apr_status_t md_farm_lock_try(md_farm_lock_t **plock, const char **pholder, md_f
                               const char *name, apr_pool_t *p)
 {
     md_farm_lock_t *lock;
+    md_etcd_kv_t *kv;
     apr_pool_t *lp;
     apr_status_t rv;
 
@@ -182,7 +183,17 @@ apr_status_t md_farm_lock_try(md_farm_lock_t **plock, const char **pholder, md_f
     lock->pool = lp;
     lock->name = apr_pstrdup(lp, name);
     lock->key = md_farm_key(farm, "locks", name, lp);
-    /* 1. a lease of our own; 2. the key on it, if nobody has one */
+    /* 0. a lock held already costs one read, not a lease granted and revoked and a
+     *    transaction (three writes, each a round of the engine's consensus): at a cold
+     *    start every node finds most locks held */
+    rv = md_etcd_get(&kv, farm->etcd, lock->key, p);
+    if (rv == APR_SUCCESS) {
+        if (pholder) *pholder = kv->value;
+        rv = APR_EBUSY;
+        goto leave;
+    }
+    if (rv != APR_ENOENT) goto leave;
+    /* 1. a lease of our own; 2. the key on it, if nobody has one meanwhile */
     rv = md_etcd_lease_grant(&lock->lease, farm->etcd, farm->config.lock_ttl, p);
     if (rv != APR_SUCCESS) goto leave;
     /* a pre-cleanup: the keep-alive thread's pool is a sub-pool of lp, and sub-pools go
