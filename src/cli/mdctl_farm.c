@@ -209,6 +209,60 @@ static int push_one(farm_cmd_t *fc, const char *name)
     return MDCTL_OK;
 }
 
+/* The store's valid accounts go with it: each becomes the farm's account at its CA (and
+ * binding) unless the farm has one there already, so the nodes do not register their own.
+ * The lock names the CA as a node registering there would (locks/account/<ca>). */
+static int push_account(farm_cmd_t *fc, const char *name)
+{
+    apr_pool_t *p = fc->ctl->p;
+    md_json_t *json;
+    md_pkey_t *key, *had;
+    md_farm_lock_t *lock;
+    const char *url, *status, *ca_key, *text, *holder = NULL;
+    apr_status_t rv;
+
+    if (md_store_load_json(&json, fc->ctl->store, MD_SG_ACCOUNTS, name, MD_FN_ACCOUNT, p) != APR_SUCCESS
+        || md_store_load_pkey(&key, fc->ctl->store, MD_SG_ACCOUNTS, name, MD_FN_ACCT_KEY, p) != APR_SUCCESS) {
+        return MDCTL_OK;                        /* not a complete account: nothing to share */
+    }
+    url = md_json_gets(json, MD_KEY_CA_URL, NULL);
+    status = md_json_gets(json, MD_KEY_STATUS, NULL);
+    if (!url || (status && strcmp(status, "valid"))) return MDCTL_OK;
+    ca_key = md_farm_acct_ca_key(url, md_json_gets(json, MD_KEY_EAB, MD_KEY_KID, NULL), p);
+    rv = ca_key ? md_farm_lock_try(&lock, &holder, fc->farm, apr_pstrcat(p, "account/", ca_key, NULL), p)
+                : APR_EGENERAL;
+    if (rv == APR_EBUSY) {
+        fprintf(stderr, "mdctl farm push: account %s: %s registers one at %s now; its account is the "
+                "farm's\n", name, holder ? holder : "another node", url);
+        return MDCTL_OK;
+    }
+    if (rv != APR_SUCCESS) return engine_failed(fc, apr_psprintf(p, "account %s: the farm lock", name));
+    rv = md_farm_acct_get(&text, &had, fc->farm, ca_key, p);
+    if (rv == APR_SUCCESS) {
+        md_farm_unlock(lock);
+        printf("account %s: the farm has an account at %s already; kept\n", name, url);
+        return MDCTL_OK;
+    }
+    text = md_json_dump(json, MD_JSON_INDENT, p);
+    rv = (rv == APR_ENOENT && text) ? md_farm_acct_publish(lock, fc->farm, ca_key, text, key, p) : rv;
+    md_farm_unlock(lock);
+    if (rv != APR_SUCCESS) return engine_failed(fc, apr_psprintf(p, "account %s: not published", name));
+    printf("account %s: published as the farm's account at %s\n", name, url);
+    return MDCTL_OK;
+}
+
+static int push_accounts(farm_cmd_t *fc)
+{
+    apr_array_header_t *names;
+    int i, rc = MDCTL_OK;
+
+    if (md_store_names(&names, fc->ctl->store, MD_SG_ACCOUNTS, fc->ctl->p) != APR_SUCCESS) return rc;
+    for (i = 0; i < names->nelts; ++i) {
+        if (push_account(fc, APR_ARRAY_IDX(names, i, const char *)) != MDCTL_OK) rc = MDCTL_FAILED;
+    }
+    return rc;
+}
+
 static int cmd_push(farm_cmd_t *fc)
 {
     apr_array_header_t *names;
@@ -232,6 +286,7 @@ static int cmd_push(farm_cmd_t *fc)
         }
     }
     if (!done && !fc->names->nelts) fprintf(stderr, "mdctl farm push: the store has no MD in domains/\n");
+    if (done && push_accounts(fc) != MDCTL_OK) rc = MDCTL_FAILED;
     return done ? rc : MDCTL_FAILED;
 }
 

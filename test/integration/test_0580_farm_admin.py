@@ -180,6 +180,9 @@ def test_0581_push_a_single_server_into_a_farm(etcd, apache_factory, farm_key, d
     single.write_config()
     r = mdctl("-f", single.conf_path, "farm", "push")
     assert re.search(rf"^{re.escape(md)}: published generation 1 ", r.stdout, re.M), r.stdout
+    # its account goes too: the farm's account at the CA, so no node registers another
+    assert re.search(r"^account \S+: published as the farm's account at ", r.stdout, re.M), r.stdout
+    assert etcd.ctl("get", "--prefix", "--keys-only", "/md/accounts/").strip(), "no account in etcd"
     # written as the server writes it: its watchdog records the next generations there
     gen_file = single.store_path("locks", "farm", f"{md}.gen")
     assert os.stat(gen_file).st_uid == os.stat(single.store_path("staging")).st_uid
