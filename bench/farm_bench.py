@@ -177,6 +177,10 @@ def main():
                     help="MDRenewConcurrency of each farm node (default: the module's, 8). Pebble 2.4 "
                          "deadlocks under 3 x 8 concurrent orders once it holds about a thousand "
                          "authorizations: 3 keeps the farm's total near the single node's 8")
+    ap.add_argument("--ca-wait", action="store_true",
+                    help="let Pebble wait 0-15 s per validation (no PEBBLE_VA_NOSLEEP): the CA is the "
+                         "bottleneck, as with a real one; the single node gets as many renewal slots as "
+                         "the farm's nodes together")
     ap.add_argument("--output", help="also write the output to this file")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -194,6 +198,11 @@ def main():
     # every handler waiting in GetAccountByID behind FindValidAuthorization and
     # AddCertificate. See --farm-concurrency.
     env.pebble.env.update({"PEBBLE_VA_ALWAYS_VALID": "1", "PEBBLE_VA_NOSLEEP": "1"})
+    if args.ca_wait:
+        # Pebble's own validation wait (a random 0-15 s per authorization): the CA is what
+        # takes the time, as with a real one, and both set-ups get the same renewal slots
+        del env.pebble.env["PEBBLE_VA_NOSLEEP"]
+        args.farm_concurrency = args.farm_concurrency or 3
     env.pebble.default_env = dict(env.pebble.env)
     say(f"pebble env:  {env.pebble.env} (PEBBLE_WFE_NONCEREJECT at its default, 5%)")
     say("")
@@ -204,9 +213,10 @@ def main():
     cluster = None
     try:
         # 1. one node, file store
-        say(f"  -- single: 1 node, MDStore file, {args.mds} MDs")
+        say(f"  -- single: 1 node, MDStore file, {args.mds} MDs"
+            + (f", MDRenewConcurrency {args.farm_concurrency * NODES}" if args.ca_wait else ""))
         single = new_server(env, "farm-bench-single", args.log_level)
-        configure(single, names)
+        configure(single, names, concurrency=args.farm_concurrency * NODES if args.ca_wait else None)
         results["single"] = run(env, [single], names, timeout, say)
         # 2. the farm, with a fresh Pebble of the same settings (its memory as empty as for
         #    the single node)
