@@ -178,3 +178,53 @@ def pytest_runtest_makereport(item, call):
             rep.sections.append((f"{p.name} output", p.log_text()[-100_000:]))
         rep.sections.append(("challtestsrv output (this test)",
                              _ENV.challtestsrv.proc.tail.since_mark()))
+
+
+# ---- a farm's parts (test_055x..059x): mdtest/farm.py ----------------------------------
+# Tests name `etcd` (or `cluster`) before `apache_factory`: fixtures end in the reverse
+# order, so the nodes stop before their engine does (a node looking at a stopped engine
+# logs MD1765, an error).
+
+@pytest.fixture
+def etcd(env, request):
+    from mdtest.farm import Etcd
+    e = Etcd(env.run_dir, f"etcd-{os.getpid()}-{request.node.name[:30]}").start()
+    yield e
+    e.stop()
+
+
+@pytest.fixture
+def cluster(env, request):
+    """Three etcd members (mdtest.farm.EtcdCluster)."""
+    from mdtest.farm import EtcdCluster
+    c = EtcdCluster(env.run_dir, f"ec-{os.getpid()}-{request.node.name[5:30]}").start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+def farm_key(env):
+    """A farm key file as docs/farm.md makes one: 64 hex digits, 0600."""
+    import secrets
+    path = os.path.join(env.run_dir, f"farm-{secrets.token_hex(4)}.key")
+    with open(path, "w") as f:
+        f.write(secrets.token_hex(32) + "\n")
+    os.chmod(path, 0o600)
+    return path
+
+
+@pytest.fixture
+def balancer(env, request):
+    """balancer(nodes): haproxy round robin over the nodes' http ports, on the port the
+    shared Pebble validates http-01 against."""
+    from mdtest.farm import HAProxy
+    made = []
+
+    def make(nodes):
+        lb = HAProxy(env.run_dir, f"lb-{request.node.name[:30]}", env.http_port,
+                     [n.http_port for n in nodes]).start()
+        made.append(lb)
+        return lb
+    yield make
+    for lb in made:
+        lb.stop()

@@ -17,12 +17,10 @@ import threading
 import time
 from datetime import datetime
 
-import requests
-
 import pytest
 
 from mdtest.env import MDCTL
-from mdtest.farm import Etcd, HAProxy, TcpProxy, HAPROXY_BIN, ETCD_BIN
+from mdtest.farm import TcpProxy, HAPROXY_BIN, ETCD_BIN
 from mdtest.ports import free_ports
 from mdtest.procs import wait_until
 from mdtest import tlsclient
@@ -31,24 +29,6 @@ pytestmark = pytest.mark.skipif(not (os.path.exists(ETCD_BIN) and os.path.exists
                                 reason="etcd-server and haproxy are not installed (.ci/run installs them)")
 
 NODES = 3
-
-
-# Tests name `etcd` before `apache_factory`: fixtures end in the reverse order, so the nodes
-# stop before their engine does (a node polling a stopped engine logs MD1765, an error).
-@pytest.fixture
-def etcd(env, request):
-    e = Etcd(env.run_dir, f"etcd-{os.getpid()}-{request.node.name[:30]}").start()
-    yield e
-    e.stop()
-
-
-@pytest.fixture
-def farm_key(env):
-    path = os.path.join(env.run_dir, f"farm-{secrets.token_hex(4)}.key")
-    with open(path, "w") as f:
-        f.write(secrets.token_hex(32) + "\n")
-    os.chmod(path, 0o600)
-    return path
 
 
 def _nodes(apache_factory, etcd, farm_key, mds, options="", urls=None):
@@ -63,21 +43,6 @@ def _nodes(apache_factory, etcd, farm_key, mds, options="", urls=None):
             node.add_vhost(md)
         nodes.append(node)
     return nodes
-
-
-@pytest.fixture
-def balancer(env, request):
-    made = []
-
-    def make(nodes):
-        # on the port the shared Pebble validates http-01 against
-        lb = HAProxy(env.run_dir, f"lb-{request.node.name[:30]}", env.http_port,
-                     [n.http_port for n in nodes]).start()
-        made.append(lb)
-        return lb
-    yield make
-    for lb in made:
-        lb.stop()
 
 
 def _count(nodes, regex):

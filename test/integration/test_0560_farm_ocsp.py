@@ -23,7 +23,7 @@ from mdtest.ocsp import OcspCounter, OcspResponder, staple_status
 from mdtest.ports import free_ports
 from mdtest.procs import wait_until
 from mdtest import tlsclient
-from test_0550_farm import NODES, balancer, etcd, farm_key  # noqa: F401 (fixtures)
+from test_0550_farm import NODES
 
 pytestmark = pytest.mark.skipif(not (os.path.exists(ETCD_BIN) and os.path.exists(HAPROXY_BIN)),
                                 reason="etcd-server and haproxy are not installed (.ci/run installs them)")

@@ -14,13 +14,12 @@ import hashlib
 import json
 import os
 import re
-import secrets
 import subprocess
 
 import pytest
 from cryptography import x509
 
-from mdtest.farm import Etcd, HAProxy, HAPROXY_BIN, ETCD_BIN
+from mdtest.farm import HAProxy, HAPROXY_BIN, ETCD_BIN
 from mdtest.ports import free_ports
 
 pytestmark = pytest.mark.skipif(not (os.path.exists(ETCD_BIN) and os.path.exists(HAPROXY_BIN)),
@@ -29,23 +28,6 @@ pytestmark = pytest.mark.skipif(not (os.path.exists(ETCD_BIN) and os.path.exists
 NODES = 3
 ACME_IDENTIFIER = x509.ObjectIdentifier("1.3.6.1.5.5.7.1.31")     # RFC 8737
 DNS01_PROGRAM = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dns01_challtestsrv.py")
-
-
-# named before apache_factory in the tests: the nodes stop before their engine
-@pytest.fixture
-def etcd(env, request):
-    e = Etcd(env.run_dir, f"etcd-{os.getpid()}-{request.node.name[:30]}").start()
-    yield e
-    e.stop()
-
-
-@pytest.fixture
-def farm_key(env):
-    path = os.path.join(env.run_dir, f"farm-{secrets.token_hex(4)}.key")
-    with open(path, "w") as f:
-        f.write(secrets.token_hex(32) + "\n")
-    os.chmod(path, 0o600)
-    return path
 
 
 def _alpn_nodes(apache_factory, etcd, farm_key, mds):

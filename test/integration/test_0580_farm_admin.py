@@ -10,50 +10,18 @@ certificates into a farm, and `mdctl farm pull` brings them back into a file sto
 import json
 import os
 import re
-import secrets
 import ssl
 import subprocess
 
 import pytest
 
 from mdtest.env import MDCTL
-from mdtest.farm import Etcd, HAProxy, HAPROXY_BIN, ETCD_BIN
+from mdtest.farm import HAPROXY_BIN, ETCD_BIN
 from mdtest.ports import free_ports
 from mdtest.procs import wait_until
 
 pytestmark = pytest.mark.skipif(not (os.path.exists(ETCD_BIN) and os.path.exists(HAPROXY_BIN)),
                                 reason="etcd-server and haproxy are not installed (.ci/run installs them)")
-
-
-# `etcd` before `apache_factory` in the tests' arguments: the nodes stop before their engine.
-@pytest.fixture
-def etcd(env, request):
-    e = Etcd(env.run_dir, f"etcd-{os.getpid()}-{request.node.name[:30]}").start()
-    yield e
-    e.stop()
-
-
-@pytest.fixture
-def farm_key(env):
-    path = os.path.join(env.run_dir, f"farm-{secrets.token_hex(4)}.key")
-    with open(path, "w") as f:
-        f.write(secrets.token_hex(32) + "\n")
-    os.chmod(path, 0o600)
-    return path
-
-
-@pytest.fixture
-def balancer(env, request):
-    made = []
-
-    def make(nodes):
-        lb = HAProxy(env.run_dir, f"lb-{request.node.name[:30]}", env.http_port,
-                     [n.http_port for n in nodes]).start()
-        made.append(lb)
-        return lb
-    yield make
-    for lb in made:
-        lb.stop()
 
 
 def _node(apache_factory, name, etcd, farm_key, mds, store=True, own_ports=True):

@@ -9,13 +9,12 @@ and serve the same certificates, without a storm of requests on the engine.
 """
 import os
 import re
-import secrets
 import ssl
 import time
 
 import pytest
 
-from mdtest.farm import EtcdCluster, HAProxy, HAPROXY_BIN, ETCD_BIN
+from mdtest.farm import HAPROXY_BIN, ETCD_BIN
 from mdtest.ports import free_ports
 from mdtest.procs import wait_until
 
@@ -24,39 +23,6 @@ pytestmark = pytest.mark.skipif(not (os.path.exists(ETCD_BIN) and os.path.exists
 
 NODES = 3
 SCALE_MDS = int(os.environ.get("MDTEST_FARM_MDS", "200"))
-
-
-# Tests name `cluster` before `apache_factory`: fixtures end in the reverse order, so the
-# nodes stop before their engine does.
-@pytest.fixture
-def cluster(env, request):
-    c = EtcdCluster(env.run_dir, f"ec-{os.getpid()}-{request.node.name[5:30]}").start()
-    yield c
-    c.stop()
-
-
-@pytest.fixture
-def farm_key(env):
-    path = os.path.join(env.run_dir, f"farm-{secrets.token_hex(4)}.key")
-    with open(path, "w") as f:
-        f.write(secrets.token_hex(32) + "\n")
-    os.chmod(path, 0o600)
-    return path
-
-
-@pytest.fixture
-def balancer(env, request):
-    made = []
-
-    def make(nodes):
-        # on the port the shared Pebble validates http-01 against
-        lb = HAProxy(env.run_dir, f"lb-{request.node.name[:30]}", env.http_port,
-                     [n.http_port for n in nodes]).start()
-        made.append(lb)
-        return lb
-    yield make
-    for lb in made:
-        lb.stop()
 
 
 @pytest.fixture

@@ -189,3 +189,21 @@ TCase *md_test_etcd_tcase(const char *suite, const char *name)
     tcase_set_timeout(tc, 60);
     return tc;
 }
+
+md_farm_t *md_test_farm(const char *url, const char *prefix, const char *node, long ttl,
+                        const unsigned char *key)
+{
+    md_farm_config_t cfg;
+    md_farm_t *farm;
+
+    memset(&cfg, 0, sizeof(cfg));
+    cfg.etcd.endpoints = apr_array_make(md_test_pool, 1, sizeof(const char *));
+    APR_ARRAY_PUSH(cfg.etcd.endpoints, const char *) = url ? url : md_test_etcd_member.url;
+    cfg.etcd.timeout = apr_time_from_sec(3);
+    cfg.prefix = prefix;
+    cfg.key = key;
+    cfg.node = node;
+    cfg.lock_ttl = ttl;
+    ck_assert_int_eq(md_farm_create(&farm, &cfg, md_test_pool), APR_SUCCESS);
+    return farm;
+}

@@ -7,6 +7,8 @@
 #include <sys/types.h>
 #include <check.h>
 
+#include "md_farm.h"
+
 #define MD_TEST_ETCD_BIN "/usr/bin/etcd"
 
 typedef struct {
@@ -29,5 +31,10 @@ TCase *md_test_etcd_tcase(const char *suite, const char *name);
  * *pgot bytes when pgot is given: values may hold NULs); its exit code. */
 int md_test_etcdctl(const md_test_etcd_t *member, char *buf, size_t len, size_t *pgot,
                     const char *const *args);
+
+/* A farm client of url (NULL: the member's) under prefix, as node, with lock TTL ttl
+ * seconds (0: the module's) and the farm key key; 3 seconds per request. */
+md_farm_t *md_test_farm(const char *url, const char *prefix, const char *node, long ttl,
+                        const unsigned char *key);
 
 #endif

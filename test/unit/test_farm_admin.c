@@ -17,18 +17,7 @@ static const unsigned char farm_key[MD_FARM_KEY_LEN] = "0123456789abcdef01234567
 
 static md_farm_t *farm_as(const char *node)
 {
-    md_farm_config_t cfg;
-    md_farm_t *farm;
-
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.etcd.endpoints = apr_array_make(md_test_pool, 1, sizeof(const char *));
-    APR_ARRAY_PUSH(cfg.etcd.endpoints, const char *) = md_test_etcd_member.url;
-    cfg.etcd.timeout = apr_time_from_sec(3);
-    cfg.prefix = "/admintest/";
-    cfg.key = farm_key;
-    cfg.node = node;
-    ck_assert_int_eq(md_farm_create(&farm, &cfg, md_test_pool), APR_SUCCESS);
-    return farm;
+    return md_test_farm(NULL, "/admintest/", node, 0, farm_key);
 }
 
 /* An active set in domains/<name> of a fresh store, as a single server has it. */

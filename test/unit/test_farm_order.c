@@ -18,19 +18,7 @@ static const unsigned char order_key[MD_FARM_KEY_LEN] = "0123456789abcdef0123456
 
 static md_farm_t *farm_node(const char *node)
 {
-    md_farm_config_t cfg;
-    md_farm_t *farm;
-
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.etcd.endpoints = apr_array_make(md_test_pool, 1, sizeof(const char *));
-    APR_ARRAY_PUSH(cfg.etcd.endpoints, const char *) = md_test_etcd_member.url;
-    cfg.etcd.timeout = apr_time_from_sec(3);
-    cfg.prefix = "/ordertest/";
-    cfg.key = order_key;
-    cfg.node = node;
-    cfg.lock_ttl = 60;
-    ck_assert_int_eq(md_farm_create(&farm, &cfg, md_test_pool), APR_SUCCESS);
-    return farm;
+    return md_test_farm(NULL, "/ordertest/", node, 60, order_key);
 }
 
 static md_pkey_t *new_key(void)

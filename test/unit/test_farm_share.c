@@ -22,19 +22,7 @@ static const unsigned char other_key[MD_FARM_KEY_LEN] = "fedcba9876543210fedcba9
 
 static md_farm_t *farm_at(const char *url, const char *node, const unsigned char *key)
 {
-    md_farm_config_t cfg;
-    md_farm_t *farm;
-
-    memset(&cfg, 0, sizeof(cfg));
-    cfg.etcd.endpoints = apr_array_make(md_test_pool, 1, sizeof(const char *));
-    APR_ARRAY_PUSH(cfg.etcd.endpoints, const char *) = url;
-    cfg.etcd.timeout = SEC(3);
-    cfg.prefix = "/sharetest/";
-    cfg.key = key;
-    cfg.node = node;
-    cfg.lock_ttl = 30;
-    ck_assert_int_eq(md_farm_create(&farm, &cfg, md_test_pool), APR_SUCCESS);
-    return farm;
+    return md_test_farm(url, "/sharetest/", node, 30, key);
 }
 
 static md_farm_t *farm_as(const char *node)
