@@ -33,6 +33,12 @@ and measures, from the first `apache2 -k start`:
               extrapolated to a day, divided by N (the nodes' looks, one range
               each every 5 s, and their records: whatever N)
 
+With --ca-latency S and --ca-validation S, both set-ups talk to Pebble through a proxy
+(test/integration/mdtest/acmeproxy.py) that holds each request S seconds and each
+challenge's POST S more, as a CA over the Internet takes its time, and both get the same
+renewal slots (3 per node, 9 for the single node): the CA, not the machine's cores,
+bounds both, and "coord %" is what the farm's coordination adds.
+
 Needs root (Apache's children run as www-data), etcd-server and build/mod_md.so
 (`make`). Quick: /usr/bin/python3 bench/farm_bench.py --mds 100 --rest 20
 """
@@ -41,13 +47,13 @@ import json
 import os
 import re
 import secrets
-import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 from benchlib import (MODULE_PATHS, BenchApache, Tee, fmt, machine_facts, proc_cpu, finish_env,
                       stop_quietly, table, tree_cpu)
+from mdtest.acmeproxy import AcmeProxy
 from mdtest.env import MdTestEnv
 from mdtest.farm import EtcdCluster
 from mdtest.ports import free_ports
@@ -87,9 +93,9 @@ def issued(apache, md):
         return False
 
 
-def new_server(env, name, log_level):
+def new_server(env, name, log_level, ca=None):
     http, https, ctrl = free_ports(3)
-    a = BenchApache(env, name, http_port=http, https_port=https, ctrl_port=ctrl)
+    a = BenchApache(env, name, http_port=http, https_port=https, ctrl_port=ctrl, ca=ca)
     a.log_level = log_level
     return a
 
@@ -177,10 +183,10 @@ def main():
                     help="MDRenewConcurrency of each farm node (default: the module's, 8). Pebble 2.4 "
                          "deadlocks under 3 x 8 concurrent orders once it holds about a thousand "
                          "authorizations: 3 keeps the farm's total near the single node's 8")
-    ap.add_argument("--ca-wait", action="store_true",
-                    help="let Pebble wait 0-15 s per validation (no PEBBLE_VA_NOSLEEP): the CA is the "
-                         "bottleneck, as with a real one; the single node gets as many renewal slots as "
-                         "the farm's nodes together")
+    ap.add_argument("--ca-latency", type=float, default=0,
+                    help="seconds each request to the CA takes (a proxy in front of Pebble), e.g. 0.1")
+    ap.add_argument("--ca-validation", type=float, default=0,
+                    help="seconds more a challenge's POST takes (the CA validating), e.g. 2")
     ap.add_argument("--output", help="also write the output to this file")
     args = ap.parse_args()
     if os.geteuid() != 0:
@@ -198,10 +204,10 @@ def main():
     # every handler waiting in GetAccountByID behind FindValidAuthorization and
     # AddCertificate. See --farm-concurrency.
     env.pebble.env.update({"PEBBLE_VA_ALWAYS_VALID": "1", "PEBBLE_VA_NOSLEEP": "1"})
-    if args.ca_wait:
-        # Pebble's own validation wait (a random 0-15 s per authorization): the CA is what
-        # takes the time, as with a real one, and both set-ups get the same renewal slots
-        del env.pebble.env["PEBBLE_VA_NOSLEEP"]
+    if args.ca_latency or args.ca_validation:
+        # a CA over the Internet: each request takes its time, a validation longer (Pebble
+        # with PEBBLE_VA_ALWAYS_VALID skips its own wait); both set-ups get the same
+        # renewal slots, so the CA is what bounds them
         args.farm_concurrency = args.farm_concurrency or 3
     env.pebble.default_env = dict(env.pebble.env)
     say(f"pebble env:  {env.pebble.env} (PEBBLE_WFE_NONCEREJECT at its default, 5%)")
@@ -210,13 +216,22 @@ def main():
     timeout = args.timeout or 300 + args.mds
     results = {}
     env.start()
-    cluster = None
+    cluster = proxy = None
     try:
+        slow = args.ca_latency or args.ca_validation
+        if slow:
+            proxy = AcmeProxy(env.pebble, env.certs, name="farm-bench-ca").start()
+            if args.ca_validation:        # the challenge's POST: the CA validates meanwhile
+                proxy.add_fault(r"/chalZ/", "delay", method="POST", count=None, delay=args.ca_validation)
+            if args.ca_latency:
+                proxy.add_fault(r".", "delay", count=None, delay=args.ca_latency)
+            say(f"  the CA through a proxy: {args.ca_latency or 0} s a request, "
+                f"{args.ca_validation or 0} s more a validation")
         # 1. one node, file store
         say(f"  -- single: 1 node, MDStore file, {args.mds} MDs"
-            + (f", MDRenewConcurrency {args.farm_concurrency * NODES}" if args.ca_wait else ""))
-        single = new_server(env, "farm-bench-single", args.log_level)
-        configure(single, names, concurrency=args.farm_concurrency * NODES if args.ca_wait else None)
+            + (f", MDRenewConcurrency {args.farm_concurrency * NODES}" if slow else ""))
+        single = new_server(env, "farm-bench-single", args.log_level, ca=proxy)
+        configure(single, names, concurrency=args.farm_concurrency * NODES if slow else None)
         results["single"] = run(env, [single], names, timeout, say)
         # 2. the farm, with a fresh Pebble of the same settings (its memory as empty as for
         #    the single node)
@@ -227,7 +242,7 @@ def main():
         key = farm_key_file(env.run_dir)
         nodes = []
         for i in range(NODES):
-            a = new_server(env, f"farm-bench-n{i}", args.log_level)
+            a = new_server(env, f"farm-bench-n{i}", args.log_level, ca=proxy)
             configure(a, names, f"MDStore etcd {cluster.url} farm-key={key} node=n{i}",
                       args.farm_concurrency)
             nodes.append(a)
@@ -235,6 +250,8 @@ def main():
     finally:
         if cluster:
             cluster.stop()
+        if proxy:
+            proxy.stop()
         finish_env(env, say)
     report(results, args, say)
     say.close()
