@@ -239,19 +239,20 @@ static pthread_mutex_t idle_lock = PTHREAD_MUTEX_INITIALIZER;
 static CURL *idle[MD_HTTP_IDLE_MAX];
 static int idle_count;
 static pid_t idle_pid;          /* the process whose connections the idle handles hold */
+static int idle_base;           /* idle[0..idle_base): the parent's, left as they are */
 
 /* A child forked by httpd inherits the parent's idle handles, and their connections are
  * the parent's (and every other child's): a request on one would mix its bytes with
  * theirs, and an etcd watch left streaming on it by a child that died hangs the next
  * request of any other. So the handles of another process are left alone, neither used
- * nor closed (closing could end the parent's TLS session); the child starts afresh.
- * Called under idle_lock. */
+ * nor closed (closing could end the parent's TLS session), and stay where they are: the
+ * child takes and gives back only above them. Called under idle_lock. */
 static void idle_own(void)
 {
     pid_t me = getpid();
 
     if (idle_pid == me) return;
-    idle_count = 0;
+    idle_base = idle_count;
     idle_pid = me;
 }
 
@@ -261,7 +262,7 @@ static CURL *handle_take(void)
 
     pthread_mutex_lock(&idle_lock);
     idle_own();
-    if (idle_count > 0) curl = idle[--idle_count];
+    if (idle_count > idle_base) curl = idle[--idle_count];
     pthread_mutex_unlock(&idle_lock);
     return curl ? curl : curl_easy_init();
 }
