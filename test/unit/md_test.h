@@ -15,6 +15,9 @@ extern apr_pool_t *md_test_pool;
 void md_test_setup(void);
 /* A store in a fresh folder under /tmp, opened for writing. */
 struct md_store_t *md_test_tmp_store(void);
+/* A set in group/name of store (md.json, an EC key, a self-signed certificate for the
+ * name, a day long): as a renewal stages it or a server serves it. The certificate. */
+struct md_cert_t *md_test_store_set(struct md_store_t *store, int group, const char *name);
 void md_test_teardown(void);
 
 Suite *md_test_b64_suite(void);

@@ -24,26 +24,8 @@ static md_farm_t *farm_as(const char *node)
 static md_store_t *active_store(const char *name, const char **pserial)
 {
     md_store_t *store = md_test_tmp_store();
-    md_pkey_spec_t spec;
-    md_pkey_t *pkey;
-    md_cert_t *cert;
-    apr_array_header_t *chain = apr_array_make(md_test_pool, 1, sizeof(md_cert_t *));
-    apr_array_header_t *names = apr_array_make(md_test_pool, 1, sizeof(const char *));
 
-    ck_assert_ptr_null(md_pkey_spec_parse(&spec, "secp256r1", NULL));
-    ck_assert_int_eq(md_pkey_gen(&pkey, &spec, md_test_pool), APR_SUCCESS);
-    APR_ARRAY_PUSH(names, const char *) = name;
-    ck_assert_int_eq(md_cert_self_signed(&cert, name, names, pkey, apr_time_from_sec(86400),
-                                         md_test_pool), APR_SUCCESS);
-    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
-    ck_assert_int_eq(md_store_save_pkey(store, MD_SG_DOMAINS, name, "privkey.pem", pkey, md_test_pool),
-                     APR_SUCCESS);
-    ck_assert_int_eq(md_store_save_chain(store, MD_SG_DOMAINS, name, "pubcert.pem", chain, md_test_pool),
-                     APR_SUCCESS);
-    ck_assert_int_eq(md_store_save_text(store, MD_SG_DOMAINS, name, MD_FN_MD,
-                                        apr_psprintf(md_test_pool, "{\"name\": \"%s\"}", name),
-                                        md_test_pool), APR_SUCCESS);
-    *pserial = md_cert_serial_hex(cert, md_test_pool);
+    *pserial = md_cert_serial_hex(md_test_store_set(store, MD_SG_DOMAINS, name), md_test_pool);
     return store;
 }
 

@@ -21,6 +21,29 @@ struct md_store_t *md_test_tmp_store(void)
     return store;
 }
 
+struct md_cert_t *md_test_store_set(struct md_store_t *store, int group, const char *name)
+{
+    md_store_group_t g = (md_store_group_t)group;
+    md_pkey_spec_t spec;
+    md_pkey_t *pkey;
+    md_cert_t *cert;
+    apr_array_header_t *chain = apr_array_make(md_test_pool, 1, sizeof(md_cert_t *));
+    apr_array_header_t *names = apr_array_make(md_test_pool, 1, sizeof(const char *));
+
+    ck_assert_ptr_null(md_pkey_spec_parse(&spec, "secp256r1", NULL));
+    ck_assert_int_eq(md_pkey_gen(&pkey, &spec, md_test_pool), APR_SUCCESS);
+    APR_ARRAY_PUSH(names, const char *) = name;
+    ck_assert_int_eq(md_cert_self_signed(&cert, name, names, pkey, apr_time_from_sec(86400),
+                                         md_test_pool), APR_SUCCESS);
+    APR_ARRAY_PUSH(chain, md_cert_t *) = cert;
+    ck_assert_int_eq(md_store_save_pkey(store, g, name, "privkey.pem", pkey, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_chain(store, g, name, "pubcert.pem", chain, md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_store_save_text(store, g, name, MD_FN_MD,
+                                        apr_psprintf(md_test_pool, "{\"name\": \"%s\"}", name),
+                                        md_test_pool), APR_SUCCESS);
+    return cert;
+}
+
 void md_test_setup(void)
 {
     ck_assert_int_eq(apr_pool_create(&md_test_pool, md_test_global_pool), APR_SUCCESS);

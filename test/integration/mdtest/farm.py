@@ -199,7 +199,6 @@ backend nodes
                                       os.path.join(run_dir, f"{name}.log"))
 
     def start(self, timeout=10):
-        from .ports import port_answers
         self.proc.start()
         wait_until(lambda: port_answers(self.port, timeout=0.2) or
                    (not self.proc.running() and RuntimeError(self.proc.log_text())),
@@ -221,7 +220,6 @@ class TcpProxy:
     listens again on the same port."""
 
     def __init__(self, target_port, port=None):
-        from .ports import free_ports, port_answers
         self.target = target_port
         self.port = port or free_ports(1)[0]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -291,3 +289,18 @@ class TcpProxy:
 
     def stop(self):
         self.cut()
+
+
+def answers_for_others(nodes, mds, challenge):
+    """How many challenge answers the nodes gave for MDs they did not order: the lines
+    'MD1201: answering http-01 for NAME' / 'MD1203: answering tls-alpn-01 for NAME' of
+    names without the node's own order (MD1101)."""
+    log_id = {"http-01": "MD1201", "tls-alpn-01": "MD1203"}[challenge]
+    said = f"answering {challenge} for "
+    count = 0
+    for n in nodes:
+        ordered = {md for md in mds if n.log_lines(rf"MD1101: {re.escape(md)}: ")}
+        for line in n.log_lines(rf"{log_id}: {said}"):
+            if line.split(said)[1].split()[0].strip(",") not in ordered:
+                count += 1
+    return count
