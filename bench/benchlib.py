@@ -7,6 +7,7 @@ plain script: one MdTestEnv (challtestsrv, Pebble), and one Apache instance
 per measured server, each with a fresh server root and store.
 """
 import datetime
+import json
 import os
 import platform
 import re
@@ -247,3 +248,16 @@ class Tee:
 
 def sanitize(name):
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name)
+
+
+def issued(apache, md, cert_file):
+    """Is the MD's certificate there: active in domains/, or staged with its job finished?"""
+    if os.path.exists(apache.store_path("domains", md, cert_file)):
+        return True
+    if not os.path.exists(apache.store_path("staging", md, cert_file)):
+        return False
+    try:
+        with open(apache.store_path("staging", md, "job.json")) as f:
+            return bool(json.load(f).get("finished"))
+    except (OSError, ValueError):
+        return False

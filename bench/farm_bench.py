@@ -43,7 +43,6 @@ Needs root (Apache's children run as www-data), etcd-server and build/mod_md.so
 (`make`). Quick: /usr/bin/python3 bench/farm_bench.py --mds 100 --rest 20
 """
 import argparse
-import json
 import os
 import re
 import secrets
@@ -51,7 +50,7 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from benchlib import (MODULE_PATHS, BenchApache, Tee, fmt, machine_facts, proc_cpu, finish_env,
+from benchlib import (MODULE_PATHS, issued, BenchApache, Tee, fmt, machine_facts, proc_cpu, finish_env,
                       stop_quietly, table, tree_cpu)
 from mdtest.acmeproxy import AcmeProxy
 from mdtest.env import MdTestEnv
@@ -79,18 +78,6 @@ def configure(apache, names, store_line=None, concurrency=None):
         lines += [f"<VirtualHost *:{apache.https_port}>", f"    ServerName {name}",
                   "    SSLEngine on", "</VirtualHost>"]
     apache.add("\n".join(lines))
-
-
-def issued(apache, md):
-    if os.path.exists(apache.store_path("domains", md, CERT)):
-        return True
-    if not os.path.exists(apache.store_path("staging", md, CERT)):
-        return False
-    try:
-        with open(apache.store_path("staging", md, "job.json")) as f:
-            return bool(json.load(f).get("finished"))
-    except (OSError, ValueError):
-        return False
 
 
 def new_server(env, name, log_level, ca=None):
@@ -136,7 +123,7 @@ def run(env, servers, names, timeout, say, cluster=None, rest=0):
         deadline = t0 + timeout
         while any(remaining) and time.monotonic() < deadline:
             for i, a in enumerate(servers):
-                remaining[i] = {md for md in remaining[i] if not issued(a, md)}
+                remaining[i] = {md for md in remaining[i] if not issued(a, md, CERT)}
             if any(remaining):
                 time.sleep(0.1)
         if any(remaining):

@@ -34,13 +34,12 @@ as www-data) and build/mod_md.so (`make`).
 Example (quick):  /usr/bin/python3 bench/issue_bench.py --sizes 10 --keys ec
 """
 import argparse
-import json
 import os
 import shutil
 import sys
 import time
 
-from benchlib import (MODULE_PATHS, BenchApache, Tee, fmt, machine_facts, parse_list,
+from benchlib import (MODULE_PATHS, issued, BenchApache, Tee, fmt, machine_facts, parse_list,
                       proc_cpu, finish_env, stop_quietly, table, tree_cpu)
 from mdtest.apache import DEFAULT_LOG_ALLOWLIST
 from mdtest.env import MdTestEnv
@@ -82,18 +81,6 @@ def configure(apache, n, kind, concurrency):
         lines += [f"<VirtualHost *:{apache.https_port}>", f"    ServerName {name}",
                   "    SSLEngine on", "</VirtualHost>"]
     apache.add("\n".join(lines))
-
-
-def issued(apache, md, cert_file):
-    if os.path.exists(apache.store_path("domains", md, cert_file)):
-        return True
-    if not os.path.exists(apache.store_path("staging", md, cert_file)):
-        return False
-    try:
-        with open(apache.store_path("staging", md, "job.json")) as f:
-            return bool(json.load(f).get("finished"))
-    except (OSError, ValueError):
-        return False
 
 
 def unexpected_log_lines(apache):

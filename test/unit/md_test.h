@@ -18,6 +18,8 @@ struct md_store_t *md_test_tmp_store(void);
 /* A set in group/name of store (md.json, an EC key, a self-signed certificate for the
  * name, a day long): as a renewal stages it or a server serves it. The certificate. */
 struct md_cert_t *md_test_store_set(struct md_store_t *store, int group, const char *name);
+/* The names of the files md_test_store_set() writes. */
+struct apr_array_header_t *md_test_set_files(void);
 void md_test_teardown(void);
 
 Suite *md_test_b64_suite(void);

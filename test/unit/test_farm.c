@@ -119,16 +119,6 @@ static md_store_t *staged_store(const char *name, const char **pcert_pem)
     return store;
 }
 
-static apr_array_header_t *set_files(void)
-{
-    apr_array_header_t *files = apr_array_make(md_test_pool, 3, sizeof(const char *));
-
-    APR_ARRAY_PUSH(files, const char *) = MD_FN_MD;
-    APR_ARRAY_PUSH(files, const char *) = "privkey.pem";
-    APR_ARRAY_PUSH(files, const char *) = "pubcert.pem";
-    return files;
-}
-
 /* Does what etcdctl shows of every key hold the text? */
 static int etcd_dump_has(const char *text)
 {
@@ -152,7 +142,7 @@ START_TEST(farm_publish_pull)
     apr_int64_t gen;
 
     ck_assert_int_eq(md_farm_lock_try(&lock, NULL, a, "pub.test", md_test_pool), APR_SUCCESS);
-    ck_assert_int_eq(md_farm_publish(&gen, lock, sa, "pub.test", set_files(), md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_farm_publish(&gen, lock, sa, "pub.test", md_test_set_files(), md_test_pool), APR_SUCCESS);
     ck_assert_int_eq(gen, 1);
     ck_assert_int_eq(md_farm_local_generation(sa, "pub.test", md_test_pool), 1);
     md_farm_unlock(lock);
@@ -193,7 +183,7 @@ START_TEST(farm_wrong_key_fails_clearly)
     apr_int64_t gen;
 
     ck_assert_int_eq(md_farm_lock_try(&lock, NULL, a, "key.test", md_test_pool), APR_SUCCESS);
-    ck_assert_int_eq(md_farm_publish(&gen, lock, sa, "key.test", set_files(), md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_farm_publish(&gen, lock, sa, "key.test", md_test_set_files(), md_test_pool), APR_SUCCESS);
     md_farm_unlock(lock);
     /* a node with another farm key gets nothing half: no staged set, no generation */
     ck_assert_int_eq(md_farm_pull(&gen, c, sc, "key.test", md_test_pool), APR_EACCES);
@@ -226,10 +216,10 @@ START_TEST(farm_fencing)
     ck_assert_int_eq(md_etcd_lease_revoke(md_farm_etcd(a), lock_lease(a, "fence.test"), md_test_pool),
                      APR_SUCCESS);
     ck_assert_int_eq(md_farm_lock_try(&lb, NULL, b, "fence.test", md_test_pool), APR_SUCCESS);
-    ck_assert_int_eq(md_farm_publish(&gen, lb, sb, "fence.test", set_files(), md_test_pool), APR_SUCCESS);
+    ck_assert_int_eq(md_farm_publish(&gen, lb, sb, "fence.test", md_test_set_files(), md_test_pool), APR_SUCCESS);
     /* A wakes up before its keep-alive noticed: the engine refuses its write */
     ck_assert_int_eq(md_farm_lock_lost(la), 0);
-    ck_assert_int_eq(md_farm_publish(&gen, la, sa, "fence.test", set_files(), md_test_pool),
+    ck_assert_int_eq(md_farm_publish(&gen, la, sa, "fence.test", md_test_set_files(), md_test_pool),
                      MD_FARM_EFENCED);
     md_farm_unlock(la);
     /* B's set is the farm's */

@@ -29,16 +29,6 @@ static md_store_t *active_store(const char *name, const char **pserial)
     return store;
 }
 
-static apr_array_header_t *set_files(void)
-{
-    apr_array_header_t *files = apr_array_make(md_test_pool, 3, sizeof(const char *));
-
-    APR_ARRAY_PUSH(files, const char *) = MD_FN_MD;
-    APR_ARRAY_PUSH(files, const char *) = "privkey.pem";
-    APR_ARRAY_PUSH(files, const char *) = "pubcert.pem";
-    return files;
-}
-
 static apr_hash_t *serving(const char *name, apr_int64_t gen)
 {
     apr_hash_t *h = apr_hash_make(md_test_pool);
@@ -74,7 +64,7 @@ START_TEST(farm_admin_view)
 
     /* 1. a single server's active set published, as mdctl farm push does */
     ck_assert_int_eq(md_farm_lock_try(&lock, NULL, a, "v.test", md_test_pool), APR_SUCCESS);
-    ck_assert_int_eq(md_farm_publish_from(&gen, lock, sa, MD_SG_DOMAINS, "v.test", set_files(),
+    ck_assert_int_eq(md_farm_publish_from(&gen, lock, sa, MD_SG_DOMAINS, "v.test", md_test_set_files(),
                                           md_test_pool), APR_SUCCESS);
     md_farm_unlock(lock);
     ck_assert_int_eq(gen, 1);

@@ -44,6 +44,16 @@ struct md_cert_t *md_test_store_set(struct md_store_t *store, int group, const c
     return cert;
 }
 
+apr_array_header_t *md_test_set_files(void)
+{
+    apr_array_header_t *files = apr_array_make(md_test_pool, 3, sizeof(const char *));
+
+    APR_ARRAY_PUSH(files, const char *) = MD_FN_MD;
+    APR_ARRAY_PUSH(files, const char *) = "privkey.pem";
+    APR_ARRAY_PUSH(files, const char *) = "pubcert.pem";
+    return files;
+}
+
 void md_test_setup(void)
 {
     ck_assert_int_eq(apr_pool_create(&md_test_pool, md_test_global_pool), APR_SUCCESS);
